@@ -1,0 +1,25 @@
+/** LiveKit and coturn: one process per call host, counts and sizes per tier. */
+import { PlanError } from "./errors";
+import type { Capacity } from "./packing";
+import { cappedToNode } from "./resources";
+import type { Overrides } from "./settings";
+import { TIER_TABLES, type TierId } from "./tiers";
+import type { CallHostPlan } from "./types";
+
+export const CALL_HOSTS_HA_MIN = 2;
+
+function callHosts(name: "livekit" | "coturn", seedInstances: number, seedSize: Capacity, allocatable: Capacity, override?: number): CallHostPlan {
+  const instances = override ?? seedInstances;
+  if (instances < CALL_HOSTS_HA_MIN) {
+    throw new PlanError("HA minimum", `overrides.${name}.instances`, `${name} instances ${instances} < ${CALL_HOSTS_HA_MIN}`, `set instances to ${CALL_HOSTS_HA_MIN} or more`);
+  }
+  return { instances, resources: cappedToNode(seedSize, allocatable), pool: "calls" };
+}
+
+export function planCalls(tier: TierId, callNodeAllocatable: Capacity, overrides: Overrides): { livekit: CallHostPlan; coturn: CallHostPlan } {
+  const seed = TIER_TABLES[tier];
+  return {
+    livekit: callHosts("livekit", seed.livekit.instances, seed.livekit, callNodeAllocatable, overrides.livekit?.instances),
+    coturn: callHosts("coturn", seed.coturn.instances, seed.coturn, callNodeAllocatable, overrides.coturn?.instances),
+  };
+}

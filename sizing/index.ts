@@ -1,0 +1,168 @@
+/**
+ * plan(settings) → Plan: the single source of every number the program provisions.
+ * Pure and deterministic (the date for "runs out on" messages is an explicit option).
+ */
+import { HAPROXY, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
+import { planCalls } from "./calls";
+import { PlanError } from "./errors";
+import { inventoryRow, nodeCapacity, totals, type ServerSpec } from "./inventory";
+import { planMinio } from "./objectstore";
+import { allocatable } from "./packing";
+import { applicationNodes, podsByPool, poolUsage } from "./pools";
+import { planPostgres } from "./postgres";
+import { planRedis } from "./redis";
+import { guaranteed } from "./resources";
+import type { PoolRole, Settings } from "./settings";
+import { connectionLimit, planSynapseFleet } from "./synapse";
+import { TIER_CCU, TIER_IDS, TIER_TABLES, type TierId } from "./tiers";
+import type { InventoryRole, MinioPlan, Plan, PostgresPlan } from "./types";
+
+export interface PlanOptions {
+  /** The date media-capacity warnings count from; omitted, warnings give months only. */
+  asOf?: Date;
+}
+
+export function chooseTier(ccu: number): TierId {
+  const tier = TIER_IDS.find((t) => TIER_CCU[t] >= ccu);
+  if (!tier) throw new PlanError("tier", "ccu", `${ccu} users is above the largest tier (${TIER_CCU["20k"]})`, "split the users over several deployments");
+  return tier;
+}
+
+function requireCount(role: PoolRole, count: number, required: number, what: string): void {
+  if (count < required) {
+    throw new PlanError("pool holds its workload", `overrides.nodePools.${role}.count`, `${count} ${role} nodes < ${required} needed for ${what}`, `set count to ${required} or more`);
+  }
+}
+
+function postgresSurvivesNodeLoss(pg: PostgresPlan): boolean {
+  return pg.instances - 1 >= 1 + pg.synchronousStandbys;
+}
+
+function minioSurvivesServerLoss(minio: MinioPlan): boolean {
+  return minio.pools.every((pool) => {
+    const lostPerSet = minio.erasureSetDrives >= pool.servers ? minio.erasureSetDrives / pool.servers : 1;
+    const writeQuorumKept = minio.parity * 2 < minio.erasureSetDrives ? lostPerSet <= minio.parity : lostPerSet < minio.parity;
+    return writeQuorumKept;
+  });
+}
+
+export function plan(settings: Settings, options: PlanOptions = {}): Plan {
+  const tier = settings.tier ?? chooseTier(settings.ccu);
+  const table = TIER_TABLES[tier];
+  const overrides = settings.overrides;
+  const seedServers = table.servers;
+  const nodeOverride = (role: PoolRole) => overrides.nodePools?.[role]?.count;
+
+  const fleet = planSynapseFleet({ tier, ccu: settings.ccu, federation: settings.federation, overrides });
+  const postgres = planPostgres(tier, fleet.connectionsAtMaxScale, allocatable(seedServers.database), overrides);
+  const synapse = { ...fleet, connectionLimit: connectionLimit(postgres.maxConnections) };
+  if (synapse.connectionsAtMaxScale >= synapse.connectionLimit) {
+    throw new PlanError(
+      "connection budget",
+      "overrides.postgres.maxConnections",
+      `Synapse opens up to ${synapse.connectionsAtMaxScale} connections at maximum autoscale, not below 85% of max_connections ${postgres.maxConnections} (${synapse.connectionLimit})`,
+      "raise postgres.maxConnections, lower a worker's cpMax or maxReplicas",
+    );
+  }
+  const redis = planRedis(tier);
+  const minio = planMinio(tier, settings.ccu, allocatable(seedServers.storage), overrides, options.asOf);
+  const calls = planCalls(tier, allocatable(seedServers.calls), overrides);
+  const haproxy = HAPROXY[tier];
+  const parts = {
+    synapse,
+    routing: { haproxy: { replicas: haproxy.replicas, resources: guaranteed(haproxy), pool: "application" as const } },
+    redis,
+    postgres,
+    minio,
+    livekit: calls.livekit,
+    coturn: calls.coturn,
+  };
+
+  const load = podsByPool(parts);
+  const appPerNode = allocatable(seedServers.application);
+  const appNeeded = applicationNodes(load.application.base, load.application.max, appPerNode, seedServers.application.count);
+  const appCount = nodeOverride("application") ?? appNeeded;
+  requireCount("application", appCount, appNeeded, "its pods with one node lost");
+  const minioServers = minio.pools.reduce((acc, p) => acc + p.servers, 0);
+  const callHosts = calls.livekit.instances + calls.coturn.instances;
+  const counts: Record<PoolRole, { count: number; reason?: string }> = {
+    application: {
+      count: appCount,
+      ...(appCount !== seedServers.application.count ? { reason: "pods fit with one node lost (N-1), Redis and Sentinels included" } : {}),
+    },
+    database: { count: nodeOverride("database") ?? postgres.instances },
+    storage: { count: nodeOverride("storage") ?? minioServers, ...(minioServers !== seedServers.storage.count ? { reason: "one node per MinIO server" } : {}) },
+    calls: { count: nodeOverride("calls") ?? callHosts, ...(callHosts !== seedServers.calls.count ? { reason: "one host per LiveKit and per coturn process" } : {}) },
+    compliance: { count: nodeOverride("compliance") ?? seedServers.compliance.count },
+    monitoring: { count: nodeOverride("monitoring") ?? seedServers.monitoring.count },
+  };
+  requireCount("database", counts.database.count, postgres.instances, `${postgres.instances} PostgreSQL instances, one per node`);
+  requireCount("storage", counts.storage.count, minioServers, `${minioServers} MinIO servers, one per node`);
+  requireCount("calls", counts.calls.count, callHosts, `${calls.livekit.instances} LiveKit + ${calls.coturn.instances} coturn hosts`);
+
+  const specs: ServerSpec[] = [];
+  if (settings.target === "kubernetes") specs.push({ role: "controlPlane", ...seedServers.controlPlane });
+  for (const role of Object.keys(counts) as PoolRole[]) {
+    const seed = seedServers[role];
+    specs.push({ role, ...seed, count: counts[role].count, ...(counts[role].reason ? { countReason: counts[role].reason } : {}) });
+  }
+  const inventory = specs.map(inventoryRow);
+
+  const survives: Record<InventoryRole, boolean> = {
+    application: true,
+    database: postgresSurvivesNodeLoss(postgres),
+    storage: minioSurvivesServerLoss(minio),
+    calls: calls.livekit.instances >= 2 && calls.coturn.instances >= 2,
+    compliance: false,
+    monitoring: false,
+    controlPlane: true,
+  };
+  const pools = inventory.map((row) => poolUsage(row.role, row.count, row.allocatable, load[row.role], survives[row.role]));
+  for (const usage of pools) {
+    if (usage.pods > 0 && !usage.fitsNMinus1) {
+      throw new PlanError(
+        "N-1",
+        `overrides.nodePools.${usage.role}.count`,
+        `the ${usage.role} pool (${usage.nodes} nodes of ${usage.allocatable.vcpu} vCPU / ${usage.allocatable.memoryGiB} GiB allocatable) cannot lose a node: its ${usage.pods} pods request ${usage.requested.vcpu} vCPU / ${usage.requested.memoryGiB} GiB`,
+        `add ${usage.role} nodes`,
+      );
+    }
+  }
+
+  return {
+    ccu: settings.ccu,
+    tier,
+    tierCcu: TIER_CCU[tier],
+    target: settings.target,
+    serverName: settings.serverName,
+    inventory,
+    totals: totals(inventory, settings.target === "aws"),
+    ...parts,
+    pools,
+    warnings: warnings(settings.ccu, tier, minio),
+  };
+}
+
+function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
+  const out: string[] = [];
+  const share = ccu / TIER_CCU[tier];
+  const next = TIER_IDS[TIER_IDS.indexOf(tier) + 1];
+  const pct = Math.round(share * 100);
+  if (share > URGENT_UPGRADE_AT) {
+    out.push(next ? `ccu ${ccu} is ${pct}% of the ${tier} tier: move to ${next} now (above ${URGENT_UPGRADE_AT * 100}%)` : `ccu ${ccu} is ${pct}% of the largest tier: plan a second deployment`);
+  } else if (share > PLAN_UPGRADE_AT) {
+    out.push(next ? `ccu ${ccu} is ${pct}% of the ${tier} tier: plan the move to ${next} (above ${PLAN_UPGRADE_AT * 100}%)` : `ccu ${ccu} is ${pct}% of the largest tier: plan a second deployment`);
+  }
+  if (minio.monthsCovered < minio.horizonMonths) {
+    const when = minio.runsOutOn ? ` (around ${minio.runsOutOn})` : "";
+    out.push(
+      `media storage: ${minio.usableGB} GB usable covers ${minio.monthsCovered} months of growth at ${minio.growthGBPerYear} GB/year${when}, ` +
+        `less than the ${minio.horizonMonths}-month horizon: add a MinIO pool (overrides.minio.pools = ${minio.pools.length + 1})`,
+    );
+  }
+  return out;
+}
+
+export { PlanError } from "./errors";
+export { parseSettings, SettingsError, type Settings } from "./settings";
+export type { Plan } from "./types";

@@ -1,0 +1,85 @@
+/** MinIO: erasure-coded server pools, real erasure-set math, and months of media growth covered. */
+import { DEFAULT_GROWTH_HORIZON_MONTHS, MINIO_DRIVES_PER_SERVER } from "./additions";
+import { PlanError } from "./errors";
+import type { Capacity } from "./packing";
+import { cappedToNode } from "./resources";
+import type { Overrides } from "./settings";
+import { TIER_TABLES, type TierId } from "./tiers";
+import type { MinioPlan, MinioPool } from "./types";
+import { addMonths } from "./units";
+
+/** Seed 10.1: 10% of users upload, 20 GB each per year. */
+export const UPLOADER_SHARE = 0.1;
+export const GB_PER_UPLOADER_YEAR = 20;
+
+/**
+ * Drives per erasure set MinIO picks for a pool: the largest divisor of the pool's drive count
+ * from 16 down to 4 that spreads evenly over its servers.
+ */
+export function erasureSetDrives(pool: MinioPool): number {
+  const drives = pool.servers * pool.drivesPerServer;
+  for (let size = 16; size >= 4; size--) {
+    if (drives % size === 0 && (size % pool.servers === 0 || pool.servers % size === 0)) return size;
+  }
+  throw new PlanError(
+    "MinIO erasure set",
+    "overrides.minio",
+    `${pool.servers} servers × ${pool.drivesPerServer} drives cannot form an erasure set of 4 to 16 drives`,
+    "use 4 or more servers per pool",
+  );
+}
+
+/** MinIO's default parity for the STANDARD storage class, by erasure-set size. */
+export function defaultParity(setDrives: number): number {
+  if (setDrives >= 8) return 4;
+  if (setDrives >= 6) return 3;
+  if (setDrives >= 4) return 2;
+  return 1;
+}
+
+export function usableGB(pool: MinioPool, parity: number): number {
+  const set = erasureSetDrives(pool);
+  return pool.servers * pool.drivesPerServer * pool.driveGB * ((set - parity) / set);
+}
+
+export function mediaGrowthGBPerYear(ccu: number): number {
+  return ccu * UPLOADER_SHARE * GB_PER_UPLOADER_YEAR;
+}
+
+export function planMinio(
+  tier: TierId,
+  ccu: number,
+  nodeAllocatable: Capacity,
+  overrides: Overrides,
+  asOf?: Date,
+): MinioPlan {
+  const seed = TIER_TABLES[tier].minio;
+  const poolCount = overrides.minio?.pools ?? seed.pools;
+  const pool: MinioPool = {
+    servers: seed.serversPerPool,
+    drivesPerServer: MINIO_DRIVES_PER_SERVER,
+    driveGB: seed.driveGB / MINIO_DRIVES_PER_SERVER,
+  };
+  const pools = Array.from({ length: poolCount }, () => ({ ...pool }));
+  const set = erasureSetDrives(pools[0]!);
+  const parity = defaultParity(set);
+  const rawGB = pools.reduce((acc, p) => acc + p.servers * p.drivesPerServer * p.driveGB, 0);
+  const usable = Math.floor(pools.reduce((acc, p) => acc + usableGB(p, parity), 0));
+  const growthGBPerYear = mediaGrowthGBPerYear(ccu);
+  const monthsCovered = Math.round((usable / (growthGBPerYear / 12)) * 10) / 10;
+  const horizonMonths = overrides.minio?.growthHorizonMonths ?? DEFAULT_GROWTH_HORIZON_MONTHS;
+  return {
+    pools,
+    parity,
+    erasureSetDrives: set,
+    rawGB,
+    usableGB: usable,
+    driveFailuresTolerated: parity,
+    resources: cappedToNode(seed, nodeAllocatable),
+    growthGBPerYear,
+    monthsCovered,
+    horizonMonths,
+    ...(asOf ? { runsOutOn: addMonths(asOf, monthsCovered) } : {}),
+    pool: "storage",
+  };
+}

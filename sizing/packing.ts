@@ -1,0 +1,86 @@
+/**
+ * Node-pool fit: pods placed onto identical nodes by first-fit decreasing, the way a scheduler
+ * without preemption would fill them, honouring required spread (no two pods of one spread
+ * group on a node). Pure and fast enough to run for every property-test sample.
+ */
+import { DAEMONSET_OVERHEAD, NODE_MAX_PODS } from "./additions";
+
+export interface Capacity {
+  vcpu: number;
+  memoryGiB: number;
+}
+
+export interface PodDemand extends Capacity {
+  /** e.g. "synapse/synchrotron"; for reports. */
+  owner: string;
+  /** Pods sharing a spread group must land on distinct nodes (required anti-affinity). */
+  spreadGroup?: string;
+}
+
+const round = (n: number, decimals: number) => Math.round(n * 10 ** decimals) / 10 ** decimals;
+
+/** Kubelet/system reservation for a node of this size (EKS AMI formula). */
+export function systemReserved(node: Capacity): Capacity {
+  const cores = node.vcpu;
+  const cpu =
+    0.06 * Math.min(cores, 1) +
+    0.01 * Math.max(0, Math.min(cores, 2) - 1) +
+    0.005 * Math.max(0, Math.min(cores, 4) - 2) +
+    0.0025 * Math.max(0, cores - 4);
+  const memoryMiB = 255 + 11 * NODE_MAX_PODS + 100;
+  return { vcpu: round(cpu, 3), memoryGiB: round(memoryMiB / 1024, 3) };
+}
+
+/** What pods may request on one node: capacity less system reservation and DaemonSets. */
+export function allocatable(node: Capacity): Capacity {
+  const reserved = systemReserved(node);
+  return {
+    vcpu: round(node.vcpu - reserved.vcpu - DAEMONSET_OVERHEAD.vcpu, 3),
+    memoryGiB: round(node.memoryGiB - reserved.memoryGiB - DAEMONSET_OVERHEAD.memoryGiB, 3),
+  };
+}
+
+export function sumDemand(pods: readonly Capacity[]): Capacity {
+  return pods.reduce((acc, p) => ({ vcpu: acc.vcpu + p.vcpu, memoryGiB: acc.memoryGiB + p.memoryGiB }), {
+    vcpu: 0,
+    memoryGiB: 0,
+  });
+}
+
+/**
+ * Place pods on `nodes` nodes of `perNode` allocatable; returns per-node load, or null if some pod
+ * does not fit. Spread-constrained pods go first (they are the hardest to place), then by size.
+ */
+export function pack(pods: readonly PodDemand[], perNode: Capacity, nodes: number): Capacity[] | null {
+  const load = Array.from({ length: nodes }, () => ({ vcpu: 0, memoryGiB: 0, groups: new Set<string>() }));
+  const weight = (p: PodDemand) => (p.spreadGroup ? 2 : 0) + p.vcpu / perNode.vcpu + p.memoryGiB / perNode.memoryGiB;
+  const order = [...pods].sort((a, b) => weight(b) - weight(a));
+  const epsilon = 1e-9;
+  for (const pod of order) {
+    const node = load.find(
+      (n) =>
+        n.vcpu + pod.vcpu <= perNode.vcpu + epsilon &&
+        n.memoryGiB + pod.memoryGiB <= perNode.memoryGiB + epsilon &&
+        !(pod.spreadGroup && n.groups.has(pod.spreadGroup)),
+    );
+    if (!node) return null;
+    node.vcpu += pod.vcpu;
+    node.memoryGiB += pod.memoryGiB;
+    if (pod.spreadGroup) node.groups.add(pod.spreadGroup);
+  }
+  return load.map(({ vcpu, memoryGiB }) => ({ vcpu, memoryGiB }));
+}
+
+/** Smallest node count ≥ `atLeast` on which `pods` fit with one node lost, and `podsAtMax` fit on all nodes. */
+export function nodesNeeded(
+  pods: readonly PodDemand[],
+  podsAtMax: readonly PodDemand[],
+  perNode: Capacity,
+  atLeast: number,
+  limit = 1000,
+): number | null {
+  for (let n = Math.max(atLeast, 2); n <= limit; n++) {
+    if (pack(pods, perNode, n - 1) && pack(podsAtMax, perNode, n)) return n;
+  }
+  return null;
+}

@@ -1,0 +1,87 @@
+/** Which pods each node pool carries, how many nodes that takes, and how full the pool is. */
+import { PlanError } from "./errors";
+import { nodesNeeded, pack, sumDemand, type Capacity, type PodDemand } from "./packing";
+import type { Plan, PoolUsage, RedisPlan, Resources, WorkerPlan } from "./types";
+import type { InventoryRole } from "./types";
+
+function pods(owner: string, count: number, resources: Resources, spreadGroup?: string): PodDemand[] {
+  return Array.from({ length: count }, () => ({ owner, ...resources.requests, ...(spreadGroup ? { spreadGroup } : {}) }));
+}
+
+function redisPods(name: string, redis: RedisPlan): PodDemand[] {
+  return [
+    ...pods(`redis-${name}`, redis.instances, redis.resources, `redis-${name}`),
+    ...pods(`sentinel-${name}`, redis.sentinels, redis.sentinelResources, `sentinel-${name}`),
+  ];
+}
+
+type PlanParts = Pick<Plan, "synapse" | "routing" | "redis" | "postgres" | "minio" | "livekit" | "coturn">;
+
+/** Pods per pool at base replicas and at maximum autoscale. */
+export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDemand[]; max: PodDemand[] }> {
+  const workers = Object.values(p.synapse.workers) as WorkerPlan[];
+  const shared = [
+    ...pods("haproxy", p.routing.haproxy.replicas, p.routing.haproxy.resources),
+    ...redisPods("synapse", p.redis.synapse),
+    ...redisPods("livekit", p.redis.livekit),
+  ];
+  const synapse = (count: (w: WorkerPlan) => number) => workers.flatMap((w) => pods(`synapse/${w.type}`, count(w), w.resources));
+  const same = (list: PodDemand[]) => ({ base: list, max: list });
+  const minioServers = p.minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
+  return {
+    application: { base: [...synapse((w) => w.replicas), ...shared], max: [...synapse((w) => w.maxReplicas), ...shared] },
+    database: same(pods("postgres", p.postgres.instances, p.postgres.resources, "postgres")),
+    storage: same(pods("minio", minioServers, p.minio.resources, "minio")),
+    calls: same([...pods("livekit", p.livekit.instances, p.livekit.resources, "call-host"), ...pods("coturn", p.coturn.instances, p.coturn.resources, "call-host")]),
+    monitoring: same([]),
+    compliance: same([]),
+    controlPlane: same([]),
+  };
+}
+
+/**
+ * Nodes the application pool needs: the seed's count, or more when its pods do not fit with one
+ * node lost (base replicas) or on every node (maximum autoscale).
+ */
+export function applicationNodes(base: PodDemand[], max: PodDemand[], perNode: Capacity, seedCount: number): number {
+  const needed = nodesNeeded(base, max, perNode, seedCount);
+  if (needed === null) {
+    const largest = [...base].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
+    throw new PlanError(
+      "pods fit their pool",
+      "overrides.nodePools.application",
+      `a ${largest?.owner} pod (${largest?.vcpu} vCPU, ${largest?.memoryGiB} GiB) does not fit an application node (${perNode.vcpu} vCPU, ${perNode.memoryGiB} GiB allocatable)`,
+      "reduce the worker size or use larger application nodes",
+    );
+  }
+  return needed;
+}
+
+/** How a pool survives losing a node: rescheduling its pods, or a quorum of one-per-node members. */
+export const N_MINUS_1_BY_RESCHEDULING: ReadonlySet<InventoryRole> = new Set(["application"]);
+
+export function poolUsage(role: InventoryRole, nodes: number, perNode: Capacity, load: { base: PodDemand[]; max: PodDemand[] }, quorumSurvives: boolean): PoolUsage {
+  const requested = sumDemand(load.base);
+  const atMax = sumDemand(load.max);
+  const survivors = Math.max(nodes - 1, 0);
+  const fitsNMinus1 = N_MINUS_1_BY_RESCHEDULING.has(role)
+    ? pack(load.base, perNode, survivors) !== null
+    : quorumSurvives && pack(load.base, perNode, nodes) !== null;
+  // Rescheduling pools are measured against the nodes left after a loss; quorum pools against all.
+  const counted = N_MINUS_1_BY_RESCHEDULING.has(role) ? survivors : nodes;
+  const share = (used: number, per: number) => (counted === 0 ? 0 : Math.round((used / (per * counted)) * 1000) / 1000);
+  return {
+    role,
+    nodes,
+    allocatable: perNode,
+    requested: round2(requested),
+    requestedAtMaxScale: round2(atMax),
+    utilisationNMinus1: { vcpu: share(requested.vcpu, perNode.vcpu), memoryGiB: share(requested.memoryGiB, perNode.memoryGiB) },
+    fitsNMinus1,
+    pods: load.base.length,
+  };
+}
+
+function round2(c: Capacity): Capacity {
+  return { vcpu: Math.round(c.vcpu * 100) / 100, memoryGiB: Math.round(c.memoryGiB * 100) / 100 };
+}

@@ -1,0 +1,97 @@
+/** PostgreSQL: instances, durability, resources, volume, max_connections and the tuning set. */
+import { DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
+import { PlanError } from "./errors";
+import type { Capacity } from "./packing";
+import { cappedToNode, ceilTo } from "./resources";
+import type { Overrides } from "./settings";
+import { connectionLimit } from "./synapse";
+import { TIER_CCU, TIER_TABLES, type TierId } from "./tiers";
+import type { PostgresPlan } from "./types";
+import { pgMemoryGiB } from "./units";
+
+/** Seed 2.3: 10 GB once plus 500 MB per user per year. */
+export const PG_BASE_GB = 10;
+export const PG_GB_PER_USER_YEAR = 0.5;
+const VOLUME_STEP_GB = 100;
+
+/**
+ * The tier's tuning set. The seed lists some parameters only at the tier that introduces them
+ * (random_page_cost, effective_io_concurrency and wal_buffers at 100 CCU, autovacuum settings
+ * from 1K): each carries forward to larger tiers until a tier sets it again.
+ */
+export function tierParameters(tier: TierId): Record<string, string> {
+  const order = Object.keys(TIER_TABLES) as TierId[];
+  const merged: Record<string, string> = {};
+  for (const t of order.slice(0, order.indexOf(tier) + 1)) Object.assign(merged, TIER_TABLES[t].postgres.parameters);
+  return merged;
+}
+
+/** Smallest max_connections, in steps, that keeps `connections` below the budget share. */
+export function maxConnectionsFor(connections: number): number {
+  let value = ceilTo(connections / 0.85, MAX_CONNECTIONS_STEP);
+  while (connectionLimit(value) <= connections) value += MAX_CONNECTIONS_STEP;
+  return value;
+}
+
+export function planPostgres(
+  tier: TierId,
+  connectionsAtMaxScale: number,
+  nodeAllocatable: Capacity,
+  overrides: Overrides,
+): PostgresPlan {
+  const seed = TIER_TABLES[tier].postgres;
+  const seedMax = Number(seed.parameters.max_connections);
+  const override = overrides.postgres?.maxConnections;
+  let maxConnections: number;
+  let source: PostgresPlan["maxConnectionsSource"];
+  if (override !== undefined) {
+    maxConnections = override;
+    source = "override";
+  } else if (connectionLimit(seedMax) > connectionsAtMaxScale) {
+    maxConnections = seedMax;
+    source = "seed";
+  } else {
+    maxConnections = maxConnectionsFor(connectionsAtMaxScale);
+    source = "raised for the connection budget";
+  }
+
+  const growthGBPerYear = TIER_CCU[tier] * PG_GB_PER_USER_YEAR;
+  const horizon = DEFAULT_GROWTH_HORIZON_MONTHS;
+  const sizedForGrowth = ceilTo(PG_BASE_GB + (growthGBPerYear * horizon) / 12, VOLUME_STEP_GB);
+  const minimumStorage = Math.max(seed.storageGB, sizedForGrowth);
+  const storageGB = overrides.postgres?.storageGB ?? minimumStorage;
+  if (storageGB < minimumStorage) {
+    throw new PlanError(
+      "database volume covers the growth horizon",
+      "overrides.postgres.storageGB",
+      `${storageGB} GB < ${minimumStorage} GB (max of the seed's ${seed.storageGB} GB and ${PG_BASE_GB} GB + ${growthGBPerYear} GB/year × ${horizon} months)`,
+      `set storageGB to ${minimumStorage} or more, or remove it`,
+    );
+  }
+
+  const resources = cappedToNode(seed, nodeAllocatable);
+  const parameters = { ...tierParameters(tier), max_connections: String(maxConnections) };
+  const memory = resources.limits.memoryGiB;
+  const sharedBuffers = pgMemoryGiB(parameters.shared_buffers!);
+  const cache = pgMemoryGiB(parameters.effective_cache_size!);
+  if (sharedBuffers > memory * 0.4 || cache > memory) {
+    throw new PlanError(
+      "PostgreSQL memory fits its pod",
+      "overrides.nodePools.database",
+      `shared_buffers ${sharedBuffers} GiB (≤ 40%) and effective_cache_size ${cache} GiB must fit the ${memory} GiB pod`,
+      "use database nodes with more memory",
+    );
+  }
+  return {
+    instances: seed.instances,
+    synchronousStandbys: Math.max(1, Math.floor((seed.instances - 1) / 2)),
+    resources,
+    storageGB,
+    maxConnections,
+    maxConnectionsSource: source,
+    parameters,
+    growthGBPerYear,
+    monthsCovered: Math.round(((storageGB - PG_BASE_GB) / (growthGBPerYear / 12)) * 10) / 10,
+    pool: "database",
+  };
+}

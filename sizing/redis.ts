@@ -1,0 +1,31 @@
+/** Redis with Sentinel: one deployment for Synapse (AOF) and one for LiveKit (RDB). */
+import { SENTINEL } from "./additions";
+import { guaranteed } from "./resources";
+import { TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
+import type { RedisPlan } from "./types";
+
+export const REDIS_INSTANCES = 3;
+/** Share of the memory limit Redis may fill: the rest is fork headroom for AOF rewrites and RDB saves. */
+const MAXMEMORY_SHARE = 0.7;
+const DOWN_AFTER_MS = 5_000;
+const FAILOVER_TIMEOUT_MS = 30_000;
+
+function redis(size: ProcessSize, persistence: RedisPlan["persistence"]): RedisPlan {
+  return {
+    instances: REDIS_INSTANCES,
+    sentinels: SENTINEL.replicas,
+    quorum: Math.floor(SENTINEL.replicas / 2) + 1,
+    resources: guaranteed(size),
+    sentinelResources: guaranteed({ vcpu: SENTINEL.vcpu, memoryGiB: SENTINEL.memoryGiB }),
+    persistence,
+    maxmemoryMB: Math.floor(size.memoryGiB * 1024 * MAXMEMORY_SHARE),
+    downAfterMs: DOWN_AFTER_MS,
+    failoverTimeoutMs: FAILOVER_TIMEOUT_MS,
+    pool: "application",
+  };
+}
+
+export function planRedis(tier: TierId): { synapse: RedisPlan; livekit: RedisPlan } {
+  const seed = TIER_TABLES[tier].redis;
+  return { synapse: redis(seed.synapse, "aof"), livekit: redis(seed.livekit, "rdb") };
+}

@@ -1,0 +1,211 @@
+/**
+ * The Synapse fleet: every process type, its replicas and autoscale ceiling, its resources,
+ * its database pool, its stable names and the streams and single-instance roles it owns.
+ */
+import {
+  ADDED_WORKERS,
+  CONNECTION_BUDGET_SHARE,
+  HPA_BEHAVIOUR,
+  HPA_MAX_FACTOR,
+  LIGHT_WORKER_CP_MAX,
+} from "./additions";
+import { PlanError } from "./errors";
+import { guaranteed } from "./resources";
+import type { Overrides, WorkerType } from "./settings";
+import { SEED_RC_REGISTRATION, TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
+import type { SynapsePlan, SynapseStream, WorkerPlan } from "./types";
+
+/** Kubernetes object names (and so instance_map names) of each worker type. */
+export const WORKER_NAMES: Readonly<Record<WorkerType, string>> = {
+  main: "synapse-main",
+  synchrotron: "synapse-synchrotron",
+  generic: "synapse-generic-worker",
+  eventPersister: "synapse-event-persister",
+  federationSender: "synapse-federation-sender",
+  mediaRepository: "synapse-media-repository",
+  background: "synapse-background-worker",
+  streamWriter: "synapse-stream-writer",
+  pusher: "synapse-pusher",
+};
+
+/** Types that hold no stream and are listed nowhere: the only ones that may autoscale. */
+const AUTOSCALED: ReadonlySet<WorkerType> = new Set(["synchrotron", "generic"]);
+/** Types Synapse allows exactly one of. */
+const SINGLE: ReadonlySet<WorkerType> = new Set(["main", "background"]);
+/** Types whose database work is light (see LIGHT_WORKER_CP_MAX). */
+const LIGHT: ReadonlySet<WorkerType> = new Set(["federationSender", "mediaRepository", "background", "streamWriter", "pusher"]);
+
+/** Streams with exactly one writer, spread round-robin over the stream writers. */
+export const SINGLE_WRITER_STREAMS: readonly SynapseStream[] = ["typing", "to_device", "account_data", "presence", "push_rules"];
+/** Streams every stream writer shares. */
+export const SHARED_WRITER_STREAMS: readonly SynapseStream[] = ["receipts", "device_lists"];
+
+/** Seed 1.4's capacity rules: the least replicas a type may run for a number of users (HA minimum 2). */
+export const CAPACITY_RULES: Readonly<Partial<Record<WorkerType, { usersPerWorker: number }>>> = {
+  synchrotron: { usersPerWorker: 1250 },
+  generic: { usersPerWorker: 2500 },
+  eventPersister: { usersPerWorker: 10_000 },
+  federationSender: { usersPerWorker: 5000 },
+};
+export const HA_MIN_REPLICAS = 2;
+
+export function minimumReplicas(type: WorkerType, ccu: number): number {
+  if (SINGLE.has(type)) return 1;
+  const rule = CAPACITY_RULES[type];
+  return Math.max(HA_MIN_REPLICAS, rule ? Math.ceil(ccu / rule.usersPerWorker) : 0);
+}
+
+interface TypeBase {
+  replicas: number;
+  size: ProcessSize;
+  cpMax: number;
+}
+
+function seedBase(tier: TierId): Record<WorkerType, TypeBase> {
+  const t = TIER_TABLES[tier].synapse;
+  const added = ADDED_WORKERS[tier];
+  const heavy = (p: { replicas: number } & ProcessSize): TypeBase => ({ replicas: p.replicas, size: p, cpMax: t.workerCpMax });
+  const light = (p: { replicas: number } & ProcessSize): TypeBase => ({ replicas: p.replicas, size: p, cpMax: LIGHT_WORKER_CP_MAX });
+  return {
+    main: { replicas: 1, size: t.main, cpMax: t.mainCpMax },
+    synchrotron: heavy(t.synchrotron),
+    generic: heavy(t.generic),
+    eventPersister: heavy(t.eventPersister),
+    federationSender: light(t.federationSender),
+    mediaRepository: light(added.mediaRepository),
+    background: light(added.background),
+    streamWriter: light(added.streamWriter),
+    pusher: light(added.pusher),
+  };
+}
+
+function workerPlan(type: WorkerType, base: TypeBase, ccu: number, cpMin: number, override?: NonNullable<Overrides["synapse"]>[WorkerType]): WorkerPlan {
+  const autoscaled = AUTOSCALED.has(type);
+  const key = `overrides.synapse.${type}`;
+  const replicas = override?.replicas ?? base.replicas;
+  if (SINGLE.has(type) && replicas !== 1) {
+    throw new PlanError("single-instance process", `${key}.replicas`, `${type} runs exactly one process, got ${replicas}`, "remove the replicas override");
+  }
+  const minimum = minimumReplicas(type, ccu);
+  if (replicas < minimum) {
+    const rule = CAPACITY_RULES[type];
+    const why = rule ? `max(HA minimum ${HA_MIN_REPLICAS}, ceil(${ccu} users / ${rule.usersPerWorker}))` : `HA minimum`;
+    throw new PlanError("HA minimum", `${key}.replicas`, `${type} replicas ${replicas} < ${minimum} = ${why}`, `set replicas to ${minimum} or more`);
+  }
+  if (!autoscaled && override?.maxReplicas !== undefined) {
+    throw new PlanError(
+      "named workers do not autoscale",
+      `${key}.maxReplicas`,
+      `${type} is listed by name in Synapse's config, so an autoscaler cannot add instances`,
+      "remove maxReplicas and raise replicas instead (restarts every Synapse process)",
+    );
+  }
+  const maxReplicas = autoscaled ? (override?.maxReplicas ?? Math.ceil(replicas * HPA_MAX_FACTOR)) : replicas;
+  if (maxReplicas < replicas) {
+    throw new PlanError("autoscale range", `${key}.maxReplicas`, `maxReplicas ${maxReplicas} < replicas ${replicas}`, `set maxReplicas to ${replicas} or more`);
+  }
+  const cpMax = override?.cpMax ?? base.cpMax;
+  const name = WORKER_NAMES[type];
+  return {
+    type,
+    kind: autoscaled ? "Deployment" : "StatefulSet",
+    replicas,
+    maxReplicas,
+    autoscaled,
+    resources: guaranteed(base.size),
+    cpMin: Math.min(cpMin, cpMax),
+    cpMax,
+    instances: autoscaled ? [] : Array.from({ length: replicas }, (_, i) => `${name}-${i}`),
+    pool: "application",
+  };
+}
+
+/** A type the deployment does not run (federation senders without federation): zero processes. */
+function notDeployed(type: WorkerType, base: TypeBase, cpMin: number): WorkerPlan {
+  return {
+    type,
+    kind: "StatefulSet",
+    replicas: 0,
+    maxReplicas: 0,
+    autoscaled: false,
+    resources: guaranteed(base.size),
+    cpMin: Math.min(cpMin, base.cpMax),
+    cpMax: base.cpMax,
+    instances: [],
+    pool: "application",
+  };
+}
+
+export interface SynapseInput {
+  tier: TierId;
+  ccu: number;
+  federation: boolean;
+  overrides: Overrides;
+}
+
+/** The fleet without the PostgreSQL side: connectionLimit is filled in once max_connections is known. */
+export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connectionLimit"> {
+  const table = TIER_TABLES[input.tier];
+  const base = seedBase(input.tier);
+  const overrides = input.overrides.synapse ?? {};
+  if (!input.federation && overrides.federationSender) {
+    throw new PlanError(
+      "federation disabled",
+      "overrides.synapse.federationSender",
+      "federation is false, so no federation sender runs",
+      "remove the federationSender override or set federation: true",
+    );
+  }
+  const workers = Object.fromEntries(
+    (Object.keys(base) as WorkerType[]).map((type) => {
+      if (type === "federationSender" && !input.federation) return [type, notDeployed(type, base[type], table.synapse.cpMin)];
+      return [type, workerPlan(type, base[type], input.ccu, table.synapse.cpMin, overrides[type])];
+    }),
+  ) as Record<WorkerType, WorkerPlan>;
+
+  const list = Object.values(workers);
+  const sum = (f: (w: WorkerPlan) => number) => list.reduce((acc, w) => acc + f(w), 0);
+  const writers = workers.streamWriter.instances;
+  const streamWriters: Partial<Record<SynapseStream, string[]>> = {
+    events: workers.eventPersister.instances,
+    ...Object.fromEntries(SINGLE_WRITER_STREAMS.map((stream, i) => [stream, [writers[i % writers.length]!]])),
+    ...Object.fromEntries(SHARED_WRITER_STREAMS.map((stream) => [stream, writers])),
+    quarantined_media_changes: workers.mediaRepository.instances,
+  };
+  const background = workers.background.instances[0]!;
+  return {
+    workers,
+    processes: sum((w) => w.replicas),
+    processesAtMaxScale: sum((w) => w.maxReplicas),
+    connections: sum((w) => w.replicas * w.cpMax),
+    connectionsAtMaxScale: sum((w) => w.maxReplicas * w.cpMax),
+    streamWriters,
+    singletons: {
+      runBackgroundTasksOn: background,
+      updateUserDirectoryFromWorker: background,
+      notifyAppservicesFromWorker: background,
+      mediaInstanceRunningBackgroundJobs: workers.mediaRepository.instances[0]!,
+    },
+    federationSenderInstances: workers.federationSender.instances,
+    pusherInstances: workers.pusher.instances,
+    federation: input.federation,
+    config: {
+      cacheFactor: table.synapseConfig.cacheFactor,
+      eventCacheSize: table.synapseConfig.eventCacheSize,
+      maxUploadMB: table.synapseConfig.maxUploadMB,
+      rcMessage: { ...table.synapseConfig.rcMessage },
+      rcRegistration: { ...SEED_RC_REGISTRATION },
+      federationMaxConcurrent: table.synapseConfig.federationMaxConcurrent,
+    },
+    autoscaling: {
+      targetCpuUtilisation: HPA_BEHAVIOUR.targetCpuUtilisation,
+      scaleUp: { ...HPA_BEHAVIOUR.scaleUp },
+      scaleDown: { ...HPA_BEHAVIOUR.scaleDown },
+    },
+  };
+}
+
+/** Budget check: connections at maximum autoscale must stay below the share of max_connections. */
+export function connectionLimit(maxConnections: number): number {
+  return Math.floor(maxConnections * CONNECTION_BUDGET_SHARE * 1000) / 1000;
+}

@@ -1,0 +1,193 @@
+/** The Plan: everything the components need, derived once from settings. Sizes are numbers. */
+import type { Capacity } from "./packing";
+import type { PoolRole, WorkerType } from "./settings";
+import type { DiskKind, TierId } from "./tiers";
+
+export type InventoryRole = PoolRole | "controlPlane";
+
+export interface Resources {
+  requests: Capacity;
+  limits: Capacity;
+}
+
+export interface Taint {
+  key: string;
+  value: string;
+  effect: "NoSchedule";
+}
+
+export interface InventoryRow {
+  role: InventoryRole;
+  count: number;
+  vcpu: number;
+  memoryGiB: number;
+  storageGB: number;
+  disk: DiskKind;
+  volumeType: "gp3" | "st1";
+  instanceType: string;
+  /** Per node, after kubelet reservation and DaemonSets. */
+  allocatable: Capacity;
+  labels: Record<string, string>;
+  taints: Taint[];
+  monthlyUsd: number;
+  /** Why the count differs from the seed's row, if it does. */
+  countReason?: string;
+}
+
+export interface Totals {
+  servers: number;
+  vcpu: number;
+  memoryGiB: number;
+  storageGB: number;
+  monthlyUsd: number;
+}
+
+export type SynapseStream =
+  | "events"
+  | "typing"
+  | "to_device"
+  | "account_data"
+  | "receipts"
+  | "presence"
+  | "push_rules"
+  | "device_lists"
+  | "quarantined_media_changes";
+
+export interface WorkerPlan {
+  type: WorkerType;
+  kind: "Deployment" | "StatefulSet";
+  /** Base replicas (HPA minimum for autoscaled types). */
+  replicas: number;
+  /** HPA maximum; equals replicas when the type cannot autoscale. */
+  maxReplicas: number;
+  autoscaled: boolean;
+  resources: Resources;
+  cpMin: number;
+  cpMax: number;
+  /** Stable process names (StatefulSet pod names, as listed in instance_map); empty for Deployments. */
+  instances: string[];
+  pool: PoolRole;
+}
+
+export interface SynapseConfigPlan {
+  cacheFactor: number;
+  eventCacheSize: number;
+  maxUploadMB: number;
+  rcMessage: { perSecond: number; burstCount: number };
+  rcRegistration: { perSecond: number; burstCount: number };
+  federationMaxConcurrent: number;
+}
+
+export interface SynapsePlan {
+  workers: Record<WorkerType, WorkerPlan>;
+  processes: number;
+  processesAtMaxScale: number;
+  connections: number;
+  connectionsAtMaxScale: number;
+  /** CONNECTION_BUDGET_SHARE × max_connections: connectionsAtMaxScale must stay below it. */
+  connectionLimit: number;
+  streamWriters: Partial<Record<SynapseStream, string[]>>;
+  singletons: {
+    runBackgroundTasksOn: string;
+    updateUserDirectoryFromWorker: string;
+    notifyAppservicesFromWorker: string;
+    mediaInstanceRunningBackgroundJobs: string;
+  };
+  federationSenderInstances: string[];
+  pusherInstances: string[];
+  federation: boolean;
+  config: SynapseConfigPlan;
+  autoscaling: {
+    targetCpuUtilisation: number;
+    scaleUp: { stabilizationWindowSeconds: number; pods: number; periodSeconds: number };
+    scaleDown: { stabilizationWindowSeconds: number; pods: number; periodSeconds: number };
+  };
+}
+
+export interface PostgresPlan {
+  instances: number;
+  /** Synchronous standbys required for a commit (data durability). */
+  synchronousStandbys: number;
+  resources: Resources;
+  storageGB: number;
+  maxConnections: number;
+  maxConnectionsSource: "seed" | "raised for the connection budget" | "override";
+  parameters: Record<string, string>;
+  growthGBPerYear: number;
+  monthsCovered: number;
+  pool: PoolRole;
+}
+
+export interface RedisPlan {
+  instances: number;
+  sentinels: number;
+  quorum: number;
+  resources: Resources;
+  sentinelResources: Resources;
+  persistence: "aof" | "rdb";
+  /** maxmemory for the data pods, bytes below the memory limit. */
+  maxmemoryMB: number;
+  downAfterMs: number;
+  failoverTimeoutMs: number;
+  pool: PoolRole;
+}
+
+export interface MinioPool {
+  servers: number;
+  drivesPerServer: number;
+  driveGB: number;
+}
+
+export interface MinioPlan {
+  pools: MinioPool[];
+  /** EC parity per erasure set, fixed by the first pool. */
+  parity: number;
+  erasureSetDrives: number;
+  rawGB: number;
+  usableGB: number;
+  /** Drives each erasure set may lose and still read and write. */
+  driveFailuresTolerated: number;
+  resources: Resources;
+  growthGBPerYear: number;
+  monthsCovered: number;
+  horizonMonths: number;
+  runsOutOn?: string;
+  pool: PoolRole;
+}
+
+export interface CallHostPlan {
+  instances: number;
+  resources: Resources;
+  pool: PoolRole;
+}
+
+export interface PoolUsage {
+  role: InventoryRole;
+  nodes: number;
+  allocatable: Capacity;
+  requested: Capacity;
+  requestedAtMaxScale: Capacity;
+  /** Requested share of the pool's allocatable with one node lost (base replicas). */
+  utilisationNMinus1: Capacity;
+  fitsNMinus1: boolean;
+  pods: number;
+}
+
+export interface Plan {
+  ccu: number;
+  tier: TierId;
+  tierCcu: number;
+  target: "aws" | "kubernetes";
+  serverName: string;
+  inventory: InventoryRow[];
+  totals: Totals;
+  synapse: SynapsePlan;
+  routing: { haproxy: { replicas: number; resources: Resources; pool: PoolRole } };
+  postgres: PostgresPlan;
+  redis: { synapse: RedisPlan; livekit: RedisPlan };
+  minio: MinioPlan;
+  livekit: CallHostPlan;
+  coturn: CallHostPlan;
+  pools: PoolUsage[];
+  warnings: string[];
+}
