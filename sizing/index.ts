@@ -5,7 +5,7 @@
 import { HAPROXY, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
-import { inventoryRow, nodeCapacity, totals, type ServerSpec } from "./inventory";
+import { inventoryRow, totals, type ServerSpec } from "./inventory";
 import { planMinio } from "./objectstore";
 import { allocatable } from "./packing";
 import { applicationNodes, podsByPool, poolUsage } from "./pools";
@@ -164,5 +164,6 @@ function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
 }
 
 export { PlanError } from "./errors";
+export { checkTransition } from "./invariants";
 export { parseSettings, SettingsError, type Settings } from "./settings";
 export type { Plan } from "./types";

@@ -6,7 +6,7 @@
  * pages as published in 2025 (read 2025-11); 730 hours per month. They are estimates for
  * comparing tiers, not quotes: other regions, savings plans and data transfer differ.
  */
-import { allocatable, type Capacity } from "./packing";
+import { allocatable } from "./packing";
 import type { DiskKind } from "./tiers";
 import type { InventoryRole, InventoryRow, Taint, Totals } from "./types";
 
@@ -110,6 +110,3 @@ export function totals(rows: readonly InventoryRow[], managedControlPlane: boole
   };
 }
 
-export function nodeCapacity(row: { vcpu: number; memoryGiB: number }): Capacity {
-  return { vcpu: row.vcpu, memoryGiB: row.memoryGiB };
-}

@@ -70,7 +70,7 @@ export function planPostgres(
   }
 
   const resources = cappedToNode(seed, nodeAllocatable);
-  const parameters = { ...tierParameters(tier), max_connections: String(maxConnections) };
+  const parameters: Record<string, string> = { ...tierParameters(tier), max_connections: String(maxConnections) };
   const memory = resources.limits.memoryGiB;
   const sharedBuffers = pgMemoryGiB(parameters.shared_buffers!);
   const cache = pgMemoryGiB(parameters.effective_cache_size!);

@@ -32,8 +32,6 @@ export const WORKER_NAMES: Readonly<Record<WorkerType, string>> = {
 const AUTOSCALED: ReadonlySet<WorkerType> = new Set(["synchrotron", "generic"]);
 /** Types Synapse allows exactly one of. */
 const SINGLE: ReadonlySet<WorkerType> = new Set(["main", "background"]);
-/** Types whose database work is light (see LIGHT_WORKER_CP_MAX). */
-const LIGHT: ReadonlySet<WorkerType> = new Set(["federationSender", "mediaRepository", "background", "streamWriter", "pusher"]);
 
 /** Streams with exactly one writer, spread round-robin over the stream writers. */
 export const SINGLE_WRITER_STREAMS: readonly SynapseStream[] = ["typing", "to_device", "account_data", "presence", "push_rules"];

@@ -1,0 +1,86 @@
+/**
+ * Runs the real Pulumi program in-process under Pulumi's mock runtime: no CLI, no cloud, no
+ * cluster. Used by the plan CLI, the benchmark and the component tests.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE, type RawSettings } from "../sizing/settings";
+
+export interface DeclaredResource {
+  type: string;
+  name: string;
+  urn: string;
+  inputs: Record<string, unknown>;
+  parent?: string;
+}
+
+export interface MockRun {
+  resources: DeclaredResource[];
+  outputs: Record<string, unknown>;
+}
+
+/** Fake provider answers for the outputs some resources compute (everything else echoes inputs). */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomString:RandomString":
+      return { ...inputs, result: `mock-${name}` };
+    case "random:index/randomBytes:RandomBytes":
+      return { ...inputs, base64: Buffer.from(name.padEnd(32, "x").slice(0, 32)).toString("base64"), hex: "00" };
+    default:
+      return inputs;
+  }
+}
+
+export function stackConfig(raw: RawSettings): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(raw).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
+  );
+}
+
+/**
+ * Declare the program's resources for these settings. `preview` true mimics `pulumi preview`
+ * (unknown outputs stay unknown); false mimics `pulumi up` with the mocked provider answers.
+ */
+export async function runProgram(raw: RawSettings, options: { asOf?: Date; preview?: boolean } = {}): Promise<MockRun> {
+  const resources: DeclaredResource[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const urn = `urn:pulumi:mock::matrix-scale::${args.type}::${args.name}`;
+        resources.push({ type: args.type, name: args.name, urn, inputs: args.inputs });
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+      },
+      call: (args) => args.inputs,
+    },
+    "matrix-scale",
+    "mock",
+    options.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(stackConfig(raw));
+  const { program } = await import("../program");
+  const declared = program(options.asOf ? { asOf: options.asOf } : {});
+  const outputs = (await resolve(declared)) as Record<string, unknown>;
+  await settle(resources);
+  return { resources, outputs };
+}
+
+async function resolve(value: unknown): Promise<unknown> {
+  return new Promise((done) => {
+    const output = pulumi.output(value) as unknown as pulumi.Output<unknown>;
+    output.apply((v) => done(v));
+  });
+}
+
+/** Resource registration is asynchronous: wait until no new resource appears for a while. */
+async function settle(resources: DeclaredResource[]): Promise<void> {
+  let seen = -1;
+  let quiet = 0;
+  while (quiet < 25) {
+    await new Promise((r) => setImmediate(r));
+    if (resources.length === seen) quiet++;
+    else {
+      seen = resources.length;
+      quiet = 0;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * npm run plan -- --ccu N [--json] [--from M] [--stack NAME] [--target aws|kubernetes]
+ *
+ * Offline: sizes the tier and runs the real program under Pulumi's mock runtime, so it needs no
+ * Pulumi CLI, credentials, cloud or cluster. Bad input: exit 1 and one line on stderr.
+ */
+import { parseArgs } from "node:util";
+import { checkTransition, parseSettings, plan, PlanError, SettingsError, type Plan } from "../sizing";
+import type { RawSettings } from "../sizing/settings";
+import { leafChanges, resourceDiff } from "./diff";
+import { runProgram, type MockRun } from "./mock-runtime";
+import { humanReport, planJson } from "./report";
+import { readStackFile } from "./stackfile";
+
+class UsageError extends Error {}
+
+const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M] [--stack NAME] [--target aws|kubernetes]";
+const DEFAULT_STACK = "dev";
+
+function settingsFor(values: { stack?: string; ccu?: string; target?: string }, ccu?: string): RawSettings {
+  const raw = readStackFile(values.stack ?? DEFAULT_STACK);
+  if (ccu !== undefined) {
+    raw.ccu = ccu;
+    delete raw.tier; // the stack's explicit tier belongs to its own ccu
+  }
+  if (values.target !== undefined) raw.target = values.target;
+  return raw;
+}
+
+async function evaluate(raw: RawSettings, asOf: Date): Promise<{ plan: Plan; run: MockRun }> {
+  const thePlan = plan(parseSettings(raw), { asOf });
+  return { plan: thePlan, run: await runProgram(raw, { asOf }) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ccu: { type: "string" },
+      from: { type: "string" },
+      stack: { type: "string" },
+      target: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.ccu === undefined && values.stack === undefined) throw new UsageError(`--ccu or --stack is required; ${USAGE}`);
+  const asOf = new Date();
+  const to = await evaluate(settingsFor(values, values.ccu), asOf);
+
+  if (values.from === undefined) {
+    process.stdout.write(values.json ? `${JSON.stringify(planJson(to.plan, to.run.resources), null, 2)}\n` : `${humanReport(to.plan, to.run.resources)}\n`);
+    return 0;
+  }
+  const from = await evaluate(settingsFor(values, values.from), asOf);
+  checkTransition(from.plan, to.plan);
+  const sizing = leafChanges(planJson(from.plan, []), planJson(to.plan, []));
+  const resources = resourceDiff(from.run.resources, to.run.resources);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ from: from.plan.tier, to: to.plan.tier, sizing, resources }, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [`moving ${from.plan.ccu} users (tier ${from.plan.tier}) → ${to.plan.ccu} users (tier ${to.plan.tier})`];
+  lines.push(`\nSizing changes (${sizing.length})`);
+  for (const c of sizing) lines.push(`  ${c.path}: ${String(c.before ?? "—")} → ${String(c.after ?? "—")}`);
+  lines.push(`\nResources: ${resources.added.length} added, ${resources.removed.length} removed, ${resources.changed.length} changed`);
+  for (const r of resources.added) lines.push(`  + ${r.type} ${r.name}`);
+  for (const r of resources.removed) lines.push(`  - ${r.type} ${r.name}`);
+  for (const r of resources.changed) lines.push(`  ~ ${r.type} ${r.name}: ${r.paths.join(", ")}`);
+  if (to.plan.warnings.length) lines.push(`\nWarnings after the move:\n${to.plan.warnings.map((w) => `  ! ${w}`).join("\n")}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const known = error instanceof SettingsError || error instanceof PlanError || error instanceof UsageError;
+    const message = error instanceof Error ? error.message : String(error);
+    const argError = error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS");
+    process.stderr.write(`${known || argError ? message : `unexpected error: ${message}`}\n`);
+    process.exit(known || argError ? 1 : 2);
+  },
+);

@@ -1,0 +1,22 @@
+/** Reads a Pulumi.<stack>.yaml into raw settings (the `matrix-scale:` keys, namespace stripped). */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { CONFIG_NAMESPACE, type RawSettings } from "../sizing/settings";
+
+export function readStackFile(stack: string, dir = join(__dirname, "..")): RawSettings {
+  const path = join(dir, `Pulumi.${stack}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(`--stack ${stack}: no stack file ${path}`);
+  }
+  const config = (parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {};
+  const raw: RawSettings = {};
+  for (const [key, value] of Object.entries(config)) {
+    const [namespace, name] = key.split(":");
+    if (namespace === CONFIG_NAMESPACE && name) raw[name] = value;
+  }
+  return raw;
+}

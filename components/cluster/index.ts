@@ -1,0 +1,80 @@
+/**
+ * Cluster access: the Kubernetes provider every workload uses and the namespace they live in.
+ * With target `kubernetes` the cluster exists (kubeconfig/context) or manifests are rendered to
+ * a directory; the node inventory the operator must provide is an output.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Settings } from "../../sizing/settings";
+import type { InventoryRow } from "../../sizing/types";
+import { componentLabels } from "../naming";
+
+export interface ClusterArgs {
+  kubernetes: Settings["kubernetes"];
+  /** Rows of the plan's inventory the cluster must provide (all but the control plane). */
+  inventory: readonly InventoryRow[];
+}
+
+export interface RequiredNodePool {
+  role: string;
+  count: number;
+  vcpu: number;
+  memoryGiB: number;
+  storageGB: number;
+  labels: Record<string, string>;
+  taints: string[];
+}
+
+export function requiredNodePools(inventory: readonly InventoryRow[]): RequiredNodePool[] {
+  return inventory
+    .filter((row) => row.role !== "controlPlane")
+    .map((row) => ({
+      role: row.role,
+      count: row.count,
+      vcpu: row.vcpu,
+      memoryGiB: row.memoryGiB,
+      storageGB: row.storageGB,
+      labels: row.labels,
+      taints: row.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
+    }));
+}
+
+export class Cluster extends pulumi.ComponentResource {
+  readonly provider: k8s.Provider;
+  readonly namespace: pulumi.Output<string>;
+  readonly requiredNodePools: RequiredNodePool[];
+
+  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:cluster:Cluster", name, {}, opts);
+    const { kubeconfig, context, renderDir, namespace } = args.kubernetes;
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        ...(kubeconfig ? { kubeconfig } : {}),
+        ...(context ? { context } : {}),
+        ...(renderDir ? { renderYamlToDirectory: renderDir } : {}),
+        enableServerSideApply: true,
+      },
+      { parent: this },
+    );
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          name: namespace,
+          labels: componentLabels("namespace", {
+            // Call hosts need host networking: the namespace enforces `baseline`, and audits `restricted`.
+            "pod-security.kubernetes.io/enforce": "baseline",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+          }),
+        },
+      },
+      // Deleting the namespace would delete every volume in it.
+      { parent: this, provider: this.provider, retainOnDelete: true, protect: !renderDir },
+    );
+    this.namespace = ns.metadata.name;
+    this.requiredNodePools = requiredNodePools(args.inventory);
+    this.registerOutputs({ namespace: this.namespace, requiredNodePools: this.requiredNodePools });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Reads the stack config (namespace `matrix-scale`) into raw settings for sizing/settings.ts.
+ * Pulumi config values arrive as strings; objects are JSON. Validation happens in parseSettings,
+ * never here, so the CLI and the program reject the same inputs with the same messages.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE, SettingsError, type RawSettings } from "../sizing/settings";
+
+const SCALAR_KEYS = ["ccu", "tier", "serverName", "target", "federation"] as const;
+const OBJECT_KEYS = ["overrides", "kubernetes", "aws"] as const;
+
+export function rawSettingsFromStack(config = new pulumi.Config(CONFIG_NAMESPACE)): RawSettings {
+  const raw: RawSettings = {};
+  for (const key of SCALAR_KEYS) {
+    const value = config.get(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  for (const key of OBJECT_KEYS) {
+    const value = config.get(key);
+    if (value === undefined) continue;
+    try {
+      raw[key] = JSON.parse(value);
+    } catch {
+      throw new SettingsError(key, `${CONFIG_NAMESPACE}:${key} is not an object: set it with \`pulumi config set --path ${key}.<name> <value>\``);
+    }
+  }
+  const known = new Set<string>([...SCALAR_KEYS, ...OBJECT_KEYS]);
+  const unknown = Object.keys(allStackConfig()).find((k) => k.startsWith(`${CONFIG_NAMESPACE}:`) && !known.has(k.slice(CONFIG_NAMESPACE.length + 1)));
+  if (unknown) {
+    throw new SettingsError(unknown, `${unknown} is not a known setting; accepted: ${[...known].join(", ")}`);
+  }
+  return raw;
+}
+
+function allStackConfig(): Record<string, string> {
+  return pulumi.runtime.allConfig();
+}

@@ -1,0 +1,83 @@
+/**
+ * Every credential the deployment uses, generated once with @pulumi/random (kept in state as
+ * Pulumi secrets) and stored as Kubernetes Secrets, one per consumer. Nothing here ever reaches a
+ * ConfigMap or a plain output: consumers mount or reference the Secret by name.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { componentLabels } from "./naming";
+
+export interface SecretsArgs {
+  namespace: pulumi.Input<string>;
+  provider: k8s.Provider;
+}
+
+/** Kubernetes Secret names the other components reference. */
+export const SECRET_NAMES = {
+  synapse: "synapse-secrets",
+  postgresOwner: "postgres-synapse-owner",
+  redisSynapse: "redis-synapse-auth",
+  redisLivekit: "redis-livekit-auth",
+  minioRoot: "minio-root",
+  minioSynapse: "minio-synapse-media",
+  livekitApi: "livekit-api",
+  turn: "turn-shared-secret",
+} as const;
+
+const PASSWORD_LENGTH = 48;
+
+export class Secrets extends pulumi.ComponentResource {
+  /** Secret values for renderers that must embed them in a Secret-backed file. */
+  readonly turnSharedSecret: pulumi.Output<string>;
+  readonly livekitApiKey: pulumi.Output<string>;
+  readonly livekitApiSecret: pulumi.Output<string>;
+  readonly names = SECRET_NAMES;
+
+  constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:secrets:Secrets", name, {}, opts);
+    const child = { parent: this };
+    // Alphanumeric only: these values land in YAML, URLs and command lines unquoted.
+    const password = (id: string) =>
+      new random.RandomPassword(`${name}-${id}`, { length: PASSWORD_LENGTH, special: false }, child).result;
+    const token = (id: string, length: number) =>
+      new random.RandomString(`${name}-${id}`, { length, special: false, upper: false }, child).result;
+
+    const signingSeed = new random.RandomBytes(`${name}-signing-key`, { length: 32 }, child);
+    const signingKeyId = token("signing-key-id", 6);
+    const signingKey = pulumi.secret(
+      pulumi.interpolate`ed25519 a_${signingKeyId} ${signingSeed.base64.apply((b64) => b64.replace(/=+$/, ""))}`,
+    );
+    this.turnSharedSecret = password("turn");
+    this.livekitApiKey = pulumi.secret(pulumi.interpolate`API${token("livekit-key", 12)}`);
+    this.livekitApiSecret = password("livekit-secret");
+
+    const store = (id: keyof typeof SECRET_NAMES, stringData: Record<string, pulumi.Input<string>>, type = "Opaque") =>
+      new k8s.core.v1.Secret(
+        SECRET_NAMES[id],
+        {
+          metadata: { name: SECRET_NAMES[id], namespace: args.namespace, labels: componentLabels("secrets") },
+          type,
+          stringData,
+        },
+        { ...child, provider: args.provider },
+      );
+
+    store("synapse", {
+      macaroon_secret_key: password("macaroon"),
+      registration_shared_secret: password("registration"),
+      form_secret: password("form"),
+      worker_replication_secret: password("replication"),
+      signing_key: signingKey,
+    });
+    store("postgresOwner", { username: "synapse", password: password("postgres-owner") }, "kubernetes.io/basic-auth");
+    store("redisSynapse", { password: password("redis-synapse") });
+    store("redisLivekit", { password: password("redis-livekit") });
+    store("minioRoot", { rootUser: token("minio-root-user", 16), rootPassword: password("minio-root") });
+    store("minioSynapse", { accessKey: token("minio-synapse-key", 20), secretKey: password("minio-synapse") });
+    store("livekitApi", { key: this.livekitApiKey, secret: this.livekitApiSecret });
+    store("turn", { secret: this.turnSharedSecret });
+
+    this.registerOutputs({ names: SECRET_NAMES });
+  }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Pulumi's mock runtime keeps its state on Node's global: one file per isolated worker.
+    isolate: true,
+    pool: "forks",
+    testTimeout: 60_000,
+  },
+});
