@@ -1,0 +1,115 @@
+/** Every tier's plan against the seed's tables (fixtures transcribed from the guide). */
+import { describe, expect, it } from "vitest";
+import {
+  CACHES_9_3,
+  CALLS_11,
+  gb,
+  MINIO,
+  PG_INSTANCES,
+  PG_TUNING,
+  POOLS_9_2,
+  RATES_9_4,
+  REDIS,
+  ROLE_OF,
+  SERVER_TABLES,
+  SYNAPSE_RESOURCES,
+  TIERS,
+  tuning,
+  vcpu,
+  WORKERS_9_1,
+} from "../fixtures/seed";
+import { planForTier, row } from "../helpers";
+
+/** Cells where the plan deliberately differs; each is proven in deviations.test.ts. */
+const COUNT_DEVIATIONS = new Set(["100/application", "100/calls"]);
+const PARAMETER_DEVIATIONS = new Set(["20k/max_connections"]);
+
+describe.each(TIERS)("tier %s follows the seed's tables", (tier) => {
+  const p = planForTier(tier);
+
+  it("picks the tier", () => expect(p.tier).toBe(tier));
+
+  it("server inventory: every role with the seed's CPU, RAM and storage", () => {
+    for (const [name, count, cpu, ram, storage] of SERVER_TABLES[tier]!) {
+      const r = row(p, ROLE_OF[name]!);
+      expect({ role: r.role, vcpu: r.vcpu, memoryGiB: r.memoryGiB, storageGB: r.storageGB }).toEqual({
+        role: ROLE_OF[name],
+        vcpu: vcpu(cpu),
+        memoryGiB: gb(ram),
+        storageGB: gb(storage),
+      });
+      if (!COUNT_DEVIATIONS.has(`${tier}/${r.role}`)) expect(r.count, `${name} count`).toBe(count);
+    }
+  });
+
+  it("Synapse workers (9.1) with the section's per-process resources", () => {
+    const [sync, generic, persisters, senders] = WORKERS_9_1[tier]!;
+    const w = p.synapse.workers;
+    expect([w.synchrotron.replicas, w.generic.replicas, w.eventPersister.replicas, w.federationSender.replicas]).toEqual([sync, generic, persisters, senders]);
+    const res = SYNAPSE_RESOURCES[tier]!;
+    const size = (type: keyof typeof w) => [w[type].resources.requests.vcpu, w[type].resources.requests.memoryGiB];
+    expect(size("main")).toEqual([vcpu(res.main[0]), gb(res.main[1])]);
+    expect(size("synchrotron")).toEqual([vcpu(res.sync[0]), gb(res.sync[1])]);
+    expect(size("generic")).toEqual([vcpu(res.generic[0]), gb(res.generic[1])]);
+    expect(size("eventPersister")).toEqual([vcpu(res.persister[0]), gb(res.persister[1])]);
+    expect(size("federationSender")).toEqual([vcpu(res.sender[0]), gb(res.sender[1])]);
+  });
+
+  it("connection pools (9.2): main and database-heavy workers use the seed's cp_max", () => {
+    const [mainCpMax, workerCpMax] = POOLS_9_2[tier]!;
+    const w = p.synapse.workers;
+    expect(w.main.cpMax).toBe(mainCpMax);
+    for (const type of ["synchrotron", "generic", "eventPersister"] as const) expect(w[type].cpMax, type).toBe(workerCpMax);
+    for (const worker of Object.values(w)) expect(worker.cpMin, worker.type).toBeLessThanOrEqual(worker.cpMax);
+  });
+
+  it("caches and memory (9.3)", () => {
+    const [factor, eventCache, sharedBuffers, redisRam] = CACHES_9_3[tier]!;
+    expect(p.synapse.config.cacheFactor).toBe(factor);
+    expect(p.synapse.config.eventCacheSize).toBe(Number(eventCache.replace("K", "")) * 1000);
+    expect(p.postgres.parameters.shared_buffers).toBe(sharedBuffers);
+    expect(p.redis.synapse.resources.requests.memoryGiB).toBe(gb(redisRam));
+  });
+
+  it("rate limits and federation concurrency (9.4)", () => {
+    const [perSecond, burst, federation] = RATES_9_4[tier]!;
+    expect(p.synapse.config.rcMessage).toEqual({ perSecond, burstCount: burst });
+    expect(p.synapse.config.federationMaxConcurrent).toBe(federation);
+  });
+
+  it("every PostgreSQL tuning parameter of the tier, with the seed's value", () => {
+    for (const [name, value] of Object.entries(tuning(PG_TUNING[tier]!))) {
+      if (PARAMETER_DEVIATIONS.has(`${tier}/${name}`)) continue;
+      expect(p.postgres.parameters[name], name).toBe(value);
+    }
+  });
+
+  it("PostgreSQL instances and at least the seed's volume", () => {
+    const [instances, storage] = PG_INSTANCES[tier]!;
+    expect(p.postgres.instances).toBe(instances);
+    expect(p.postgres.storageGB).toBeGreaterThanOrEqual(gb(storage));
+  });
+
+  it("Redis for Synapse and for LiveKit, three each with Sentinels", () => {
+    const seed = REDIS[tier]!;
+    for (const name of ["synapse", "livekit"] as const) {
+      const r = p.redis[name];
+      expect([r.resources.requests.vcpu, r.resources.requests.memoryGiB], name).toEqual([vcpu(seed[name][0]), gb(seed[name][1])]);
+      expect([r.instances, r.sentinels]).toEqual([3, 3]);
+    }
+    expect(p.redis.synapse.persistence).toBe("aof");
+    expect(p.redis.livekit.persistence).toBe("rdb");
+  });
+
+  it("MinIO pools of four servers with the seed's raw disk per server", () => {
+    const seed = MINIO[tier]!;
+    expect(p.minio.pools).toHaveLength(seed.pools);
+    expect(p.minio.pools.reduce((n, pool) => n + pool.servers, 0)).toBe(seed.nodes);
+    for (const pool of p.minio.pools) expect(pool.drivesPerServer * pool.driveGB).toBe(gb(seed.hdd));
+  });
+
+  it("LiveKit and coturn instances (11.2, 11.3)", () => {
+    expect(p.livekit.instances).toBe(CALLS_11[tier]!.livekit);
+    expect(p.coturn.instances).toBe(CALLS_11[tier]!.coturn);
+  });
+});
