@@ -82,6 +82,16 @@ export function planPostgres(
       "use database nodes with more memory",
     );
   }
+  const workMem = pgMemoryGiB(parameters.work_mem!);
+  const affordable = Math.floor((memory - sharedBuffers) / workMem);
+  if (maxConnections > affordable) {
+    throw new PlanError(
+      "connection budget fits PostgreSQL memory",
+      source === "override" ? "overrides.postgres.maxConnections" : "overrides.synapse",
+      `max_connections ${maxConnections} (for ${connectionsAtMaxScale} Synapse connections at maximum autoscale) exceeds the ${affordable} connections a ${memory} GiB pod affords with shared_buffers ${sharedBuffers} GiB and work_mem ${parameters.work_mem} each`,
+      "lower worker cpMax or maxReplicas overrides, or move to a larger tier",
+    );
+  }
   return {
     instances: seed.instances,
     synchronousStandbys: Math.max(1, Math.floor((seed.instances - 1) / 2)),

@@ -94,7 +94,7 @@ function workerPlan(type: WorkerType, base: TypeBase, ccu: number, cpMin: number
     throw new PlanError(
       "named workers do not autoscale",
       `${key}.maxReplicas`,
-      `${type} is listed by name in Synapse's config, so an autoscaler cannot add instances`,
+      `${type} (maxReplicas ${override.maxReplicas}, replicas ${replicas}) is listed by name in Synapse's config, so an autoscaler cannot add instances`,
       "remove maxReplicas and raise replicas instead (restarts every Synapse process)",
     );
   }
@@ -150,7 +150,7 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
     throw new PlanError(
       "federation disabled",
       "overrides.synapse.federationSender",
-      "federation is false, so no federation sender runs",
+      `federation is false, so 0 federation senders run`,
       "remove the federationSender override or set federation: true",
     );
   }
