@@ -10,7 +10,8 @@ export interface DeclaredResource {
   name: string;
   urn: string;
   inputs: Record<string, unknown>;
-  parent?: string;
+  /** Input paths Pulumi marked secret (stored encrypted in state). */
+  secretPaths: string[];
 }
 
 export interface MockRun {
@@ -31,6 +32,28 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   }
 }
 
+/** Pulumi marks secret values in resource inputs with this signature key. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Resource inputs as the provider would see them: secret wrappers removed. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIG_KEY] === SECRET_SIG_VALUE) return unwrapSecrets(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+export function secretPaths(value: unknown, prefix = ""): string[] {
+  if (value === null || typeof value !== "object") return [];
+  const record = value as Record<string, unknown>;
+  if (record[SECRET_SIG_KEY] === SECRET_SIG_VALUE) return [prefix];
+  return Object.entries(record).flatMap(([k, v]) => secretPaths(v, prefix ? `${prefix}.${k}` : k));
+}
+
 export function stackConfig(raw: RawSettings): Record<string, string> {
   return Object.fromEntries(
     Object.entries(raw).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
@@ -47,7 +70,13 @@ export async function runProgram(raw: RawSettings, options: { asOf?: Date; previ
     {
       newResource: (args) => {
         const urn = `urn:pulumi:mock::matrix-scale::${args.type}::${args.name}`;
-        resources.push({ type: args.type, name: args.name, urn, inputs: args.inputs });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          urn,
+          inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
+          secretPaths: secretPaths(args.inputs),
+        });
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
       },
       call: (args) => args.inputs,

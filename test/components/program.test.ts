@@ -1,0 +1,117 @@
+/** The whole program under Pulumi's mock runtime, at every tier and target. */
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { runProgram, type MockRun } from "../../bin/mock-runtime";
+import { SECRET_NAMES } from "../../components/secrets";
+import { TIER_USERS, TIERS } from "../fixtures/seed";
+import { SERVER_NAME } from "../helpers";
+import { isKubernetesObject, manifestOf, validateManifest } from "./k8s-schema";
+
+const runs = new Map<string, MockRun>();
+async function run(tier: string, target = "kubernetes"): Promise<MockRun> {
+  const key = `${tier}/${target}`;
+  if (!runs.has(key)) runs.set(key, await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target }));
+  return runs.get(key)!;
+}
+
+/** Mocked generated values are "mock-<resource name>" (bin/mock-runtime.ts). */
+const GENERATED = /mock-[a-z0-9-]+/;
+
+describe.each(TIERS)("tier %s", (tier) => {
+  it("declares the namespace, the provider and one Secret per consumer", async () => {
+    const { resources } = await run(tier);
+    const types = resources.map((r) => r.type);
+    expect(types).toContain("pulumi:providers:kubernetes");
+    expect(types.filter((t) => t === "kubernetes:core/v1:Namespace")).toHaveLength(1);
+    const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
+    expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual(Object.values(SECRET_NAMES).sort());
+    for (const s of secrets) expect((s.inputs.metadata as { namespace: string }).namespace).toBe("matrix");
+  });
+
+  it("every Kubernetes object validates against the Kubernetes schemas", async () => {
+    const objects = (await run(tier)).resources.filter(isKubernetesObject);
+    expect(objects.length).toBeGreaterThan(0);
+    for (const r of objects) await expect(validateManifest(manifestOf(r)), r.name).resolves.toBeUndefined();
+  });
+
+  it("generated secrets reach only Secrets: never a ConfigMap, another object or a stack output", async () => {
+    const { resources, outputs } = await run(tier);
+    const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
+    expect(JSON.stringify(secrets.map((s) => s.inputs))).toMatch(GENERATED);
+    for (const r of resources.filter((x) => x.type.startsWith("kubernetes:") && x.type !== "kubernetes:core/v1:Secret")) {
+      expect(JSON.stringify(r.inputs), r.name).not.toMatch(GENERATED);
+    }
+    expect(JSON.stringify(outputs)).not.toMatch(GENERATED);
+  });
+
+  it("every value in a Secret is a Pulumi secret, so state stores it encrypted", async () => {
+    const secrets = (await run(tier)).resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
+    for (const s of secrets) {
+      const generated = Object.keys(s.inputs.stringData as object).filter((k) => k !== "username");
+      expect(generated.length).toBeGreaterThan(0);
+      for (const key of generated) {
+        const path = `stringData.${key}`;
+        expect(s.secretPaths.some((p) => path === p || path.startsWith(`${p}.`)), `${s.name} ${path}`).toBe(true);
+      }
+    }
+  });
+
+  it("outputs the plan's inventory and connection budget", async () => {
+    const { outputs } = await run(tier);
+    expect(outputs.tier).toBe(tier);
+    const budget = outputs.connectionBudget as { connectionsAtMaxScale: number; limit: number };
+    expect(budget.connectionsAtMaxScale).toBeLessThan(budget.limit);
+    const pools = outputs.requiredNodePools as { role: string; labels: Record<string, string>; taints: string[] }[];
+    expect(pools.map((p) => p.role)).toEqual(["application", "database", "storage", "calls", "compliance", "monitoring"]);
+    for (const p of pools) expect(p.labels["matrix-scale/pool"]).toBe(p.role);
+    expect(pools.find((p) => p.role === "database")!.taints).toEqual(["matrix-scale/pool=database:NoSchedule"]);
+  });
+});
+
+describe("secrets", () => {
+  it("the Synapse signing key has Synapse's format: ed25519 a_<id> <unpadded base64 seed>", async () => {
+    const { resources } = await run("100");
+    const synapse = resources.find((r) => r.name === SECRET_NAMES.synapse)!;
+    const data = synapse.inputs.stringData as Record<string, string>;
+    expect(Object.keys(data).sort()).toEqual(["form_secret", "macaroon_secret_key", "registration_shared_secret", "signing_key", "worker_replication_secret"]);
+    expect(data.signing_key).toMatch(/^ed25519 a_\S+ [A-Za-z0-9+/]{43}$/);
+  });
+
+  it("the database owner Secret is basic-auth, as CloudNativePG expects", async () => {
+    const { resources } = await run("100");
+    const owner = resources.find((r) => r.name === SECRET_NAMES.postgresOwner)!;
+    expect(owner.inputs.type).toBe("kubernetes.io/basic-auth");
+    expect(Object.keys(owner.inputs.stringData as object).sort()).toEqual(["password", "username"]);
+  });
+});
+
+describe("targets", () => {
+  it("aws: no control-plane servers in the inventory (EKS runs it); kubernetes: the operator provides three", async () => {
+    const aws = (await run("5k", "aws")).outputs.inventory as { role: string }[];
+    const k8s = (await run("5k", "kubernetes")).outputs.inventory as { role: string }[];
+    expect(aws.map((r) => r.role)).not.toContain("controlPlane");
+    expect(k8s.map((r) => r.role)).toContain("controlPlane");
+  });
+});
+
+describe("bad input creates nothing", () => {
+  it.each([
+    ["ccu missing", { serverName: SERVER_NAME }],
+    ["ccu fractional", { ccu: "1.5", serverName: SERVER_NAME }],
+    ["override breaks the connection budget", { ccu: 100, serverName: SERVER_NAME, overrides: { postgres: { maxConnections: 100 }, synapse: { synchrotron: { cpMax: 30 } } } }],
+  ])("%s", async (_what, raw) => {
+    let declared = -1;
+    await expect(
+      runProgram(raw).then((r) => {
+        declared = r.resources.length;
+      }),
+    ).rejects.toThrow(/matrix-scale:/);
+    expect(declared).toBe(-1);
+  });
+
+  it("the error names the key in one line, without a stack trace (a RunError)", async () => {
+    const error = await runProgram({ ccu: "lots", serverName: SERVER_NAME }).catch((e: unknown) => e);
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe('matrix-scale:ccu = "lots": expected a whole number of concurrent users from 1 to 20000');
+  });
+});
