@@ -10,7 +10,7 @@ import type { RawSettings } from "../sizing/settings";
 import { leafChanges, resourceDiff } from "./diff";
 import { runProgram, type MockRun } from "./mock-runtime";
 import { humanReport, planJson } from "./report";
-import { readStackFile } from "./stackfile";
+import { readStackFile, StackFileError } from "./stackfile";
 
 class UsageError extends Error {}
 
@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const known = error instanceof SettingsError || error instanceof PlanError || error instanceof UsageError;
+    const known = [SettingsError, PlanError, UsageError, StackFileError].some((kind) => error instanceof kind);
     const message = error instanceof Error ? error.message : String(error);
     const argError = error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS");
     process.stderr.write(`${known || argError ? message : `unexpected error: ${message}`}\n`);

@@ -4,13 +4,15 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { CONFIG_NAMESPACE, type RawSettings } from "../sizing/settings";
 
+export class StackFileError extends Error {}
+
 export function readStackFile(stack: string, dir = join(__dirname, "..")): RawSettings {
   const path = join(dir, `Pulumi.${stack}.yaml`);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    throw new Error(`--stack ${stack}: no stack file ${path}`);
+    throw new StackFileError(`--stack ${stack}: no stack file ${path}`);
   }
   const config = (parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {};
   const raw: RawSettings = {};

@@ -1,0 +1,88 @@
+/** The plan CLI as a user runs it: a child process, its stdout, stderr and exit code. */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(__dirname, "..");
+const TSX = join(ROOT, "node_modules", ".bin", "tsx");
+
+function plan(...args: string[]) {
+  const result = spawnSync(TSX, [join(ROOT, "bin", "plan.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("npm run plan", () => {
+  it("--json prints the DESIGN.md contract", () => {
+    const { code, stdout } = plan("--ccu", "5000", "--json");
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout);
+    expect(json).toMatchObject({ ccu: 5000, tier: "5k" });
+    for (const key of ["inventory", "totals", "synapse", "postgres", "redis", "minio", "livekit", "coturn", "resources", "warnings"]) expect(json).toHaveProperty(key);
+    for (const row of json.inventory) {
+      for (const field of ["role", "count", "vcpu", "memoryGiB", "storageGB", "instanceType"]) expect(row).toHaveProperty(field);
+      expect(typeof row.memoryGiB).toBe("number");
+    }
+    for (const field of ["servers", "vcpu", "memoryGiB", "storageGB", "monthlyUsd"]) expect(typeof json.totals[field]).toBe("number");
+    for (const type of ["main", "synchrotron", "generic", "eventPersister", "federationSender"]) {
+      expect(Object.keys(json.synapse.workers[type]).sort()).toEqual(expect.arrayContaining(["cpMax", "kind", "maxReplicas", "replicas"]));
+    }
+    const workers = Object.values(json.synapse.workers) as { replicas: number; maxReplicas: number; cpMax: number }[];
+    expect(json.synapse.processes).toBe(workers.reduce((n, w) => n + w.replicas, 0));
+    expect(json.synapse.connections).toBe(workers.reduce((n, w) => n + w.replicas * w.cpMax, 0));
+    expect(json.synapse.connectionsAtMaxScale).toBe(workers.reduce((n, w) => n + w.maxReplicas * w.cpMax, 0));
+    expect(json.postgres).toHaveProperty("maxConnections");
+    expect(json.postgres).toHaveProperty("parameters");
+    expect(json.minio.pools[0]).toEqual({ servers: 4, drivesPerServer: 4, driveGB: 1000 });
+    expect(json.resources.length).toBeGreaterThan(0);
+    expect(json.resources[0]).toEqual({ type: expect.any(String), name: expect.any(String) });
+  });
+
+  it("the human report shows tier, inventory totals, fleet and budget, data tier and resource counts", () => {
+    const { code, stdout } = plan("--ccu", "20000");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/tier 20k/);
+    expect(stdout).toMatch(/^total\s+53\s/m);
+    expect(stdout).toMatch(/^synchrotron\s+Deployment\+HPA\s+18\s+27/m);
+    expect(stdout).toMatch(/database connections \d+ \(\d+ at max\) < 85% of max_connections 800/);
+    expect(stdout).toMatch(/MinIO: 3 pool\(s\)/);
+    expect(stdout).toMatch(/kubernetes:core\/v1:Secret\s+8/);
+  });
+
+  it("--from shows what a tier move changes", () => {
+    const { code, stdout } = plan("--from", "5000", "--ccu", "10000");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/moving 5000 users \(tier 5k\) → 10000 users \(tier 10k\)/);
+    expect(stdout).toMatch(/inventory\[application\]\.count: 8 → 12/);
+    expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 4/);
+  });
+
+  it("--from refuses a move that would drop storage, exit 1, one line", () => {
+    const { code, stdout, stderr } = plan("--from", "20000", "--ccu", "10000");
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/MinIO pools only grow.*matrix-scale:overrides\.minio\.pools/);
+  });
+
+  it("--stack reads a stack file", () => {
+    const { code, stdout } = plan("--stack", "prod", "--json");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ ccu: 20000, tier: "20k", target: "aws" });
+  });
+
+  it.each([
+    [["--ccu", "0"], /matrix-scale:ccu = "0": expected a whole number/],
+    [["--ccu", "abc"], /matrix-scale:ccu = "abc"/],
+    [["--ccu", "30000"], /matrix-scale:ccu = "30000": .* from 1 to 20000/],
+    [["--ccu", "100", "--target", "gcp"], /matrix-scale:target = "gcp"/],
+    [["--stack", "nope"], /no stack file/],
+    [["--ccu", "100", "--bogus"], /Unknown option '--bogus'/],
+    [[], /--ccu or --stack is required/],
+  ])("bad input %j: exit 1 and one line on stderr", (args, message) => {
+    const { code, stderr, stdout } = plan(...args);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(message);
+  });
+});
