@@ -104,7 +104,9 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   if (settings.target === "kubernetes") specs.push({ role: "controlPlane", ...seedServers.controlPlane });
   for (const role of Object.keys(counts) as PoolRole[]) {
     const seed = seedServers[role];
-    specs.push({ role, ...seed, count: counts[role].count, ...(counts[role].reason ? { countReason: counts[role].reason } : {}) });
+    // A database node's disk is the PostgreSQL volume, which may exceed the seed's (growth rule).
+    const storageGB = role === "database" ? postgres.storageGB : seed.storageGB;
+    specs.push({ role, ...seed, storageGB, count: counts[role].count, ...(counts[role].reason ? { countReason: counts[role].reason } : {}) });
   }
   const inventory = specs.map(inventoryRow);
 
