@@ -66,15 +66,7 @@ export function poolTaints(role: InventoryRole): Taint[] {
   return TAINTED.has(role) ? [{ key: POOL_LABEL, value: role, effect: "NoSchedule" }] : [];
 }
 
-export interface ServerSpec {
-  role: InventoryRole;
-  count: number;
-  vcpu: number;
-  memoryGiB: number;
-  storageGB: number;
-  disk: DiskKind;
-  countReason?: string;
-}
+export type ServerSpec = Pick<InventoryRow, "role" | "count" | "vcpu" | "memoryGiB" | "storageGB" | "disk" | "countReason">;
 
 export function inventoryRow(spec: ServerSpec): InventoryRow {
   const type = instanceType(spec.vcpu, spec.memoryGiB);

@@ -144,9 +144,8 @@ export function parseSettings(raw: RawSettings): Settings {
     const issue = result.error.issues[0]!;
     const path = issue.path.map(String);
     if (issue.code === "unrecognized_keys") {
-      const parentSchema = path.length ? valueAt(raw, issue.path) : raw;
       const unknownKey = [...path, issue.keys[0]!].join(".");
-      const accepted = parentSchema && typeof parentSchema === "object" ? acceptedKeys(issue.path) : [];
+      const accepted = acceptedKeys(issue.path);
       throw new SettingsError(
         unknownKey,
         `${CONFIG_NAMESPACE}:${unknownKey} is not a known setting; accepted here: ${accepted.join(", ")}`,
