@@ -4,3 +4,15 @@ export const PROJECT_LABELS = { "app.kubernetes.io/part-of": "matrix-scale", "ap
 export function componentLabels(component: string, extra: Record<string, string> = {}): Record<string, string> {
   return { ...PROJECT_LABELS, "app.kubernetes.io/component": component, ...extra };
 }
+
+/** Services other components expose to Synapse; one place so both sides agree. */
+export const SERVICE_NAMES = {
+  postgresReadWrite: "postgres-rw",
+  /** A Service that always points at the Synapse Redis master (Synapse cannot speak Sentinel). */
+  redisSynapseMaster: "redis-synapse-master",
+  minio: "minio",
+  haproxy: "synapse-haproxy",
+} as const;
+
+export const DATABASE = { name: "synapse", owner: "synapse", port: 5432 } as const;
+export const MEDIA_BUCKET = "synapse-media";

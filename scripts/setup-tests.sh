@@ -11,3 +11,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
+
+# Real servers for the integration tests (Debian packages, Synapse in a cached virtualenv).
+bash scripts/install-integration.sh

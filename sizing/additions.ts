@@ -76,3 +76,14 @@ export const MINIO_DRIVES_PER_SERVER = 4;
  */
 export const NODE_MAX_PODS = 110;
 export const DAEMONSET_OVERHEAD = { vcpu: 0.35, memoryGiB: 0.6 } as const;
+
+/**
+ * HAProxy routing: timeouts (long-polling /sync holds requests ~30 s; initial syncs can take
+ * minutes on large accounts) and how many initial syncs one synchrotron serves at once before
+ * HAProxy queues the rest, so they cannot starve incremental syncs on the same process.
+ */
+export const ROUTING = {
+  timeouts: { connectSeconds: 5, clientSeconds: 180, serverSeconds: 180, initialSyncSeconds: 900, queueSeconds: 60 },
+  initialSyncsPerSynchrotron: 2,
+  healthCheckIntervalSeconds: 5,
+} as const;

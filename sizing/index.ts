@@ -2,7 +2,7 @@
  * plan(settings) → Plan: the single source of every number the program provisions.
  * Pure and deterministic (the date for "runs out on" messages is an explicit option).
  */
-import { HAPROXY, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
+import { HAPROXY, PLAN_UPGRADE_AT, ROUTING, URGENT_UPGRADE_AT } from "./additions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
 import { inventoryRow, totals, type ServerSpec } from "./inventory";
@@ -70,7 +70,12 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const haproxy = HAPROXY[tier];
   const parts = {
     synapse,
-    routing: { haproxy: { replicas: haproxy.replicas, resources: guaranteed(haproxy), pool: "application" as const } },
+    routing: {
+      haproxy: { replicas: haproxy.replicas, resources: guaranteed(haproxy), pool: "application" as const },
+      timeouts: { ...ROUTING.timeouts },
+      initialSyncsPerSynchrotron: ROUTING.initialSyncsPerSynchrotron,
+      healthCheckIntervalSeconds: ROUTING.healthCheckIntervalSeconds,
+    },
     redis,
     postgres,
     minio,

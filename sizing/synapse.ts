@@ -134,6 +134,35 @@ function notDeployed(type: WorkerType, base: TypeBase, cpMin: number): WorkerPla
   };
 }
 
+/**
+ * Which named instance writes each stream and holds each single-instance duty. Streams Synapse
+ * allows one writer for are spread round-robin over the stream writers; `thread_subscriptions`
+ * stays on main (Synapse's default; main is never listed in `stream_writers`).
+ */
+export function assignDuties(workers: Record<WorkerType, WorkerPlan>): Pick<
+  SynapsePlan,
+  "streamWriters" | "singletons" | "federationSenderInstances" | "pusherInstances"
+> {
+  const writers = workers.streamWriter.instances;
+  const background = workers.background.instances[0]!;
+  return {
+    streamWriters: {
+      events: workers.eventPersister.instances,
+      ...Object.fromEntries(SINGLE_WRITER_STREAMS.map((stream, i) => [stream, [writers[i % writers.length]!]])),
+      ...Object.fromEntries(SHARED_WRITER_STREAMS.map((stream) => [stream, writers])),
+      quarantined_media_changes: workers.mediaRepository.instances,
+    },
+    singletons: {
+      runBackgroundTasksOn: background,
+      updateUserDirectoryFromWorker: background,
+      notifyAppservicesFromWorker: background,
+      mediaInstanceRunningBackgroundJobs: workers.mediaRepository.instances[0]!,
+    },
+    federationSenderInstances: workers.federationSender.instances,
+    pusherInstances: workers.pusher.instances,
+  };
+}
+
 export interface SynapseInput {
   tier: TierId;
   ccu: number;
@@ -163,29 +192,13 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
 
   const list = Object.values(workers);
   const sum = (f: (w: WorkerPlan) => number) => list.reduce((acc, w) => acc + f(w), 0);
-  const writers = workers.streamWriter.instances;
-  const streamWriters: Partial<Record<SynapseStream, string[]>> = {
-    events: workers.eventPersister.instances,
-    ...Object.fromEntries(SINGLE_WRITER_STREAMS.map((stream, i) => [stream, [writers[i % writers.length]!]])),
-    ...Object.fromEntries(SHARED_WRITER_STREAMS.map((stream) => [stream, writers])),
-    quarantined_media_changes: workers.mediaRepository.instances,
-  };
-  const background = workers.background.instances[0]!;
   return {
     workers,
     processes: sum((w) => w.replicas),
     processesAtMaxScale: sum((w) => w.maxReplicas),
     connections: sum((w) => w.replicas * w.cpMax),
     connectionsAtMaxScale: sum((w) => w.maxReplicas * w.cpMax),
-    streamWriters,
-    singletons: {
-      runBackgroundTasksOn: background,
-      updateUserDirectoryFromWorker: background,
-      notifyAppservicesFromWorker: background,
-      mediaInstanceRunningBackgroundJobs: workers.mediaRepository.instances[0]!,
-    },
-    federationSenderInstances: workers.federationSender.instances,
-    pusherInstances: workers.pusher.instances,
+    ...assignDuties(workers),
     federation: input.federation,
     config: {
       cacheFactor: table.synapseConfig.cacheFactor,

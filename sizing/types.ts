@@ -182,7 +182,12 @@ export interface Plan {
   inventory: InventoryRow[];
   totals: Totals;
   synapse: SynapsePlan;
-  routing: { haproxy: { replicas: number; resources: Resources; pool: PoolRole } };
+  routing: {
+    haproxy: { replicas: number; resources: Resources; pool: PoolRole };
+    timeouts: { connectSeconds: number; clientSeconds: number; serverSeconds: number; initialSyncSeconds: number; queueSeconds: number };
+    initialSyncsPerSynchrotron: number;
+    healthCheckIntervalSeconds: number;
+  };
   postgres: PostgresPlan;
   redis: { synapse: RedisPlan; livekit: RedisPlan };
   minio: MinioPlan;

@@ -1,0 +1,329 @@
+/**
+ * HTTP routing for the Synapse fleet: the endpoint table (the worker docs' patterns, each to the
+ * worker type or stream writer that must serve it) and the HAProxy configuration rendered from it.
+ * Pure: plan + where servers are in, text out.
+ */
+import type { WorkerType } from "../../sizing/settings";
+import { WORKER_NAMES } from "../../sizing/synapse";
+import type { Plan, SynapsePlan, SynapseStream } from "../../sizing/types";
+
+export type BackendId =
+  | "main"
+  | "sync"
+  | "sync_initial"
+  | "client"
+  | "client_room"
+  | "federation"
+  | "federation_send"
+  | "media"
+  | `stream_${SynapseStream}`;
+
+/** A condition beyond the path: the request's method or query decides the backend. */
+export type RouteCondition = "initial_sync" | "incremental_sync" | "initial_events" | "get";
+
+/** Each condition as OR-ed groups of AND-ed ACLs. Initial sync: no `since`, or full_state=true. */
+const CONDITION_ACLS: Record<RouteCondition, string[][]> = {
+  initial_sync: [["!has_since"], ["full_state"]],
+  incremental_sync: [["has_since", "!full_state"]],
+  initial_events: [["!has_from"]],
+  get: [["is_get"]],
+};
+
+export interface Route {
+  id: string;
+  backend: BackendId;
+  patterns: string[];
+  when?: RouteCondition;
+}
+
+const C = "^/_matrix/client";
+const ANY = "(api/v1|r0|v3|unstable)";
+const R0 = "(r0|v3|unstable)";
+
+/** Endpoints owned by a stream: routed to that stream's writer (seed: synapse-workers-current). */
+export const STREAM_ROUTES: Readonly<Partial<Record<SynapseStream, string[]>>> = {
+  typing: [`${C}/${ANY}/rooms/.*/typing`],
+  to_device: [`${C}/${R0}/sendToDevice/`],
+  account_data: [`${C}/${R0}/.*/tags`, `${C}/${R0}/.*/account_data`],
+  receipts: [`${C}/${R0}/rooms/.*/receipt`, `${C}/${R0}/rooms/.*/read_markers`],
+  presence: [`${C}/${ANY}/presence/`],
+  push_rules: [`${C}/${ANY}/pushrules/`],
+  device_lists: [`${C}/${R0}/keys/upload`, `${C}/${R0}/keys/device_signing/upload`, `${C}/${R0}/keys/signatures/upload`],
+};
+
+const SYNC = [`${C}/(r0|v3)/sync$`];
+const EVENTS_STREAM = [`${C}/(api/v1|r0|v3)/events$`];
+const INITIAL_SYNC = [`${C}/(api/v1|r0|v3)/initialSync$`, `${C}/(api/v1|r0|v3)/rooms/[^/]+/initialSync$`];
+
+/** SSO must reach one process: main. */
+const SSO = [
+  `${C}/${ANY}/login/sso/redirect`,
+  "^/_synapse/client/pick_idp$",
+  "^/_synapse/client/pick_username",
+  "^/_synapse/client/new_user_consent$",
+  "^/_synapse/client/sso_register$",
+  "^/_synapse/client/oidc/callback$",
+  "^/_synapse/client/saml2/authn_response$",
+  `${C}/${ANY}/login/cas/ticket$`,
+];
+
+const MEDIA = [
+  "^/_matrix/media/",
+  "^/_matrix/client/v1/media/",
+  "^/_matrix/federation/v1/media/",
+  "^/_synapse/admin/v1/purge_media_cache$",
+  "^/_synapse/admin/v1/room/.*/media.*$",
+  "^/_synapse/admin/v1/user/.*/media.*$",
+  "^/_synapse/admin/v1/media/.*$",
+  "^/_synapse/admin/v1/quarantine_media/.*$",
+  "^/_synapse/admin/v1/users/.*/media$",
+];
+
+const FEDERATION_SEND = ["^/_matrix/federation/v1/send/"];
+const FEDERATION = [
+  "^/_matrix/federation/v1/event/",
+  "^/_matrix/federation/v1/state/",
+  "^/_matrix/federation/v1/state_ids/",
+  "^/_matrix/federation/v1/backfill/",
+  "^/_matrix/federation/v1/get_missing_events/",
+  "^/_matrix/federation/v1/publicRooms",
+  "^/_matrix/federation/v1/query/",
+  "^/_matrix/federation/v1/make_join/",
+  "^/_matrix/federation/v1/make_leave/",
+  "^/_matrix/federation/(v1|v2)/send_join/",
+  "^/_matrix/federation/(v1|v2)/send_leave/",
+  "^/_matrix/federation/v1/make_knock/",
+  "^/_matrix/federation/v1/send_knock/",
+  "^/_matrix/federation/(v1|v2)/invite/",
+  "^/_matrix/federation/v1/event_auth/",
+  "^/_matrix/federation/v1/timestamp_to_event/",
+  "^/_matrix/federation/v1/exchange_third_party_invite/",
+  "^/_matrix/federation/v1/user/devices/",
+  "^/_matrix/key/v2/query",
+  "^/_matrix/federation/v1/hierarchy/",
+];
+
+/** Event sending and pagination, balanced (pinned) by room id. */
+const ROOM_PINNED = [
+  `${C}/${ANY}/rooms/.*/redact`,
+  `${C}/${ANY}/rooms/.*/send`,
+  `${C}/${ANY}/rooms/.*/state/`,
+  `${C}/${ANY}/rooms/.*/(join|invite|leave|ban|unban|kick)$`,
+  `${C}/${ANY}/join/`,
+  `${C}/${ANY}/knock/`,
+  `${C}/${ANY}/rooms/.*/messages$`,
+];
+
+const CLIENT = [
+  `${C}/${ANY}/createRoom$`,
+  `${C}/${ANY}/publicRooms$`,
+  `${C}/${ANY}/rooms/.*/joined_members$`,
+  `${C}/${ANY}/rooms/.*/context/.*$`,
+  `${C}/${ANY}/rooms/.*/members$`,
+  `${C}/${ANY}/rooms/.*/state$`,
+  `${C}/v1/rooms/.*/hierarchy$`,
+  `${C}/(v1|unstable)/rooms/.*/relations/`,
+  `${C}/v1/rooms/.*/threads$`,
+  `${C}/unstable/im.nheko.summary/summary/.*$`,
+  `${C}/${R0}/account/3pid$`,
+  `${C}/${R0}/account/whoami$`,
+  `${C}/${R0}/devices$`,
+  `${C}/versions$`,
+  `${C}/${ANY}/voip/turnServer$`,
+  `${C}/${ANY}/rooms/.*/event/`,
+  `${C}/${ANY}/joined_rooms$`,
+  `${C}/v1/rooms/.*/timestamp_to_event$`,
+  `${C}/(api/v1|r0|v3|unstable/.*)/rooms/.*/aliases`,
+  `${C}/${ANY}/search$`,
+  `${C}/${R0}/user/.*/filter(/|$)`,
+  `${C}/${ANY}/directory/room/.*$`,
+  `${C}/${R0}/capabilities$`,
+  `${C}/${R0}/notifications$`,
+  `${C}/${R0}/keys/query$`,
+  `${C}/${R0}/keys/changes$`,
+  `${C}/${R0}/keys/claim$`,
+  `${C}/${R0}/room_keys/`,
+  `${C}/${ANY}/login$`,
+  `${C}/${R0}/register$`,
+  `${C}/${R0}/register/available$`,
+  `${C}/v1/register/m.login.registration_token/validity$`,
+  `${C}/${R0}/password_policy$`,
+  `${C}/${ANY}/profile/`,
+  `${C}/${R0}/user_directory/search$`,
+];
+const CLIENT_GET_ONLY = [`${C}/unstable/org.matrix.msc4140/delayed_events`];
+
+/**
+ * The routing table, first match wins. Stream-owned endpoints come first (they are the most
+ * specific), then sync, SSO, media, federation, room-pinned sends, other client reads; anything
+ * else reaches main.
+ */
+export function routes(synapse: SynapsePlan): Route[] {
+  const out: Route[] = [];
+  for (const [stream, patterns] of Object.entries(STREAM_ROUTES) as [SynapseStream, string[]][]) {
+    if (synapse.streamWriters[stream]?.length) out.push({ id: `stream_${stream}`, backend: `stream_${stream}`, patterns });
+  }
+  out.push(
+    { id: "sync_initial", backend: "sync_initial", patterns: SYNC, when: "initial_sync" },
+    { id: "sync", backend: "sync", patterns: SYNC, when: "incremental_sync" },
+    { id: "events_initial", backend: "sync_initial", patterns: EVENTS_STREAM, when: "initial_events" },
+    { id: "events", backend: "sync", patterns: EVENTS_STREAM },
+    { id: "initial_sync", backend: "sync_initial", patterns: INITIAL_SYNC },
+    { id: "sso", backend: "main", patterns: SSO },
+    { id: "media", backend: "media", patterns: MEDIA },
+  );
+  if (synapse.federation) {
+    out.push({ id: "federation_send", backend: "federation_send", patterns: FEDERATION_SEND }, { id: "federation", backend: "federation", patterns: FEDERATION });
+  }
+  out.push(
+    { id: "room_pinned", backend: "client_room", patterns: ROOM_PINNED },
+    { id: "client", backend: "client", patterns: CLIENT },
+    { id: "client_get", backend: "client", patterns: CLIENT_GET_ONLY, when: "get" },
+  );
+  return out;
+}
+
+/** Which processes serve a backend: a worker type, or the named writers of a stream. */
+export function backendMembers(backend: BackendId, synapse: SynapsePlan): { type: WorkerType; instances?: string[] } {
+  if (backend.startsWith("stream_")) {
+    const stream = backend.slice("stream_".length) as SynapseStream;
+    return { type: "streamWriter", instances: synapse.streamWriters[stream] ?? [] };
+  }
+  const types: Record<string, WorkerType> = {
+    main: "main",
+    sync: "synchrotron",
+    sync_initial: "synchrotron",
+    client: "generic",
+    client_room: "generic",
+    federation: "generic",
+    federation_send: "generic",
+    media: "mediaRepository",
+  };
+  return { type: types[backend]! };
+}
+
+export type HaproxyServer =
+  | { kind: "server"; name: string; host: string; port: number }
+  /** DNS-discovered pods of a Deployment: up to `count` slots filled from the Service's records. */
+  | { kind: "template"; prefix: string; count: number; fqdn: string; port: number };
+
+/** Where the servers of a backend are; Kubernetes and loopback each provide one. */
+export type ServerSource = (type: WorkerType, instances?: readonly string[]) => HaproxyServer[];
+
+export interface HaproxyOptions {
+  bind: string;
+  port: number;
+  statsPort: number;
+  /** DNS resolution for Kubernetes names (parse /etc/resolv.conf); off for loopback addresses. */
+  dnsResolvers: boolean;
+}
+
+type Balance = { kind: "roundrobin" } | { kind: "hash"; key: "user" | "room" | "origin" };
+
+const BALANCE: Record<string, Balance> = {
+  sync: { kind: "hash", key: "user" },
+  sync_initial: { kind: "hash", key: "user" },
+  client_room: { kind: "hash", key: "room" },
+  federation_send: { kind: "hash", key: "origin" },
+  stream_receipts: { kind: "hash", key: "room" },
+  stream_device_lists: { kind: "hash", key: "user" },
+};
+
+const HASH_VAR = { user: "txn.mxid", room: "txn.room", origin: "txn.origin" } as const;
+
+/** Backends that must not fall back to main when empty (main does not serve them). */
+const NO_FALLBACK: ReadonlySet<BackendId> = new Set(["media"]);
+
+function aclName(route: Route): string {
+  return `r_${route.id}`;
+}
+
+function useBackend(route: Route): string {
+  const fallback = NO_FALLBACK.has(route.backend) ? "" : ` { nbsrv(${route.backend}) gt 0 }`;
+  const groups = route.when ? CONDITION_ACLS[route.when] : [[]];
+  const condition = groups.map((group) => [aclName(route), ...group].join(" ") + fallback).join(" || ");
+  return `  use_backend ${route.backend} if ${condition}`;
+}
+
+function serverLines(servers: HaproxyServer[], dns: boolean): string[] {
+  const resolve = dns ? " resolvers kubernetes init-addr none" : "";
+  return servers.map((s) =>
+    s.kind === "server" ? `  server ${s.name} ${s.host}:${s.port}${resolve}` : `  server-template ${s.prefix} ${s.count} ${s.fqdn}:${s.port}${resolve}`,
+  );
+}
+
+export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, source: ServerSource, options: HaproxyOptions): string {
+  const { synapse, routing } = plan;
+  const t = routing.timeouts;
+  const table = routes(synapse);
+  const backends = [...new Set<BackendId>(["main", ...table.map((r) => r.backend)])];
+  const lines: string[] = [
+    "# Generated by matrix-scale from the sizing plan. Do not edit: change the stack config.",
+    "global",
+    "  log stdout format raw local0",
+    "",
+    "defaults",
+    "  mode http",
+    "  log global",
+    // user = the token's user part that /sync stickiness hashes on, so stickiness can be audited.
+    '  log-format "%ci %HM %HPO%HQ backend=%b server=%s status=%ST time=%Ta user=%[var(txn.mxid)]"',
+    "  option forwardfor",
+    "  option http-server-close",
+    `  timeout connect ${t.connectSeconds}s`,
+    `  timeout client ${t.clientSeconds}s`,
+    `  timeout server ${t.serverSeconds}s`,
+    `  timeout queue ${t.queueSeconds}s`,
+    "  timeout http-request 30s",
+    "  option httpchk GET /health",
+    "  http-check expect status 200",
+    `  default-server inter ${routing.healthCheckIntervalSeconds}s fall 3 rise 2 check`,
+    "",
+  ];
+  if (options.dnsResolvers) lines.push("resolvers kubernetes", "  parse-resolv-conf", "  hold valid 10s", "");
+  lines.push(
+    "frontend matrix",
+    `  bind ${options.bind}:${options.port}`,
+    // The replication listener is internal: never reachable through the proxy.
+    "  http-request deny deny_status 404 if { path_beg /_synapse/replication }",
+    // Sync stickiness: the user part of syt_<user>_<random>_<crc> tokens, from the header or the query.
+    '  http-request set-var(txn.mxid) req.fhdr(authorization),field(2,_) if { req.fhdr(authorization) -m beg "Bearer syt_" }',
+    "  http-request set-var(txn.mxid) url_param(access_token),field(2,_) if !{ var(txn.mxid) -m found } { url_param(access_token) -m beg syt_ }",
+    `  http-request set-var(txn.room) 'path,regsub("^.*/rooms/([^/]+)/.*$","\\1")' if { path_reg /rooms/[^/]+/ }`,
+    `  http-request set-var(txn.origin) 'req.fhdr(authorization),regsub("^.*origin=\\"?([^\\",]+).*$","\\1")' if { req.fhdr(authorization) -m beg "X-Matrix" }`,
+    "  acl is_get method GET HEAD",
+    "  acl has_since url_param(since) -m found",
+    "  acl has_from url_param(from) -m found",
+    "  acl full_state url_param(full_state) -m str true",
+  );
+  for (const route of table) lines.push(`  acl ${aclName(route)} path_reg ${route.patterns.join(" ")}`);
+  for (const route of table) lines.push(useBackend(route));
+  lines.push("  default_backend main", "");
+
+  for (const backend of backends) {
+    const members = backendMembers(backend, synapse);
+    const balance = BALANCE[backend] ?? { kind: "roundrobin" };
+    lines.push(`backend ${backend}`);
+    if (balance.kind === "hash") lines.push(`  balance hash var(${HASH_VAR[balance.key]})`, "  hash-type consistent");
+    else lines.push("  balance roundrobin");
+    if (backend === "sync_initial") {
+      lines.push(`  timeout server ${t.initialSyncSeconds}s`, `  default-server inter ${routing.healthCheckIntervalSeconds}s fall 3 rise 2 check maxconn ${routing.initialSyncsPerSynchrotron}`);
+    }
+    lines.push(...serverLines(source(members.type, members.instances), options.dnsResolvers), "");
+  }
+
+  lines.push("frontend stats", `  bind ${options.bind}:${options.statsPort}`, "  http-request use-service prometheus-exporter if { path /metrics }", "  monitor-uri /healthz", "");
+  return lines.join("\n");
+}
+
+/** Kubernetes: named pods by their stable DNS names; Deployment pods discovered from their headless Service. */
+export function kubernetesServers(synapse: SynapsePlan, namespace: string, port: number): ServerSource {
+  return (type, instances) => {
+    const worker = synapse.workers[type];
+    const service = WORKER_NAMES[type];
+    if (worker.autoscaled) {
+      return [{ kind: "template", prefix: type, count: worker.maxReplicas, fqdn: `${service}.${namespace}.svc.cluster.local`, port }];
+    }
+    const names = instances ?? (type === "main" ? [`${service}-0`] : worker.instances);
+    return names.map((name) => ({ kind: "server", name, host: `${name}.${service}.${namespace}.svc.cluster.local`, port }));
+  };
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the integration tests start on loopback, idempotently and cached under .cache/:
+#   Debian: PostgreSQL, Redis (server + sentinel), HAProxy
+#   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=versions.env
+source scripts/versions.env
+
+CACHE=${MATRIX_SCALE_CACHE:-$PWD/.cache}
+mkdir -p "$CACHE"
+
+need_apt=()
+command -v haproxy >/dev/null || need_apt+=(haproxy)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v redis-sentinel >/dev/null || need_apt+=(redis-sentinel)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install-integration: apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Debian starts the packaged services; the tests run their own instances on other ports.
+  for svc in redis-server redis-sentinel haproxy postgresql; do service "$svc" stop >/dev/null 2>&1 || true; done
+fi
+
+venv="$CACHE/venv-synapse-$SYNAPSE_VERSION"
+stamp="$venv/.installed"
+want="synapse=$SYNAPSE_VERSION s3=$SYNAPSE_S3_STORAGE_PROVIDER_VERSION nio=$MATRIX_NIO_VERSION"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "install-integration: Synapse $SYNAPSE_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    "matrix-synapse[postgres,redis]==$SYNAPSE_VERSION" \
+    "synapse-s3-storage-provider==$SYNAPSE_S3_STORAGE_PROVIDER_VERSION" \
+    "matrix-nio==$MATRIX_NIO_VERSION"
+  echo "$want" > "$stamp"
+fi
+ln -sfn "$venv" "$CACHE/venv-synapse"

@@ -1,0 +1,186 @@
+/**
+ * Real servers for integration tests: started on 127.0.0.1, logged to files, bounded in time and
+ * always stopped. Binaries come from scripts/install-integration.sh (Debian packages and a cached
+ * Python virtualenv under .cache/).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ROOT = join(__dirname, "..", "..");
+export const VENV = join(ROOT, ".cache", "venv-synapse");
+export const PYTHON = join(VENV, "bin", "python");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A block of `count` consecutive free ports (checked one by one). */
+export async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no block of ${count} free ports`);
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export async function httpOk(url: string): Promise<true | undefined> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return response.ok ? true : undefined;
+}
+
+/** Child processes of one test: each logs to its own file and is stopped by stopAll(). */
+export class Services {
+  readonly dir: string;
+  private readonly children = new Map<string, ChildProcess>();
+
+  constructor(prefix: string) {
+    this.dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    chmodSync(this.dir, 0o755);
+  }
+
+  logPath(name: string): string {
+    return join(this.dir, `${name}.log`);
+  }
+
+  log(name: string): string {
+    try {
+      return readFileSync(this.logPath(name), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  start(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
+    const out = createWriteStream(this.logPath(name));
+    const child = spawn(command, args, { cwd: options.cwd ?? this.dir, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    this.children.set(name, child);
+    return child;
+  }
+
+  running(name: string): boolean {
+    const child = this.children.get(name);
+    return !!child && child.exitCode === null && child.signalCode === null;
+  }
+
+  async stop(name: string, timeoutMs = 10_000): Promise<void> {
+    const child = this.children.get(name);
+    if (!child || !this.running(name)) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }, timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async stopAll(options: { keepDir?: boolean } = {}): Promise<void> {
+    await Promise.all([...this.children.keys()].reverse().map((name) => this.stop(name)));
+    if (!options.keepDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const PG_BIN = (() => {
+  const versions = spawnSync("ls", ["/usr/lib/postgresql"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).sort();
+  return `/usr/lib/postgresql/${versions.at(-1)}/bin`;
+})();
+
+/** PostgreSQL runs as the `postgres` user (initdb refuses root); its data lives in the test dir. */
+function asPostgres(command: string, args: string[]): string[] {
+  return process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", command, ...args] : [command, ...args];
+}
+
+export interface Postgres {
+  port: number;
+  socketDir: string;
+  psql(sql: string, database?: string): string;
+}
+
+export async function startPostgres(services: Services, parameters: Record<string, string> = {}): Promise<Postgres> {
+  const data = join(services.dir, "pgdata");
+  mkdirSync(data, { recursive: true });
+  if (process.getuid?.() === 0) {
+    const pgUser = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim();
+    const pgGroup = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim();
+    chownSync(data, Number(pgUser), Number(pgGroup));
+    chownSync(services.dir, Number(pgUser), Number(pgGroup));
+    chmodSync(services.dir, 0o777);
+  }
+  const [cmd, ...args] = asPostgres(`${PG_BIN}/initdb`, ["-D", data, "--encoding=UTF8", "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256", "-U", "postgres"]);
+  const init = spawnSync(cmd!, args, { encoding: "utf8" });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const port = await freePort();
+  const settings = { listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: services.dir, fsync: "off", ...parameters };
+  const [pg, ...pgArgs] = asPostgres(`${PG_BIN}/postgres`, ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])]);
+  services.start("postgres", pg!, pgArgs);
+  const psql = (sql: string, database = "postgres") => {
+    const [c, ...a] = asPostgres("psql", ["-h", services.dir, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql]);
+    const r = spawnSync(c!, a, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`psql failed (${sql}): ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  await waitFor("PostgreSQL to accept connections", async () => (psql("SELECT 1") === "1" ? true : undefined), 30_000);
+  return { port, socketDir: services.dir, psql };
+}
+
+export interface Redis {
+  port: number;
+}
+
+export async function startRedis(services: Services, name: string, password: string, extra: string[] = []): Promise<Redis> {
+  const port = await freePort();
+  services.start(name, "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--appendonly", "no", ...extra]);
+  await waitFor(`${name} to answer`, async () => {
+    const r = spawnSync("redis-cli", ["-p", String(port), "--no-auth-warning", "-a", password, "PING"], { encoding: "utf8" });
+    return r.stdout.trim() === "PONG" ? true : undefined;
+  }, 15_000);
+  return { port };
+}
+
+export function fileMode(path: string): number {
+  return statSync(path).mode & 0o777;
+}

@@ -1,0 +1,167 @@
+/**
+ * Boots a plan's Synapse fleet on loopback from the program's own renderers: PostgreSQL, Redis,
+ * main, every worker, and HAProxy in front, each from the rendered files.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { SECRET_FILES, renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, toYaml, type SynapseEndpoints } from "../../components/synapse/config";
+import { renderHaproxyConfig, type ServerSource } from "../../components/synapse/routing";
+import { loopbackPlacement, processes, type SynapseProcess } from "../../components/synapse/topology";
+import type { Plan, WorkerPlan } from "../../sizing/types";
+import { freePortBlock, httpOk, PYTHON, Services, startPostgres, startRedis, waitFor } from "./harness";
+
+export interface Fleet {
+  services: Services;
+  processes: SynapseProcess[];
+  baseUrl: string;
+  registrationSecret: string;
+  configDir: string;
+  haproxyConfig: string;
+  httpPort(name: string): number;
+  /** HAProxy's access log, one parsed entry per request. */
+  requests(): ProxiedRequest[];
+  stop(): Promise<void>;
+}
+
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  query: string;
+  backend: string;
+  server: string;
+  status: number;
+  user: string;
+}
+
+const LOG_LINE = /^\S+ (\S+) (\S+) backend=(\S+) server=(\S+) status=(-?\d+) time=\S+ user=(\S+)/;
+
+export function parseHaproxyLog(text: string): ProxiedRequest[] {
+  return text
+    .split("\n")
+    .map((line) => LOG_LINE.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, method, uri, backend, server, status, user]) => {
+      const [path, query = ""] = uri!.split("?", 2) as [string, string?];
+      return { method: method!, path, query, backend: backend!, server: server!, status: Number(status), user: user! };
+    });
+}
+
+const secret = () => randomBytes(24).toString("hex");
+
+export async function bootFleet(plan: Plan, copies: (worker: WorkerPlan) => number, label: string): Promise<Fleet> {
+  const services = new Services(label);
+  try {
+    return await boot(services, plan, copies);
+  } catch (error) {
+    const logs = ["postgres", "main", "haproxy"].map((n) => `--- ${n}\n${services.log(n).slice(-3000)}`).join("\n");
+    await services.stopAll({ keepDir: true });
+    throw new Error(`${(error as Error).message}\nlogs in ${services.dir}\n${logs}`);
+  }
+}
+
+async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan) => number): Promise<Fleet> {
+  const values = {
+    macaroonSecretKey: secret(),
+    registrationSharedSecret: secret(),
+    formSecret: secret(),
+    workerReplicationSecret: secret(),
+    turnSharedSecret: secret(),
+    databasePassword: secret(),
+    redisPassword: secret(),
+  };
+  const pg = await startPostgres(services);
+  pg.psql(`CREATE ROLE synapse LOGIN PASSWORD '${values.databasePassword}'`);
+  pg.psql("CREATE DATABASE synapse OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+  const redis = await startRedis(services, "redis", values.redisPassword);
+
+  const all = processes(plan.synapse, copies);
+  const base = await freePortBlock(all.length * 3 + 2);
+  const placement = loopbackPlacement(all, base);
+  const proxyPort = base + all.length * 3;
+  const statsPort = proxyPort + 1;
+
+  const configDir = join(services.dir, "config");
+  const secretsDir = join(services.dir, "secrets");
+  mkdirSync(configDir);
+  mkdirSync(secretsDir, { mode: 0o700 });
+  const write = (dir: string, file: string, text: string, mode = 0o644) => writeFileSync(join(dir, file), text, { mode });
+  write(secretsDir, SECRET_FILES.signingKey, `ed25519 a_test ${randomBytes(32).toString("base64").replace(/=+$/, "")}\n`, 0o600);
+  write(secretsDir, SECRET_FILES.pgpass, renderPgpass("synapse", values.databasePassword), 0o600);
+  write(secretsDir, SECRET_FILES.redisPassword, values.redisPassword, 0o600);
+  write(secretsDir, SECRET_FILES.config, renderSecretsConfig(values), 0o600);
+
+  const baseUrl = `http://127.0.0.1:${proxyPort}`;
+  const endpoints: SynapseEndpoints = {
+    serverName: "matrix.test",
+    publicBaseUrl: `${baseUrl}/`,
+    database: { host: "127.0.0.1", port: pg.port, name: "synapse", user: "synapse" },
+    redis: { host: "127.0.0.1", port: redis.port },
+    turnUris: ["turn:turn.matrix.test:3478?transport=udp"],
+    secretsDir,
+    mediaStorePath: join(services.dir, "media"),
+  };
+  write(configDir, "shared.yaml", toYaml(renderSharedConfig(plan.synapse, all, placement, endpoints)));
+  const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
+  for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, plan.synapse.workers[p.type], placement, endpoints)));
+
+  const startProcess = (p: SynapseProcess) =>
+    services.start(p.name!, PYTHON, [
+      "-m",
+      p.type === "main" ? "synapse.app.homeserver" : "synapse.app.generic_worker",
+      "--config-path",
+      join(configDir, "shared.yaml"),
+      "--config-path",
+      join(configDir, fileOf(p)),
+      "--config-path",
+      join(secretsDir, SECRET_FILES.config),
+    ]);
+  const healthy = (p: SynapseProcess) =>
+    waitFor(`${p.name} /health`, async () => {
+      if (!services.running(p.name!)) throw new Error(`${p.name} exited:\n${services.log(p.name!).slice(-2000)}`);
+      return httpOk(`http://127.0.0.1:${placement.ports(p).http}/health`);
+    }, 240_000, 500);
+
+  // Main first: it prepares the database schema the workers check at start.
+  const main = all.find((p) => p.type === "main")!;
+  startProcess(main);
+  await healthy(main);
+  const workers = all.filter((p) => p.type !== "main");
+  workers.forEach(startProcess);
+  await Promise.all(workers.map(healthy));
+
+  const source: ServerSource = (type, instances) =>
+    all
+      .filter((p) => p.type === type && (!instances || instances.includes(p.name!)))
+      .map((p) => ({ kind: "server" as const, name: p.name!, host: "127.0.0.1", port: placement.ports(p).http }));
+  const haproxyConfig = renderHaproxyConfig(plan, source, { bind: "127.0.0.1", port: proxyPort, statsPort, dnsResolvers: false });
+  write(configDir, "haproxy.cfg", haproxyConfig);
+  const check = spawnSync("haproxy", ["-c", "-f", join(configDir, "haproxy.cfg")], { encoding: "utf8" });
+  if (check.status !== 0) throw new Error(`haproxy -c rejected the rendered config:\n${check.stdout}${check.stderr}`);
+  services.start("haproxy", "haproxy", ["-db", "-f", join(configDir, "haproxy.cfg")]);
+  // Every backend has its servers up before traffic starts.
+  await waitFor("HAProxy backends up", async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text();
+    const down = [...metrics.matchAll(/^haproxy_backend_active_servers\{proxy="([^"]+)"\} (\d+)/gm)].filter(([, , n]) => n === "0");
+    return down.length === 0 && metrics.includes("haproxy_backend_active_servers") ? true : undefined;
+  }, 60_000, 500);
+
+  return {
+    services,
+    processes: all,
+    baseUrl,
+    registrationSecret: values.registrationSharedSecret,
+    configDir,
+    haproxyConfig,
+    httpPort: (name) => placement.ports(all.find((p) => p.name === name)!).http,
+    requests: () => parseHaproxyLog(services.log("haproxy")),
+    stop: () => services.stopAll(),
+  };
+}
+
+export function runScenario(fleet: Fleet): Record<string, unknown> {
+  const result = spawnSync(PYTHON, [join(__dirname, "client", "scenario.py"), fleet.baseUrl, fleet.registrationSecret], { encoding: "utf8", timeout: 240_000 });
+  if (result.status !== 0) throw new Error(`client scenario failed:\n${result.stderr}\n${result.stdout}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+}
