@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { rawSettingsFromStack } from "./components/config";
 import { Secrets } from "./components/secrets";
+import { Synapse } from "./components/synapse";
 import { parseSettings, plan, PlanError, SettingsError, type Plan, type Settings } from "./sizing";
 
 export interface ProgramOptions {
@@ -26,7 +27,25 @@ export function loadStack(options: ProgramOptions = {}): { settings: Settings; p
 export function program(options: ProgramOptions = {}) {
   const { settings, plan: thePlan } = loadStack(options);
   const cluster = new Cluster("matrix", { kubernetes: settings.kubernetes, inventory: thePlan.inventory });
-  new Secrets("matrix", { namespace: cluster.namespace, provider: cluster.provider });
+  const secrets = new Secrets("matrix", { namespace: cluster.namespace, provider: cluster.provider });
+  new Synapse(
+    "synapse",
+    {
+      synapse: thePlan.synapse,
+      routing: thePlan.routing,
+      serverName: thePlan.serverName,
+      target: thePlan.target,
+      namespace: settings.kubernetes.namespace,
+      provider: cluster.provider,
+      secrets: {
+        ...secrets.synapse,
+        turnSharedSecret: secrets.turnSharedSecret,
+        postgresPassword: secrets.postgresPassword,
+        redisSynapsePassword: secrets.redisSynapsePassword,
+      },
+    },
+    { dependsOn: [secrets] },
+  );
 
   return {
     tier: thePlan.tier,

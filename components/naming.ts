@@ -16,3 +16,6 @@ export const SERVICE_NAMES = {
 
 export const DATABASE = { name: "synapse", owner: "synapse", port: 5432 } as const;
 export const MEDIA_BUCKET = "synapse-media";
+
+/** Namespace of the monitoring stack, the only other source allowed to scrape metrics ports. */
+export const MONITORING_NAMESPACE = "monitoring";

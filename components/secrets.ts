@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { componentLabels } from "./naming";
+import { componentLabels, DATABASE } from "./naming";
 
 export interface SecretsArgs {
   namespace: pulumi.Input<string>;
@@ -27,11 +27,22 @@ export const SECRET_NAMES = {
 
 const PASSWORD_LENGTH = 48;
 
+/** Values a component renders into its own Secret-backed files (all Pulumi secrets). */
+export interface SynapseSecretOutputs {
+  macaroonSecretKey: pulumi.Output<string>;
+  registrationSharedSecret: pulumi.Output<string>;
+  formSecret: pulumi.Output<string>;
+  workerReplicationSecret: pulumi.Output<string>;
+  signingKey: pulumi.Output<string>;
+}
+
 export class Secrets extends pulumi.ComponentResource {
-  /** Secret values for renderers that must embed them in a Secret-backed file. */
   readonly turnSharedSecret: pulumi.Output<string>;
   readonly livekitApiKey: pulumi.Output<string>;
   readonly livekitApiSecret: pulumi.Output<string>;
+  readonly postgresPassword: pulumi.Output<string>;
+  readonly redisSynapsePassword: pulumi.Output<string>;
+  readonly synapse: SynapseSecretOutputs;
   readonly names = SECRET_NAMES;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,7 +63,7 @@ export class Secrets extends pulumi.ComponentResource {
     this.livekitApiKey = pulumi.secret(pulumi.interpolate`API${token("livekit-key", 12)}`);
     this.livekitApiSecret = password("livekit-secret");
 
-    const store = (id: keyof typeof SECRET_NAMES, stringData: Record<string, pulumi.Input<string>>, type = "Opaque") =>
+    const store = (id: Exclude<keyof typeof SECRET_NAMES, "synapse">, stringData: Record<string, pulumi.Input<string>>, type = "Opaque") =>
       new k8s.core.v1.Secret(
         SECRET_NAMES[id],
         {
@@ -63,15 +74,18 @@ export class Secrets extends pulumi.ComponentResource {
         { ...child, provider: args.provider },
       );
 
-    store("synapse", {
-      macaroon_secret_key: password("macaroon"),
-      registration_shared_secret: password("registration"),
-      form_secret: password("form"),
-      worker_replication_secret: password("replication"),
-      signing_key: signingKey,
-    });
-    store("postgresOwner", { username: "synapse", password: password("postgres-owner") }, "kubernetes.io/basic-auth");
-    store("redisSynapse", { password: password("redis-synapse") });
+    this.synapse = {
+      macaroonSecretKey: password("macaroon"),
+      registrationSharedSecret: password("registration"),
+      formSecret: password("form"),
+      workerReplicationSecret: password("replication"),
+      signingKey,
+    };
+    this.postgresPassword = password("postgres-owner");
+    this.redisSynapsePassword = password("redis-synapse");
+    // The Synapse component renders its own Secret (config files) from `this.synapse`.
+    store("postgresOwner", { username: DATABASE.owner, password: this.postgresPassword }, "kubernetes.io/basic-auth");
+    store("redisSynapse", { password: this.redisSynapsePassword });
     store("redisLivekit", { password: password("redis-livekit") });
     store("minioRoot", { rootUser: token("minio-root-user", 16), rootPassword: password("minio-root") });
     store("minioSynapse", { accessKey: token("minio-synapse-key", 20), secretKey: password("minio-synapse") });

@@ -4,8 +4,10 @@
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=versions.env
-source scripts/versions.env
+version() { node -p "require('./versions.json').$1"; }
+SYNAPSE_VERSION=$(version synapse)
+SYNAPSE_S3_STORAGE_PROVIDER_VERSION=$(version synapseS3StorageProvider)
+MATRIX_NIO_VERSION=$(version matrixNio)
 
 CACHE=${MATRIX_SCALE_CACHE:-$PWD/.cache}
 mkdir -p "$CACHE"
@@ -37,3 +39,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 ln -sfn "$venv" "$CACHE/venv-synapse"
+
+# MinIO, built from the Go module proxy at a pinned version (cached binary).
+MINIO_VERSION=$(version minio)
+minio_bin="$CACHE/bin/minio-$MINIO_VERSION"
+if [ ! -x "$minio_bin" ]; then
+  echo "install-integration: building MinIO $MINIO_VERSION (Go module proxy)"
+  mkdir -p "$CACHE/bin" "$CACHE/go"
+  GOPATH="$CACHE/go" GOBIN="$CACHE/gobin-minio" GOFLAGS=-mod=mod go install "github.com/minio/minio@$MINIO_VERSION"
+  mv "$CACHE/gobin-minio/minio" "$minio_bin"
+fi
+ln -sfn "$minio_bin" "$CACHE/bin/minio"

@@ -16,8 +16,10 @@ export interface SynapseEndpoints {
   /** S3 media storage (MinIO); every production render has one. */
   objectStore?: { endpoint: string; bucket: string; region: string };
   turnUris: string[];
-  /** Directory of the mounted Secret: signing.key, pgpass, redis-password. */
+  /** Directory of the mounted Secret: signing.key, redis-password, secrets.yaml. */
   secretsDir: string;
+  /** libpq password file; libpq ignores one that group or others can read, so it is a private copy. */
+  pgpassPath: string;
   mediaStorePath: string;
 }
 
@@ -124,7 +126,7 @@ export function databaseConfig(worker: WorkerPlan, endpoints: SynapseEndpoints):
       dbname: endpoints.database.name,
       host: endpoints.database.host,
       port: endpoints.database.port,
-      passfile: `${endpoints.secretsDir}/${SECRET_FILES.pgpass}`,
+      passfile: endpoints.pgpassPath,
       cp_min: worker.cpMin,
       cp_max: worker.cpMax,
       keepalives_idle: 10,

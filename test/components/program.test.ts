@@ -1,6 +1,7 @@
 /** The whole program under Pulumi's mock runtime, at every tier and target. */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { SECRET_NAMES } from "../../components/secrets";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
@@ -69,12 +70,16 @@ describe.each(TIERS)("tier %s", (tier) => {
 });
 
 describe("secrets", () => {
-  it("the Synapse signing key has Synapse's format: ed25519 a_<id> <unpadded base64 seed>", async () => {
+  it("the Synapse Secret holds its config files; the signing key has Synapse's format: ed25519 a_<id> <unpadded base64 seed>", async () => {
     const { resources } = await run("100");
     const synapse = resources.find((r) => r.name === SECRET_NAMES.synapse)!;
     const data = synapse.inputs.stringData as Record<string, string>;
-    expect(Object.keys(data).sort()).toEqual(["form_secret", "macaroon_secret_key", "registration_shared_secret", "signing_key", "worker_replication_secret"]);
-    expect(data.signing_key).toMatch(/^ed25519 a_\S+ [A-Za-z0-9+/]{43}$/);
+    expect(Object.keys(data).sort()).toEqual(["pgpass", "redis-password", "secrets.yaml", "signing.key"]);
+    expect(data["signing.key"]).toMatch(/^ed25519 a_\S+ [A-Za-z0-9+/]{43}$/);
+    expect(data.pgpass).toMatch(/^\*:\*:\*:synapse:mock-matrix-postgres-owner\n$/);
+    const config = parse(data["secrets.yaml"]!) as Record<string, string>;
+    expect(Object.keys(config).sort()).toEqual(["form_secret", "macaroon_secret_key", "registration_shared_secret", "turn_shared_secret", "worker_replication_secret"]);
+    expect(config.turn_shared_secret).toBe("mock-matrix-turn");
   });
 
   it("the database owner Secret is basic-auth, as CloudNativePG expects", async () => {

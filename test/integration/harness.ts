@@ -184,3 +184,29 @@ export async function startRedis(services: Services, name: string, password: str
 export function fileMode(path: string): number {
   return statSync(path).mode & 0o777;
 }
+
+export const MINIO = join(ROOT, ".cache", "bin", "minio");
+
+export interface Minio {
+  port: number;
+  endpoint: string;
+  /** Runs test/integration/client/s3.py (boto3) against this server. */
+  s3(...args: string[]): string;
+}
+
+/** One MinIO server process; `drives` are directories (or MinIO ellipsis patterns) it serves. */
+export async function startMinio(services: Services, name: string, rootUser: string, rootPassword: string, drives: string[], port?: number): Promise<Minio> {
+  const apiPort = port ?? (await freePort());
+  const consolePort = await freePort();
+  services.start(name, MINIO, ["server", "--address", `127.0.0.1:${apiPort}`, "--console-address", `127.0.0.1:${consolePort}`, ...drives], {
+    env: { MINIO_ROOT_USER: rootUser, MINIO_ROOT_PASSWORD: rootPassword, MINIO_BROWSER: "off", MINIO_UPDATE: "off", MINIO_CI_CD: "1" },
+  });
+  const endpoint = `http://127.0.0.1:${apiPort}`;
+  await waitFor(`${name} to be ready`, () => httpOk(`${endpoint}/minio/health/ready`), 60_000, 300);
+  const s3 = (...args: string[]) => {
+    const r = spawnSync(PYTHON, [join(__dirname, "client", "s3.py"), endpoint, rootUser, rootPassword, ...args], { encoding: "utf8", timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`s3 ${args.join(" ")} failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  return { port: apiPort, endpoint, s3 };
+}

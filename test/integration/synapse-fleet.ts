@@ -10,7 +10,8 @@ import { SECRET_FILES, renderPgpass, renderProcessConfig, renderSecretsConfig, r
 import { renderHaproxyConfig, type ServerSource } from "../../components/synapse/routing";
 import { loopbackPlacement, processes, type SynapseProcess } from "../../components/synapse/topology";
 import type { Plan, WorkerPlan } from "../../sizing/types";
-import { freePortBlock, httpOk, PYTHON, Services, startPostgres, startRedis, waitFor } from "./harness";
+import { MEDIA_BUCKET } from "../../components/naming";
+import { freePortBlock, httpOk, PYTHON, Services, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
 
 export interface Fleet {
   services: Services;
@@ -20,6 +21,7 @@ export interface Fleet {
   configDir: string;
   haproxyConfig: string;
   httpPort(name: string): number;
+  minio: Minio;
   /** HAProxy's access log, one parsed entry per request. */
   requests(): ProxiedRequest[];
   stop(): Promise<void>;
@@ -75,6 +77,10 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   pg.psql(`CREATE ROLE synapse LOGIN PASSWORD '${values.databasePassword}'`);
   pg.psql("CREATE DATABASE synapse OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
   const redis = await startRedis(services, "redis", values.redisPassword);
+  const minioUser = "matrix-scale-test";
+  const minioPassword = secret();
+  const minio = await startMinio(services, "minio", minioUser, minioPassword, [join(services.dir, "minio-data")]);
+  minio.s3("mkbucket", MEDIA_BUCKET);
 
   const all = processes(plan.synapse, copies);
   const base = await freePortBlock(all.length * 3 + 2);
@@ -98,14 +104,18 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     publicBaseUrl: `${baseUrl}/`,
     database: { host: "127.0.0.1", port: pg.port, name: "synapse", user: "synapse" },
     redis: { host: "127.0.0.1", port: redis.port },
+    objectStore: { endpoint: minio.endpoint, bucket: MEDIA_BUCKET, region: "us-east-1" },
     turnUris: ["turn:turn.matrix.test:3478?transport=udp"],
     secretsDir,
+    pgpassPath: join(secretsDir, SECRET_FILES.pgpass),
     mediaStorePath: join(services.dir, "media"),
   };
   write(configDir, "shared.yaml", toYaml(renderSharedConfig(plan.synapse, all, placement, endpoints)));
   const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
   for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, plan.synapse.workers[p.type], placement, endpoints)));
 
+  // Media workers reach the object store with the credentials the program mounts as AWS_* variables.
+  const s3Env = { AWS_ACCESS_KEY_ID: minioUser, AWS_SECRET_ACCESS_KEY: minioPassword };
   const startProcess = (p: SynapseProcess) =>
     services.start(p.name!, PYTHON, [
       "-m",
@@ -116,7 +126,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
       join(configDir, fileOf(p)),
       "--config-path",
       join(secretsDir, SECRET_FILES.config),
-    ]);
+    ], p.type === "mediaRepository" ? { env: s3Env } : {});
   const healthy = (p: SynapseProcess) =>
     waitFor(`${p.name} /health`, async () => {
       if (!services.running(p.name!)) throw new Error(`${p.name} exited:\n${services.log(p.name!).slice(-2000)}`);
@@ -154,6 +164,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     registrationSecret: values.registrationSharedSecret,
     configDir,
     haproxyConfig,
+    minio,
     httpPort: (name) => placement.ports(all.find((p) => p.name === name)!).http,
     requests: () => parseHaproxyLog(services.log("haproxy")),
     stop: () => services.stopAll(),

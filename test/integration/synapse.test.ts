@@ -9,6 +9,7 @@ import { parseSettings, plan } from "../../sizing";
 import type { WorkerType } from "../../sizing/settings";
 import { assignDuties } from "../../sizing/synapse";
 import type { Plan, WorkerPlan } from "../../sizing/types";
+import { MEDIA_BUCKET } from "../../components/naming";
 import { waitFor } from "./harness";
 import { bootFleet, runScenario, type Fleet, type ProxiedRequest } from "./synapse-fleet";
 
@@ -92,6 +93,12 @@ describe.each([
     expect([scenario.keysUpload, scenario.keysQuery]).toEqual([200, 200]);
     expect(scenario.typing).toBe("RoomTypingResponse");
     expect(scenario.receipt).toBe("UpdateReceiptMarkerResponse");
+  });
+
+  it("uploaded media is stored in the object store by the S3 storage provider before the upload returns", () => {
+    const mediaId = (scenario.media as { uri: string }).uri.split("/").pop()!;
+    const objects = fleet.minio.s3("list", MEDIA_BUCKET);
+    expect(objects).toMatch(new RegExp(`local_content/\\w+/\\w+/${mediaId.slice(4)} 1600`));
   });
 
   it.each(EXPECTED)("%s %s → backend %s on a %s process", (method, path, backend, type) => {

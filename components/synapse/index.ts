@@ -1,0 +1,154 @@
+/**
+ * The Synapse component: main and every worker as Kubernetes workloads, their config (rendered by
+ * ./config.ts), the HAProxy routing tier (./routing.ts) and the policies around them. Thin: every
+ * number comes from its plan slice, every object shape from the pure builders.
+ */
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { WorkerType } from "../../sizing/settings";
+import { WORKER_NAMES } from "../../sizing/synapse";
+import type { Plan, SynapsePlan } from "../../sizing/types";
+import { componentLabels, DATABASE, MEDIA_BUCKET, MONITORING_NAMESPACE, SERVICE_NAMES } from "../naming";
+import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
+import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
+import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, toYaml, type SynapseEndpoints } from "./config";
+import { haproxyDeployment, haproxyNetworkPolicy, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
+import { CONFIG_FILE, disruptionBudget, headlessService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
+import { kubernetesServers, renderHaproxyConfig } from "./routing";
+import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
+
+export interface SynapseArgs {
+  synapse: SynapsePlan;
+  routing: Plan["routing"];
+  serverName: string;
+  target: Plan["target"];
+  namespace: string;
+  provider: k8s.Provider;
+  secrets: SynapseSecretOutputs & {
+    turnSharedSecret: pulumi.Output<string>;
+    postgresPassword: pulumi.Output<string>;
+    redisSynapsePassword: pulumi.Output<string>;
+  };
+}
+
+export function kubernetesEndpoints(serverName: string, namespace: string): SynapseEndpoints {
+  const svc = (name: string) => `${name}.${namespace}.svc.cluster.local`;
+  return {
+    serverName,
+    publicBaseUrl: `https://${serverName}/`,
+    database: { host: svc(SERVICE_NAMES.postgresReadWrite), port: DATABASE.port, name: DATABASE.name, user: DATABASE.owner },
+    redis: { host: svc(SERVICE_NAMES.redisSynapseMaster), port: 6379 },
+    objectStore: { endpoint: `http://${svc(SERVICE_NAMES.minio)}:9000`, bucket: MEDIA_BUCKET, region: "us-east-1" },
+    turnUris: [`turn:turn.${serverName}:3478?transport=udp`, `turn:turn.${serverName}:3478?transport=tcp`],
+    secretsDir: MOUNTS.secrets,
+    pgpassPath: `${MOUNTS.runtime}/${SECRET_FILES.pgpass}`,
+    mediaStorePath: MOUNTS.media,
+  };
+}
+
+export function checksum(...texts: string[]): string {
+  return createHash("sha256").update(texts.join("\0")).digest("hex").slice(0, 16);
+}
+
+/** Rendered configuration per type: what each type's pods mount, and the checksum that rolls them. */
+export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"], serverName: string, namespace: string) {
+  const placement = kubernetesPlacement(synapse, namespace);
+  const endpoints = kubernetesEndpoints(serverName, namespace);
+  const all = processes(synapse);
+  const shared = toYaml(renderSharedConfig(synapse, all, placement, endpoints));
+  const types = Object.values(synapse.workers).filter((w) => w.replicas > 0);
+  const perType = Object.fromEntries(
+    types.map((w) => {
+      // Pods of one type share a config: every worker takes its worker_name from its pod name.
+      const representative: SynapseProcess = { ...all.find((p) => p.type === w.type)!, ...(w.type === "main" ? {} : { name: undefined }) };
+      const text = toYaml(renderProcessConfig(representative, w, placement, endpoints));
+      return [w.type, { process: representative, text, checksum: checksum(shared, text) }];
+    }),
+  ) as Partial<Record<WorkerType, { process: SynapseProcess; text: string; checksum: string }>>;
+  const haproxy = renderHaproxyConfig({ synapse, routing }, kubernetesServers(synapse, namespace, POD_PORTS.http), {
+    bind: "0.0.0.0",
+    port: HAPROXY_PORTS.http,
+    statsPort: HAPROXY_PORTS.stats,
+    dnsResolvers: true,
+  });
+  return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy) };
+}
+
+export class Synapse extends pulumi.ComponentResource {
+  readonly haproxyService: pulumi.Output<string>;
+
+  constructor(name: string, args: SynapseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:synapse:Synapse", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const ns = args.namespace;
+    const rendered = renderFleetConfig(args.synapse, args.routing, args.serverName, ns);
+
+    const configMap = (id: string, data: Record<string, string>) =>
+      new k8s.core.v1.ConfigMap(id, { metadata: { namespace: ns, labels: componentLabels("synapse-config") }, immutable: true, data }, child);
+    const shared = configMap("synapse-shared", { [CONFIG_FILE.shared]: rendered.shared });
+
+    const s = args.secrets;
+    new k8s.core.v1.Secret(
+      SECRET_NAMES.synapse,
+      {
+        metadata: { name: SECRET_NAMES.synapse, namespace: ns, labels: componentLabels("synapse-config") },
+        type: "Opaque",
+        stringData: {
+          [SECRET_FILES.config]: pulumi
+            .all([s.macaroonSecretKey, s.registrationSharedSecret, s.formSecret, s.workerReplicationSecret, s.turnSharedSecret])
+            .apply(([macaroonSecretKey, registrationSharedSecret, formSecret, workerReplicationSecret, turnSharedSecret]) =>
+              renderSecretsConfig({ macaroonSecretKey, registrationSharedSecret, formSecret, workerReplicationSecret, turnSharedSecret }),
+            ),
+          [SECRET_FILES.signingKey]: s.signingKey,
+          [SECRET_FILES.pgpass]: s.postgresPassword.apply((password) => renderPgpass(DATABASE.owner, password)),
+          [SECRET_FILES.redisPassword]: s.redisSynapsePassword,
+        },
+      },
+      child,
+    );
+
+    for (const worker of Object.values(args.synapse.workers)) {
+      const config = rendered.perType[worker.type];
+      if (!config) continue;
+      const workloadName = WORKER_NAMES[worker.type];
+      const own = configMap(workloadName, { [CONFIG_FILE.process]: config.text });
+      const template = podTemplate({
+        process: config.process,
+        worker,
+        image: SYNAPSE_IMAGE,
+        sharedConfigMap: shared.metadata.name,
+        processConfigMap: own.metadata.name,
+        secretName: SECRET_NAMES.synapse,
+        mediaSecretName: SECRET_NAMES.minioSynapse,
+        checksum: config.checksum,
+        s3ProviderRequirement: S3_PROVIDER_REQUIREMENT,
+      });
+      const metadata = { name: workloadName, namespace: ns, labels: synapseLabels(worker.type) };
+      const selector = { matchLabels: selectorLabels(worker.type) };
+      new k8s.core.v1.Service(workloadName, headlessService(worker.type, ns, config.process.replication), child);
+      if (worker.autoscaled) {
+        // The HPA owns the replica count once the Deployment exists.
+        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { replicas: worker.replicas, selector, template } }, { ...child, ignoreChanges: ["spec.replicas"] });
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(workloadName, horizontalAutoscaler(worker, ns, args.synapse.autoscaling), child);
+      } else {
+        new k8s.apps.v1.StatefulSet(
+          workloadName,
+          { metadata, spec: { serviceName: workloadName, replicas: worker.replicas, podManagementPolicy: "Parallel", selector, template } },
+          child,
+        );
+      }
+      if (worker.replicas >= 2) new k8s.policy.v1.PodDisruptionBudget(workloadName, disruptionBudget(workloadName, ns, synapseLabels(worker.type), selectorLabels(worker.type)), child);
+    }
+    new k8s.networking.v1.NetworkPolicy("synapse", synapseNetworkPolicy(ns, HAPROXY_SELECTOR, MONITORING_NAMESPACE), child);
+
+    const haproxyConfig = configMap(SERVICE_NAMES.haproxy, { [CONFIG_FILE.haproxy]: rendered.haproxy });
+    new k8s.apps.v1.Deployment(SERVICE_NAMES.haproxy, haproxyDeployment(args.routing, ns, HAPROXY_IMAGE, haproxyConfig.metadata.name, rendered.haproxyChecksum), child);
+    const service = new k8s.core.v1.Service(SERVICE_NAMES.haproxy, haproxyService(args.target, ns), child);
+    new k8s.policy.v1.PodDisruptionBudget(SERVICE_NAMES.haproxy, disruptionBudget(SERVICE_NAMES.haproxy, ns, componentLabels("synapse-routing"), HAPROXY_SELECTOR), child);
+    new k8s.networking.v1.NetworkPolicy(SERVICE_NAMES.haproxy, haproxyNetworkPolicy(ns), child);
+
+    this.haproxyService = service.metadata.name;
+    this.registerOutputs({ haproxyService: this.haproxyService });
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * Kubernetes objects of the Synapse fleet as plain data (pure builders): the component turns them
+ * into resources, tests inspect them. Names match instance_map: StatefulSet pod `<name>-<i>` behind
+ * the headless Service `<name>`.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { WorkerType } from "../../sizing/settings";
+import { WORKER_NAMES } from "../../sizing/synapse";
+import type { Plan, Resources, WorkerPlan } from "../../sizing/types";
+import { POOL_LABEL } from "../../sizing/inventory";
+import { componentLabels } from "../naming";
+import { SECRET_FILES } from "./config";
+import { POD_PORTS, type SynapseProcess } from "./topology";
+
+type Input<T> = pulumi.Input<T>;
+
+export const MOUNTS = {
+  shared: "/config/shared",
+  process: "/config/process",
+  secrets: "/secrets",
+  runtime: "/run/synapse",
+  media: "/data/media",
+  modules: "/opt/synapse-modules",
+} as const;
+export const CONFIG_FILE = { shared: "homeserver.yaml", process: "process.yaml", haproxy: "haproxy.cfg" } as const;
+/** The official image's synapse user. */
+const SYNAPSE_UID = 991;
+export const CHECKSUM_ANNOTATION = "matrix-scale/config-checksum";
+
+export function synapseLabels(type: WorkerType): Record<string, string> {
+  return componentLabels(WORKER_NAMES[type].replace(/^synapse-/, ""), { "app.kubernetes.io/name": "synapse" });
+}
+
+export function selectorLabels(type: WorkerType): Record<string, string> {
+  return { "app.kubernetes.io/name": "synapse", "app.kubernetes.io/component": WORKER_NAMES[type].replace(/^synapse-/, "") };
+}
+
+const quantity = (r: Resources["requests"]) => ({ cpu: `${Math.round(r.vcpu * 1000)}m`, memory: `${Math.round(r.memoryGiB * 1024)}Mi` });
+
+export function containerResources(resources: Resources) {
+  return { requests: quantity(resources.requests), limits: quantity(resources.limits) };
+}
+
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Spread over nodes and zones; soft, so a lost zone still leaves the pods schedulable. */
+export function spread(labels: Record<string, string>) {
+  return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: "ScheduleAnyway",
+    labelSelector: { matchLabels: labels },
+  }));
+}
+
+/**
+ * The container's start: a private copy of the libpq password file (libpq refuses group-readable
+ * ones, and Secret volumes are group-readable under fsGroup), a worker_name from the pod name for
+ * autoscaled workers, then Synapse with its three config files.
+ */
+export function startCommand(process: SynapseProcess): string[] {
+  const app = process.type === "main" ? "synapse.app.homeserver" : "synapse.app.generic_worker";
+  const configs = [`${MOUNTS.shared}/${CONFIG_FILE.shared}`, `${MOUNTS.process}/${CONFIG_FILE.process}`, `${MOUNTS.secrets}/${SECRET_FILES.config}`];
+  const script = [
+    "set -e",
+    `install -m 0600 ${MOUNTS.secrets}/${SECRET_FILES.pgpass} ${MOUNTS.runtime}/${SECRET_FILES.pgpass}`,
+    ...(process.name ? [] : [`echo "worker_name: $POD_NAME" > ${MOUNTS.runtime}/worker-name.yaml`]),
+    `exec python -m ${app} ${configs.map((c) => `--config-path ${c}`).join(" ")}${process.name ? "" : ` --config-path ${MOUNTS.runtime}/worker-name.yaml`}`,
+  ].join("\n");
+  return ["sh", "-c", script];
+}
+
+export interface PodInputs {
+  process: SynapseProcess;
+  worker: WorkerPlan;
+  image: string;
+  sharedConfigMap: Input<string>;
+  processConfigMap: Input<string>;
+  secretName: string;
+  mediaSecretName: string;
+  checksum: string;
+  /** pip requirement for the S3 storage provider, installed by an init container on media pods. */
+  s3ProviderRequirement: string;
+}
+
+export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTemplateSpec {
+  const { process, worker } = inputs;
+  const labels = synapseLabels(worker.type);
+  const media = worker.type === "mediaRepository";
+  const ports = [
+    { name: "http", containerPort: POD_PORTS.http },
+    ...(process.replication ? [{ name: "replication", containerPort: POD_PORTS.replication }] : []),
+    { name: "metrics", containerPort: POD_PORTS.metrics },
+  ];
+  const health = { httpGet: { path: "/health", port: "http" } };
+  const volumeMounts = [
+    { name: "shared", mountPath: MOUNTS.shared, readOnly: true },
+    { name: "process", mountPath: MOUNTS.process, readOnly: true },
+    { name: "secrets", mountPath: MOUNTS.secrets, readOnly: true },
+    { name: "runtime", mountPath: MOUNTS.runtime },
+    { name: "tmp", mountPath: "/tmp" },
+    ...(media ? [{ name: "media", mountPath: MOUNTS.media }, { name: "modules", mountPath: MOUNTS.modules, readOnly: true }] : []),
+  ];
+  return {
+    metadata: { labels, annotations: { [CHECKSUM_ANNOTATION]: inputs.checksum, "prometheus.io/port": String(POD_PORTS.metrics) } },
+    spec: {
+      nodeSelector: { [POOL_LABEL]: worker.pool },
+      securityContext: { runAsUser: SYNAPSE_UID, runAsGroup: SYNAPSE_UID, fsGroup: SYNAPSE_UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      topologySpreadConstraints: spread(selectorLabels(worker.type)),
+      terminationGracePeriodSeconds: 60,
+      ...(media
+        ? {
+            initContainers: [
+              {
+                name: "s3-storage-provider",
+                image: inputs.image,
+                command: ["pip", "install", "--no-cache-dir", "--target", MOUNTS.modules, inputs.s3ProviderRequirement],
+                securityContext: RESTRICTED_CONTAINER,
+                resources: containerResources(worker.resources),
+                volumeMounts: [{ name: "modules", mountPath: MOUNTS.modules }, { name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+          }
+        : {}),
+      containers: [
+        {
+          name: "synapse",
+          image: inputs.image,
+          command: startCommand(process),
+          env: [
+            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+            { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
+            ...(media
+              ? [
+                  { name: "PYTHONPATH", value: MOUNTS.modules },
+                  { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: inputs.mediaSecretName, key: "accessKey" } } },
+                  { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: inputs.mediaSecretName, key: "secretKey" } } },
+                ]
+              : []),
+          ],
+          ports,
+          resources: containerResources(worker.resources),
+          readinessProbe: { ...health, periodSeconds: 5, failureThreshold: 3 },
+          livenessProbe: { ...health, periodSeconds: 10, failureThreshold: 6 },
+          // main runs the schema migrations before it answers: give it time once, not on every check.
+          startupProbe: { ...health, periodSeconds: 10, failureThreshold: worker.type === "main" ? 90 : 30 },
+          securityContext: RESTRICTED_CONTAINER,
+          volumeMounts,
+        },
+      ],
+      volumes: [
+        { name: "shared", configMap: { name: inputs.sharedConfigMap } },
+        { name: "process", configMap: { name: inputs.processConfigMap } },
+        { name: "secrets", secret: { secretName: inputs.secretName, defaultMode: 0o440 } },
+        { name: "runtime", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+        { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+        ...(media ? [{ name: "media", emptyDir: { sizeLimit: "20Gi" } }, { name: "modules", emptyDir: { sizeLimit: "512Mi" } }] : []),
+      ],
+    },
+  };
+}
+
+export function headlessService(type: WorkerType, namespace: string, replication: boolean): k8s.types.input.core.v1.Service {
+  return {
+    metadata: { name: WORKER_NAMES[type], namespace, labels: synapseLabels(type) },
+    spec: {
+      clusterIP: "None",
+      // Pods are addressed before they are ready: Synapse and HAProxy health-check them themselves.
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(type),
+      ports: [
+        { name: "http", port: POD_PORTS.http, targetPort: "http" },
+        ...(replication ? [{ name: "replication", port: POD_PORTS.replication, targetPort: "replication" }] : []),
+        { name: "metrics", port: POD_PORTS.metrics, targetPort: "metrics" },
+      ],
+    },
+  };
+}
+
+export function horizontalAutoscaler(worker: WorkerPlan, namespace: string, autoscaling: Plan["synapse"]["autoscaling"]): k8s.types.input.autoscaling.v2.HorizontalPodAutoscaler {
+  const name = WORKER_NAMES[worker.type];
+  return {
+    metadata: { name, namespace, labels: synapseLabels(worker.type) },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+      minReplicas: worker.replicas,
+      maxReplicas: worker.maxReplicas,
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: autoscaling.targetCpuUtilisation } } }],
+      behavior: {
+        scaleUp: {
+          stabilizationWindowSeconds: autoscaling.scaleUp.stabilizationWindowSeconds,
+          policies: [{ type: "Pods", value: autoscaling.scaleUp.pods, periodSeconds: autoscaling.scaleUp.periodSeconds }],
+        },
+        scaleDown: {
+          stabilizationWindowSeconds: autoscaling.scaleDown.stabilizationWindowSeconds,
+          policies: [{ type: "Pods", value: autoscaling.scaleDown.pods, periodSeconds: autoscaling.scaleDown.periodSeconds }],
+        },
+      },
+    },
+  };
+}
+
+/** One pod may be down at a time; only for workloads that run at least two. */
+export function disruptionBudget(name: string, namespace: string, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.policy.v1.PodDisruptionBudget {
+  return { metadata: { name, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } };
+}
+
+/**
+ * Synapse pods accept HTTP from HAProxy and each other, replication only from Synapse pods,
+ * metrics only from Synapse pods and the monitoring namespace; nothing else.
+ */
+export function synapseNetworkPolicy(namespace: string, haproxySelector: Record<string, string>, monitoringNamespace: string): k8s.types.input.networking.v1.NetworkPolicy {
+  const synapsePods = { podSelector: { matchLabels: { "app.kubernetes.io/name": "synapse" } } };
+  return {
+    metadata: { name: "synapse", namespace, labels: componentLabels("synapse") },
+    spec: {
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "synapse" } },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { from: [synapsePods, { podSelector: { matchLabels: haproxySelector } }], ports: [{ port: "http" }] },
+        { from: [synapsePods], ports: [{ port: "replication" }] },
+        { from: [synapsePods, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": monitoringNamespace } } }], ports: [{ port: "metrics" }] },
+      ],
+    },
+  };
+}

@@ -1,0 +1,7 @@
+/** Images and versions, pinned in one place (versions.json, also read by the test installers). */
+import versions from "../versions.json";
+
+export const SYNAPSE_IMAGE = `${versions.synapseImage}:v${versions.synapse}`;
+export const HAPROXY_IMAGE = versions.haproxyImage;
+/** The S3 media storage provider, installed next to Synapse on media workers. */
+export const S3_PROVIDER_REQUIREMENT = `synapse-s3-storage-provider==${versions.synapseS3StorageProvider}`;
