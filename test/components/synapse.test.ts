@@ -1,0 +1,187 @@
+/** The Synapse component under Pulumi's mock runtime: workloads, names, config and rollout rules. */
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { runProgram, type DeclaredResource, type MockRun } from "../../bin/mock-runtime";
+import { parseSettings, plan } from "../../sizing";
+import type { RawSettings } from "../../sizing/settings";
+import { WORKER_NAMES } from "../../sizing/synapse";
+import type { Plan } from "../../sizing/types";
+import { TIER_USERS, TIERS } from "../fixtures/seed";
+import { SERVER_NAME } from "../helpers";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function program(extra: RawSettings = {}, ccu = 100): Promise<{ run: MockRun; plan: Plan }> {
+  const raw = { ccu, serverName: SERVER_NAME, ...extra };
+  return { run: await runProgram(raw), plan: plan(parseSettings(raw)) };
+}
+
+const ofKind = (run: MockRun, kind: string) => run.resources.filter((r) => r.type === `kubernetes:${kind}`);
+const named = (run: MockRun, kind: string, name: string) => ofKind(run, kind).find((r) => (r.inputs.metadata as Obj).name === name);
+const configMapData = (r: DeclaredResource) => r.inputs.data as Record<string, string>;
+
+function sharedConfig(run: MockRun): Obj {
+  const cm = ofKind(run, "core/v1:ConfigMap").find((r) => configMapData(r)["homeserver.yaml"]);
+  return parse(configMapData(cm!)["homeserver.yaml"]!);
+}
+
+function processConfig(run: MockRun, workload: string): Obj {
+  const cm = ofKind(run, "core/v1:ConfigMap").find((r) => r.name === workload);
+  return parse(configMapData(cm!)["process.yaml"]!);
+}
+
+function podTemplate(run: MockRun, workload: string): Obj {
+  const w = named(run, "apps/v1:StatefulSet", workload) ?? named(run, "apps/v1:Deployment", workload);
+  return (w!.inputs.spec as Obj).template;
+}
+
+const checksumOf = (run: MockRun, workload: string) => podTemplate(run, workload).metadata.annotations["matrix-scale/config-checksum"] as string;
+
+describe.each(TIERS)("tier %s", (tier) => {
+  let ctx: { run: MockRun; plan: Plan };
+  const load = async () => (ctx ??= await program({}, TIER_USERS[tier]!));
+
+  it("every named type is a StatefulSet whose pod DNS names are exactly the instance_map hosts", async () => {
+    const { run, plan: p } = await load();
+    const instanceMap = sharedConfig(run).instance_map as Record<string, { host: string; port: number }>;
+    const expectedHosts: Record<string, string> = {};
+    for (const sts of ofKind(run, "apps/v1:StatefulSet")) {
+      const { name, namespace } = sts.inputs.metadata as Obj;
+      const spec = sts.inputs.spec as Obj;
+      expect(spec.serviceName).toBe(name);
+      const service = named(run, "core/v1:Service", name)!;
+      expect((service.inputs.spec as Obj).clusterIP).toBe("None");
+      const container = spec.template.spec.containers[0];
+      const replication = container.ports.find((x: Obj) => x.name === "replication");
+      for (let i = 0; i < spec.replicas; i++) {
+        const pod = `${name}-${i}`;
+        if (!replication) continue;
+        const instance = name === "synapse-main" ? "main" : pod;
+        expectedHosts[instance] = `${pod}.${name}.${namespace}.svc.cluster.local:${replication.containerPort}`;
+      }
+    }
+    const actual = Object.fromEntries(Object.entries(instanceMap).map(([k, v]) => [k, `${v.host}:${v.port}`]));
+    expect(actual).toEqual(expectedHosts);
+    expect(Object.keys(instanceMap)[0]).toBe("main");
+    const named_ = Object.values(p.synapse.workers).filter((w) => !w.autoscaled && w.type !== "main" && w.type !== "background");
+    for (const w of named_) for (const name of w.instances) expect(instanceMap[name], name).toBeDefined();
+  });
+
+  it("stream writers, federation senders and pushers are all in instance_map and serve replication", async () => {
+    const { run, plan: p } = await load();
+    const shared = sharedConfig(run);
+    const listed = [...Object.values(shared.stream_writers as Record<string, string[]>).flat(), ...shared.federation_sender_instances, ...shared.pusher_instances];
+    for (const name of listed) expect(shared.instance_map[name], name).toBeDefined();
+    expect(shared.stream_writers).toEqual(p.synapse.streamWriters);
+    for (const stream of ["typing", "to_device", "account_data", "presence", "push_rules"]) expect(shared.stream_writers[stream]).toHaveLength(1);
+    expect(shared.send_federation).toBe(false);
+    expect(shared.start_pushers).toBe(false);
+    expect(shared.enable_media_repo).toBe(false);
+    expect(shared.media_instance_running_background_jobs).toBe(p.synapse.workers.mediaRepository.instances[0]);
+    expect(shared.run_background_tasks_on).toBe("synapse-background-worker-0");
+    expect(processConfig(run, "synapse-media-repository").enable_media_repo).toBe(true);
+  });
+
+  it("stateless workers are Deployments with an HPA from the plan's replicas to its maximum, with seed 2.5's behaviour", async () => {
+    const { run, plan: p } = await load();
+    for (const type of ["synchrotron", "generic"] as const) {
+      const w = p.synapse.workers[type];
+      const name = type === "generic" ? "synapse-generic-worker" : "synapse-synchrotron";
+      expect(named(run, "apps/v1:Deployment", name), name).toBeDefined();
+      const hpa = named(run, "autoscaling/v2:HorizontalPodAutoscaler", name)!.inputs.spec as Obj;
+      expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([w.replicas, w.maxReplicas]);
+      expect(hpa.metrics[0].resource.target.averageUtilization).toBe(70);
+      expect(hpa.behavior.scaleUp).toEqual({ stabilizationWindowSeconds: 60, policies: [{ type: "Pods", value: 2, periodSeconds: 60 }] });
+      expect(hpa.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 300, policies: [{ type: "Pods", value: 1, periodSeconds: 120 }] });
+      expect(processConfig(run, name).worker_name).toBeUndefined();
+      expect(podTemplate(run, name).spec.containers[0].command.join(" ")).toContain("worker_name: $POD_NAME");
+    }
+  });
+
+  it("each process type gets its plan's resources, database pool, app-pool placement and restricted security", async () => {
+    const { run, plan: p } = await load();
+    for (const w of Object.values(p.synapse.workers).filter((x) => x.replicas > 0)) {
+      const name = WORKER_NAMES[w.type];
+      const pod = podTemplate(run, name).spec;
+      const c = pod.containers[0];
+      expect(c.resources.requests).toEqual({ cpu: `${w.resources.requests.vcpu * 1000}m`, memory: `${w.resources.requests.memoryGiB * 1024}Mi` });
+      expect(c.resources.limits).toEqual(c.resources.requests);
+      const db = processConfig(run, name).database.args;
+      expect([db.cp_min, db.cp_max], name).toEqual([w.cpMin, w.cpMax]);
+      expect(pod.nodeSelector).toEqual({ "matrix-scale/pool": "application" });
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+      expect(c.readinessProbe.httpGet.path).toBe("/health");
+      expect(c.image).toMatch(/^ghcr\.io\/element-hq\/synapse:v\d+\.\d+\.\d+$/);
+    }
+  });
+
+  it("a PodDisruptionBudget for every workload with two or more replicas, none for single ones", async () => {
+    const { run, plan: p } = await load();
+    const budgets = new Set(ofKind(run, "policy/v1:PodDisruptionBudget").map((r) => (r.inputs.metadata as Obj).name));
+    for (const w of Object.values(p.synapse.workers).filter((x) => x.replicas > 0)) {
+      expect(budgets.has(WORKER_NAMES[w.type]), `${w.type} (${w.replicas} replicas)`).toBe(w.replicas >= 2);
+    }
+    expect(budgets.has("synapse-haproxy")).toBe(true);
+  });
+
+  it("HAProxy: the plan's replicas; the replication port is never a backend and its path is denied", async () => {
+    const { run, plan: p } = await load();
+    expect((named(run, "apps/v1:Deployment", "synapse-haproxy")!.inputs.spec as Obj).replicas).toBe(p.routing.haproxy.replicas);
+    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => configMapData(r)["haproxy.cfg"])!)["haproxy.cfg"]!;
+    expect(cfg).not.toMatch(/:9093/);
+    expect(cfg).toMatch(/http-request deny deny_status 404 if \{ path_beg \/_synapse\/replication \}/);
+    expect(cfg).toMatch(new RegExp(`server-template synchrotron ${p.synapse.workers.synchrotron.maxReplicas} synapse-synchrotron\\.matrix\\.svc\\.cluster\\.local:8008`));
+  });
+
+  it("NetworkPolicy: replication only from Synapse pods; metrics from Synapse pods and the monitoring namespace", async () => {
+    const { run } = await load();
+    const policy = named(run, "networking.k8s.io/v1:NetworkPolicy", "synapse")!.inputs.spec as Obj;
+    const rule = (port: string) => policy.ingress.find((r: Obj) => r.ports.some((x: Obj) => x.port === port));
+    expect(rule("replication").from).toEqual([{ podSelector: { matchLabels: { "app.kubernetes.io/name": "synapse" } } }]);
+    expect(rule("metrics").from[1]).toEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } });
+  });
+});
+
+
+describe("a config change rolls exactly the processes that must restart", () => {
+  it("a pool size for one type changes only that type's checksum", async () => {
+    const before = (await program()).run;
+    const after = (await program({ overrides: { synapse: { pusher: { cpMax: 4 } } } })).run;
+    const workloads = ["synapse-main", "synapse-synchrotron", "synapse-generic-worker", "synapse-event-persister", "synapse-stream-writer", "synapse-media-repository", "synapse-pusher"];
+    const changed = workloads.filter((w) => checksumOf(before, w) !== checksumOf(after, w));
+    expect(changed).toEqual(["synapse-pusher"]);
+  });
+
+  it("adding a stream writer changes instance_map and stream_writers, so every process restarts", async () => {
+    const before = (await program()).run;
+    const after = (await program({ overrides: { synapse: { streamWriter: { replicas: 3 } } } })).run;
+    expect(sharedConfig(after).stream_writers).not.toEqual(sharedConfig(before).stream_writers);
+    for (const w of ["synapse-main", "synapse-synchrotron", "synapse-generic-worker", "synapse-event-persister", "synapse-pusher", "synapse-background-worker"]) {
+      expect(checksumOf(after, w), w).not.toBe(checksumOf(before, w));
+    }
+  });
+
+  it("autoscaling range changes restart nothing (the HPA adds pods, no config names them)", async () => {
+    const before = (await program()).run;
+    const after = (await program({ overrides: { synapse: { synchrotron: { maxReplicas: 5 } } } })).run;
+    for (const w of ["synapse-main", "synapse-synchrotron", "synapse-event-persister"]) expect(checksumOf(after, w), w).toBe(checksumOf(before, w));
+  });
+});
+
+describe("federation off", () => {
+  it("no federation senders, no federation listeners, no federation routes", async () => {
+    const { run } = await program({ federation: false });
+    expect(named(run, "apps/v1:StatefulSet", "synapse-federation-sender")).toBeUndefined();
+    const shared = sharedConfig(run);
+    expect(shared.federation_sender_instances).toEqual([]);
+    expect(shared.federation_domain_whitelist).toEqual([]);
+    for (const cm of ofKind(run, "core/v1:ConfigMap").filter((r) => configMapData(r)["process.yaml"])) {
+      const config = parse(configMapData(cm)["process.yaml"]!) as Obj;
+      const names = (config.listeners ?? config.worker_listeners).flatMap((l: Obj) => (l.resources ?? []).flatMap((r: Obj) => r.names));
+      expect(names, cm.name).not.toContain("federation");
+    }
+    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => configMapData(r)["haproxy.cfg"])!)["haproxy.cfg"]!;
+    expect(cfg).not.toMatch(/_matrix\/federation\/v1\/send|backend federation/);
+  });
+});

@@ -1,0 +1,87 @@
+/** The routing table against the worker documentation, and first-match routing of sample requests. */
+import { describe, expect, it } from "vitest";
+import { routes, type Route } from "../../components/synapse/routing";
+import { GENERIC_WORKER_PATTERNS, MEDIA_PATTERNS, STREAM_WRITER_PATTERNS } from "../fixtures/worker-endpoints";
+import { planFor } from "../helpers";
+
+const table = routes(planFor(100).synapse);
+const allPatterns = new Set(table.flatMap((r) => r.patterns));
+/** Documented patterns matrix-scale writes differently, with the reason. */
+const REWRITTEN: Record<string, string> = {
+  // The docs' trailing slash never matches the spec's /keys/upload; device-list writers own it.
+  "^/_matrix/client/(r0|v3|unstable)/keys/upload/": "^/_matrix/client/(r0|v3|unstable)/keys/upload",
+};
+
+/** HAProxy's first-match evaluation, mirrored for tests (the integration test runs the real one). */
+function route(method: string, url: string): string {
+  const [path, query = ""] = url.split("?") as [string, string?];
+  const params = new URLSearchParams(query);
+  const when: Record<NonNullable<Route["when"]>, boolean> = {
+    initial_sync: !params.has("since") || params.get("full_state") === "true",
+    incremental_sync: params.has("since") && params.get("full_state") !== "true",
+    initial_events: !params.has("from"),
+    get: method === "GET" || method === "HEAD",
+  };
+  if (path.startsWith("/_synapse/replication")) return "denied";
+  const hit = table.find((r) => r.patterns.some((p) => new RegExp(p).test(path)) && (!r.when || when[r.when]));
+  return hit?.backend ?? "main";
+}
+
+describe("routing table", () => {
+  it("covers every endpoint pattern of the worker documentation", () => {
+    for (const pattern of [...GENERIC_WORKER_PATTERNS, ...MEDIA_PATTERNS, ...Object.values(STREAM_WRITER_PATTERNS).flat()]) {
+      expect(allPatterns.has(REWRITTEN[pattern] ?? pattern), pattern).toBe(true);
+    }
+  });
+
+  it("sends every stream's documented endpoints to that stream's writer", () => {
+    for (const [stream, patterns] of Object.entries(STREAM_WRITER_PATTERNS)) {
+      const owner = table.find((r) => r.backend === `stream_${stream}`)!;
+      for (const p of patterns) expect(owner.patterns, stream).toContain(p);
+    }
+  });
+
+  it.each([
+    ["GET", "/_matrix/client/v3/sync", "sync_initial"],
+    ["GET", "/_matrix/client/v3/sync?since=s1_2&timeout=30000", "sync"],
+    ["GET", "/_matrix/client/v3/sync?since=s1_2&full_state=true", "sync_initial"],
+    ["GET", "/_matrix/client/v3/events", "sync_initial"],
+    ["GET", "/_matrix/client/v3/events?from=s1", "sync"],
+    ["GET", "/_matrix/client/v3/initialSync", "sync_initial"],
+    ["GET", "/_matrix/client/v3/rooms/!r:x/initialSync", "sync_initial"],
+    ["PUT", "/_matrix/client/v3/rooms/!r:x/typing/@a:x", "stream_typing"],
+    ["PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/1", "stream_to_device"],
+    ["PUT", "/_matrix/client/v3/user/@a:x/account_data/m.direct", "stream_account_data"],
+    ["PUT", "/_matrix/client/v3/user/@a:x/rooms/!r:x/tags/u.work", "stream_account_data"],
+    ["POST", "/_matrix/client/v3/rooms/!r:x/receipt/m.read/$e", "stream_receipts"],
+    ["POST", "/_matrix/client/v3/rooms/!r:x/read_markers", "stream_receipts"],
+    ["PUT", "/_matrix/client/v3/presence/@a:x/status", "stream_presence"],
+    ["PUT", "/_matrix/client/v3/pushrules/global/override/x", "stream_push_rules"],
+    ["POST", "/_matrix/client/v3/keys/upload", "stream_device_lists"],
+    ["POST", "/_matrix/client/v3/keys/query", "client"],
+    ["PUT", "/_matrix/client/v3/rooms/!r:x/send/m.room.message/1", "client_room"],
+    ["PUT", "/_matrix/client/v3/rooms/!r:x/state/m.room.name/", "client_room"],
+    ["GET", "/_matrix/client/v3/rooms/!r:x/messages?from=t1", "client_room"],
+    ["GET", "/_matrix/client/v3/rooms/!r:x/state", "client"],
+    ["POST", "/_matrix/client/v3/createRoom", "client"],
+    ["POST", "/_matrix/client/v3/login", "client"],
+    ["GET", "/_matrix/client/v3/login/sso/redirect", "main"],
+    ["GET", "/_synapse/client/oidc/callback", "main"],
+    ["POST", "/_matrix/media/v3/upload", "media"],
+    ["GET", "/_matrix/client/v1/media/download/x/y", "media"],
+    ["PUT", "/_matrix/federation/v1/send/1234", "federation_send"],
+    ["GET", "/_matrix/federation/v1/event/$e", "federation"],
+    ["GET", "/_matrix/key/v2/server", "main"],
+    ["GET", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events", "client"],
+    ["POST", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events", "main"],
+    ["GET", "/_synapse/admin/v1/users/@a:x", "main"],
+    ["POST", "/_synapse/replication/send_event/x", "denied"],
+  ])("%s %s → %s", (method, url, backend) => {
+    expect(route(method, url)).toBe(backend);
+  });
+
+  it("without federation, federation paths fall through to main (which serves no federation listener)", () => {
+    const off = routes(planFor(100, { federation: false }).synapse);
+    expect(off.some((r) => r.backend.startsWith("federation"))).toBe(false);
+  });
+});
