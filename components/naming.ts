@@ -19,3 +19,9 @@ export const MEDIA_BUCKET = "synapse-media";
 
 /** Namespace of the monitoring stack, the only other source allowed to scrape metrics ports. */
 export const MONITORING_NAMESPACE = "monitoring";
+
+/** StorageClasses per node pool (created on AWS; provided by the operator on an existing cluster). */
+export const STORAGE_CLASSES = { database: "matrix-scale-database", storage: "matrix-scale-storage", application: "matrix-scale-application" } as const;
+
+export const SENTINEL_MASTER_NAME = "mymaster";
+export const BACKUP_BUCKET = "synapse-db-backups";

@@ -9,6 +9,8 @@ export const REDIS_INSTANCES = 3;
 const MAXMEMORY_SHARE = 0.7;
 const DOWN_AFTER_MS = 5_000;
 const FAILOVER_TIMEOUT_MS = 30_000;
+/** Volume per data pod: AOF/RDB files plus a rewrite's temporary copy of the dataset. */
+const VOLUME_PER_MEMORY = 3;
 
 function redis(size: ProcessSize, persistence: RedisPlan["persistence"]): RedisPlan {
   return {
@@ -19,6 +21,7 @@ function redis(size: ProcessSize, persistence: RedisPlan["persistence"]): RedisP
     sentinelResources: guaranteed({ vcpu: SENTINEL.vcpu, memoryGiB: SENTINEL.memoryGiB }),
     persistence,
     maxmemoryMB: Math.floor(size.memoryGiB * 1024 * MAXMEMORY_SHARE),
+    storageGB: Math.ceil(size.memoryGiB * VOLUME_PER_MEMORY),
     downAfterMs: DOWN_AFTER_MS,
     failoverTimeoutMs: FAILOVER_TIMEOUT_MS,
     pool: "application",

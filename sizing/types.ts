@@ -125,8 +125,10 @@ export interface RedisPlan {
   resources: Resources;
   sentinelResources: Resources;
   persistence: "aof" | "rdb";
-  /** maxmemory for the data pods, bytes below the memory limit. */
+  /** maxmemory for the data pods, below the memory limit. */
   maxmemoryMB: number;
+  /** Persistent volume per data pod. */
+  storageGB: number;
   downAfterMs: number;
   failoverTimeoutMs: number;
   pool: PoolRole;

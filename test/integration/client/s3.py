@@ -2,7 +2,11 @@
 
 Usage: s3.py ENDPOINT ACCESS_KEY SECRET_KEY COMMAND [ARGS]
   mkbucket BUCKET | list BUCKET | put BUCKET KEY FILE | get BUCKET KEY FILE
+  fill BUCKET PREFIX COUNT SIZE   (random objects; prints "key sha256" per object)
+  check BUCKET                    (downloads every object; prints "key sha256")
 """
+import hashlib
+import os
 import sys
 
 import boto3
@@ -21,5 +25,17 @@ elif command == "put":
     s3.upload_file(args[2], args[0], args[1])
 elif command == "get":
     s3.download_file(args[0], args[1], args[2])
+elif command == "fill":
+    bucket, prefix, count, size = args[0], args[1], int(args[2]), int(args[3])
+    for i in range(count):
+        body = os.urandom(size)
+        key = f"{prefix}{i:04d}"
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        print(f"{key} {hashlib.sha256(body).hexdigest()}")
+elif command == "check":
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=args[0]):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=args[0], Key=item["Key"])["Body"].read()
+            print(f"{item['Key']} {hashlib.sha256(body).hexdigest()}")
 else:
     sys.exit(f"unknown command {command}")

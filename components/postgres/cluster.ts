@@ -1,0 +1,66 @@
+/** The CloudNativePG Cluster for Synapse's database, as plain data (pure). */
+import { POOL_LABEL } from "../../sizing/inventory";
+import type { PostgresPlan } from "../../sizing/types";
+import { DATABASE } from "../naming";
+import { containerResources } from "../synapse/manifests";
+
+export const CLUSTER_NAME = "postgres";
+
+/** Synapse requires UTF8 with C collation and ctype. */
+export const DATABASE_LOCALE = { encoding: "UTF8", localeCollate: "C", localeCType: "C" } as const;
+
+export interface ClusterContext {
+  image: string;
+  storageClass: string;
+  ownerSecret: string;
+  backup: { endpoint: string; bucket: string; credentialsSecret: string };
+}
+
+export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<string, unknown> {
+  const selector = { "cnpg.io/cluster": CLUSTER_NAME };
+  return {
+    instances: pg.instances,
+    imageName: ctx.image,
+    primaryUpdateStrategy: "unsupervised",
+    enableSuperuserAccess: false,
+    postgresql: {
+      parameters: pg.parameters,
+      // Commits wait for synchronous standbys: an acknowledged transaction survives losing the primary.
+      synchronous: { method: "any", number: pg.synchronousStandbys, dataDurability: "required" },
+    },
+    bootstrap: {
+      initdb: { database: DATABASE.name, owner: DATABASE.owner, secret: { name: ctx.ownerSecret }, ...DATABASE_LOCALE },
+    },
+    storage: { size: `${pg.storageGB}G`, storageClass: ctx.storageClass },
+    resources: containerResources(pg.resources),
+    affinity: {
+      enablePodAntiAffinity: true,
+      podAntiAffinityType: "required",
+      topologyKey: "kubernetes.io/hostname",
+      nodeSelector: { [POOL_LABEL]: pg.pool },
+      tolerations: [{ key: POOL_LABEL, operator: "Equal", value: pg.pool, effect: "NoSchedule" }],
+    },
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: selector } },
+    ],
+    monitoring: { enablePodMonitor: true },
+    backup: {
+      retentionPolicy: "30d",
+      barmanObjectStore: {
+        destinationPath: `s3://${ctx.backup.bucket}/`,
+        endpointURL: ctx.backup.endpoint,
+        s3Credentials: {
+          accessKeyId: { name: ctx.backup.credentialsSecret, key: "accessKey" },
+          secretAccessKey: { name: ctx.backup.credentialsSecret, key: "secretKey" },
+        },
+        wal: { compression: "gzip", maxParallel: 2 },
+        data: { compression: "gzip" },
+      },
+    },
+  };
+}
+
+/** A daily base backup (CloudNativePG cron has a seconds field); WAL is archived continuously. */
+export function scheduledBackupSpec(): Record<string, unknown> {
+  return { schedule: "0 0 3 * * *", immediate: true, backupOwnerReference: "self", method: "barmanObjectStore", cluster: { name: CLUSTER_NAME } };
+}
