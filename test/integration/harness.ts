@@ -93,6 +93,10 @@ export class Services {
     return child;
   }
 
+  pid(name: string): number | undefined {
+    return this.children.get(name)?.pid;
+  }
+
   running(name: string): boolean {
     const child = this.children.get(name);
     return !!child && child.exitCode === null && child.signalCode === null;
