@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the integration tests start on loopback, idempotently and cached under .cache/:
-#   Debian: PostgreSQL, Redis (server + sentinel), HAProxy
+#   Debian: PostgreSQL, Redis (server + sentinel), HAProxy, iproute2
+#   Go module proxy: MinIO
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ command -v haproxy >/dev/null || need_apt+=(haproxy)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-sentinel >/dev/null || need_apt+=(redis-sentinel)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# network namespaces (test hosts of our own) and mount namespaces for the MinIO pool test
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v unshare >/dev/null || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-integration: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -214,3 +214,48 @@ export async function startMinio(services: Services, name: string, rootUser: str
   };
   return { port: apiPort, endpoint, s3 };
 }
+
+/**
+ * Test hosts of our own: network namespaces on a bridge, addressed from 198.18.0.0/15 (the range
+ * reserved for network tests). For software that refuses loopback peers (MinIO in a container).
+ */
+export class TestNetwork {
+  private readonly id = Math.random().toString(36).slice(2, 7);
+  readonly bridge = `msb${this.id}`;
+  readonly subnet = `198.18.${100 + Math.floor(Math.random() * 150)}`;
+  private readonly hosts: string[] = [];
+
+  constructor(count: number) {
+    const run = (...args: string[]) => {
+      const r = spawnSync("ip", args, { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
+    };
+    run("link", "add", this.bridge, "type", "bridge");
+    run("addr", "add", `${this.subnet}.254/24`, "dev", this.bridge);
+    run("link", "set", this.bridge, "up");
+    for (let i = 0; i < count; i++) {
+      const ns = `ms${this.id}${i}`;
+      run("netns", "add", ns);
+      this.hosts.push(ns);
+      run("link", "add", `v${this.id}${i}`, "type", "veth", "peer", "name", "eth0", "netns", ns);
+      run("link", "set", `v${this.id}${i}`, "master", this.bridge, "up");
+      run("-n", ns, "addr", "add", `${this.address(i)}/24`, "dev", "eth0");
+      run("-n", ns, "link", "set", "eth0", "up");
+      run("-n", ns, "link", "set", "lo", "up");
+    }
+  }
+
+  address(i: number): string {
+    return `${this.subnet}.${i + 1}`;
+  }
+
+  /** Command prefix that runs inside host i's namespace. */
+  inHost(i: number): string[] {
+    return ["ip", "netns", "exec", this.hosts[i]!];
+  }
+
+  destroy(): void {
+    for (const ns of this.hosts) spawnSync("ip", ["netns", "del", ns]);
+    spawnSync("ip", ["link", "del", this.bridge]);
+  }
+}

@@ -14,7 +14,7 @@ from botocore.config import Config
 
 endpoint, key, secret, command, *args = sys.argv[1:]
 s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret, region_name="us-east-1",
-                  config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30))
+                  config=Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=30))
 if command == "mkbucket":
     s3.create_bucket(Bucket=args[0])
 elif command == "list":
