@@ -1,33 +1,65 @@
 /**
- * The Pulumi program: stack config → settings → plan → components. Settings and plan are
- * computed before any resource is declared, so invalid input creates nothing.
+ * The Pulumi program: stack config → settings → plan → components. Settings, plan and the check
+ * against what the stack already holds run before any resource is declared, so invalid input or a
+ * change that would lose data creates nothing.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { rawSettingsFromStack } from "./components/config";
+import { SERVICE_NAMES } from "./components/naming";
+import { ObjectStore } from "./components/objectstore";
+import { Postgres } from "./components/postgres";
+import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
-import { parseSettings, plan, PlanError, SettingsError, type Plan, type Settings } from "./sizing";
+import { MINIO_IMAGE } from "./components/versions";
+import { checkTransition, parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
   asOf?: Date;
 }
 
-/** Settings and plan, or a RunError carrying the one-line message (no stack trace for bad input). */
-export function loadStack(options: ProgramOptions = {}): { settings: Settings; plan: Plan } {
+/** Stack output holding what the deployment stores data in; read back on the next run. */
+export const STORAGE_OUTPUT = "storage";
+
+function asRunError<T>(work: () => T): T {
   try {
-    const settings = parseSettings(rawSettingsFromStack());
-    return { settings, plan: plan(settings, options) };
+    return work();
   } catch (error) {
     if (error instanceof SettingsError || error instanceof PlanError) throw new pulumi.RunError(error.message);
     throw error;
   }
 }
 
-export function program(options: ProgramOptions = {}) {
+/** Settings and plan, or a RunError carrying the one-line message (no stack trace for bad input). */
+export function loadStack(options: ProgramOptions = {}): { settings: Settings; plan: Plan } {
+  return asRunError(() => {
+    const settings = parseSettings(rawSettingsFromStack());
+    return { settings, plan: plan(settings, options) };
+  });
+}
+
+/** The storage this stack's last update recorded (self reference), if any. */
+async function previousStorage(): Promise<StorageState | undefined> {
+  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+  const details = await self.getOutputDetails(STORAGE_OUTPUT);
+  return (details.value ?? details.secretValue) as StorageState | undefined;
+}
+
+export async function program(options: ProgramOptions = {}) {
   const { settings, plan: thePlan } = loadStack(options);
+  const previous = await previousStorage();
+  if (previous) asRunError(() => checkTransition(previous, thePlan));
+
+  const namespace = settings.kubernetes.namespace;
   const cluster = new Cluster("matrix", { kubernetes: settings.kubernetes, inventory: thePlan.inventory });
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, provider: cluster.provider });
+  const after = { dependsOn: [secrets] };
+  const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
+  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider }, { dependsOn: [secrets, objectStore] });
+  const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
+  const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);
+  if (redisSynapse.masterService !== SERVICE_NAMES.redisSynapseMaster) throw new Error("Synapse's Redis endpoint and the Redis component disagree");
   new Synapse(
     "synapse",
     {
@@ -35,7 +67,7 @@ export function program(options: ProgramOptions = {}) {
       routing: thePlan.routing,
       serverName: thePlan.serverName,
       target: thePlan.target,
-      namespace: settings.kubernetes.namespace,
+      namespace,
       provider: cluster.provider,
       secrets: {
         ...secrets.synapse,
@@ -44,7 +76,7 @@ export function program(options: ProgramOptions = {}) {
         redisSynapsePassword: secrets.redisSynapsePassword,
       },
     },
-    { dependsOn: [secrets] },
+    after,
   );
 
   return {
@@ -61,6 +93,8 @@ export function program(options: ProgramOptions = {}) {
       limit: thePlan.synapse.connectionLimit,
       maxConnections: thePlan.postgres.maxConnections,
     },
+    livekitRedisSentinels: redisLivekit.sentinels,
+    [STORAGE_OUTPUT]: storageState(thePlan),
     warnings: thePlan.warnings,
   };
 }

@@ -64,7 +64,7 @@ export function stackConfig(raw: RawSettings): Record<string, string> {
  * Declare the program's resources for these settings. `preview` true mimics `pulumi preview`
  * (unknown outputs stay unknown); false mimics `pulumi up` with the mocked provider answers.
  */
-export async function runProgram(raw: RawSettings, options: { asOf?: Date; preview?: boolean } = {}): Promise<MockRun> {
+export async function runProgram(raw: RawSettings, options: { asOf?: Date; preview?: boolean; previousOutputs?: Record<string, unknown> } = {}): Promise<MockRun> {
   const resources: DeclaredResource[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -77,6 +77,7 @@ export async function runProgram(raw: RawSettings, options: { asOf?: Date; previ
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
           secretPaths: secretPaths(args.inputs),
         });
+        if (args.type === "pulumi:pulumi:StackReference") return { id: args.name, state: { outputs: options.previousOutputs ?? {}, secretOutputNames: [] } };
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
       },
       call: (args) => args.inputs,
@@ -84,10 +85,11 @@ export async function runProgram(raw: RawSettings, options: { asOf?: Date; previ
     "matrix-scale",
     "mock",
     options.preview ?? false,
+    "organization",
   );
   pulumi.runtime.setAllConfig(stackConfig(raw));
   const { program } = await import("../program");
-  const declared = program(options.asOf ? { asOf: options.asOf } : {});
+  const declared = await program(options.asOf ? { asOf: options.asOf } : {});
   const outputs = (await resolve(declared)) as Record<string, unknown>;
   await settle(resources);
   return { resources, outputs };

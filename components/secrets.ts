@@ -21,6 +21,7 @@ export const SECRET_NAMES = {
   redisLivekit: "redis-livekit-auth",
   minioRoot: "minio-root",
   minioSynapse: "minio-synapse-media",
+  minioBackup: "minio-database-backups",
   livekitApi: "livekit-api",
   turn: "turn-shared-secret",
 } as const;
@@ -42,6 +43,7 @@ export class Secrets extends pulumi.ComponentResource {
   readonly livekitApiSecret: pulumi.Output<string>;
   readonly postgresPassword: pulumi.Output<string>;
   readonly redisSynapsePassword: pulumi.Output<string>;
+  readonly redisLivekitPassword: pulumi.Output<string>;
   readonly synapse: SynapseSecretOutputs;
   readonly names = SECRET_NAMES;
 
@@ -86,9 +88,11 @@ export class Secrets extends pulumi.ComponentResource {
     // The Synapse component renders its own Secret (config files) from `this.synapse`.
     store("postgresOwner", { username: DATABASE.owner, password: this.postgresPassword }, "kubernetes.io/basic-auth");
     store("redisSynapse", { password: this.redisSynapsePassword });
-    store("redisLivekit", { password: password("redis-livekit") });
+    this.redisLivekitPassword = password("redis-livekit");
+    store("redisLivekit", { password: this.redisLivekitPassword });
     store("minioRoot", { rootUser: token("minio-root-user", 16), rootPassword: password("minio-root") });
     store("minioSynapse", { accessKey: token("minio-synapse-key", 20), secretKey: password("minio-synapse") });
+    store("minioBackup", { accessKey: token("minio-backup-key", 20), secretKey: password("minio-backup") });
     store("livekitApi", { key: this.livekitApiKey, secret: this.livekitApiSecret });
     store("turn", { secret: this.turnSharedSecret });
 

@@ -5,3 +5,8 @@ export const SYNAPSE_IMAGE = `${versions.synapseImage}:v${versions.synapse}`;
 export const HAPROXY_IMAGE = versions.haproxyImage;
 /** The S3 media storage provider, installed next to Synapse on media workers. */
 export const S3_PROVIDER_REQUIREMENT = `synapse-s3-storage-provider==${versions.synapseS3StorageProvider}`;
+export const CNPG_CHART_VERSION = versions.cnpgChart;
+export const POSTGRES_IMAGE = versions.postgresImage;
+export const REDIS_IMAGE = versions.redisImage;
+export const MINIO_IMAGE = versions.minioImage;
+export const MC_IMAGE = versions.mcImage;

@@ -35,6 +35,8 @@ export const HAPROXY: Readonly<Record<TierId, SizedReplicas>> = {
 
 /** One Redis Sentinel process (three per Redis deployment). */
 export const SENTINEL = { replicas: 3, vcpu: 0.1, memoryGiB: 0.125 } as const;
+/** The TCP proxy that follows the Synapse Redis master (Synapse cannot speak Sentinel). */
+export const REDIS_MASTER_PROXY = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;
 
 /**
  * Connection pool of the workers that do little database work (federation senders, media,
@@ -87,3 +89,6 @@ export const ROUTING = {
   initialSyncsPerSynchrotron: 2,
   healthCheckIntervalSeconds: 5,
 } as const;
+
+/** One-off setup Jobs (bucket and user creation). */
+export const SETUP_JOB = { vcpu: 0.1, memoryGiB: 0.125 } as const;

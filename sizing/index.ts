@@ -171,6 +171,6 @@ function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
 }
 
 export { PlanError } from "./errors";
-export { checkTransition } from "./invariants";
+export { checkTransition, storageState, type StorageState } from "./invariants";
 export { parseSettings, SettingsError, type Settings } from "./settings";
 export type { Plan } from "./types";

@@ -4,9 +4,21 @@
  * database volume would lose data or be refused by the software, so the plan refuses it first.
  */
 import { PlanError } from "./errors";
-import type { Plan } from "./types";
+import type { MinioPool, Plan } from "./types";
 
-export function checkTransition(previous: Plan, next: Plan): void {
+/** What a deployment holds data in: recorded as a stack output, checked on the next run. */
+export interface StorageState {
+  tier: string;
+  ccu: number;
+  minio: { pools: MinioPool[]; parity: number };
+  postgres: { storageGB: number };
+}
+
+export function storageState(plan: Plan): StorageState {
+  return { tier: plan.tier, ccu: plan.ccu, minio: { pools: plan.minio.pools, parity: plan.minio.parity }, postgres: { storageGB: plan.postgres.storageGB } };
+}
+
+export function checkTransition(previous: Plan | StorageState, next: Plan | StorageState): void {
   const from = `${previous.tier} (${previous.ccu} users)`;
   const to = `${next.tier} (${next.ccu} users)`;
   if (next.minio.pools.length < previous.minio.pools.length) {

@@ -1,8 +1,8 @@
 /** MinIO: erasure-coded server pools, real erasure-set math, and months of media growth covered. */
-import { DEFAULT_GROWTH_HORIZON_MONTHS, MINIO_DRIVES_PER_SERVER } from "./additions";
+import { DEFAULT_GROWTH_HORIZON_MONTHS, MINIO_DRIVES_PER_SERVER, SETUP_JOB } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
-import { cappedToNode } from "./resources";
+import { cappedToNode, guaranteed } from "./resources";
 import type { Overrides } from "./settings";
 import { TIER_TABLES, type TierId } from "./tiers";
 import type { MinioPlan, MinioPool } from "./types";
@@ -81,5 +81,6 @@ export function planMinio(
     horizonMonths,
     ...(asOf ? { runsOutOn: addMonths(asOf, monthsCovered) } : {}),
     pool: "storage",
+    setupJob: guaranteed(SETUP_JOB),
   };
 }

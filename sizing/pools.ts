@@ -12,6 +12,7 @@ function redisPods(name: string, redis: RedisPlan): PodDemand[] {
   return [
     ...pods(`redis-${name}`, redis.instances, redis.resources, `redis-${name}`),
     ...pods(`sentinel-${name}`, redis.sentinels, redis.sentinelResources, `sentinel-${name}`),
+    ...(redis.masterProxy ? pods(`redis-${name}-master-proxy`, redis.masterProxy.replicas, redis.masterProxy.resources) : []),
   ];
 }
 

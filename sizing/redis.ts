@@ -1,5 +1,5 @@
 /** Redis with Sentinel: one deployment for Synapse (AOF) and one for LiveKit (RDB). */
-import { SENTINEL } from "./additions";
+import { REDIS_MASTER_PROXY, SENTINEL } from "./additions";
 import { guaranteed } from "./resources";
 import { TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
 import type { RedisPlan } from "./types";
@@ -30,5 +30,6 @@ function redis(size: ProcessSize, persistence: RedisPlan["persistence"]): RedisP
 
 export function planRedis(tier: TierId): { synapse: RedisPlan; livekit: RedisPlan } {
   const seed = TIER_TABLES[tier].redis;
-  return { synapse: redis(seed.synapse, "aof"), livekit: redis(seed.livekit, "rdb") };
+  const masterProxy = { replicas: REDIS_MASTER_PROXY.replicas, resources: guaranteed({ vcpu: REDIS_MASTER_PROXY.vcpu, memoryGiB: REDIS_MASTER_PROXY.memoryGiB }) };
+  return { synapse: { ...redis(seed.synapse, "aof"), masterProxy }, livekit: redis(seed.livekit, "rdb") };
 }

@@ -103,6 +103,7 @@ const settingsSchema = z.strictObject({
       kubeconfig: z.string({ error: "expected a path to a kubeconfig file" }).optional(),
       context: z.string({ error: "expected a kubeconfig context name" }).optional(),
       renderDir: z.string({ error: "expected a directory path" }).optional(),
+      minioImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z" }).optional(),
     })
     .default({ namespace: "matrix" }),
   aws: z

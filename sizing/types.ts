@@ -129,6 +129,8 @@ export interface RedisPlan {
   maxmemoryMB: number;
   /** Persistent volume per data pod. */
   storageGB: number;
+  /** The master-following proxy, for clients that cannot speak Sentinel (Synapse). */
+  masterProxy?: { replicas: number; resources: Resources };
   downAfterMs: number;
   failoverTimeoutMs: number;
   pool: PoolRole;
@@ -155,6 +157,8 @@ export interface MinioPlan {
   horizonMonths: number;
   runsOutOn?: string;
   pool: PoolRole;
+  /** The Job that creates buckets and users. */
+  setupJob: Resources;
 }
 
 export interface CallHostPlan {

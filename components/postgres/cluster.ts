@@ -2,7 +2,7 @@
 import { POOL_LABEL } from "../../sizing/inventory";
 import type { PostgresPlan } from "../../sizing/types";
 import { DATABASE } from "../naming";
-import { containerResources } from "../synapse/manifests";
+import { containerResources } from "../workload";
 
 export const CLUSTER_NAME = "postgres";
 

@@ -10,8 +10,8 @@ import { SENTINEL_MASTER_NAME } from "../naming";
 export interface Listen {
   port: number;
   bind: string;
-  /** Address other nodes use for this one (Kubernetes pod DNS name, or the loopback address). */
-  announce?: string;
+  /** Nodes are known by DNS names (Kubernetes pods): the start script announces $SELF_HOST. */
+  announceHostnames?: boolean;
   dir: string;
 }
 
@@ -24,7 +24,6 @@ export function renderRedisConf(plan: RedisPlan, listen: Listen): string {
     `port ${listen.port}`,
     `bind ${listen.bind}`,
     `dir ${listen.dir}`,
-    ...(listen.announce ? [`replica-announce-ip ${listen.announce}`] : []),
     "protected-mode no",
     ...persistence,
     `maxmemory ${plan.maxmemoryMB}mb`,
@@ -50,7 +49,7 @@ export function renderSentinelBase(listen: Listen): string {
     `port ${listen.port}`,
     `bind ${listen.bind}`,
     `dir ${listen.dir}`,
-    ...(listen.announce ? [`sentinel announce-ip ${listen.announce}`, "sentinel resolve-hostnames yes", "sentinel announce-hostnames yes"] : []),
+    ...(listen.announceHostnames ? ["sentinel resolve-hostnames yes", "sentinel announce-hostnames yes"] : []),
     "protected-mode no",
     "",
   ].join("\n");
@@ -68,7 +67,8 @@ export function renderSentinelMasterSettings(plan: RedisPlan): string {
 
 /**
  * Start scripts. Environment: SELF_HOST, SELF_PORT, FIRST_HOST, FIRST_PORT (the bootstrap master),
- * SENTINELS ("host:port ..."), REDIS_PASSWORD, CONFIG (rendered base file), RUNTIME (writable dir).
+ * SENTINELS ("host:port ..."), REDIS_PASSWORD, CONFIG (rendered base file), RUNTIME (writable dir),
+ * ANNOUNCE (set: announce SELF_HOST to the others, for DNS-named pods).
  * A node asks the Sentinels who the master is; only when none answers does it trust the bootstrap
  * order. So a restarted old master rejoins as a replica instead of taking writes beside the new one.
  */
@@ -101,6 +101,7 @@ export function sentinelStartScript(plan: RedisPlan): string {
 ${FIND_MASTER}
 SERVER=$(command -v valkey-server || command -v redis-server)
 cp "$CONFIG" "$RUNTIME/sentinel.conf"
+if [ -n "$ANNOUNCE" ]; then echo "sentinel announce-ip $SELF_HOST" >> "$RUNTIME/sentinel.conf"; fi
 cat >> "$RUNTIME/sentinel.conf" <<CONF
 requirepass $REDIS_PASSWORD
 sentinel monitor ${SENTINEL_MASTER_NAME} $master_host $master_port ${plan.quorum}

@@ -4,7 +4,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { componentLabels, MONITORING_NAMESPACE, SERVICE_NAMES } from "../naming";
-import { CHECKSUM_ANNOTATION, CONFIG_FILE, containerResources, RESTRICTED_CONTAINER, spread } from "./manifests";
+import { CHECKSUM_ANNOTATION, CONFIG_FILE } from "./manifests";
+import { containerResources, RESTRICTED_CONTAINER, spread } from "../workload";
 import { POD_PORTS } from "./topology";
 
 export const HAPROXY_PORTS = { http: POD_PORTS.http, stats: 8405 } as const;

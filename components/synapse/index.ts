@@ -14,7 +14,8 @@ import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
 import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
 import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, toYaml, type SynapseEndpoints } from "./config";
 import { haproxyDeployment, haproxyNetworkPolicy, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
-import { CONFIG_FILE, disruptionBudget, headlessService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
+import { CONFIG_FILE, headlessService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
+import { disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
 

@@ -7,9 +7,10 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
-import type { Plan, Resources, WorkerPlan } from "../../sizing/types";
+import type { Plan, WorkerPlan } from "../../sizing/types";
 import { POOL_LABEL } from "../../sizing/inventory";
 import { componentLabels } from "../naming";
+import { containerResources, RESTRICTED_CONTAINER, spread } from "../workload";
 import { SECRET_FILES } from "./config";
 import { POD_PORTS, type SynapseProcess } from "./topology";
 
@@ -36,29 +37,7 @@ export function selectorLabels(type: WorkerType): Record<string, string> {
   return { "app.kubernetes.io/name": "synapse", "app.kubernetes.io/component": WORKER_NAMES[type].replace(/^synapse-/, "") };
 }
 
-const quantity = (r: Resources["requests"]) => ({ cpu: `${Math.round(r.vcpu * 1000)}m`, memory: `${Math.round(r.memoryGiB * 1024)}Mi` });
 
-export function containerResources(resources: Resources) {
-  return { requests: quantity(resources.requests), limits: quantity(resources.limits) };
-}
-
-export const RESTRICTED_CONTAINER = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
-
-/** Spread over nodes and zones; soft, so a lost zone still leaves the pods schedulable. */
-export function spread(labels: Record<string, string>) {
-  return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
-    maxSkew: 1,
-    topologyKey,
-    whenUnsatisfiable: "ScheduleAnyway",
-    labelSelector: { matchLabels: labels },
-  }));
-}
 
 /**
  * The container's start: a private copy of the libpq password file (libpq refuses group-readable
@@ -207,10 +186,6 @@ export function horizontalAutoscaler(worker: WorkerPlan, namespace: string, auto
   };
 }
 
-/** One pod may be down at a time; only for workloads that run at least two. */
-export function disruptionBudget(name: string, namespace: string, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.policy.v1.PodDisruptionBudget {
-  return { metadata: { name, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } };
-}
 
 /**
  * Synapse pods accept HTTP from HAProxy and each other, replication only from Synapse pods,

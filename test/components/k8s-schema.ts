@@ -3,9 +3,13 @@ import type { DeclaredResource } from "../../bin/mock-runtime";
 
 const TOKEN = /^kubernetes:([a-z0-9.]+)\/([a-z0-9]+):([A-Za-z]+)$/;
 
+/** Kubernetes API objects (not providers or the Helm chart component, which renders its own). */
 export function isKubernetesObject(r: DeclaredResource): boolean {
-  return TOKEN.test(r.type);
+  return TOKEN.test(r.type) && !r.type.startsWith("kubernetes:helm.sh/");
 }
+
+/** Model packages for custom resources; core kinds come from kubernetes-models. */
+const CRD_MODELS: Record<string, string> = { "postgresql.cnpg.io": "@kubernetes-models/cloudnative-pg" };
 
 export function manifestOf(r: DeclaredResource): Record<string, unknown> {
   const [, group, version, kind] = TOKEN.exec(r.type)!;
@@ -16,7 +20,9 @@ export function manifestOf(r: DeclaredResource): Record<string, unknown> {
 export async function validateManifest(manifest: Record<string, unknown>): Promise<void> {
   const apiVersion = String(manifest.apiVersion);
   const kind = String(manifest.kind);
-  const module = (await import(/* @vite-ignore */ `kubernetes-models/${apiVersion}/${kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const group = apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";
+  const pkg = CRD_MODELS[group] ?? "kubernetes-models";
+  const module = (await import(/* @vite-ignore */ `${pkg}/${apiVersion}/${kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
   const Model = module[kind];
   if (!Model) throw new Error(`no schema for ${apiVersion} ${kind}`);
   new Model(manifest).validate();

@@ -23,10 +23,12 @@ describe.each(TIERS)("tier %s", (tier) => {
     const { resources } = await run(tier);
     const types = resources.map((r) => r.type);
     expect(types).toContain("pulumi:providers:kubernetes");
-    expect(types.filter((t) => t === "kubernetes:core/v1:Namespace")).toHaveLength(1);
+    const namespaces = resources.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
+    expect(namespaces.sort()).toEqual(["cnpg-system", "matrix"]);
     const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
     expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual(Object.values(SECRET_NAMES).sort());
     for (const s of secrets) expect((s.inputs.metadata as { namespace: string }).namespace).toBe("matrix");
+    expect(types).toContain("kubernetes:postgresql.cnpg.io/v1:Cluster");
   });
 
   it("every Kubernetes object validates against the Kubernetes schemas", async () => {

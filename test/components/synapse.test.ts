@@ -45,7 +45,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     const { run, plan: p } = await load();
     const instanceMap = sharedConfig(run).instance_map as Record<string, { host: string; port: number }>;
     const expectedHosts: Record<string, string> = {};
-    for (const sts of ofKind(run, "apps/v1:StatefulSet")) {
+    for (const sts of ofKind(run, "apps/v1:StatefulSet").filter((r) => r.name.startsWith("synapse-"))) {
       const { name, namespace } = sts.inputs.metadata as Obj;
       const spec = sts.inputs.spec as Obj;
       expect(spec.serviceName).toBe(name);
@@ -128,7 +128,7 @@ describe.each(TIERS)("tier %s", (tier) => {
   it("HAProxy: the plan's replicas; the replication port is never a backend and its path is denied", async () => {
     const { run, plan: p } = await load();
     expect((named(run, "apps/v1:Deployment", "synapse-haproxy")!.inputs.spec as Obj).replicas).toBe(p.routing.haproxy.replicas);
-    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => configMapData(r)["haproxy.cfg"])!)["haproxy.cfg"]!;
+    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
     expect(cfg).not.toMatch(/:9093/);
     expect(cfg).toMatch(/http-request deny deny_status 404 if \{ path_beg \/_synapse\/replication \}/);
     expect(cfg).toMatch(new RegExp(`server-template synchrotron ${p.synapse.workers.synchrotron.maxReplicas} synapse-synchrotron\\.matrix\\.svc\\.cluster\\.local:8008`));
@@ -181,7 +181,7 @@ describe("federation off", () => {
       const names = (config.listeners ?? config.worker_listeners).flatMap((l: Obj) => (l.resources ?? []).flatMap((r: Obj) => r.names));
       expect(names, cm.name).not.toContain("federation");
     }
-    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => configMapData(r)["haproxy.cfg"])!)["haproxy.cfg"]!;
+    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
     expect(cfg).not.toMatch(/_matrix\/federation\/v1\/send|backend federation/);
   });
 });

@@ -1,0 +1,136 @@
+/**
+ * MinIO: one StatefulSet per erasure-coded server pool (pools are only appended), a shared
+ * headless Service for their stable names, the client Service, and a setup Job that creates the
+ * media and backup buckets with one least-privilege user each. The community edition is in
+ * maintenance mode: the image is configurable (kubernetes.minioImage).
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { MinioPlan } from "../../sizing/types";
+import { BACKUP_BUCKET, componentLabels, MEDIA_BUCKET, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
+import { SECRET_NAMES } from "../secrets";
+import { MC_IMAGE } from "../versions";
+import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
+import { kubernetesPoolEndpoint, MINIO_PORTS, minioServerArgs, setupScript, storageClassEnv } from "./server";
+
+export const HEADLESS_SERVICE = "minio-headless";
+const UID = 1000;
+
+export interface ObjectStoreArgs {
+  minio: MinioPlan;
+  namespace: string;
+  provider: k8s.Provider;
+  image: string;
+}
+
+export class ObjectStore extends pulumi.ComponentResource {
+  readonly endpoint: string;
+
+  constructor(name: string, args: ObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:objectstore:ObjectStore", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const ns = args.namespace;
+    const labels = componentLabels("minio", { "app.kubernetes.io/name": "minio" });
+    const selector = { "app.kubernetes.io/name": "minio" };
+    const rootEnv = [
+      { name: "MINIO_ROOT_USER", valueFrom: { secretKeyRef: { name: SECRET_NAMES.minioRoot, key: "rootUser" } } },
+      { name: "MINIO_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: SECRET_NAMES.minioRoot, key: "rootPassword" } } },
+    ];
+    const ports = [
+      { name: "api", port: MINIO_PORTS.api, targetPort: "api" },
+      { name: "console", port: MINIO_PORTS.console, targetPort: "console" },
+    ];
+    new k8s.core.v1.Service(HEADLESS_SERVICE, { metadata: { name: HEADLESS_SERVICE, namespace: ns, labels }, spec: { clusterIP: "None", publishNotReadyAddresses: true, selector, ports } }, child);
+    new k8s.core.v1.Service(SERVICE_NAMES.minio, { metadata: { name: SERVICE_NAMES.minio, namespace: ns, labels }, spec: { selector, ports } }, child);
+
+    // Every server lists every pool: appending a pool restarts the servers with the longer list.
+    const args_ = minioServerArgs(args.minio, kubernetesPoolEndpoint(ns, HEADLESS_SERVICE), { address: `:${MINIO_PORTS.api}`, console: `:${MINIO_PORTS.console}` });
+    const health = (path: string) => ({ httpGet: { path, port: "api" }, periodSeconds: 10 });
+    args.minio.pools.forEach((pool, i) => {
+      const set = `minio-pool-${i}`;
+      const poolLabels = { ...labels, "matrix-scale/minio-pool": String(i) };
+      new k8s.apps.v1.StatefulSet(
+        set,
+        {
+          metadata: { name: set, namespace: ns, labels: poolLabels },
+          spec: {
+            serviceName: HEADLESS_SERVICE,
+            replicas: pool.servers,
+            podManagementPolicy: "Parallel",
+            selector: { matchLabels: { ...selector, "matrix-scale/minio-pool": String(i) } },
+            template: {
+              metadata: { labels: poolLabels },
+              spec: {
+                ...poolPlacement(args.minio.pool, selector, true),
+                securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                containers: [
+                  {
+                    name: "minio",
+                    image: args.image,
+                    args: args_,
+                    env: [...rootEnv, ...Object.entries(storageClassEnv(args.minio)).map(([n, value]) => ({ name: n, value })), { name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" }],
+                    ports: [
+                      { name: "api", containerPort: MINIO_PORTS.api },
+                      { name: "console", containerPort: MINIO_PORTS.console },
+                    ],
+                    resources: containerResources(args.minio.resources),
+                    livenessProbe: health("/minio/health/live"),
+                    readinessProbe: health("/minio/health/ready"),
+                    securityContext: RESTRICTED_CONTAINER,
+                    volumeMounts: Array.from({ length: pool.drivesPerServer }, (_, d) => ({ name: `data${d}`, mountPath: `/data${d}` })),
+                  },
+                ],
+              },
+            },
+            volumeClaimTemplates: Array.from({ length: pool.drivesPerServer }, (_, d) => ({
+              metadata: { name: `data${d}` },
+              spec: { accessModes: ["ReadWriteOnce"], storageClassName: STORAGE_CLASSES.storage, resources: { requests: { storage: `${pool.driveGB}G` } } },
+            })),
+          },
+        },
+        // A pool holds media: never replaced, never deleted with the stack.
+        { ...child, protect: true, retainOnDelete: true },
+      );
+      new k8s.policy.v1.PodDisruptionBudget(set, disruptionBudget(set, ns, poolLabels, { ...selector, "matrix-scale/minio-pool": String(i) }), child);
+    });
+
+    this.endpoint = `http://${SERVICE_NAMES.minio}.${ns}.svc.cluster.local:${MINIO_PORTS.api}`;
+    const keys = (secret: string, prefix: string) => [
+      { name: `${prefix}_ACCESS_KEY`, valueFrom: { secretKeyRef: { name: secret, key: "accessKey" } } },
+      { name: `${prefix}_SECRET_KEY`, valueFrom: { secretKeyRef: { name: secret, key: "secretKey" } } },
+    ];
+    new k8s.batch.v1.Job(
+      "minio-setup",
+      {
+        metadata: { namespace: ns, labels: componentLabels("minio-setup") },
+        spec: {
+          backoffLimit: 20,
+          template: {
+            metadata: { labels: componentLabels("minio-setup") },
+            spec: {
+              restartPolicy: "OnFailure",
+              securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  name: "mc",
+                  image: MC_IMAGE,
+                  command: ["sh", "-c", setupScript(this.endpoint, [
+                    { bucket: MEDIA_BUCKET, accessKeyEnv: "MEDIA_ACCESS_KEY", secretKeyEnv: "MEDIA_SECRET_KEY" },
+                    { bucket: BACKUP_BUCKET, accessKeyEnv: "BACKUP_ACCESS_KEY", secretKeyEnv: "BACKUP_SECRET_KEY" },
+                  ])],
+                  env: [...rootEnv, ...keys(SECRET_NAMES.minioSynapse, "MEDIA"), ...keys(SECRET_NAMES.minioBackup, "BACKUP"), { name: "HOME", value: "/tmp" }],
+                  resources: containerResources(args.minio.setupJob),
+                  securityContext: RESTRICTED_CONTAINER,
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                },
+              ],
+              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+            },
+          },
+        },
+      },
+      child,
+    );
+    this.registerOutputs({ endpoint: this.endpoint });
+  }
+}

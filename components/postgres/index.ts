@@ -1,0 +1,72 @@
+/**
+ * PostgreSQL HA: the CloudNativePG operator (Helm chart, pinned) and a Cluster for Synapse with
+ * the plan's instances, resources, volume and every tuning parameter, synchronous replication,
+ * required anti-affinity, backups to the object store (WAL archiving and a daily base backup).
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { PostgresPlan } from "../../sizing/types";
+import { BACKUP_BUCKET, componentLabels, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
+import { SECRET_NAMES } from "../secrets";
+import { CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
+import { CLUSTER_NAME, clusterSpec, scheduledBackupSpec } from "./cluster";
+
+export const OPERATOR_NAMESPACE = "cnpg-system";
+
+export interface PostgresArgs {
+  postgres: PostgresPlan;
+  namespace: string;
+  provider: k8s.Provider;
+}
+
+export class Postgres extends pulumi.ComponentResource {
+  readonly readWriteService: string;
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:postgres:Postgres", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const operatorNamespace = new k8s.core.v1.Namespace(OPERATOR_NAMESPACE, { metadata: { name: OPERATOR_NAMESPACE, labels: componentLabels("postgres-operator") } }, child);
+    const operator = new k8s.helm.v4.Chart(
+      "cloudnative-pg",
+      {
+        chart: "cloudnative-pg",
+        version: CNPG_CHART_VERSION,
+        repositoryOpts: { repo: "https://cloudnative-pg.github.io/charts" },
+        namespace: OPERATOR_NAMESPACE,
+        values: { crds: { create: true }, replicaCount: 2 },
+      },
+      { ...child, dependsOn: [operatorNamespace] },
+    );
+    const minio = `http://${SERVICE_NAMES.minio}.${args.namespace}.svc.cluster.local:9000`;
+    const cluster = new k8s.apiextensions.CustomResource(
+      CLUSTER_NAME,
+      {
+        apiVersion: "postgresql.cnpg.io/v1",
+        kind: "Cluster",
+        metadata: { name: CLUSTER_NAME, namespace: args.namespace, labels: componentLabels("postgres") },
+        spec: clusterSpec(args.postgres, {
+          image: POSTGRES_IMAGE,
+          storageClass: STORAGE_CLASSES.database,
+          ownerSecret: SECRET_NAMES.postgresOwner,
+          backup: { endpoint: minio, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup },
+        }),
+      },
+      // The database: never replaced, never deleted with the stack.
+      { ...child, dependsOn: [operator], protect: true, retainOnDelete: true },
+    );
+    new k8s.apiextensions.CustomResource(
+      `${CLUSTER_NAME}-daily`,
+      {
+        apiVersion: "postgresql.cnpg.io/v1",
+        kind: "ScheduledBackup",
+        metadata: { name: `${CLUSTER_NAME}-daily`, namespace: args.namespace, labels: componentLabels("postgres") },
+        spec: scheduledBackupSpec(),
+      },
+      { ...child, dependsOn: [cluster] },
+    );
+    // CloudNativePG names the read-write Service <cluster>-rw; Synapse connects there (no pooler:
+    // Synapse sets the isolation level per connection, which transaction pooling would break).
+    this.readWriteService = `${CLUSTER_NAME}-rw`;
+    this.registerOutputs({ readWriteService: this.readWriteService });
+  }
+}

@@ -1,0 +1,49 @@
+/** Pieces every workload shares: resources, security, spreading, placement on a pool, disruption budgets. */
+import type * as k8s from "@pulumi/kubernetes";
+import { POOL_LABEL, poolTaints } from "../sizing/inventory";
+import type { Resources } from "../sizing/types";
+import type { InventoryRole } from "../sizing/types";
+
+const quantity = (r: Resources["requests"]) => ({ cpu: `${Math.round(r.vcpu * 1000)}m`, memory: `${Math.round(r.memoryGiB * 1024)}Mi` });
+
+export function containerResources(resources: Resources) {
+  return { requests: quantity(resources.requests), limits: quantity(resources.limits) };
+}
+
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Spread over nodes and zones; soft, so a lost zone still leaves the pods schedulable. */
+export function spread(labels: Record<string, string>) {
+  return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: "ScheduleAnyway",
+    labelSelector: { matchLabels: labels },
+  }));
+}
+
+/** One pod may be down at a time; only for workloads that run at least two. */
+export function disruptionBudget(name: string, namespace: string, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.policy.v1.PodDisruptionBudget {
+  return { metadata: { name, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } };
+}
+
+/**
+ * Placement on a node pool: its label, tolerations for its taint, and (for one-per-node members
+ * such as Redis, MinIO servers, call hosts) required anti-affinity on the hostname.
+ */
+export function poolPlacement(pool: InventoryRole, selector: Record<string, string>, onePerNode: boolean) {
+  return {
+    nodeSelector: { [POOL_LABEL]: pool },
+    tolerations: poolTaints(pool).map((t) => ({ key: t.key, operator: "Equal", value: t.value, effect: t.effect })),
+    ...(onePerNode
+      ? { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } }] } } }
+      : {}),
+    topologySpreadConstraints: spread(selector),
+  };
+}

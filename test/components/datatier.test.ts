@@ -1,0 +1,120 @@
+/** The data tier under Pulumi's mock runtime: PostgreSQL, both Redis deployments, MinIO pools. */
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { runProgram, type MockRun } from "../../bin/mock-runtime";
+import { parseSettings, plan, storageState } from "../../sizing";
+import type { Plan } from "../../sizing/types";
+import { TIER_USERS, TIERS } from "../fixtures/seed";
+import { SERVER_NAME } from "../helpers";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const settings = (ccu: number, extra: Obj = {}) => ({ ccu, serverName: SERVER_NAME, ...extra });
+const byName = (run: MockRun, type: string, name: string) => run.resources.find((r) => r.type === `kubernetes:${type}` && (r.inputs.metadata as Obj)?.name === name);
+const spec = (run: MockRun, type: string, name: string) => byName(run, type, name)!.inputs.spec as Obj;
+
+describe.each(TIERS)("tier %s", (tier) => {
+  let ctx: { run: MockRun; plan: Plan };
+  const load = async () => (ctx ??= { run: await runProgram(settings(TIER_USERS[tier]!)), plan: plan(parseSettings(settings(TIER_USERS[tier]!))) });
+
+  it("PostgreSQL: a CloudNativePG Cluster with the plan's instances, volume, resources and every parameter", async () => {
+    const { run, plan: p } = await load();
+    const cluster = spec(run, "postgresql.cnpg.io/v1:Cluster", "postgres");
+    expect(cluster.instances).toBe(p.postgres.instances);
+    expect(cluster.postgresql.parameters).toEqual(p.postgres.parameters);
+    expect(cluster.postgresql.synchronous).toEqual({ method: "any", number: p.postgres.synchronousStandbys, dataDurability: "required" });
+    expect(cluster.storage.size).toBe(`${p.postgres.storageGB}G`);
+    expect(cluster.resources.requests).toEqual({ cpu: `${Math.round(p.postgres.resources.requests.vcpu * 1000)}m`, memory: `${Math.round(p.postgres.resources.requests.memoryGiB * 1024)}Mi` });
+    expect(cluster.affinity).toMatchObject({ podAntiAffinityType: "required", topologyKey: "kubernetes.io/hostname", nodeSelector: { "matrix-scale/pool": "database" } });
+    expect(cluster.affinity.tolerations).toEqual([{ key: "matrix-scale/pool", operator: "Equal", value: "database", effect: "NoSchedule" }]);
+    expect(cluster.topologySpreadConstraints[0]).toMatchObject({ topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule" });
+    expect(cluster.bootstrap.initdb).toMatchObject({ database: "synapse", owner: "synapse", encoding: "UTF8", localeCollate: "C", localeCType: "C", secret: { name: "postgres-synapse-owner" } });
+    expect(cluster.monitoring.enablePodMonitor).toBe(true);
+    expect(cluster.backup.barmanObjectStore).toMatchObject({ destinationPath: "s3://synapse-db-backups/", endpointURL: "http://minio.matrix.svc.cluster.local:9000" });
+    expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" } });
+    const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart")!;
+    expect(chart.inputs).toMatchObject({ chart: "cloudnative-pg", version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+  });
+
+  it("Synapse reaches PostgreSQL through the Cluster's read-write Service and Redis through the master proxy", async () => {
+    const { run } = await load();
+    const shared = parse((run.resources.find((r) => r.name === "synapse-shared")!.inputs.data as Obj)["homeserver.yaml"]) as Obj;
+    expect(shared.redis.host).toBe("redis-synapse-master.matrix.svc.cluster.local");
+    expect(byName(run, "core/v1:Service", "redis-synapse-master")).toBeDefined();
+    const main = parse((run.resources.find((r) => r.name === "synapse-main" && r.type === "kubernetes:core/v1:ConfigMap")!.inputs.data as Obj)["process.yaml"]) as Obj;
+    expect(main.database.args.host).toBe("postgres-rw.matrix.svc.cluster.local");
+  });
+
+  it.each(["synapse", "livekit"] as const)("Redis for %s: three data pods and three Sentinels, one per node, sized by the plan", async (name) => {
+    const { run, plan: p } = await load();
+    const r = p.redis[name];
+    const data = spec(run, "apps/v1:StatefulSet", `redis-${name}`);
+    const sentinel = spec(run, "apps/v1:StatefulSet", `redis-${name}-sentinel`);
+    expect([data.replicas, sentinel.replicas]).toEqual([r.instances, r.sentinels]);
+    expect(data.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(`${r.storageGB}G`);
+    expect(data.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe("kubernetes.io/hostname");
+    expect(data.template.spec.containers[0].resources.limits.memory).toBe(`${r.resources.limits.memoryGiB * 1024}Mi`);
+    const config = run.resources.find((x) => x.name === `redis-${name}-config`)!.inputs.data as Obj;
+    expect(config["redis.conf"]).toContain(name === "synapse" ? "appendonly yes" : "appendonly no");
+    expect(config["redis.conf"]).toContain(`maxmemory ${r.maxmemoryMB}mb`);
+    expect(config["start-sentinel.sh"]).toContain(`sentinel monitor mymaster $master_host $master_port ${r.quorum}`);
+    expect(config["start-sentinel.sh"]).toContain(`down-after-milliseconds mymaster ${r.downAfterMs}`);
+    expect(Object.values(config).join("\n")).not.toMatch(/mock-/);
+    expect(byName(run, "policy/v1:PodDisruptionBudget", `redis-${name}`)).toBeDefined();
+  });
+
+  it("LiveKit gets the Sentinel addresses (it speaks Sentinel); only Synapse's Redis has a master proxy", async () => {
+    const { run } = await load();
+    const sentinels = run.outputs.livekitRedisSentinels as string[];
+    expect(sentinels).toEqual([0, 1, 2].map((i) => `redis-livekit-sentinel-${i}.redis-livekit-sentinel.matrix.svc.cluster.local:26379`));
+    expect(byName(run, "core/v1:Service", "redis-livekit-master")).toBeUndefined();
+  });
+
+  it("MinIO: one StatefulSet per pool of the plan, drives and sizes from the plan, every pool in every server's arguments", async () => {
+    const { run, plan: p } = await load();
+    const pools = p.minio.pools;
+    const sets = pools.map((_, i) => spec(run, "apps/v1:StatefulSet", `minio-pool-${i}`));
+    expect(byName(run, "apps/v1:StatefulSet", `minio-pool-${pools.length}`)).toBeUndefined();
+    sets.forEach((set, i) => {
+      expect(set.replicas).toBe(pools[i]!.servers);
+      expect(set.serviceName).toBe("minio-headless");
+      expect(set.volumeClaimTemplates.map((v: Obj) => v.spec.resources.requests.storage)).toEqual(Array(pools[i]!.drivesPerServer).fill(`${pools[i]!.driveGB}G`));
+      const c = set.template.spec.containers[0];
+      expect(c.args.filter((a: string) => a.startsWith("http://"))).toEqual(pools.map((pool, j) => `http://minio-pool-${j}-{0...${pool.servers - 1}}.minio-headless.matrix.svc.cluster.local:9000/data{0...${pool.drivesPerServer - 1}}`));
+      expect(c.env).toContainEqual({ name: "MINIO_STORAGE_CLASS_STANDARD", value: `EC:${p.minio.parity}` });
+      expect(set.template.spec.nodeSelector).toEqual({ "matrix-scale/pool": "storage" });
+      expect(set.template.spec.tolerations).toEqual([{ key: "matrix-scale/pool", operator: "Equal", value: "storage", effect: "NoSchedule" }]);
+    });
+    const job = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job")!.inputs.spec as Obj;
+    const script = job.template.spec.containers[0].command[2] as string;
+    expect(script).toContain("mc mb --ignore-existing store/synapse-media");
+    expect(script).toContain("mc mb --ignore-existing store/synapse-db-backups");
+    expect(script).toContain('"Resource":["arn:aws:s3:::synapse-media/*"]');
+    expect(script).not.toMatch(/mock-/);
+  });
+});
+
+describe("the stack refuses, before declaring anything, a change that would lose stored data", () => {
+  const previous = (ccu: number, extra: Obj = {}) => ({ storage: storageState(plan(parseSettings(settings(ccu, extra)))) });
+
+  it("moving 20k → 10k would drop a MinIO pool: refused with the fix", async () => {
+    const error = await runProgram(settings(10_000), { previousOutputs: previous(20_000) }).catch((e: unknown) => e);
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/MinIO pools only grow: moving 20k \(20000 users\) → 10k \(10000 users\).*decommission.*matrix-scale:overrides\.minio\.pools/);
+  });
+
+  it("shrinking the database volume is refused", async () => {
+    const error = await runProgram(settings(5000), { previousOutputs: previous(5000, { overrides: { postgres: { storageGB: 3000 } } }) }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/volumes only grow.*3000 GB → 2600 GB/);
+  });
+
+  it("moving up a tier is allowed and records the new storage", async () => {
+    const run = await runProgram(settings(10_000), { previousOutputs: previous(5000) });
+    expect((run.outputs.storage as Obj).minio.pools).toHaveLength(2);
+  });
+
+  it("keeping the pools on a downgrade (overrides) is allowed", async () => {
+    const run = await runProgram(settings(10_000, { overrides: { minio: { pools: 3 }, postgres: { storageGB: 10_100 } } }), { previousOutputs: previous(20_000) });
+    expect((run.outputs.storage as Obj).minio.pools).toHaveLength(3);
+  });
+});
