@@ -45,7 +45,8 @@ describe("npm run plan", () => {
     expect(stdout).toMatch(/^synchrotron\s+Deployment\+HPA\s+18\s+27/m);
     expect(stdout).toMatch(/database connections \d+ \(\d+ at max\) < 85% of max_connections 800/);
     expect(stdout).toMatch(/MinIO: 3 pool\(s\)/);
-    expect(stdout).toMatch(/kubernetes:core\/v1:Secret\s+8/);
+    expect(stdout).toMatch(/kubernetes:postgresql.cnpg.io\/v1:Cluster\s+1$/m);
+    expect(stdout).toMatch(/kubernetes:apps\/v1:StatefulSet\s+\d+$/m);
   });
 
   it("--from shows what a tier move changes", () => {
