@@ -55,6 +55,8 @@ export function planJson(plan: Plan, resources: readonly DeclaredResource[]) {
     pools: plan.pools,
     resources: resources.map(({ type, name }) => ({ type, name })),
     warnings: plan.warnings,
+    /** The headline again at the end, for readers of a long document's tail. */
+    summary: { tier: plan.tier, ccu: plan.ccu, servers: plan.totals.servers, monthlyUsd: plan.totals.monthlyUsd, processes: plan.synapse.processes, warnings: plan.warnings.length },
   };
 }
 
