@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the integration tests start on loopback, idempotently and cached under .cache/:
 #   Debian: PostgreSQL, Redis (server + sentinel), HAProxy, iproute2
-#   Go module proxy: MinIO
+#   Debian: coturn
+#   Go module proxy: MinIO, LiveKit
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ need_apt=()
 command -v haproxy >/dev/null || need_apt+=(haproxy)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-sentinel >/dev/null || need_apt+=(redis-sentinel)
+command -v turnserver >/dev/null || need_apt+=(coturn)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # network namespaces (test hosts of our own) and mount namespaces for the MinIO pool test
 command -v ip >/dev/null || need_apt+=(iproute2)
@@ -27,7 +29,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # Debian starts the packaged services; the tests run their own instances on other ports.
-  for svc in redis-server redis-sentinel haproxy postgresql; do service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in redis-server redis-sentinel haproxy postgresql coturn; do service "$svc" stop >/dev/null 2>&1 || true; done
 fi
 
 venv="$CACHE/venv-synapse-$SYNAPSE_VERSION"
@@ -54,3 +56,14 @@ if [ ! -x "$minio_bin" ]; then
   mv "$CACHE/gobin-minio/minio" "$minio_bin"
 fi
 ln -sfn "$minio_bin" "$CACHE/bin/minio"
+
+# LiveKit server, built from the Go module proxy at a pinned version (cached binary). Releases
+# after 1.9 replace pion modules with LiveKit forks the module proxy does not serve.
+LIVEKIT_VERSION=$(version livekit)
+livekit_bin="$CACHE/bin/livekit-server-$LIVEKIT_VERSION"
+if [ ! -x "$livekit_bin" ]; then
+  echo "install-integration: building LiveKit $LIVEKIT_VERSION (Go module proxy)"
+  GOPATH="$CACHE/go" GOBIN="$CACHE/gobin-livekit" GOFLAGS=-mod=mod go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION"
+  mv "$CACHE/gobin-livekit/server" "$livekit_bin"
+fi
+ln -sfn "$livekit_bin" "$CACHE/bin/livekit-server"

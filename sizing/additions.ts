@@ -92,3 +92,17 @@ export const ROUTING = {
 
 /** One-off setup Jobs (bucket and user creation). */
 export const SETUP_JOB = { vcpu: 0.1, memoryGiB: 0.125 } as const;
+
+/**
+ * Call hosts. coturn: concurrent allocations per vCPU from seed 11.3 (~4,000 on 8 vCPU), a relay
+ * port per allocation plus headroom; LiveKit: one RTC port per participant track, headroom likewise.
+ */
+export const CALLS = {
+  turnAllocationsPerVcpu: 500,
+  turnQuotaPerUser: 12,
+  relayPortHeadroom: 1.25,
+  turnRelayPortsStart: 40000,
+  livekitParticipantsPerVcpu: 125,
+  livekitPortsPerParticipant: 4,
+  livekitRtcPortsStart: 50000,
+} as const;

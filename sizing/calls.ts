@@ -1,4 +1,5 @@
 /** LiveKit and coturn: one process per call host, counts and sizes per tier. */
+import { CALLS } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
 import { cappedToNode } from "./resources";
@@ -13,7 +14,19 @@ function callHosts(name: "livekit" | "coturn", seedInstances: number, seedSize: 
   if (instances < CALL_HOSTS_HA_MIN) {
     throw new PlanError("HA minimum", `overrides.${name}.instances`, `${name} instances ${instances} < ${CALL_HOSTS_HA_MIN}`, `set instances to ${CALL_HOSTS_HA_MIN} or more`);
   }
-  return { instances, resources: cappedToNode(seedSize, allocatable), pool: "calls" };
+  const resources = cappedToNode(seedSize, allocatable);
+  const vcpu = Math.floor(resources.requests.vcpu);
+  const capacityPerHost = vcpu * (name === "coturn" ? CALLS.turnAllocationsPerVcpu : CALLS.livekitParticipantsPerVcpu);
+  const portsNeeded = Math.ceil(capacityPerHost * (name === "coturn" ? 1 : CALLS.livekitPortsPerParticipant) * CALLS.relayPortHeadroom);
+  const start = name === "coturn" ? CALLS.turnRelayPortsStart : CALLS.livekitRtcPortsStart;
+  return {
+    instances,
+    resources,
+    pool: "calls",
+    ports: { min: start, max: start + portsNeeded - 1 },
+    capacityPerHost,
+    ...(name === "coturn" ? { quotaPerUser: CALLS.turnQuotaPerUser } : {}),
+  };
 }
 
 export function planCalls(tier: TierId, callNodeAllocatable: Capacity, overrides: Overrides): { livekit: CallHostPlan; coturn: CallHostPlan } {

@@ -165,6 +165,12 @@ export interface CallHostPlan {
   instances: number;
   resources: Resources;
   pool: PoolRole;
+  /** UDP ports for media (LiveKit RTC) or relays (coturn), one range per host. */
+  ports: { min: number; max: number };
+  /** Concurrent participants (LiveKit) or allocations (coturn) one host is sized for. */
+  capacityPerHost: number;
+  /** coturn only: allocations one user may hold. */
+  quotaPerUser?: number;
 }
 
 export interface PoolUsage {

@@ -87,8 +87,10 @@ export class Services {
   start(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
     const out = createWriteStream(this.logPath(name));
     const child = spawn(command, args, { cwd: options.cwd ?? this.dir, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    child.stdout!.pipe(out);
-    child.stderr!.pipe(out);
+    // Two sources share one file: neither may end it for the other.
+    child.stdout!.pipe(out, { end: false });
+    child.stderr!.pipe(out, { end: false });
+    child.once("close", () => out.end());
     this.children.set(name, child);
     return child;
   }

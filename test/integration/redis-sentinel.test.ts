@@ -5,12 +5,13 @@
  * acknowledged write lost, and the old master rejoining as a replica.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SENTINEL_MASTER_NAME } from "../../components/naming";
-import { redisStartScript, renderMasterProxyConfig, renderRedisConf, renderSentinelBase, sentinelStartScript } from "../../components/redis/config";
+import { renderMasterProxyConfig } from "../../components/redis/config";
 import { freePort, httpOk, Services, waitFor } from "./harness";
+import { startSentinelRedis } from "./redis-cluster";
 import { planFor } from "../helpers";
 
 const PASSWORD = "sentinel-test-password";
@@ -41,44 +42,10 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
   let failover: { electedMs: number; proxyMs: number; newMaster: number };
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) data.push(await freePort());
-    for (let i = 0; i < 3; i++) sentinels.push(await freePort());
-    const env = (self: number, i: number, kind: string) => {
-      const dir = join(services.dir, `${kind}-${i}`);
-      mkdirSync(dir, { recursive: true });
-      return {
-        SELF_HOST: "127.0.0.1",
-        SELF_PORT: String(self),
-        FIRST_HOST: "127.0.0.1",
-        FIRST_PORT: String(data[0]),
-        SENTINELS: sentinels.map((p) => `127.0.0.1:${p}`).join(" "),
-        REDIS_PASSWORD: PASSWORD,
-        RUNTIME: dir,
-        CONFIG: join(dir, "base.conf"),
-        dir,
-      };
-    };
-    startNode = (i: number) => {
-      const e = env(data[i]!, i, "redis");
-      writeFileSync(e.CONFIG, renderRedisConf(redisPlan, { port: data[i]!, bind: "127.0.0.1", dir: e.dir }));
-      services.start(`redis-${i}`, "sh", ["-c", redisStartScript()], { env: e });
-    };
-    for (let i = 0; i < 3; i++) startNode(i);
-    await waitFor("two replicas attached", async () => (/connected_slaves:2/.test(cli(data[0]!, "INFO", "replication")) ? true : undefined), 30_000);
-    for (let i = 0; i < 3; i++) {
-      const e = env(sentinels[i]!, i, "sentinel");
-      writeFileSync(e.CONFIG, renderSentinelBase({ port: sentinels[i]!, bind: "127.0.0.1", dir: e.dir }));
-      services.start(`sentinel-${i}`, "sh", ["-c", sentinelStartScript(redisPlan)], { env: e });
-    }
-    await waitFor("sentinels to find each other", async () => {
-      const others = cli(sentinels[0]!, "SENTINEL", "sentinels", SENTINEL_MASTER_NAME).split("\n").filter((l) => l === "name").length;
-      return others === 2 ? true : undefined;
-    }, 30_000);
-    // Replicas count as good for min-replicas-to-write once they acknowledge within the lag bound.
-    await waitFor("both replicas online with no lag", async () => {
-      const info = cli(data[0]!, "INFO", "replication");
-      return (info.match(/state=online,offset=\d+,lag=[01]\b/g) ?? []).length === 2 ? true : undefined;
-    }, 30_000);
+    const cluster = await startSentinelRedis(services, redisPlan, PASSWORD);
+    data.push(...cluster.data);
+    sentinels.push(...cluster.sentinels);
+    startNode = cluster.startNode;
     proxy = await freePort();
     const proxyHealth = await freePort();
     const cfg = join(services.dir, "proxy.cfg");
