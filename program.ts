@@ -6,7 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { rawSettingsFromStack } from "./components/config";
-import { SERVICE_NAMES } from "./components/naming";
+import { Calls } from "./components/calls";
+import { publicNames, SERVICE_NAMES } from "./components/naming";
+import { NodePools } from "./components/nodepools";
 import { ObjectStore } from "./components/objectstore";
 import { Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
@@ -52,7 +54,14 @@ export async function program(options: ProgramOptions = {}) {
   if (previous) asRunError(() => checkTransition(previous, thePlan));
 
   const namespace = settings.kubernetes.namespace;
-  const cluster = new Cluster("matrix", { kubernetes: settings.kubernetes, inventory: thePlan.inventory });
+  const aws = settings.target === "aws";
+  const nodePools = aws ? new NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan }) : undefined;
+  const cluster = new Cluster("matrix", {
+    kubernetes: settings.kubernetes,
+    inventory: thePlan.inventory,
+    ...(nodePools ? { kubeconfig: nodePools.kubeconfig } : {}),
+    createStorageClasses: aws,
+  });
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
@@ -60,6 +69,27 @@ export async function program(options: ProgramOptions = {}) {
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);
   if (redisSynapse.masterService !== SERVICE_NAMES.redisSynapseMaster) throw new Error("Synapse's Redis endpoint and the Redis component disagree");
+  new Calls(
+    "calls",
+    {
+      livekit: thePlan.livekit,
+      coturn: thePlan.coturn,
+      serverName: thePlan.serverName,
+      target: thePlan.target,
+      namespace,
+      provider: cluster.provider,
+      livekitSentinels: redisLivekit.sentinels,
+      clusterCidrs: nodePools ? [nodePools.vpcCidr] : [],
+      ...(settings.aws.certificateArn ? { certificateArn: settings.aws.certificateArn } : {}),
+      secrets: {
+        turnSharedSecret: secrets.turnSharedSecret,
+        livekitApiKey: secrets.livekitApiKey,
+        livekitApiSecret: secrets.livekitApiSecret,
+        redisLivekitPassword: secrets.redisLivekitPassword,
+      },
+    },
+    after,
+  );
   new Synapse(
     "synapse",
     {
@@ -94,6 +124,8 @@ export async function program(options: ProgramOptions = {}) {
       maxConnections: thePlan.postgres.maxConnections,
     },
     livekitRedisSentinels: redisLivekit.sentinels,
+    dnsRecords: publicNames(thePlan.serverName),
+    ...(nodePools ? { eksCluster: nodePools.clusterName } : {}),
     [STORAGE_OUTPUT]: storageState(thePlan),
     warnings: thePlan.warnings,
   };

@@ -25,6 +25,17 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
       return { ...inputs, result: `mock-${name}` };
+    case "aws:eks/cluster:Cluster":
+      return {
+        ...inputs,
+        name,
+        endpoint: `https://${name}.eks.mock`,
+        certificateAuthority: { data: Buffer.from("mock-ca").toString("base64") },
+        identities: [{ oidcs: [{ issuer: `https://oidc.eks.mock/id/${name}` }] }],
+        vpcConfig: { ...(inputs.vpcConfig as object), clusterSecurityGroupId: "sg-cluster-mock" },
+      };
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { ...inputs, latestVersion: 1 };
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, base64: Buffer.from(name.padEnd(32, "x").slice(0, 32)).toString("base64"), hex: "00" };
     default:

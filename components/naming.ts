@@ -12,7 +12,17 @@ export const SERVICE_NAMES = {
   redisSynapseMaster: "redis-synapse-master",
   minio: "minio",
   haproxy: "synapse-haproxy",
+  lkJwt: "lk-jwt-service",
+  livekit: "livekit",
 } as const;
+
+/** Element Call's token service, reached through the Synapse proxy under this path. */
+export const LK_JWT = { port: 8080, pathPrefix: "/livekit/jwt" } as const;
+
+/** Public DNS names the operator points at the load balancers and call hosts. */
+export function publicNames(serverName: string) {
+  return { matrix: serverName, livekit: `livekit.${serverName}`, turn: `turn.${serverName}` };
+}
 
 export const DATABASE = { name: "synapse", owner: "synapse", port: 5432 } as const;
 export const MEDIA_BUCKET = "synapse-media";

@@ -10,3 +10,7 @@ export const POSTGRES_IMAGE = versions.postgresImage;
 export const REDIS_IMAGE = versions.redisImage;
 export const MINIO_IMAGE = versions.minioImage;
 export const MC_IMAGE = versions.mcImage;
+export const LIVEKIT_IMAGE = versions.livekitImage;
+export const LK_JWT_SERVICE_IMAGE = versions.lkJwtServiceImage;
+export const COTURN_IMAGE = versions.coturnImage;
+export const CURL_IMAGE = versions.curlImage;

@@ -106,3 +106,6 @@ export const CALLS = {
   livekitPortsPerParticipant: 4,
   livekitRtcPortsStart: 50000,
 } as const;
+
+/** lk-jwt-service: issues LiveKit tokens to Matrix clients (Element Call); small and stateless. */
+export const LK_JWT_SERVICE = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;

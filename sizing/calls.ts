@@ -1,11 +1,11 @@
 /** LiveKit and coturn: one process per call host, counts and sizes per tier. */
-import { CALLS } from "./additions";
+import { CALLS, LK_JWT_SERVICE } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
-import { cappedToNode } from "./resources";
+import { cappedToNode, guaranteed } from "./resources";
 import type { Overrides } from "./settings";
 import { TIER_TABLES, type TierId } from "./tiers";
-import type { CallHostPlan } from "./types";
+import type { CallHostPlan, Plan } from "./types";
 
 export const CALL_HOSTS_HA_MIN = 2;
 
@@ -29,10 +29,13 @@ function callHosts(name: "livekit" | "coturn", seedInstances: number, seedSize: 
   };
 }
 
-export function planCalls(tier: TierId, callNodeAllocatable: Capacity, overrides: Overrides): { livekit: CallHostPlan; coturn: CallHostPlan } {
+export function planCalls(tier: TierId, callNodeAllocatable: Capacity, overrides: Overrides): { livekit: Plan["livekit"]; coturn: CallHostPlan } {
   const seed = TIER_TABLES[tier];
   return {
-    livekit: callHosts("livekit", seed.livekit.instances, seed.livekit, callNodeAllocatable, overrides.livekit?.instances),
+    livekit: {
+      ...callHosts("livekit", seed.livekit.instances, seed.livekit, callNodeAllocatable, overrides.livekit?.instances),
+      jwtService: { replicas: LK_JWT_SERVICE.replicas, resources: guaranteed(LK_JWT_SERVICE), pool: "application" },
+    },
     coturn: callHosts("coturn", seed.coturn.instances, seed.coturn, callNodeAllocatable, overrides.coturn?.instances),
   };
 }

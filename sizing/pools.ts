@@ -25,6 +25,7 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...pods("haproxy", p.routing.haproxy.replicas, p.routing.haproxy.resources),
     ...redisPods("synapse", p.redis.synapse),
     ...redisPods("livekit", p.redis.livekit),
+    ...pods("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources),
   ];
   const synapse = (count: (w: WorkerPlan) => number) => workers.flatMap((w) => pods(`synapse/${w.type}`, count(w), w.resources));
   const same = (list: PodDemand[]) => ({ base: list, max: list });

@@ -113,8 +113,11 @@ const settingsSchema = z.strictObject({
       privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: "expected subnet ids" })).optional(),
       publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: "expected subnet ids" })).optional(),
       availabilityZones: z.array(z.string()).length(3, { error: "expected exactly three availability zones" }).optional(),
+      vpcCidr: z.string().regex(/^10\.\d{1,3}\.0\.0\/16$/, { error: "expected a /16 in 10.0.0.0/8 such as 10.42.0.0/16" }).default("10.42.0.0/16"),
+      kubernetesVersion: z.string().regex(/^1\.\d{2}$/, { error: "expected an EKS Kubernetes version such as 1.33" }).default("1.33"),
+      certificateArn: z.string().regex(/^arn:aws:acm:/, { error: "expected an ACM certificate ARN" }).optional(),
     })
-    .default({ region: "us-east-1" }),
+    .default({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.33" }),
 });
 
 export type Overrides = z.infer<typeof overridesSchema>;

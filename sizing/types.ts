@@ -203,7 +203,7 @@ export interface Plan {
   postgres: PostgresPlan;
   redis: { synapse: RedisPlan; livekit: RedisPlan };
   minio: MinioPlan;
-  livekit: CallHostPlan;
+  livekit: CallHostPlan & { jwtService: { replicas: number; resources: Resources; pool: PoolRole } };
   coturn: CallHostPlan;
   pools: PoolUsage[];
   warnings: string[];

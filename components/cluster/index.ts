@@ -7,12 +7,33 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../../sizing/settings";
 import type { InventoryRow } from "../../sizing/types";
-import { componentLabels } from "../naming";
+import { componentLabels, STORAGE_CLASSES } from "../naming";
+import { storageClassParameters } from "../nodepools/network";
 
 export interface ClusterArgs {
   kubernetes: Settings["kubernetes"];
   /** Rows of the plan's inventory the cluster must provide (all but the control plane). */
   inventory: readonly InventoryRow[];
+  /** The cluster this program built (AWS); otherwise kubeconfig/context from settings. */
+  kubeconfig?: pulumi.Input<string>;
+  /** Create the per-pool StorageClasses (AWS: EBS CSI); an existing cluster provides its own. */
+  createStorageClasses: boolean;
+}
+
+/** StorageClass per pool that holds volumes: encrypted, expandable, bound where the pod lands, retained. */
+export function storageClassSpecs(inventory: readonly InventoryRow[]) {
+  const roles = { application: STORAGE_CLASSES.application, database: STORAGE_CLASSES.database, storage: STORAGE_CLASSES.storage } as const;
+  return (Object.keys(roles) as (keyof typeof roles)[]).map((role) => {
+    const row = inventory.find((r) => r.role === role)!;
+    return {
+      metadata: { name: roles[role], labels: componentLabels("storage") },
+      provisioner: "ebs.csi.aws.com",
+      parameters: storageClassParameters(row.volumeType),
+      allowVolumeExpansion: true,
+      volumeBindingMode: "WaitForFirstConsumer",
+      reclaimPolicy: "Retain",
+    };
+  });
 }
 
 export interface RequiredNodePool {
@@ -50,8 +71,8 @@ export class Cluster extends pulumi.ComponentResource {
     this.provider = new k8s.Provider(
       `${name}-k8s`,
       {
-        ...(kubeconfig ? { kubeconfig } : {}),
-        ...(context ? { context } : {}),
+        ...(args.kubeconfig ? { kubeconfig: args.kubeconfig } : kubeconfig ? { kubeconfig } : {}),
+        ...(!args.kubeconfig && context ? { context } : {}),
         ...(renderDir ? { renderYamlToDirectory: renderDir } : {}),
         enableServerSideApply: true,
       },
@@ -74,6 +95,9 @@ export class Cluster extends pulumi.ComponentResource {
       { parent: this, provider: this.provider, retainOnDelete: true, protect: !renderDir },
     );
     this.namespace = ns.metadata.name;
+    if (args.createStorageClasses) {
+      for (const spec of storageClassSpecs(args.inventory)) new k8s.storage.v1.StorageClass(spec.metadata.name, spec, { parent: this, provider: this.provider });
+    }
     this.requiredNodePools = requiredNodePools(args.inventory);
     this.registerOutputs({ namespace: this.namespace, requiredNodePools: this.requiredNodePools });
   }

@@ -9,14 +9,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { Plan, SynapsePlan } from "../../sizing/types";
-import { componentLabels, DATABASE, MEDIA_BUCKET, MONITORING_NAMESPACE, SERVICE_NAMES } from "../naming";
+import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, MONITORING_NAMESPACE, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
 import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
 import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, toYaml, type SynapseEndpoints } from "./config";
 import { haproxyDeployment, haproxyNetworkPolicy, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
 import { CONFIG_FILE, headlessService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
 import { disruptionBudget } from "../workload";
-import { kubernetesServers, renderHaproxyConfig } from "./routing";
+import { kubernetesServers, renderHaproxyConfig, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
 
 export interface SynapseArgs {
@@ -41,7 +41,7 @@ export function kubernetesEndpoints(serverName: string, namespace: string): Syna
     database: { host: svc(SERVICE_NAMES.postgresReadWrite), port: DATABASE.port, name: DATABASE.name, user: DATABASE.owner },
     redis: { host: svc(SERVICE_NAMES.redisSynapseMaster), port: 6379 },
     objectStore: { endpoint: `http://${svc(SERVICE_NAMES.minio)}:9000`, bucket: MEDIA_BUCKET, region: "us-east-1" },
-    turnUris: [`turn:turn.${serverName}:3478?transport=udp`, `turn:turn.${serverName}:3478?transport=tcp`],
+    turnUris: ["udp", "tcp"].map((transport) => `turn:${publicNames(serverName).turn}:3478?transport=${transport}`),
     secretsDir: MOUNTS.secrets,
     pgpassPath: `${MOUNTS.runtime}/${SECRET_FILES.pgpass}`,
     mediaStorePath: MOUNTS.media,
@@ -72,6 +72,11 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
     port: HAPROXY_PORTS.http,
     statsPort: HAPROXY_PORTS.stats,
     dnsResolvers: true,
+    rtc: {
+      wellKnownClient: wellKnownClient(serverName, LK_JWT.pathPrefix),
+      jwtServer: { kind: "server", name: SERVICE_NAMES.lkJwt, host: `${SERVICE_NAMES.lkJwt}.${namespace}.svc.cluster.local`, port: LK_JWT.port },
+      jwtPathPrefix: LK_JWT.pathPrefix,
+    },
   });
   return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy) };
 }

@@ -216,6 +216,16 @@ export interface HaproxyOptions {
   statsPort: number;
   /** DNS resolution for Kubernetes names (parse /etc/resolv.conf); off for loopback addresses. */
   dnsResolvers: boolean;
+  /** Element Call: serve /.well-known/matrix/client with the RTC focus and route the JWT service. */
+  rtc?: { wellKnownClient: Record<string, unknown>; jwtServer: HaproxyServer; jwtPathPrefix: string };
+}
+
+/** The client well-known document: the homeserver and the LiveKit focus (MSC4143) clients use for calls. */
+export function wellKnownClient(serverName: string, jwtPathPrefix: string): Record<string, unknown> {
+  return {
+    "m.homeserver": { base_url: `https://${serverName}` },
+    "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: `https://${serverName}${jwtPathPrefix}` }],
+  };
 }
 
 type Balance = { kind: "roundrobin" } | { kind: "hash"; key: "user" | "room" | "origin" };
@@ -290,6 +300,14 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, sou
     "  http-request set-var(txn.mxid) url_param(access_token),field(2,_) if !{ var(txn.mxid) -m found } { url_param(access_token) -m beg syt_ }",
     `  http-request set-var(txn.room) 'path,regsub("^.*/rooms/([^/]+)/.*$","\\1")' if { path_reg /rooms/[^/]+/ }`,
     `  http-request set-var(txn.origin) 'req.fhdr(authorization),regsub("^.*origin=\\"?([^\\",]+).*$","\\1")' if { req.fhdr(authorization) -m beg "X-Matrix" }`,
+    ...(options.rtc
+      ? [
+          `  http-request return status 200 content-type application/json hdr Access-Control-Allow-Origin "*" string '${JSON.stringify(options.rtc.wellKnownClient)}' if { path /.well-known/matrix/client }`,
+          `  http-request set-var(txn.lk_jwt) bool(true) if { path_beg ${options.rtc.jwtPathPrefix}/ }`,
+          `  http-request replace-path ${options.rtc.jwtPathPrefix}(/.*) \\1 if { var(txn.lk_jwt) -m bool }`,
+          "  use_backend lk_jwt if { var(txn.lk_jwt) -m bool }",
+        ]
+      : []),
     "  acl is_get method GET HEAD",
     "  acl has_since url_param(since) -m found",
     "  acl has_from url_param(from) -m found",
@@ -311,6 +329,9 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, sou
     lines.push(...serverLines(source(members.type, members.instances), options.dnsResolvers), "");
   }
 
+  if (options.rtc) {
+    lines.push("backend lk_jwt", "  option httpchk GET /healthz", ...serverLines([options.rtc.jwtServer], options.dnsResolvers), "");
+  }
   lines.push("frontend stats", `  bind ${options.bind}:${options.statsPort}`, "  http-request use-service prometheus-exporter if { path /metrics }", "  monitor-uri /healthz", "");
   return lines.join("\n");
 }

@@ -26,7 +26,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     const namespaces = resources.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
     expect(namespaces.sort()).toEqual(["cnpg-system", "matrix"]);
     const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
-    expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual(Object.values(SECRET_NAMES).sort());
+    expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual([...Object.values(SECRET_NAMES), "livekit-config"].sort());
     for (const s of secrets) expect((s.inputs.metadata as { namespace: string }).namespace).toBe("matrix");
     expect(types).toContain("kubernetes:postgresql.cnpg.io/v1:Cluster");
   });

@@ -1,0 +1,242 @@
+/**
+ * Call hosts: LiveKit and coturn, one process per call node (host networking, required
+ * anti-affinity across both, the calls pool's taint tolerated), counts and sizes from the plan;
+ * lk-jwt-service for Element Call; LiveKit's API/WebSocket behind a load balancer.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Plan } from "../../sizing/types";
+import { componentLabels, LK_JWT, publicNames, SERVICE_NAMES } from "../naming";
+import { COTURN_IMAGE, CURL_IMAGE, LIVEKIT_IMAGE, LK_JWT_SERVICE_IMAGE } from "../versions";
+import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
+import { LIVEKIT_PORTS, renderLivekitConfig, renderTurnserverConf, TURN_PORT } from "./config";
+
+/** Label every call process carries: the anti-affinity on it keeps one call process per host. */
+export const CALL_HOST_LABEL = { "matrix-scale/call-host": "true" };
+
+export interface CallsArgs {
+  livekit: Plan["livekit"];
+  coturn: Plan["coturn"];
+  serverName: string;
+  target: Plan["target"];
+  namespace: string;
+  provider: k8s.Provider;
+  livekitSentinels: string[];
+  /** Cluster ranges TURN must also refuse (VPC, pods, services) when not already private. */
+  clusterCidrs: string[];
+  certificateArn?: string;
+  secrets: {
+    turnSharedSecret: pulumi.Output<string>;
+    livekitApiKey: pulumi.Output<string>;
+    livekitApiSecret: pulumi.Output<string>;
+    redisLivekitPassword: pulumi.Output<string>;
+  };
+}
+
+/** Host networking needs the baseline Pod Security level; everything else stays restricted. */
+const HOST_NETWORK_CONTAINER = { ...RESTRICTED_CONTAINER };
+
+export class Calls extends pulumi.ComponentResource {
+  constructor(name: string, args: CallsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:calls:Calls", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const ns = args.namespace;
+    const names = publicNames(args.serverName);
+    const s = args.secrets;
+
+    const livekitSecret = new k8s.core.v1.Secret(
+      "livekit-config",
+      {
+        metadata: { name: "livekit-config", namespace: ns, labels: componentLabels("livekit") },
+        stringData: {
+          "livekit.yaml": s.redisLivekitPassword.apply((redisPassword) => renderLivekitConfig(args.livekit, { sentinels: args.livekitSentinels, redisPassword, useExternalIp: true })),
+          keys: pulumi.interpolate`${s.livekitApiKey}: ${s.livekitApiSecret}`,
+          key: s.livekitApiKey,
+          secret: s.livekitApiSecret,
+        },
+      },
+      child,
+    );
+    const turnConfig = new k8s.core.v1.ConfigMap(
+      "coturn",
+      {
+        metadata: { namespace: ns, labels: componentLabels("coturn") },
+        immutable: true,
+        data: { "turnserver.conf": renderTurnserverConf(args.coturn, { realm: args.serverName, extraDeniedCidrs: args.clusterCidrs }) },
+      },
+      child,
+    );
+
+    const hostDeployment = (app: "livekit" | "coturn", spec: Plan["coturn"], pod: Omit<k8s.types.input.core.v1.PodSpec, "containers"> & { containers: k8s.types.input.core.v1.Container[] }) => {
+      const selector = { "app.kubernetes.io/name": app };
+      const labels = { ...componentLabels(app, selector), ...CALL_HOST_LABEL };
+      new k8s.apps.v1.Deployment(
+        app,
+        {
+          metadata: { name: app, namespace: ns, labels },
+          spec: {
+            replicas: spec.instances,
+            selector: { matchLabels: selector },
+            // One per host: a surge pod would have no free host, so replace in place, one at a time.
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+            template: {
+              metadata: { labels },
+              spec: {
+                ...poolPlacement(spec.pool, CALL_HOST_LABEL, true),
+                hostNetwork: true,
+                dnsPolicy: "ClusterFirstWithHostNet",
+                securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                ...pod,
+              },
+            },
+          },
+        },
+        child,
+      );
+      new k8s.policy.v1.PodDisruptionBudget(app, disruptionBudget(app, ns, labels, selector), child);
+    };
+
+    hostDeployment("livekit", args.livekit, {
+      containers: [
+        {
+          name: "livekit",
+          image: LIVEKIT_IMAGE,
+          args: ["--config", "/etc/livekit/livekit.yaml"],
+          env: [{ name: "LIVEKIT_KEYS", valueFrom: { secretKeyRef: { name: "livekit-config", key: "keys" } } }],
+          ports: [
+            { name: "http", containerPort: LIVEKIT_PORTS.http },
+            { name: "rtc-tcp", containerPort: LIVEKIT_PORTS.rtcTcp },
+            { name: "metrics", containerPort: LIVEKIT_PORTS.metrics },
+          ],
+          resources: containerResources(args.livekit.resources),
+          readinessProbe: { httpGet: { path: "/", port: LIVEKIT_PORTS.http }, periodSeconds: 5 },
+          livenessProbe: { httpGet: { path: "/", port: LIVEKIT_PORTS.http }, periodSeconds: 10, failureThreshold: 6 },
+          securityContext: HOST_NETWORK_CONTAINER,
+          volumeMounts: [{ name: "config", mountPath: "/etc/livekit", readOnly: true }],
+        },
+      ],
+      volumes: [{ name: "config", secret: { secretName: livekitSecret.metadata.name, items: [{ key: "livekit.yaml", path: "livekit.yaml" }] } }],
+    });
+
+    // coturn listens on the node's address; its public address comes from the instance metadata
+    // service on AWS (written by the init container), else TURN advertises the node address.
+    hostDeployment("coturn", args.coturn, {
+      initContainers: [
+        {
+          name: "public-address",
+          image: CURL_IMAGE,
+          command: [
+            "sh",
+            "-c",
+            'T=$(curl -s -m 2 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token || true); ' +
+              'curl -s -m 2 -H "X-aws-ec2-metadata-token: $T" http://169.254.169.254/latest/meta-data/public-ipv4 > /run/turn/public-ip || true',
+          ],
+          resources: containerResources(args.coturn.resources),
+          securityContext: HOST_NETWORK_CONTAINER,
+          volumeMounts: [{ name: "runtime", mountPath: "/run/turn" }],
+        },
+      ],
+      containers: [
+        {
+          name: "coturn",
+          image: COTURN_IMAGE,
+          command: [
+            "sh",
+            "-c",
+            'PUBLIC=$(cat /run/turn/public-ip 2>/dev/null); exec turnserver -c /etc/coturn/turnserver.conf --listening-ip="$HOST_IP" --relay-ip="$HOST_IP" ' +
+              '${PUBLIC:+--external-ip="$PUBLIC/$HOST_IP"} --static-auth-secret="$TURN_SECRET" --pidfile=/run/turn/turnserver.pid',
+          ],
+          env: [
+            { name: "HOST_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
+            { name: "TURN_SECRET", valueFrom: { secretKeyRef: { name: "turn-shared-secret", key: "secret" } } },
+          ],
+          ports: [
+            { name: "turn-udp", containerPort: TURN_PORT, protocol: "UDP" },
+            { name: "turn-tcp", containerPort: TURN_PORT, protocol: "TCP" },
+          ],
+          resources: containerResources(args.coturn.resources),
+          readinessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 5 },
+          securityContext: HOST_NETWORK_CONTAINER,
+          volumeMounts: [
+            { name: "config", mountPath: "/etc/coturn", readOnly: true },
+            { name: "runtime", mountPath: "/run/turn" },
+          ],
+        },
+      ],
+      volumes: [
+        { name: "config", configMap: { name: turnConfig.metadata.name } },
+        { name: "runtime", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+      ],
+    });
+
+    const tls = args.target === "aws" && args.certificateArn;
+    new k8s.core.v1.Service(
+      SERVICE_NAMES.livekit,
+      {
+        metadata: {
+          name: SERVICE_NAMES.livekit,
+          namespace: ns,
+          labels: componentLabels("livekit"),
+          ...(args.target === "aws"
+            ? {
+                annotations: {
+                  "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                  ...(tls ? { "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": args.certificateArn!, "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443" } : {}),
+                },
+              }
+            : {}),
+        },
+        spec: {
+          type: args.target === "aws" ? "LoadBalancer" : "ClusterIP",
+          selector: { "app.kubernetes.io/name": "livekit" },
+          ports: [{ name: tls ? "https" : "http", port: tls ? 443 : 80, targetPort: LIVEKIT_PORTS.http }],
+        },
+      },
+      child,
+    );
+
+    const jwt = args.livekit.jwtService;
+    const jwtSelector = { "app.kubernetes.io/name": SERVICE_NAMES.lkJwt };
+    const jwtLabels = componentLabels(SERVICE_NAMES.lkJwt, jwtSelector);
+    new k8s.apps.v1.Deployment(
+      SERVICE_NAMES.lkJwt,
+      {
+        metadata: { name: SERVICE_NAMES.lkJwt, namespace: ns, labels: jwtLabels },
+        spec: {
+          replicas: jwt.replicas,
+          selector: { matchLabels: jwtSelector },
+          template: {
+            metadata: { labels: jwtLabels },
+            spec: {
+              ...poolPlacement(jwt.pool, jwtSelector, false),
+              securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  name: "lk-jwt-service",
+                  image: LK_JWT_SERVICE_IMAGE,
+                  env: [
+                    { name: "LIVEKIT_URL", value: `wss://${names.livekit}` },
+                    { name: "LIVEKIT_KEY", valueFrom: { secretKeyRef: { name: "livekit-config", key: "key" } } },
+                    { name: "LIVEKIT_SECRET", valueFrom: { secretKeyRef: { name: "livekit-config", key: "secret" } } },
+                    { name: "LIVEKIT_JWT_PORT", value: String(LK_JWT.port) },
+                    { name: "LIVEKIT_FULL_ACCESS_HOMESERVERS", value: args.serverName },
+                  ],
+                  ports: [{ name: "http", containerPort: LK_JWT.port }],
+                  resources: containerResources(jwt.resources),
+                  readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10 },
+                  securityContext: RESTRICTED_CONTAINER,
+                },
+              ],
+            },
+          },
+        },
+      },
+      child,
+    );
+    new k8s.core.v1.Service(SERVICE_NAMES.lkJwt, { metadata: { name: SERVICE_NAMES.lkJwt, namespace: ns, labels: jwtLabels }, spec: { selector: jwtSelector, ports: [{ name: "http", port: LK_JWT.port, targetPort: "http" }] } }, child);
+    new k8s.policy.v1.PodDisruptionBudget(SERVICE_NAMES.lkJwt, disruptionBudget(SERVICE_NAMES.lkJwt, ns, jwtLabels, jwtSelector), child);
+    this.registerOutputs({});
+  }
+}

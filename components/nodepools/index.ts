@@ -1,0 +1,185 @@
+/**
+ * The hardware tier on AWS: a VPC across three zones (or an existing one), an EKS cluster with
+ * access entries and control-plane logs, one managed node group per inventory role with the plan's
+ * instance type, count, disk, labels and taints, the EBS CSI driver with its IAM role, and the
+ * kubeconfig every workload's provider uses. @pulumi/aws directly, so the mock runtime sees it all.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Settings } from "../../sizing/settings";
+import type { InventoryRow, Plan } from "../../sizing/types";
+import { LIVEKIT_PORTS, TURN_PORT } from "../calls/config";
+import { componentLabels } from "../naming";
+import { callHostIngress, defaultZones, subnetCidrs } from "./network";
+
+export interface NodePoolsArgs {
+  aws: Settings["aws"];
+  inventory: readonly InventoryRow[];
+  calls: Pick<Plan, "livekit" | "coturn">;
+}
+
+const tags = (name: string) => ({ Name: name, "matrix-scale/managed-by": "pulumi" });
+const assumeRole = (service: string) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
+/** Node root disks: data lives on PVCs for the database and storage pools. */
+const ROOT_DISK_GB_FOR_VOLUME_POOLS = 100;
+
+export class NodePools extends pulumi.ComponentResource {
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly clusterName: pulumi.Output<string>;
+  readonly vpcCidr: string;
+
+  constructor(name: string, args: NodePoolsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:nodepools:NodePools", name, {}, opts);
+    const child = { parent: this };
+    const zones = args.aws.availabilityZones ?? defaultZones(args.aws.region);
+    this.vpcCidr = args.aws.vpcCidr;
+
+    let privateSubnets: pulumi.Input<string>[];
+    let publicSubnets: pulumi.Input<string>[];
+    let vpcId: pulumi.Input<string>;
+    if (args.aws.vpcId) {
+      vpcId = args.aws.vpcId;
+      privateSubnets = args.aws.privateSubnetIds!;
+      publicSubnets = args.aws.publicSubnetIds!;
+    } else {
+      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: this.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags(`${name}-vpc`) }, child);
+      vpcId = vpc.id;
+      const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags(`${name}-igw`) }, child);
+      const publicRoutes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags(`${name}-public`) }, child);
+      const cidrs = subnetCidrs(this.vpcCidr, zones.length);
+      publicSubnets = zones.map((zone, i) => {
+        const subnet = new aws.ec2.Subnet(
+          `${name}-public-${zone}`,
+          { vpcId: vpc.id, cidrBlock: cidrs.public[i]!, availabilityZone: zone, mapPublicIpOnLaunch: true, tags: { ...tags(`${name}-public-${zone}`), "kubernetes.io/role/elb": "1" } },
+          child,
+        );
+        new aws.ec2.RouteTableAssociation(`${name}-public-${zone}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, child);
+        return subnet.id;
+      });
+      privateSubnets = zones.map((zone, i) => {
+        // One NAT gateway per zone: losing a zone never cuts the others off.
+        const eip = new aws.ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags: tags(`${name}-nat-${zone}`) }, child);
+        const nat = new aws.ec2.NatGateway(`${name}-nat-${zone}`, { allocationId: eip.id, subnetId: publicSubnets[i]!, tags: tags(`${name}-nat-${zone}`) }, child);
+        const routes = new aws.ec2.RouteTable(`${name}-private-${zone}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags(`${name}-private-${zone}`) }, child);
+        const subnet = new aws.ec2.Subnet(
+          `${name}-private-${zone}`,
+          { vpcId: vpc.id, cidrBlock: cidrs.private[i]!, availabilityZone: zone, tags: { ...tags(`${name}-private-${zone}`), "kubernetes.io/role/internal-elb": "1" } },
+          child,
+        );
+        new aws.ec2.RouteTableAssociation(`${name}-private-${zone}`, { subnetId: subnet.id, routeTableId: routes.id }, child);
+        return subnet.id;
+      });
+    }
+
+    const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeRole("eks.amazonaws.com"), tags: tags(`${name}-cluster`) }, child);
+    new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" }, child);
+    const cluster = new aws.eks.Cluster(
+      `${name}-eks`,
+      {
+        version: args.aws.kubernetesVersion,
+        roleArn: clusterRole.arn,
+        vpcConfig: { subnetIds: [...privateSubnets, ...publicSubnets], endpointPrivateAccess: true, endpointPublicAccess: true },
+        accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
+        enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+        tags: tags(`${name}-eks`),
+      },
+      child,
+    );
+    this.clusterName = cluster.name;
+
+    const oidc = new aws.iam.OpenIdConnectProvider(
+      `${name}-oidc`,
+      { url: cluster.identities.apply((ids) => ids[0]!.oidcs[0]!.issuer), clientIdLists: ["sts.amazonaws.com"], tags: tags(`${name}-oidc`) },
+      child,
+    );
+    const ebsRole = new aws.iam.Role(
+      `${name}-ebs-csi`,
+      {
+        assumeRolePolicy: pulumi.all([oidc.arn, oidc.url]).apply(([arn, url]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Federated: arn },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringEquals: { [`${url.replace(/^https:\/\//, "")}:sub`]: "system:serviceaccount:kube-system:ebs-csi-controller-sa" } },
+              },
+            ],
+          }),
+        ),
+        tags: tags(`${name}-ebs-csi`),
+      },
+      child,
+    );
+    new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, child);
+
+    const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: assumeRole("ec2.amazonaws.com"), tags: tags(`${name}-nodes`) }, child);
+    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+      (policy) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${policy}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, child),
+    );
+
+    // Call hosts are reachable from the internet on exactly the call ports.
+    const callSg = new aws.ec2.SecurityGroup(
+      `${name}-call-hosts`,
+      {
+        vpcId,
+        description: "matrix-scale call hosts: TURN and LiveKit media only",
+        ingress: callHostIngress(TURN_PORT, LIVEKIT_PORTS.rtcTcp, args.calls.coturn.ports, args.calls.livekit.ports).map((r) => ({ ...r, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] })),
+        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        tags: tags(`${name}-call-hosts`),
+      },
+      child,
+    );
+
+    const pools = args.inventory.filter((row) => row.role !== "controlPlane");
+    const groups = pools.map((row) => {
+      const calls = row.role === "calls";
+      const diskGB = row.role === "database" || row.role === "storage" ? ROOT_DISK_GB_FOR_VOLUME_POOLS : row.storageGB;
+      const template = new aws.ec2.LaunchTemplate(
+        `${name}-${row.role}`,
+        {
+          blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: diskGB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+          metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 },
+          ...(calls ? { vpcSecurityGroupIds: [callSg.id, cluster.vpcConfig.clusterSecurityGroupId] } : {}),
+          tagSpecifications: [{ resourceType: "instance", tags: tags(`${name}-${row.role}`) }],
+        },
+        child,
+      );
+      // The instance type is part of the name: changing it adds a new group before the old one
+      // is removed (never a delete-first replacement).
+      return new aws.eks.NodeGroup(
+        `${name}-${row.role}-${row.instanceType.replace(".", "-")}`,
+        {
+          clusterName: cluster.name,
+          nodeRoleArn: nodeRole.arn,
+          subnetIds: calls ? publicSubnets : privateSubnets,
+          instanceTypes: [row.instanceType],
+          scalingConfig: { desiredSize: row.count, minSize: row.count, maxSize: row.count },
+          updateConfig: { maxUnavailable: 1 },
+          launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
+          labels: row.labels,
+          taints: row.taints.map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" })),
+          tags: { ...tags(`${name}-${row.role}`), ...componentLabels(row.role) },
+        },
+        { ...child, dependsOn: nodePolicies },
+      );
+    });
+
+    new aws.eks.Addon(`${name}-ebs-csi`, { clusterName: cluster.name, addonName: "aws-ebs-csi-driver", serviceAccountRoleArn: ebsRole.arn, resolveConflictsOnUpdate: "OVERWRITE" }, { ...child, dependsOn: groups });
+
+    this.kubeconfig = pulumi.secret(
+      pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([clusterName, endpoint, ca]) =>
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "Config",
+          clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": ca.data } }],
+          contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+          "current-context": clusterName,
+          users: [{ name: clusterName, user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", args.aws.region] } } }],
+        }),
+      ),
+    );
+    this.registerOutputs({ clusterName: this.clusterName });
+  }
+}

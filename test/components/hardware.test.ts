@@ -1,0 +1,115 @@
+/** The hardware tier and call hosts under Pulumi's mock runtime, at every tier, for both targets. */
+import { describe, expect, it } from "vitest";
+import { runProgram, type DeclaredResource, type MockRun } from "../../bin/mock-runtime";
+import { parseSettings, plan } from "../../sizing";
+import type { Plan } from "../../sizing/types";
+import { TIER_USERS, TIERS } from "../fixtures/seed";
+import { SERVER_NAME } from "../helpers";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const settings = (ccu: number, target: string) => ({ ccu, serverName: SERVER_NAME, target });
+const ofType = (run: MockRun, type: string) => run.resources.filter((r) => r.type === type);
+const podSpecs = (run: MockRun): [DeclaredResource, Obj][] =>
+  run.resources
+    .filter((r) => ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"].includes(r.type))
+    .map((r) => [r, (r.inputs.spec as Obj).template.spec as Obj]);
+
+describe.each(TIERS)("tier %s on AWS", (tier) => {
+  let ctx: { run: MockRun; plan: Plan };
+  const load = async () => (ctx ??= { run: await runProgram(settings(TIER_USERS[tier]!, "aws")), plan: plan(parseSettings(settings(TIER_USERS[tier]!, "aws"))) });
+
+  it("one managed node group per inventory role with the plan's instance type, count, labels and taints", async () => {
+    const { run, plan: p } = await load();
+    const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup").map((r) => r.inputs as Obj);
+    const rows = p.inventory.filter((r) => r.role !== "controlPlane");
+    expect(groups).toHaveLength(rows.length);
+    for (const row of rows) {
+      const group = groups.find((g) => g.labels["matrix-scale/pool"] === row.role)!;
+      expect(group.instanceTypes).toEqual([row.instanceType]);
+      expect(group.scalingConfig).toEqual({ desiredSize: row.count, minSize: row.count, maxSize: row.count });
+      expect(group.taints).toEqual(row.taints.map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" })));
+    }
+    expect(p.inventory.some((r) => r.role === "controlPlane")).toBe(false);
+  });
+
+  it("a VPC over three zones with public and private subnets; call hosts in public subnets", async () => {
+    const { run } = await load();
+    const subnets = ofType(run, "aws:ec2/subnet:Subnet").map((r) => r.inputs as Obj);
+    expect(new Set(subnets.map((s) => s.availabilityZone)).size).toBe(3);
+    expect(subnets.filter((s) => s.mapPublicIpOnLaunch)).toHaveLength(3);
+    expect(ofType(run, "aws:ec2/natGateway:NatGateway")).toHaveLength(3);
+    const cluster = ofType(run, "aws:eks/cluster:Cluster")[0]!.inputs as Obj;
+    expect(cluster.accessConfig.authenticationMode).toBe("API");
+    expect(cluster.enabledClusterLogTypes).toContain("audit");
+    expect(ofType(run, "aws:eks/addon:Addon")[0]!.inputs).toMatchObject({ addonName: "aws-ebs-csi-driver" });
+  });
+
+  it("the call-host security group opens exactly the TURN and LiveKit ports of the plan", async () => {
+    const { run, plan: p } = await load();
+    const sg = ofType(run, "aws:ec2/securityGroup:SecurityGroup")[0]!.inputs as Obj;
+    const rules = sg.ingress.map((r: Obj) => `${r.protocol}:${r.fromPort}-${r.toPort}`).sort();
+    expect(rules).toEqual(
+      [`udp:3478-3478`, `tcp:3478-3478`, `udp:${p.coturn.ports.min}-${p.coturn.ports.max}`, `udp:${p.livekit.ports.min}-${p.livekit.ports.max}`, "tcp:7881-7881"].sort(),
+    );
+  });
+
+  it("gp3/st1 StorageClasses: encrypted, expandable, WaitForFirstConsumer, retained", async () => {
+    const { run } = await load();
+    const classes = ofType(run, "kubernetes:storage.k8s.io/v1:StorageClass").map((r) => r.inputs as Obj);
+    expect(classes.map((c) => c.metadata.name).sort()).toEqual(["matrix-scale-application", "matrix-scale-database", "matrix-scale-storage"]);
+    for (const c of classes) expect(c).toMatchObject({ provisioner: "ebs.csi.aws.com", allowVolumeExpansion: true, volumeBindingMode: "WaitForFirstConsumer", reclaimPolicy: "Retain", parameters: { encrypted: "true" } });
+    expect(classes.find((c) => c.metadata.name === "matrix-scale-storage")!.parameters.type).toBe("st1");
+  });
+
+  it("every workload's pool selector names a pool that exists, and tolerates that pool's taint", async () => {
+    const { run, plan: p } = await load();
+    const pools = new Map(p.inventory.map((r) => [r.role as string, r]));
+    for (const [resource, spec] of podSpecs(run)) {
+      const pool = spec.nodeSelector?.["matrix-scale/pool"];
+      expect(pools.has(pool), `${resource.name} → ${pool}`).toBe(true);
+      for (const taint of pools.get(pool)!.taints) expect(spec.tolerations, resource.name).toContainEqual({ key: taint.key, operator: "Equal", value: taint.value, effect: taint.effect });
+    }
+  });
+
+  it("call hosts: LiveKit and coturn as many as the plan says, host networking, one call process per host", async () => {
+    const { run, plan: p } = await load();
+    const deployment = (name: string) => ofType(run, "kubernetes:apps/v1:Deployment").find((r) => r.name === name)!.inputs.spec as Obj;
+    for (const [name, count] of [["livekit", p.livekit.instances], ["coturn", p.coturn.instances]] as const) {
+      const d = deployment(name);
+      expect(d.replicas).toBe(count);
+      expect(d.template.spec.hostNetwork).toBe(true);
+      const anti = d.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
+      expect(anti).toEqual({ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "matrix-scale/call-host": "true" } } });
+    }
+    expect(p.inventory.find((r) => r.role === "calls")!.count).toBe(p.livekit.instances + p.coturn.instances);
+    expect(ofType(run, "kubernetes:core/v1:Service").find((r) => r.name === "livekit")!.inputs.spec).toMatchObject({ type: "LoadBalancer" });
+  });
+});
+
+describe("target kubernetes", () => {
+  it("creates no AWS resource and no StorageClass, and outputs the node pools the operator must provide", async () => {
+    const run = await runProgram(settings(5000, "kubernetes"));
+    expect(run.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    expect(ofType(run, "kubernetes:storage.k8s.io/v1:StorageClass")).toEqual([]);
+    const pools = run.outputs.requiredNodePools as { role: string; count: number; labels: Obj; taints: string[] }[];
+    expect(pools.find((p) => p.role === "calls")).toMatchObject({ count: 6, taints: ["matrix-scale/pool=calls:NoSchedule"] });
+  });
+});
+
+describe("TURN configuration", () => {
+  it("coturn's config holds no secret and denies the VPC's range when it is not already private", async () => {
+    const run = await runProgram(settings(100, "aws"));
+    const conf = (run.resources.find((r) => r.name === "coturn" && r.type === "kubernetes:core/v1:ConfigMap")!.inputs.data as Obj)["turnserver.conf"] as string;
+    expect(conf).toContain("use-auth-secret");
+    expect(conf).not.toMatch(/^static-auth-secret|mock-/m);
+    expect(conf).toContain("denied-peer-ip=10.42.0.0-10.42.255.255");
+    expect(conf).toContain("realm=matrix.test.example");
+  });
+
+  it("the well-known document points clients at the LiveKit token service (Element Call)", async () => {
+    const run = await runProgram(settings(100, "kubernetes"));
+    const cfg = (run.resources.find((r) => r.name === "synapse-haproxy" && r.type === "kubernetes:core/v1:ConfigMap")!.inputs.data as Obj)["haproxy.cfg"] as string;
+    expect(cfg).toContain('"org.matrix.msc4143.rtc_foci":[{"type":"livekit","livekit_service_url":"https://matrix.test.example/livekit/jwt"}]');
+    expect(cfg).toMatch(/server lk-jwt-service lk-jwt-service\.matrix\.svc\.cluster\.local:8080/);
+  });
+});
