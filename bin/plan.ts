@@ -32,6 +32,19 @@ async function evaluate(raw: RawSettings, asOf: Date): Promise<{ plan: Plan; run
   return { plan: thePlan, run: await runProgram(raw, { asOf }) };
 }
 
+/** Node groups whose instance type changes: AWS replaces those; the program adds the new group first. */
+export function nodeGroupReplacements(from: Plan, to: Plan): string[] {
+  if (to.target !== "aws") return [];
+  return to.inventory
+    .filter((row) => row.role !== "controlPlane")
+    .flatMap((row) => {
+      const before = from.inventory.find((r) => r.role === row.role);
+      return before && before.instanceType !== row.instanceType
+        ? [`node group ${row.role}: ${before.instanceType} → ${row.instanceType} replaces the group; the new group is created before the old one is removed`]
+        : [];
+    });
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -62,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
   const sizing = leafChanges(planJson(from.plan, []), planJson(to.plan, []));
   const resources = resourceDiff(from.run.resources, to.run.resources);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ from: from.plan.tier, to: to.plan.tier, sizing, resources }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ from: from.plan.tier, to: to.plan.tier, sizing, resources, nodeGroupReplacements: nodeGroupReplacements(from.plan, to.plan) }, null, 2)}\n`);
     return 0;
   }
   const lines = [`moving ${from.plan.ccu} users (tier ${from.plan.tier}) → ${to.plan.ccu} users (tier ${to.plan.tier})`];
@@ -72,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
   for (const r of resources.added) lines.push(`  + ${r.type} ${r.name}`);
   for (const r of resources.removed) lines.push(`  - ${r.type} ${r.name}`);
   for (const r of resources.changed) lines.push(`  ~ ${r.type} ${r.name}: ${r.paths.join(", ")}`);
+  for (const note of nodeGroupReplacements(from.plan, to.plan)) lines.push(`  ! ${note}`);
   if (to.plan.warnings.length) lines.push(`\nWarnings after the move:\n${to.plan.warnings.map((w) => `  ! ${w}`).join("\n")}`);
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;

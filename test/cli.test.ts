@@ -57,6 +57,14 @@ describe("npm run plan", () => {
     expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 4/);
   });
 
+  it("--from on AWS says which node groups a tier move replaces (new group first)", () => {
+    const { code, stdout } = plan("--from", "5000", "--ccu", "10000", "--target", "aws");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/node group application: m7i\.4xlarge → m7i\.8xlarge replaces the group; the new group is created before the old one is removed/);
+    expect(stdout).toMatch(/\+ aws:eks\/nodeGroup:NodeGroup matrix-application-m7i-8xlarge/);
+    expect(stdout).toMatch(/- aws:eks\/nodeGroup:NodeGroup matrix-application-m7i-4xlarge/);
+  });
+
   it("--from refuses a move that would drop storage, exit 1, one line", () => {
     const { code, stdout, stderr } = plan("--from", "20000", "--ccu", "10000");
     expect(code).toBe(1);

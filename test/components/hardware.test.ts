@@ -5,6 +5,7 @@ import { parseSettings, plan } from "../../sizing";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
 import { SERVER_NAME } from "../helpers";
+import { isKubernetesObject, manifestOf, validateManifest } from "./k8s-schema";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const settings = (ccu: number, target: string) => ({ ccu, serverName: SERVER_NAME, target });
@@ -69,6 +70,13 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
       expect(pools.has(pool), `${resource.name} → ${pool}`).toBe(true);
       for (const taint of pools.get(pool)!.taints) expect(spec.tolerations, resource.name).toContainEqual({ key: taint.key, operator: "Equal", value: taint.value, effect: taint.effect });
     }
+  });
+
+  it("every Kubernetes object validates against the Kubernetes and CRD schemas (AWS target)", async () => {
+    const { run } = await load();
+    const objects = run.resources.filter(isKubernetesObject);
+    expect(objects.length).toBeGreaterThan(50);
+    for (const r of objects) await expect(validateManifest(manifestOf(r)), r.name).resolves.toBeUndefined();
   });
 
   it("call hosts: LiveKit and coturn as many as the plan says, host networking, one call process per host", async () => {
