@@ -19,6 +19,7 @@ import { checkTransition, parseSettings, plan, PlanError, SettingsError, storage
 
 export interface ProgramOptions {
   asOf?: Date;
+  previous?: StorageState;
 }
 
 /** Stack output holding what the deployment stores data in; read back on the next run. */
@@ -49,8 +50,9 @@ async function previousStorage(): Promise<StorageState | undefined> {
 }
 
 export async function program(options: ProgramOptions = {}) {
-  const { settings, plan: thePlan } = loadStack(options);
+  // What the stack already stores data in shapes the plan: existing pools are kept, volumes never shrink.
   const previous = await previousStorage();
+  const { settings, plan: thePlan } = loadStack({ ...options, ...(previous ? { previous } : {}) });
   if (previous) asRunError(() => checkTransition(previous, thePlan));
 
   const namespace = settings.kubernetes.namespace;

@@ -5,7 +5,8 @@
  * Pulumi CLI, credentials, cloud or cluster. Bad input: exit 1 and one line on stderr.
  */
 import { parseArgs } from "node:util";
-import { checkTransition, parseSettings, plan, PlanError, SettingsError, type Plan } from "../sizing";
+import { STORAGE_OUTPUT } from "../program";
+import { checkTransition, parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type StorageState } from "../sizing";
 import type { RawSettings } from "../sizing/settings";
 import { leafChanges, resourceDiff } from "./diff";
 import { runProgram, type MockRun } from "./mock-runtime";
@@ -27,9 +28,11 @@ function settingsFor(values: { stack?: string; ccu?: string; target?: string }, 
   return raw;
 }
 
-async function evaluate(raw: RawSettings, asOf: Date): Promise<{ plan: Plan; run: MockRun }> {
-  const thePlan = plan(parseSettings(raw), { asOf });
-  return { plan: thePlan, run: await runProgram(raw, { asOf }) };
+/** Plan and program run; with `previous`, as a stack that already holds that storage would see them. */
+async function evaluate(raw: RawSettings, asOf: Date, previous?: StorageState): Promise<{ plan: Plan; run: MockRun }> {
+  const thePlan = plan(parseSettings(raw), { asOf, ...(previous ? { previous } : {}) });
+  const run = await runProgram(raw, { asOf, ...(previous ? { previousOutputs: { [STORAGE_OUTPUT]: previous } } : {}) });
+  return { plan: thePlan, run };
 }
 
 /** Node groups whose instance type changes: AWS replaces those; the program adds the new group first. */
@@ -64,13 +67,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.ccu === undefined && values.stack === undefined) throw new UsageError(`--ccu or --stack is required; ${USAGE}`);
   const asOf = new Date();
-  const to = await evaluate(settingsFor(values, values.ccu), asOf);
-
   if (values.from === undefined) {
+    const to = await evaluate(settingsFor(values, values.ccu), asOf);
     process.stdout.write(values.json ? `${JSON.stringify(planJson(to.plan, to.run.resources), null, 2)}\n` : `${humanReport(to.plan, to.run.resources)}\n`);
     return 0;
   }
   const from = await evaluate(settingsFor(values, values.from), asOf);
+  const to = await evaluate(settingsFor(values, values.ccu), asOf, storageState(from.plan));
   checkTransition(from.plan, to.plan);
   const sizing = leafChanges(planJson(from.plan, []), planJson(to.plan, []));
   const resources = resourceDiff(from.run.resources, to.run.resources);

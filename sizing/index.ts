@@ -15,11 +15,14 @@ import { guaranteed } from "./resources";
 import type { PoolRole, Settings } from "./settings";
 import { connectionLimit, planSynapseFleet } from "./synapse";
 import { TIER_CCU, TIER_IDS, TIER_TABLES, type TierId } from "./tiers";
+import type { StorageState } from "./invariants";
 import type { InventoryRole, MinioPlan, Plan, PostgresPlan } from "./types";
 
 export interface PlanOptions {
   /** The date media-capacity warnings count from; omitted, warnings give months only. */
   asOf?: Date;
+  /** What the deployment already stores data in: kept (pools) or never shrunk (volumes). */
+  previous?: StorageState;
 }
 
 export function chooseTier(ccu: number): TierId {
@@ -54,7 +57,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const nodeOverride = (role: PoolRole) => overrides.nodePools?.[role]?.count;
 
   const fleet = planSynapseFleet({ tier, ccu: settings.ccu, federation: settings.federation, overrides });
-  const postgres = planPostgres(tier, fleet.connectionsAtMaxScale, allocatable(seedServers.database), overrides);
+  const postgres = planPostgres(tier, fleet.connectionsAtMaxScale, allocatable(seedServers.database), overrides, options.previous?.postgres.storageGB);
   const synapse = { ...fleet, connectionLimit: connectionLimit(postgres.maxConnections) };
   if (synapse.connectionsAtMaxScale >= synapse.connectionLimit) {
     throw new PlanError(
@@ -65,7 +68,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     );
   }
   const redis = planRedis(tier);
-  const minio = planMinio(tier, settings.ccu, allocatable(seedServers.storage), overrides, options.asOf);
+  const minio = planMinio(tier, settings.ccu, allocatable(seedServers.storage), overrides, options.asOf, options.previous?.minio);
   const calls = planCalls(tier, allocatable(seedServers.calls), overrides);
   const haproxy = HAPROXY[tier];
   const parts = {
@@ -109,8 +112,8 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   if (settings.target === "kubernetes") specs.push({ role: "controlPlane", ...seedServers.controlPlane });
   for (const role of Object.keys(counts) as PoolRole[]) {
     const seed = seedServers[role];
-    // A database node's disk is the PostgreSQL volume, which may exceed the seed's (growth rule).
-    const storageGB = role === "database" ? postgres.storageGB : seed.storageGB;
+    // A database node's disk is the PostgreSQL volume (growth rule); a storage node's, its drives.
+    const storageGB = role === "database" ? postgres.storageGB : role === "storage" ? minioDiskPerServer(minio) : seed.storageGB;
     specs.push({ role, ...seed, storageGB, count: counts[role].count, ...(counts[role].reason ? { countReason: counts[role].reason } : {}) });
   }
   const inventory = specs.map(inventoryRow);
@@ -148,6 +151,11 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     pools,
     warnings: warnings(settings.ccu, tier, minio),
   };
+}
+
+function minioDiskPerServer(minio: MinioPlan): number {
+  const servers = minio.pools.reduce((n, p) => n + p.servers, 0);
+  return Math.round(minio.pools.reduce((n, p) => n + p.servers * p.drivesPerServer * p.driveGB, 0) / servers);
 }
 
 function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {

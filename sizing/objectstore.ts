@@ -46,24 +46,44 @@ export function mediaGrowthGBPerYear(ccu: number): number {
   return ccu * UPLOADER_SHARE * GB_PER_UPLOADER_YEAR;
 }
 
+/**
+ * Pools are immutable once created: with a previous deployment, its pools stay exactly as they
+ * are (whatever the tier now says) and new pools, shaped by the current tier, are appended.
+ */
 export function planMinio(
   tier: TierId,
   ccu: number,
   nodeAllocatable: Capacity,
   overrides: Overrides,
   asOf?: Date,
+  previous?: { pools: MinioPool[]; parity: number },
 ): MinioPlan {
   const seed = TIER_TABLES[tier].minio;
-  const poolCount = overrides.minio?.pools ?? seed.pools;
+  const requested = overrides.minio?.pools;
+  if (previous && requested !== undefined && requested < previous.pools.length) {
+    throw new PlanError(
+      "MinIO pools only grow",
+      "overrides.minio.pools",
+      `overrides.minio.pools = ${requested} but the deployment has ${previous.pools.length} pools`,
+      `set overrides.minio.pools = ${previous.pools.length} or more; a pool can only leave after \`mc admin decommission\` has drained it`,
+    );
+  }
   const pool: MinioPool = {
     servers: seed.serversPerPool,
     drivesPerServer: MINIO_DRIVES_PER_SERVER,
     driveGB: seed.driveGB / MINIO_DRIVES_PER_SERVER,
   };
-  const pools = Array.from({ length: poolCount }, () => ({ ...pool }));
+  const kept = previous?.pools.map((p) => ({ ...p })) ?? [];
+  const wanted = Math.max(requested ?? seed.pools, kept.length);
+  const pools = [...kept, ...Array.from({ length: wanted - kept.length }, () => ({ ...pool }))];
   const set = erasureSetDrives(pools[0]!);
-  const parity = defaultParity(set);
+  const parity = previous?.parity ?? defaultParity(set);
   const rawGB = pools.reduce((acc, p) => acc + p.servers * p.drivesPerServer * p.driveGB, 0);
+  for (const p of pools) {
+    if (erasureSetDrives(p) < 2 * parity) {
+      throw new PlanError("MinIO parity is fixed by the first pool", "overrides.minio.pools", `a pool of ${p.servers}×${p.drivesPerServer} drives cannot hold EC:${parity}`, "use pools with at least twice the parity in drives");
+    }
+  }
   const usable = Math.floor(pools.reduce((acc, p) => acc + usableGB(p, parity), 0));
   const growthGBPerYear = mediaGrowthGBPerYear(ccu);
   const monthsCovered = Math.round((usable / (growthGBPerYear / 12)) * 10) / 10;

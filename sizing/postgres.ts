@@ -38,6 +38,7 @@ export function planPostgres(
   connectionsAtMaxScale: number,
   nodeAllocatable: Capacity,
   overrides: Overrides,
+  previousStorageGB = 0,
 ): PostgresPlan {
   const seed = TIER_TABLES[tier].postgres;
   const seedMax = Number(seed.parameters.max_connections);
@@ -58,8 +59,12 @@ export function planPostgres(
   const growthGBPerYear = TIER_CCU[tier] * PG_GB_PER_USER_YEAR;
   const horizon = DEFAULT_GROWTH_HORIZON_MONTHS;
   const sizedForGrowth = ceilTo(PG_BASE_GB + (growthGBPerYear * horizon) / 12, VOLUME_STEP_GB);
-  const minimumStorage = Math.max(seed.storageGB, sizedForGrowth);
+  // Volumes only grow: a deployment keeps at least the volume it has.
+  const minimumStorage = Math.max(seed.storageGB, sizedForGrowth, previousStorageGB);
   const storageGB = overrides.postgres?.storageGB ?? minimumStorage;
+  if (storageGB < previousStorageGB) {
+    throw new PlanError("volumes only grow", "overrides.postgres.storageGB", `overrides.postgres.storageGB = ${storageGB} GB but the database volume is ${previousStorageGB} GB`, `set storageGB to ${previousStorageGB} or more, or remove it`);
+  }
   if (storageGB < minimumStorage) {
     throw new PlanError(
       "database volume covers the growth horizon",

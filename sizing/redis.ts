@@ -9,10 +9,14 @@ export const REDIS_INSTANCES = 3;
 const MAXMEMORY_SHARE = 0.7;
 const DOWN_AFTER_MS = 5_000;
 const FAILOVER_TIMEOUT_MS = 30_000;
-/** Volume per data pod: AOF/RDB files plus a rewrite's temporary copy of the dataset. */
+/**
+ * Volume per data pod: AOF/RDB files plus a rewrite's temporary copy, for the largest tier's
+ * memory. A StatefulSet's volume template cannot change, so the size never depends on the tier.
+ */
 const VOLUME_PER_MEMORY = 3;
+const LARGEST_MEMORY_GIB = (pick: (t: (typeof TIER_TABLES)[TierId]) => number) => Math.max(...Object.values(TIER_TABLES).map(pick));
 
-function redis(size: ProcessSize, persistence: RedisPlan["persistence"]): RedisPlan {
+function redis(size: ProcessSize, persistence: RedisPlan["persistence"], largestMemoryGiB: number): RedisPlan {
   return {
     instances: REDIS_INSTANCES,
     sentinels: SENTINEL.replicas,
@@ -21,7 +25,7 @@ function redis(size: ProcessSize, persistence: RedisPlan["persistence"]): RedisP
     sentinelResources: guaranteed({ vcpu: SENTINEL.vcpu, memoryGiB: SENTINEL.memoryGiB }),
     persistence,
     maxmemoryMB: Math.floor(size.memoryGiB * 1024 * MAXMEMORY_SHARE),
-    storageGB: Math.ceil(size.memoryGiB * VOLUME_PER_MEMORY),
+    storageGB: Math.ceil(largestMemoryGiB * VOLUME_PER_MEMORY),
     downAfterMs: DOWN_AFTER_MS,
     failoverTimeoutMs: FAILOVER_TIMEOUT_MS,
     pool: "application",
@@ -31,5 +35,8 @@ function redis(size: ProcessSize, persistence: RedisPlan["persistence"]): RedisP
 export function planRedis(tier: TierId): { synapse: RedisPlan; livekit: RedisPlan } {
   const seed = TIER_TABLES[tier].redis;
   const masterProxy = { replicas: REDIS_MASTER_PROXY.replicas, resources: guaranteed({ vcpu: REDIS_MASTER_PROXY.vcpu, memoryGiB: REDIS_MASTER_PROXY.memoryGiB }) };
-  return { synapse: { ...redis(seed.synapse, "aof"), masterProxy }, livekit: redis(seed.livekit, "rdb") };
+  return {
+    synapse: { ...redis(seed.synapse, "aof", LARGEST_MEMORY_GIB((t) => t.redis.synapse.memoryGiB)), masterProxy },
+    livekit: redis(seed.livekit, "rdb", LARGEST_MEMORY_GIB((t) => t.redis.livekit.memoryGiB)),
+  };
 }

@@ -65,12 +65,13 @@ describe("npm run plan", () => {
     expect(stdout).toMatch(/- aws:eks\/nodeGroup:NodeGroup matrix-application-m7i-4xlarge/);
   });
 
-  it("--from refuses a move that would drop storage, exit 1, one line", () => {
-    const { code, stdout, stderr } = plan("--from", "20000", "--ccu", "10000");
-    expect(code).toBe(1);
-    expect(stdout).toBe("");
-    expect(stderr.trim().split("\n")).toHaveLength(1);
-    expect(stderr).toMatch(/MinIO pools only grow.*matrix-scale:overrides\.minio\.pools/);
+  it("--from a larger tier keeps every MinIO pool and the database volume", () => {
+    const { code, stdout } = plan("--from", "20000", "--ccu", "10000", "--json");
+    expect(code).toBe(0);
+    const diff = JSON.parse(stdout) as { sizing: { path: string }[]; resources: { removed: { name: string }[] } };
+    expect(diff.sizing.some((c) => c.path.startsWith("minio.pools"))).toBe(false);
+    expect(diff.sizing.some((c) => c.path === "postgres.storageGB")).toBe(false);
+    expect(diff.resources.removed.filter((r) => r.name.startsWith("minio-pool"))).toEqual([]);
   });
 
   it("--stack reads a stack file", () => {

@@ -94,18 +94,26 @@ describe.each(TIERS)("tier %s", (tier) => {
   });
 });
 
-describe("the stack refuses, before declaring anything, a change that would lose stored data", () => {
+describe("the stack plans around what it already stores, and refuses overrides that would lose data", () => {
   const previous = (ccu: number, extra: Obj = {}) => ({ storage: storageState(plan(parseSettings(settings(ccu, extra)))) });
 
-  it("moving 20k → 10k would drop a MinIO pool: refused with the fix", async () => {
-    const error = await runProgram(settings(10_000), { previousOutputs: previous(20_000) }).catch((e: unknown) => e);
-    expect(pulumi.RunError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toMatch(/MinIO pools only grow: moving 20k \(20000 users\) → 10k \(10000 users\).*decommission.*matrix-scale:overrides\.minio\.pools/);
+  it("a downgrade 20k → 10k keeps every MinIO pool and the database volume, and reduces the rest", async () => {
+    const run = await runProgram(settings(10_000), { previousOutputs: previous(20_000) });
+    const storage = run.outputs.storage as Obj;
+    expect(storage.minio.pools).toHaveLength(3);
+    expect(storage.postgres.storageGB).toBe(10_100);
+    expect((run.outputs.inventory as Obj[]).find((r) => r.role === "application")!.count).toBe(12);
   });
 
-  it("shrinking the database volume is refused", async () => {
-    const error = await runProgram(settings(5000), { previousOutputs: previous(5000, { overrides: { postgres: { storageGB: 3000 } } }) }).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/volumes only grow.*3000 GB → 2600 GB/);
+  it("an override that asks for fewer MinIO pools than the deployment has is refused with the fix", async () => {
+    const error = await runProgram(settings(10_000, { overrides: { minio: { pools: 2 } } }), { previousOutputs: previous(20_000) }).catch((e: unknown) => e);
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/MinIO pools only grow: overrides\.minio\.pools = 2 but the deployment has 3 pools.*decommission.*matrix-scale:overrides\.minio\.pools/);
+  });
+
+  it("an override that would shrink the database volume is refused", async () => {
+    const error = await runProgram(settings(5000, { overrides: { postgres: { storageGB: 2600 } } }), { previousOutputs: previous(5000, { overrides: { postgres: { storageGB: 3000 } } }) }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/volumes only grow.*2600 GB but the database volume is 3000 GB/);
   });
 
   it("moving up a tier is allowed and records the new storage", async () => {
