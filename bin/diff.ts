@@ -1,4 +1,5 @@
 /** What moving from one plan to another changes: sizing leaves and declared resources. */
+import { effectOf, isStateful, restartReason, type Effect } from "./changes";
 import type { DeclaredResource } from "./mock-runtime";
 
 export interface LeafChange {
@@ -31,10 +32,29 @@ export function leafChanges(before: unknown, after: unknown): LeafChange[] {
   return paths.filter((p) => a.get(p) !== b.get(p)).map((path) => ({ path, before: a.get(path), after: b.get(path) }));
 }
 
+export interface ChangedResource {
+  type: string;
+  name: string;
+  paths: string[];
+  /** The strongest effect among the changed paths. */
+  effect: Effect;
+  /** For restarts: why the pods roll. */
+  reason?: string;
+  stateful: boolean;
+}
+
 export interface ResourceDiff {
   added: { type: string; name: string }[];
-  removed: { type: string; name: string }[];
-  changed: { type: string; name: string; paths: string[] }[];
+  removed: { type: string; name: string; stateful: boolean }[];
+  changed: ChangedResource[];
+}
+
+const RANK: Record<Effect, number> = { "in-place": 0, restart: 1, replace: 2 };
+
+function classify(type: string, name: string, paths: string[]): ChangedResource {
+  const effect = paths.map((p) => effectOf(type, p)).reduce<Effect>((a, b) => (RANK[b] > RANK[a] ? b : a), "in-place");
+  const templatePaths = paths.filter((p) => effectOf(type, p) === "restart");
+  return { type, name, paths, effect, ...(effect === "restart" ? { reason: restartReason(templatePaths) } : {}), stateful: isStateful({ type, name }) };
 }
 
 export function resourceDiff(before: readonly DeclaredResource[], after: readonly DeclaredResource[]): ResourceDiff {
@@ -44,10 +64,18 @@ export function resourceDiff(before: readonly DeclaredResource[], after: readonl
   const ref = (r: DeclaredResource) => ({ type: r.type, name: r.name });
   return {
     added: [...b.values()].filter((r) => !a.has(r.urn)).map(ref),
-    removed: [...a.values()].filter((r) => !b.has(r.urn)).map(ref),
+    removed: [...a.values()].filter((r) => !b.has(r.urn)).map((r) => ({ ...ref(r), stateful: isStateful(r) })),
     changed: [...b.values()]
       .filter((r) => a.has(r.urn))
-      .map((r) => ({ ...ref(r), paths: leafChanges(a.get(r.urn)!.inputs, r.inputs).map((c) => c.path) }))
+      .map((r) => classify(r.type, r.name, leafChanges(a.get(r.urn)!.inputs, r.inputs).map((c) => c.path)))
       .filter((c) => c.paths.length > 0),
   };
+}
+
+/** Stateful resources a change would replace or delete: must be empty for a safe move. */
+export function statefulLosses(diff: ResourceDiff): string[] {
+  return [
+    ...diff.removed.filter((r) => r.stateful).map((r) => `${r.type} ${r.name} would be deleted`),
+    ...diff.changed.filter((c) => c.stateful && c.effect === "replace").map((c) => `${c.type} ${c.name} would be replaced (${c.paths.filter((p) => effectOf(c.type, p) === "replace").join(", ")})`),
+  ];
 }

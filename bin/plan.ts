@@ -8,14 +8,14 @@ import { parseArgs } from "node:util";
 import { STORAGE_OUTPUT } from "../program";
 import { checkTransition, parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type StorageState } from "../sizing";
 import type { RawSettings } from "../sizing/settings";
-import { leafChanges, resourceDiff } from "./diff";
+import { leafChanges, resourceDiff, statefulLosses } from "./diff";
 import { runProgram, type MockRun } from "./mock-runtime";
-import { humanReport, planJson } from "./report";
+import { humanReport, humanTierMove, markdownTierMove, planJson, type TierMove } from "./report";
 import { readStackFile, StackFileError } from "./stackfile";
 
 class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M] [--stack NAME] [--target aws|kubernetes]";
+const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M [--markdown]] [--stack NAME] [--target aws|kubernetes]";
 const DEFAULT_STACK = "dev";
 
 function settingsFor(values: { stack?: string; ccu?: string; target?: string }, ccu?: string): RawSettings {
@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       stack: { type: "string" },
       target: { type: "string" },
       json: { type: "boolean", default: false },
+      markdown: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -75,22 +76,17 @@ async function main(argv: string[]): Promise<number> {
   const from = await evaluate(settingsFor(values, values.from), asOf);
   const to = await evaluate(settingsFor(values, values.ccu), asOf, storageState(from.plan));
   checkTransition(from.plan, to.plan);
-  const sizing = leafChanges(planJson(from.plan, []), planJson(to.plan, []));
-  const resources = resourceDiff(from.run.resources, to.run.resources);
+  const move: TierMove = {
+    from: from.plan,
+    to: to.plan,
+    sizing: leafChanges(planJson(from.plan, []), planJson(to.plan, [])),
+    resources: resourceDiff(from.run.resources, to.run.resources),
+    nodeGroupReplacements: nodeGroupReplacements(from.plan, to.plan),
+  };
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ from: from.plan.tier, to: to.plan.tier, sizing, resources, nodeGroupReplacements: nodeGroupReplacements(from.plan, to.plan) }, null, 2)}\n`);
-    return 0;
-  }
-  const lines = [`moving ${from.plan.ccu} users (tier ${from.plan.tier}) → ${to.plan.ccu} users (tier ${to.plan.tier})`];
-  lines.push(`\nSizing changes (${sizing.length})`);
-  for (const c of sizing) lines.push(`  ${c.path}: ${String(c.before ?? "—")} → ${String(c.after ?? "—")}`);
-  lines.push(`\nResources: ${resources.added.length} added, ${resources.removed.length} removed, ${resources.changed.length} changed`);
-  for (const r of resources.added) lines.push(`  + ${r.type} ${r.name}`);
-  for (const r of resources.removed) lines.push(`  - ${r.type} ${r.name}`);
-  for (const r of resources.changed) lines.push(`  ~ ${r.type} ${r.name}: ${r.paths.join(", ")}`);
-  for (const note of nodeGroupReplacements(from.plan, to.plan)) lines.push(`  ! ${note}`);
-  if (to.plan.warnings.length) lines.push(`\nWarnings after the move:\n${to.plan.warnings.map((w) => `  ! ${w}`).join("\n")}`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+    const { sizing, resources, nodeGroupReplacements: replacements } = move;
+    process.stdout.write(`${JSON.stringify({ from: from.plan.tier, to: to.plan.tier, sizing, resources, nodeGroupReplacements: replacements, statefulLosses: statefulLosses(resources) }, null, 2)}\n`);
+  } else process.stdout.write(values.markdown ? markdownTierMove(move) : humanTierMove(move));
   return 0;
 }
 

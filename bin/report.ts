@@ -1,5 +1,6 @@
 /** The plan CLI's outputs: the JSON contract (DESIGN.md) and the human report. */
-import type { Plan } from "../sizing/types";
+import type { InventoryRow, Plan } from "../sizing/types";
+import { statefulLosses, type LeafChange, type ResourceDiff } from "./diff";
 import type { DeclaredResource } from "./mock-runtime";
 
 export function planJson(plan: Plan, resources: readonly DeclaredResource[]) {
@@ -151,4 +152,83 @@ export function humanReport(plan: Plan, resources: readonly DeclaredResource[]):
   out.push(`\nResources declared by the program (${resources.length})`);
   out.push(table(["type", "count"], countByType(resources)));
   return out.join("\n");
+}
+
+export interface TierMove {
+  from: Plan;
+  to: Plan;
+  sizing: LeafChange[];
+  resources: ResourceDiff;
+  nodeGroupReplacements: string[];
+}
+
+const kind = (type: string) => type.replace(/^kubernetes:/, "").replace(/^[a-z0-9.]+\/[a-z0-9]+:/, "");
+
+function headline(p: Plan): (string | number)[] {
+  return [
+    p.totals.servers,
+    num(p.totals.vcpu),
+    num(p.totals.memoryGiB),
+    usd(p.totals.monthlyUsd),
+    `${p.synapse.processes} (${p.synapse.processesAtMaxScale})`,
+    `${p.synapse.connectionsAtMaxScale} / ${num(p.synapse.connectionLimit)}`,
+    p.postgres.maxConnections,
+    `${num(p.postgres.storageGB)} GB`,
+    `${p.minio.pools.length} / ${num(p.minio.usableGB)} GB`,
+    `${p.livekit.instances} / ${p.coturn.instances}`,
+  ];
+}
+const HEADLINE_ROWS = ["servers", "vCPU", "memory GiB", "monthly cost", "Synapse processes (at max autoscale)", "DB connections at max / 85% limit", "PostgreSQL max_connections", "database volume", "MinIO pools / usable", "LiveKit / coturn hosts"];
+
+/** The tier move as a pull-request comment: sizing before/after, pools, every resource change classified. */
+export function markdownTierMove(move: TierMove): string {
+  const { from, to, resources } = move;
+  const out: string[] = [];
+  out.push(`### matrix-scale: ${from.tier} (${num(from.ccu)} users) → ${to.tier} (${num(to.ccu)} users)`, "");
+  const before = headline(from);
+  const after = headline(to);
+  out.push("| | before | after |", "|---|---:|---:|");
+  HEADLINE_ROWS.forEach((row, i) => out.push(`| ${row} | ${before[i]} | ${after[i]}${String(before[i]) === String(after[i]) ? "" : " ✱"} |`));
+  out.push("", "**Node pools**", "", "| pool | before | after |", "|---|---:|---:|");
+  for (const row of to.inventory) {
+    const prev = from.inventory.find((r) => r.role === row.role);
+    const fmt = (r?: InventoryRow) => (r ? `${r.count} × ${r.instanceType}` : "—");
+    out.push(`| ${row.role} | ${fmt(prev)} | ${fmt(row)} |`);
+  }
+  const changed = resources.changed;
+  const count = (e: string) => changed.filter((c) => c.effect === e).length;
+  out.push(
+    "",
+    `**Resources**: ${resources.added.length} added, ${resources.removed.length} removed, ${changed.length} changed (${count("replace")} replaced, ${count("restart")} restart their pods, ${count("in-place")} in place)`,
+    "",
+    "| change | resource | detail |",
+    "|---|---|---|",
+  );
+  for (const r of resources.added) out.push(`| + add | ${kind(r.type)} \`${r.name}\` | |`);
+  for (const r of resources.removed) out.push(`| − remove | ${kind(r.type)} \`${r.name}\` | ${r.stateful ? "**stateful**" : ""} |`);
+  for (const c of changed) {
+    const detail = c.effect === "restart" ? c.reason! : c.effect === "replace" ? `${c.stateful ? "**stateful** " : ""}${c.paths.slice(0, 3).join(", ")}${c.type.endsWith(":ConfigMap") ? " (immutable; the new one is created before the old is deleted)" : ""}` : c.paths.slice(0, 4).join(", ");
+    out.push(`| ~ ${c.effect} | ${kind(c.type)} \`${c.name}\` | ${detail} |`);
+  }
+  const losses = statefulLosses(resources);
+  out.push("", losses.length ? `**⚠ Stateful resources at risk**:\n${losses.map((l) => `- ${l}`).join("\n")}` : "**Stateful resources**: none replaced or deleted ✓");
+  if (move.nodeGroupReplacements.length) out.push("", "**Node groups replaced (new group first)**", ...move.nodeGroupReplacements.map((n) => `- ${n}`));
+  if (to.warnings.length) out.push("", "**Warnings after the move**", ...to.warnings.map((w) => `- ${w}`));
+  return out.join("\n") + "\n";
+}
+
+export function humanTierMove(move: TierMove): string {
+  const { from, to, sizing, resources } = move;
+  const lines = [`moving ${from.ccu} users (tier ${from.tier}) → ${to.ccu} users (tier ${to.tier})`];
+  lines.push(`\nSizing changes (${sizing.length})`);
+  for (const c of sizing) lines.push(`  ${c.path}: ${String(c.before ?? "—")} → ${String(c.after ?? "—")}`);
+  lines.push(`\nResources: ${resources.added.length} added, ${resources.removed.length} removed, ${resources.changed.length} changed`);
+  for (const r of resources.added) lines.push(`  + ${r.type} ${r.name}`);
+  for (const r of resources.removed) lines.push(`  - ${r.type} ${r.name}${r.stateful ? " (STATEFUL)" : ""}`);
+  for (const r of resources.changed) lines.push(`  ~ ${r.effect.padEnd(8)} ${r.type} ${r.name}: ${r.effect === "restart" ? r.reason : r.paths.join(", ")}`);
+  const losses = statefulLosses(resources);
+  lines.push(losses.length ? `\nSTATEFUL RESOURCES AT RISK:\n${losses.map((l) => `  ! ${l}`).join("\n")}` : "\nStateful resources: none replaced or deleted");
+  for (const note of move.nodeGroupReplacements) lines.push(`  ! ${note}`);
+  if (to.warnings.length) lines.push(`\nWarnings after the move:\n${to.warnings.map((w) => `  ! ${w}`).join("\n")}`);
+  return `${lines.join("\n")}\n`;
 }
