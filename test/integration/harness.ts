@@ -24,10 +24,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A block of `count` consecutive free ports (checked one by one). */
+/** Start of the kernel's ephemeral range (freePort's ports and outgoing connections live there). */
+const EPHEMERAL_START = (() => {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+  } catch {
+    return 32_768;
+  }
+})();
+
+/**
+ * A block of `count` consecutive free ports, below the ephemeral range so that no port the kernel
+ * hands out meanwhile (freePort, outgoing connections of parallel tests) can take one of them.
+ */
 export async function freePortBlock(count: number): Promise<number> {
+  const low = 10_000;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = low + Math.floor(Math.random() * Math.max(1, EPHEMERAL_START - low - count));
     const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
     if (free.every(Boolean)) return base;
   }
@@ -42,6 +55,9 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
+/** Thrown by a probe when waiting longer cannot help (the process it waits for has exited). */
+export class GaveUp extends Error {}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -50,6 +66,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof GaveUp) throw error;
       last = error;
     }
     await new Promise((r) => setTimeout(r, everyMs));

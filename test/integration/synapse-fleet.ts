@@ -11,7 +11,7 @@ import { renderHaproxyConfig, type ServerSource } from "../../components/synapse
 import { loopbackPlacement, processes, type SynapseProcess } from "../../components/synapse/topology";
 import type { Plan, WorkerPlan } from "../../sizing/types";
 import { MEDIA_BUCKET } from "../../components/naming";
-import { freePortBlock, httpOk, PYTHON, Services, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
+import { freePortBlock, GaveUp, httpOk, PYTHON, Services, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
 
 export interface Fleet {
   services: Services;
@@ -129,7 +129,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     ], p.type === "mediaRepository" ? { env: s3Env } : {});
   const healthy = (p: SynapseProcess) =>
     waitFor(`${p.name} /health`, async () => {
-      if (!services.running(p.name!)) throw new Error(`${p.name} exited:\n${services.log(p.name!).slice(-2000)}`);
+      if (!services.running(p.name!)) throw new GaveUp(`${p.name} exited:\n${services.log(p.name!).slice(-2000)}`);
       return httpOk(`http://127.0.0.1:${placement.ports(p).http}/health`);
     }, 240_000, 500);
 
