@@ -1,0 +1,140 @@
+/**
+ * Policies for `pulumi preview --policy-pack policy`: workload hygiene the deployment relies on.
+ * Plain objects (no PolicyPack here: constructing one starts a server), unit-tested directly.
+ */
+import type { ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const WORKLOADS: Record<string, (props: Obj) => Obj | undefined> = {
+  "kubernetes:apps/v1:Deployment": (p) => p.spec?.template,
+  "kubernetes:apps/v1:StatefulSet": (p) => p.spec?.template,
+  "kubernetes:apps/v1:DaemonSet": (p) => p.spec?.template,
+  "kubernetes:batch/v1:Job": (p) => p.spec?.template,
+};
+
+function podTemplate(type: string, props: Obj): Obj | undefined {
+  return WORKLOADS[type]?.(props);
+}
+
+function containers(template: Obj): Obj[] {
+  return [...(template.spec?.containers ?? []), ...(template.spec?.initContainers ?? [])];
+}
+
+const label = (props: Obj) => props.metadata?.name ?? "(unnamed)";
+
+export const podsHaveRequestsAndLimits: ResourceValidationPolicy = {
+  name: "pods-have-requests-and-limits",
+  description: "Every container requests and limits CPU and memory (the N-1 sizing counts them).",
+  enforcementLevel: "mandatory",
+  validateResource: ({ type, props }, report: ReportViolation) => {
+    const template = podTemplate(type, props);
+    if (!template) return;
+    for (const c of containers(template)) {
+      for (const kind of ["requests", "limits"] as const) {
+        for (const res of ["cpu", "memory"]) {
+          if (!c.resources?.[kind]?.[res]) report(`${label(props)}/${c.name}: no ${res} ${kind}`);
+        }
+      }
+    }
+  },
+};
+
+/** Call hosts need host networking (media ports on the host); nothing else may have it. */
+export const CALL_HOST_LABEL = "matrix-scale/call-host";
+
+export const noPrivilegedPods: ResourceValidationPolicy = {
+  name: "no-privileged-pods",
+  description: "No privileged containers or privilege escalation; host networking only on call hosts.",
+  enforcementLevel: "mandatory",
+  validateResource: ({ type, props }, report: ReportViolation) => {
+    const template = podTemplate(type, props);
+    if (!template) return;
+    const spec = template.spec ?? {};
+    if ((spec.hostNetwork || spec.hostPID || spec.hostIPC) && template.metadata?.labels?.[CALL_HOST_LABEL] !== "true") {
+      report(`${label(props)}: host namespaces are reserved for call hosts (label ${CALL_HOST_LABEL}=true)`);
+    }
+    for (const c of containers(template)) {
+      const sc = c.securityContext ?? {};
+      if (sc.privileged) report(`${label(props)}/${c.name}: privileged`);
+      if (sc.allowPrivilegeEscalation !== false) report(`${label(props)}/${c.name}: allowPrivilegeEscalation is not false`);
+      if ((sc.capabilities?.add ?? []).length) report(`${label(props)}/${c.name}: adds capabilities ${sc.capabilities.add.join(", ")}`);
+    }
+  },
+};
+
+const REPLICATION_PORT = 9093;
+
+export const replicationNeverExposed: ResourceValidationPolicy = {
+  name: "replication-listener-never-exposed",
+  description: "Synapse's replication listener is reachable only inside the cluster, never through a proxy or a load balancer.",
+  enforcementLevel: "mandatory",
+  validateResource: ({ type, props }, report: ReportViolation) => {
+    if (type === "kubernetes:core/v1:Service") {
+      const exposed = props.spec?.type === "LoadBalancer" || props.spec?.type === "NodePort";
+      const replication = (props.spec?.ports ?? []).some((p: Obj) => p.port === REPLICATION_PORT || p.targetPort === REPLICATION_PORT || p.targetPort === "replication" || p.name === "replication");
+      if (replication && (exposed || props.spec?.clusterIP !== "None")) report(`${label(props)}: exposes the replication port`);
+    }
+    if (type === "kubernetes:core/v1:ConfigMap") {
+      for (const [key, value] of Object.entries(props.data ?? {})) {
+        if (/haproxy|nginx/.test(key) && new RegExp(`:${REPLICATION_PORT}\\b`).test(String(value))) report(`${label(props)}: ${key} proxies to the replication port`);
+      }
+    }
+    if (type === "kubernetes:networking.k8s.io/v1:Ingress") report(`${label(props)}: no Ingress: Synapse is reached through its HAProxy tier`);
+  },
+};
+
+/** A setting that holds a secret, with a literal value (not a path, variable or flag). */
+const SECRET_SETTING = /^\s*[-\w.]*(password|secret|token|macaroon|private_?key|requirepass|masterauth|auth-pass)[-\w]*\s*[:=]\s*(?!\$)(?!.*_path)([^\s#]{6,})/im;
+
+export const noSecretsInConfigMaps: ResourceValidationPolicy = {
+  name: "no-secrets-in-configmaps",
+  description: "ConfigMaps hold no credentials: secrets live in Secrets (and Pulumi secrets).",
+  enforcementLevel: "mandatory",
+  validateResource: ({ type, props }, report: ReportViolation) => {
+    if (type !== "kubernetes:core/v1:ConfigMap") return;
+    for (const [key, value] of Object.entries(props.data ?? {})) {
+      for (const line of String(value).split("\n")) {
+        if (/_path\s*[:=]|_file\s*[:=]|use-auth-secret/.test(line)) continue;
+        const match = SECRET_SETTING.exec(line);
+        if (match) report(`${label(props)}: ${key} sets ${match[1]} to a literal value`);
+      }
+    }
+  },
+};
+
+export const imagesPinned: ResourceValidationPolicy = {
+  name: "images-pinned",
+  description: "Every image names a version (a tag other than latest, or a digest).",
+  enforcementLevel: "mandatory",
+  validateResource: ({ type, props }, report: ReportViolation) => {
+    const template = podTemplate(type, props);
+    if (!template) return;
+    for (const c of containers(template)) {
+      const image = String(c.image ?? "");
+      const tag = image.includes("@sha256:") ? "digest" : /:([^/:]+)$/.exec(image)?.[1];
+      if (!tag || tag === "latest") report(`${label(props)}/${c.name}: image ${image || "(none)"} is not pinned`);
+    }
+  },
+};
+
+export const disruptionBudgets: StackValidationPolicy = {
+  name: "pdb-for-multi-replica-workloads",
+  description: "Every workload running two or more pods has a PodDisruptionBudget selecting them.",
+  enforcementLevel: "mandatory",
+  validateStack: ({ resources }, report: ReportViolation) => {
+    const budgets = resources.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget").map((r) => r.props as Obj);
+    for (const r of resources) {
+      const props = r.props as Obj;
+      const template = podTemplate(r.type, props);
+      if (!template || r.type === "kubernetes:batch/v1:Job" || (props.spec?.replicas ?? 1) < 2) continue;
+      const labels = template.metadata?.labels ?? {};
+      const covered = budgets.some(
+        (b) => (b.metadata?.namespace ?? "") === (props.metadata?.namespace ?? "") && Object.entries(b.spec?.selector?.matchLabels ?? { _: "_" }).every(([k, v]) => labels[k] === v),
+      );
+      if (!covered) report(`${label(props)}: ${props.spec.replicas} replicas and no PodDisruptionBudget`);
+    }
+  },
+};
+
+export const POLICIES = [podsHaveRequestsAndLimits, noPrivilegedPods, replicationNeverExposed, noSecretsInConfigMaps, imagesPinned, disruptionBudgets];
