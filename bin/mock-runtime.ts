@@ -100,7 +100,15 @@ export async function runProgram(raw: RawSettings, options: { asOf?: Date; previ
   );
   pulumi.runtime.setAllConfig(stackConfig(raw));
   const { program } = await import("../program");
-  const declared = await program(options.asOf ? { asOf: options.asOf } : {});
+  let declared: unknown;
+  try {
+    declared = await program(options.asOf ? { asOf: options.asOf } : {});
+  } catch (error) {
+    // What had been declared when the program refused: tests assert that nothing was.
+    await settle(resources);
+    if (error && typeof error === "object") Object.assign(error, { declared: resources.map(({ type, name }) => ({ type, name })) });
+    throw error;
+  }
   const outputs = (await resolve(declared)) as Record<string, unknown>;
   await settle(resources);
   return { resources, outputs };

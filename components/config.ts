@@ -21,7 +21,7 @@ export function rawSettingsFromStack(config = new pulumi.Config(CONFIG_NAMESPACE
     try {
       raw[key] = JSON.parse(value);
     } catch {
-      throw new SettingsError(key, `${CONFIG_NAMESPACE}:${key} is not an object: set it with \`pulumi config set --path ${key}.<name> <value>\``);
+      throw new SettingsError(key, `${CONFIG_NAMESPACE}:${key} = ${JSON.stringify(value)}: expected an object; set it with \`pulumi config set --path ${CONFIG_NAMESPACE}:${key}.<name> <value>\``);
     }
   }
   const known = new Set<string>([...SCALAR_KEYS, ...OBJECT_KEYS]);

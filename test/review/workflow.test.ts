@@ -1,0 +1,33 @@
+/** The GitHub Actions workflow operators use: preview with the policy pack and the gate, then up. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const workflow = parse(readFileSync(join(__dirname, "..", "..", ".github", "workflows", "stacks.yml"), "utf8")) as Obj;
+const steps = (job: string) => workflow.jobs[job].steps as Obj[];
+
+describe("stacks workflow", () => {
+  it("runs on pull requests and pushes to main that touch a stack file", () => {
+    expect(workflow.on.pull_request.paths).toContain("Pulumi.*.yaml");
+    expect(workflow.on.push.branches).toEqual(["main"]);
+  });
+
+  it("a pull request gets the tier diff as a comment, a preview with the policy pack, and the gate", () => {
+    const preview = steps("preview");
+    expect(preview.some((s) => String(s.run ?? "").includes("npm run -s plan -- --stack") && String(s.run).includes("--markdown"))).toBe(true);
+    const pulumi = preview.find((s) => String(s.uses ?? "").startsWith("pulumi/actions@"))!;
+    expect(pulumi.with).toMatchObject({ command: "preview", diff: true, "comment-on-pr": true, policyPacks: "policy" });
+    expect(preview.some((s) => String(s.run ?? "").includes("pulumi preview") && String(s.run).includes("npm run -s gate"))).toBe(true);
+  });
+
+  it("merging gates the exact change again, then runs up, one stack at a time", () => {
+    const up = steps("up");
+    const gateIndex = up.findIndex((s) => String(s.run ?? "").includes("npm run -s gate"));
+    const upIndex = up.findIndex((s) => s.with?.command === "up");
+    expect(gateIndex).toBeGreaterThan(-1);
+    expect(upIndex).toBeGreaterThan(gateIndex);
+    expect(workflow.jobs.up.strategy["max-parallel"]).toBe(1);
+  });
+});
