@@ -83,6 +83,7 @@ export async function httpOk(url: string): Promise<true | undefined> {
 export class Services {
   readonly dir: string;
   private readonly children = new Map<string, ChildProcess>();
+  private readonly logs: Promise<void>[] = [];
 
   constructor(prefix: string) {
     this.dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
@@ -103,6 +104,9 @@ export class Services {
 
   start(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
     const out = createWriteStream(this.logPath(name));
+    // A log file must be closed before its directory is removed; errors writing it never fail a test.
+    out.on("error", () => undefined);
+    this.logs.push(new Promise((resolve) => out.once("close", () => resolve())));
     const child = spawn(command, args, { cwd: options.cwd ?? this.dir, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     // Two sources share one file: neither may end it for the other.
     child.stdout!.pipe(out, { end: false });
@@ -143,6 +147,7 @@ export class Services {
 
   async stopAll(options: { keepDir?: boolean } = {}): Promise<void> {
     await Promise.all([...this.children.keys()].reverse().map((name) => this.stop(name)));
+    await Promise.race([Promise.all(this.logs), new Promise((r) => setTimeout(r, 5000))]);
     if (!options.keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
