@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the integration tests start on loopback, idempotently and cached under .cache/:
 #   Debian: PostgreSQL, Redis (server + sentinel), HAProxy, iproute2
-#   Debian: coturn
+#   Debian: coturn, Prometheus (promtool)
 #   Go module proxy: MinIO, LiveKit
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
 set -euo pipefail
@@ -19,6 +19,7 @@ command -v haproxy >/dev/null || need_apt+=(haproxy)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-sentinel >/dev/null || need_apt+=(redis-sentinel)
 command -v turnserver >/dev/null || need_apt+=(coturn)
+command -v promtool >/dev/null || need_apt+=(prometheus)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # network namespaces (test hosts of our own) and mount namespaces for the MinIO pool test
 command -v ip >/dev/null || need_apt+=(iproute2)
@@ -29,7 +30,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # Debian starts the packaged services; the tests run their own instances on other ports.
-  for svc in redis-server redis-sentinel haproxy postgresql coturn; do service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in redis-server redis-sentinel haproxy postgresql coturn prometheus prometheus-node-exporter; do service "$svc" stop >/dev/null 2>&1 || true; done
 fi
 
 venv="$CACHE/venv-synapse-$SYNAPSE_VERSION"

@@ -109,3 +109,24 @@ export const CALLS = {
 
 /** lk-jwt-service: issues LiveKit tokens to Matrix clients (Element Call); small and stateless. */
 export const LK_JWT_SERVICE = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;
+
+/**
+ * Monitoring: how the monitoring server's disk is shared, and the alert thresholds the seed gives
+ * (8.2, 11.4) that are not a tier's own numbers. Tier-derived thresholds (CCU, connections) come
+ * from the plan itself.
+ */
+export const MONITORING = {
+  prometheusShare: 0.5,
+  lokiShare: 0.4,
+  /** Keep Prometheus below its volume: retention by size at this share of the volume. */
+  retentionSizeShare: 0.85,
+  cpuSustained: 0.75,
+  memorySustained: 0.85,
+  dbConnectionsShare: 0.7,
+  eventSendP99Seconds: 0.5,
+  callFailureWarn: 0.02,
+  callFailureCritical: 0.05,
+  /** Months it takes to order, deploy and rebalance a MinIO pool. */
+  poolLeadTimeMonths: 2,
+  replicationLagSeconds: 30,
+} as const;

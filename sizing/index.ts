@@ -2,7 +2,7 @@
  * plan(settings) → Plan: the single source of every number the program provisions.
  * Pure and deterministic (the date for "runs out on" messages is an explicit option).
  */
-import { HAPROXY, PLAN_UPGRADE_AT, ROUTING, URGENT_UPGRADE_AT } from "./additions";
+import { HAPROXY, MONITORING, PLAN_UPGRADE_AT, ROUTING, URGENT_UPGRADE_AT } from "./additions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
 import { inventoryRow, totals, type ServerSpec } from "./inventory";
@@ -149,7 +149,31 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     totals: totals(inventory, settings.target === "aws"),
     ...parts,
     pools,
+    monitoring: planMonitoring(TIER_CCU[tier], seedServers.monitoring.storageGB, postgres.maxConnections),
     warnings: warnings(settings.ccu, tier, minio),
+  };
+}
+
+function planMonitoring(tierCcu: number, storageGB: number, maxConnections: number): Plan["monitoring"] {
+  const m = MONITORING;
+  const prometheusStorageGB = Math.floor(storageGB * m.prometheusShare);
+  return {
+    prometheusStorageGB,
+    prometheusRetentionGB: Math.floor(prometheusStorageGB * m.retentionSizeShare),
+    lokiStorageGB: Math.floor(storageGB * m.lokiShare),
+    pool: "monitoring",
+    thresholds: {
+      ccuPlanUpgrade: Math.round(tierCcu * PLAN_UPGRADE_AT),
+      ccuUrgent: Math.round(tierCcu * URGENT_UPGRADE_AT),
+      cpuSustained: m.cpuSustained,
+      memorySustained: m.memorySustained,
+      dbConnections: Math.floor(maxConnections * m.dbConnectionsShare),
+      eventSendP99Seconds: m.eventSendP99Seconds,
+      callFailureWarn: m.callFailureWarn,
+      callFailureCritical: m.callFailureCritical,
+      minioRunwayMonths: m.poolLeadTimeMonths,
+      replicationLagSeconds: m.replicationLagSeconds,
+    },
   };
 }
 

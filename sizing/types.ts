@@ -206,5 +206,25 @@ export interface Plan {
   livekit: CallHostPlan & { jwtService: { replicas: number; resources: Resources; pool: PoolRole } };
   coturn: CallHostPlan;
   pools: PoolUsage[];
+  monitoring: MonitoringPlan;
   warnings: string[];
+}
+
+export interface MonitoringPlan {
+  prometheusStorageGB: number;
+  prometheusRetentionGB: number;
+  lokiStorageGB: number;
+  pool: PoolRole;
+  thresholds: {
+    ccuPlanUpgrade: number;
+    ccuUrgent: number;
+    cpuSustained: number;
+    memorySustained: number;
+    dbConnections: number;
+    eventSendP99Seconds: number;
+    callFailureWarn: number;
+    callFailureCritical: number;
+    minioRunwayMonths: number;
+    replicationLagSeconds: number;
+  };
 }

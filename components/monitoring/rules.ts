@@ -1,0 +1,90 @@
+/**
+ * Alert rules (pure): every threshold comes from the plan (tier capacity, max_connections) or from
+ * the seed's operating thresholds carried in the plan (8.2, 11.4). Prometheus rule-file format; the
+ * component wraps it in a PrometheusRule.
+ */
+import type { Plan } from "../../sizing/types";
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: { severity: "warning" | "critical" };
+  annotations: { summary: string; action: string };
+}
+
+const SECONDS_PER_MONTH = 30 * 86_400;
+
+export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | "postgres">, namespace: string): { groups: { name: string; rules: AlertRule[] }[] } {
+  const t = plan.monitoring.thresholds;
+  const ns = `namespace="${namespace}"`;
+  const syncs = `sum(synapse_http_server_in_flight_requests_count{servlet="SyncRestServlet"})`;
+  const joins = (state: string) => `sum(increase(livekit_participant_join_total{state="${state}"}[15m]))`;
+  const callFailure = `(${joins("rtc_init")} - ${joins("rtc_connected")}) / ${joins("rtc_init")}`;
+  const rule = (alert: string, expr: string, forDuration: string, severity: "warning" | "critical", summary: string, action: string): AlertRule => ({
+    alert,
+    expr,
+    for: forDuration,
+    labels: { severity },
+    annotations: { summary, action },
+  });
+  return {
+    groups: [
+      {
+        name: "matrix-scale.capacity",
+        rules: [
+          rule("MatrixScaleUsersAbovePlanThreshold", `${syncs} > ${t.ccuPlanUpgrade}`, "30m", "warning", `More than ${t.ccuPlanUpgrade} connected clients (70% of the ${plan.tier} tier's ${plan.tierCcu})`, "Plan the move to the next tier"),
+          rule("MatrixScaleUsersAboveUrgentThreshold", `${syncs} > ${t.ccuUrgent}`, "10m", "critical", `More than ${t.ccuUrgent} connected clients (90% of the ${plan.tier} tier's ${plan.tierCcu})`, "Move to the next tier now"),
+          rule(
+            "MatrixScaleCpuSustained",
+            `sum by (pod, container) (rate(container_cpu_usage_seconds_total{${ns},container!=""}[5m])) / sum by (pod, container) (kube_pod_container_resource_limits{${ns},resource="cpu"}) > ${t.cpuSustained}`,
+            "15m",
+            "warning",
+            `A container has used more than ${t.cpuSustained * 100}% of its CPU for 15 minutes`,
+            "Add workers or move to larger nodes",
+          ),
+          rule(
+            "MatrixScaleMemorySustained",
+            `sum by (pod, container) (container_memory_working_set_bytes{${ns},container!=""}) / sum by (pod, container) (kube_pod_container_resource_limits{${ns},resource="memory"}) > ${t.memorySustained}`,
+            "15m",
+            "warning",
+            `A container has used more than ${t.memorySustained * 100}% of its memory for 15 minutes`,
+            "Give the process more memory (node RAM)",
+          ),
+          rule(
+            "MatrixScaleDatabaseConnections",
+            `sum(cnpg_backends_total{${ns}}) > ${t.dbConnections}`,
+            "10m",
+            "warning",
+            `More than ${t.dbConnections} database connections (70% of max_connections ${plan.postgres.maxConnections})`,
+            "Add workers' pool headroom or scale the database",
+          ),
+          rule(
+            "MatrixScaleMediaRunway",
+            `predict_linear(minio_cluster_capacity_usable_free_bytes[7d], ${t.minioRunwayMonths * SECONDS_PER_MONTH}) < 0`,
+            "1h",
+            "warning",
+            `Media storage runs out within ${t.minioRunwayMonths} months, the time it takes to add a MinIO pool`,
+            "Append a MinIO pool (overrides.minio.pools)",
+          ),
+        ],
+      },
+      {
+        name: "matrix-scale.service",
+        rules: [
+          rule(
+            "MatrixScaleEventSendLatency",
+            `histogram_quantile(0.99, sum by (le) (rate(synapse_http_server_response_time_seconds_bucket{servlet="RoomSendEventRestServlet"}[5m]))) > ${t.eventSendP99Seconds}`,
+            "10m",
+            "warning",
+            `p99 event send latency above ${t.eventSendP99Seconds * 1000} ms`,
+            "Add sync and event workers",
+          ),
+          rule("MatrixScaleCallFailures", `${callFailure} > ${t.callFailureWarn}`, "15m", "warning", `More than ${t.callFailureWarn * 100}% of call joins fail`, "Check LiveKit and coturn; add call hosts"),
+          rule("MatrixScaleCallFailuresCritical", `${callFailure} > ${t.callFailureCritical}`, "10m", "critical", `More than ${t.callFailureCritical * 100}% of call joins fail`, "Add LiveKit and coturn hosts now"),
+          rule("MatrixScaleDatabaseReplicationLag", `max(cnpg_pg_replication_lag{${ns}}) > ${t.replicationLagSeconds}`, "5m", "critical", `A PostgreSQL standby lags more than ${t.replicationLagSeconds} s`, "Check the standby's node and disk"),
+        ],
+      },
+    ],
+  };
+}
