@@ -8,6 +8,7 @@ import { Cluster } from "./components/cluster";
 import { rawSettingsFromStack } from "./components/config";
 import { Calls } from "./components/calls";
 import { publicNames, SERVICE_NAMES } from "./components/naming";
+import { Monitoring } from "./components/monitoring";
 import { NodePools } from "./components/nodepools";
 import { ObjectStore } from "./components/objectstore";
 import { Postgres } from "./components/postgres";
@@ -110,6 +111,8 @@ export async function program(options: ProgramOptions = {}) {
     },
     after,
   );
+
+  new Monitoring("monitoring", { plan: thePlan, namespace, provider: cluster.provider }, after);
 
   return {
     tier: thePlan.tier,

@@ -14,3 +14,7 @@ export const LIVEKIT_IMAGE = versions.livekitImage;
 export const LK_JWT_SERVICE_IMAGE = versions.lkJwtServiceImage;
 export const COTURN_IMAGE = versions.coturnImage;
 export const CURL_IMAGE = versions.curlImage;
+export const KUBE_PROMETHEUS_STACK_CHART = versions.kubePrometheusStackChart;
+export const LOKI_CHART = versions.lokiChart;
+/** Synapse's own Grafana dashboard, from the release the fleet runs (Grafana downloads it). */
+export const SYNAPSE_DASHBOARD_URL = `https://raw.githubusercontent.com/element-hq/synapse/v${versions.synapse}/contrib/grafana/synapse.json`;

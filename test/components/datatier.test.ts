@@ -32,7 +32,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(cluster.monitoring.enablePodMonitor).toBe(true);
     expect(cluster.backup.barmanObjectStore).toMatchObject({ destinationPath: "s3://synapse-db-backups/", endpointURL: "http://minio.matrix.svc.cluster.local:9000" });
     expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" } });
-    const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart")!;
+    const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "cloudnative-pg")!;
     expect(chart.inputs).toMatchObject({ chart: "cloudnative-pg", version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
   });
 

@@ -9,7 +9,7 @@ export function isKubernetesObject(r: DeclaredResource): boolean {
 }
 
 /** Model packages for custom resources; core kinds come from kubernetes-models. */
-const CRD_MODELS: Record<string, string> = { "postgresql.cnpg.io": "@kubernetes-models/cloudnative-pg" };
+const CRD_MODELS: Record<string, string> = { "postgresql.cnpg.io": "@kubernetes-models/cloudnative-pg", "monitoring.coreos.com": "@kubernetes-models/prometheus-operator" };
 
 export function manifestOf(r: DeclaredResource): Record<string, unknown> {
   const [, group, version, kind] = TOKEN.exec(r.type)!;

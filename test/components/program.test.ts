@@ -24,7 +24,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     const types = resources.map((r) => r.type);
     expect(types).toContain("pulumi:providers:kubernetes");
     const namespaces = resources.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
-    expect(namespaces.sort()).toEqual(["cnpg-system", "matrix"]);
+    expect(namespaces.sort()).toEqual(["cnpg-system", "matrix", "monitoring"]);
     const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
     expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual([...Object.values(SECRET_NAMES), "livekit-config"].sort());
     for (const s of secrets) expect((s.inputs.metadata as { namespace: string }).namespace).toBe("matrix");

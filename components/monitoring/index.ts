@@ -1,0 +1,115 @@
+/**
+ * Monitoring on the monitoring pool: kube-prometheus-stack (Prometheus, Alertmanager, Grafana) and
+ * Loki from pinned charts, Prometheus retention sized by the plan's monitoring volume, monitors for
+ * every component that exports metrics, the plan's alert rules and the tier dashboard.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { POOL_LABEL } from "../../sizing/inventory";
+import type { Plan } from "../../sizing/types";
+import { componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
+import { KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART, SYNAPSE_DASHBOARD_URL } from "../versions";
+import { tierDashboard } from "./dashboard";
+import { alertRules } from "./rules";
+
+export interface MonitoringArgs {
+  plan: Plan;
+  namespace: string;
+  provider: k8s.Provider;
+}
+
+const RULE_LABEL = { "matrix-scale/alerts": "true" };
+
+/** Pod and service monitors: [name, kind, selector labels, port, path]. */
+const MONITORS: [string, "PodMonitor" | "ServiceMonitor", Record<string, string>, string, string][] = [
+  ["synapse", "PodMonitor", { "app.kubernetes.io/name": "synapse" }, "metrics", "/_synapse/metrics"],
+  ["synapse-haproxy", "PodMonitor", { "app.kubernetes.io/name": "haproxy" }, "stats", "/metrics"],
+  ["livekit", "PodMonitor", { "app.kubernetes.io/name": "livekit" }, "metrics", "/metrics"],
+  ["minio", "ServiceMonitor", { "app.kubernetes.io/name": "minio" }, "api", "/minio/v2/metrics/cluster"],
+];
+
+export class Monitoring extends pulumi.ComponentResource {
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("matrix-scale:monitoring:Monitoring", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const m = args.plan.monitoring;
+    const onPool = { nodeSelector: { [POOL_LABEL]: m.pool } };
+    const ns = new k8s.core.v1.Namespace(MONITORING_NAMESPACE, { metadata: { name: MONITORING_NAMESPACE, labels: componentLabels("monitoring") } }, child);
+    const stack = new k8s.helm.v4.Chart(
+      "kube-prometheus-stack",
+      {
+        chart: "kube-prometheus-stack",
+        version: KUBE_PROMETHEUS_STACK_CHART,
+        repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+        namespace: MONITORING_NAMESPACE,
+        values: {
+          prometheus: {
+            prometheusSpec: {
+              ...onPool,
+              retentionSize: `${m.prometheusRetentionGB}GB`,
+              ruleSelector: { matchLabels: RULE_LABEL },
+              podMonitorSelectorNilUsesHelmValues: false,
+              serviceMonitorSelectorNilUsesHelmValues: false,
+              storageSpec: { volumeClaimTemplate: { spec: { storageClassName: STORAGE_CLASSES.application, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${m.prometheusStorageGB}G` } } } } },
+            },
+          },
+          alertmanager: { alertmanagerSpec: onPool },
+          grafana: {
+            ...onPool,
+            sidecar: { dashboards: { enabled: true, searchNamespace: "ALL" } },
+            dashboardProviders: { "providers.yaml": { apiVersion: 1, providers: [{ name: "synapse", folder: "Synapse", type: "file", options: { path: "/var/lib/grafana/dashboards/synapse" } }] } },
+            dashboards: { synapse: { synapse: { url: SYNAPSE_DASHBOARD_URL, datasource: "Prometheus" } } },
+          },
+        },
+      },
+      { ...child, dependsOn: [ns] },
+    );
+    new k8s.helm.v4.Chart(
+      "loki",
+      {
+        chart: "loki",
+        version: LOKI_CHART,
+        repositoryOpts: { repo: "https://grafana.github.io/helm-charts" },
+        namespace: MONITORING_NAMESPACE,
+        values: {
+          deploymentMode: "SingleBinary",
+          loki: { auth_enabled: false, commonConfig: { replication_factor: 1 }, storage: { type: "filesystem" }, schemaConfig: { configs: [{ from: "2025-01-01", store: "tsdb", object_store: "filesystem", schema: "v13", index: { prefix: "index_", period: "24h" } }] } },
+          singleBinary: { replicas: 1, ...onPool, persistence: { size: `${m.lokiStorageGB}G`, storageClass: STORAGE_CLASSES.application } },
+          read: { replicas: 0 },
+          write: { replicas: 0 },
+          backend: { replicas: 0 },
+        },
+      },
+      { ...child, dependsOn: [ns] },
+    );
+
+    const crd = { dependsOn: [stack] };
+    new k8s.apiextensions.CustomResource(
+      "matrix-scale-alerts",
+      { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "matrix-scale", namespace: MONITORING_NAMESPACE, labels: { ...componentLabels("alerts"), ...RULE_LABEL } }, spec: alertRules(args.plan, args.namespace) },
+      { ...child, ...crd },
+    );
+    for (const [monitor, kind, selector, port, path] of MONITORS) {
+      const endpoints = [{ port, path, interval: "30s" }];
+      new k8s.apiextensions.CustomResource(
+        `monitor-${monitor}`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind,
+          metadata: { name: monitor, namespace: args.namespace, labels: componentLabels("monitoring") },
+          spec: { selector: { matchLabels: selector }, namespaceSelector: { matchNames: [args.namespace] }, ...(kind === "PodMonitor" ? { podMetricsEndpoints: endpoints } : { endpoints }) },
+        },
+        { ...child, ...crd },
+      );
+    }
+    new k8s.core.v1.ConfigMap(
+      "matrix-scale-dashboard",
+      {
+        metadata: { name: "matrix-scale-dashboard", namespace: MONITORING_NAMESPACE, labels: { ...componentLabels("dashboards"), grafana_dashboard: "1" } },
+        data: { "matrix-scale.json": JSON.stringify(tierDashboard(args.plan, args.namespace)) },
+      },
+      { ...child, dependsOn: [ns] },
+    );
+    this.registerOutputs({});
+  }
+}
