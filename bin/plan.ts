@@ -4,7 +4,10 @@
  * Offline: sizes the tier and runs the real program under Pulumi's mock runtime, so it needs no
  * Pulumi CLI, credentials, cloud or cluster. Bad input: exit 1 and one line on stderr.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { mermaid, svg } from "./diagram";
 import { STORAGE_OUTPUT } from "../program";
 import { checkTransition, parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type StorageState } from "../sizing";
 import type { RawSettings } from "../sizing/settings";
@@ -15,7 +18,7 @@ import { readStackFile, StackFileError } from "./stackfile";
 
 class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M [--markdown]] [--stack NAME] [--target aws|kubernetes]";
+const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M [--markdown]] [--diagram [--out DIR]] [--stack NAME] [--target aws|kubernetes]";
 const DEFAULT_STACK = "dev";
 
 function settingsFor(values: { stack?: string; ccu?: string; target?: string }, ccu?: string): RawSettings {
@@ -58,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
       target: { type: "string" },
       json: { type: "boolean", default: false },
       markdown: { type: "boolean", default: false },
+      diagram: { type: "boolean", default: false },
+      out: { type: "string", default: "out/diagrams" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -68,6 +73,15 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.ccu === undefined && values.stack === undefined) throw new UsageError(`--ccu or --stack is required; ${USAGE}`);
   const asOf = new Date();
+  if (values.diagram) {
+    const thePlan = plan(parseSettings(settingsFor(values, values.ccu)), { asOf });
+    mkdirSync(values.out!, { recursive: true });
+    const base = join(values.out!, thePlan.tier);
+    writeFileSync(`${base}.mmd`, mermaid(thePlan));
+    writeFileSync(`${base}.svg`, svg(thePlan));
+    process.stdout.write(`wrote ${base}.mmd and ${base}.svg\n`);
+    return 0;
+  }
   if (values.from === undefined) {
     const to = await evaluate(settingsFor(values, values.ccu), asOf);
     process.stdout.write(values.json ? `${JSON.stringify(planJson(to.plan, to.run.resources), null, 2)}\n` : `${humanReport(to.plan, to.run.resources)}\n`);

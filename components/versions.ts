@@ -18,3 +18,4 @@ export const KUBE_PROMETHEUS_STACK_CHART = versions.kubePrometheusStackChart;
 export const LOKI_CHART = versions.lokiChart;
 /** Synapse's own Grafana dashboard, from the release the fleet runs (Grafana downloads it). */
 export const SYNAPSE_DASHBOARD_URL = `https://raw.githubusercontent.com/element-hq/synapse/v${versions.synapse}/contrib/grafana/synapse.json`;
+export const REDIS_EXPORTER_IMAGE = versions.redisExporterImage;

@@ -35,6 +35,8 @@ export const HAPROXY: Readonly<Record<TierId, SizedReplicas>> = {
 
 /** One Redis Sentinel process (three per Redis deployment). */
 export const SENTINEL = { replicas: 3, vcpu: 0.1, memoryGiB: 0.125 } as const;
+/** The metrics exporter beside each Redis data pod. */
+export const REDIS_EXPORTER = { vcpu: 0.05, memoryGiB: 0.0625 } as const;
 /** The TCP proxy that follows the Synapse Redis master (Synapse cannot speak Sentinel). */
 export const REDIS_MASTER_PROXY = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;
 

@@ -8,9 +8,15 @@ function pods(owner: string, count: number, resources: Resources, spreadGroup?: 
   return Array.from({ length: count }, () => ({ owner, ...resources.requests, ...(spreadGroup ? { spreadGroup } : {}) }));
 }
 
+function sumResources(a: Resources, b: Resources): Resources {
+  const add = (x: Capacity, y: Capacity) => ({ vcpu: x.vcpu + y.vcpu, memoryGiB: x.memoryGiB + y.memoryGiB });
+  return { requests: add(a.requests, b.requests), limits: add(a.limits, b.limits) };
+}
+
 function redisPods(name: string, redis: RedisPlan): PodDemand[] {
   return [
-    ...pods(`redis-${name}`, redis.instances, redis.resources, `redis-${name}`),
+    // A data pod is Redis plus its metrics exporter.
+    ...pods(`redis-${name}`, redis.instances, sumResources(redis.resources, redis.exporterResources), `redis-${name}`),
     ...pods(`sentinel-${name}`, redis.sentinels, redis.sentinelResources, `sentinel-${name}`),
     ...(redis.masterProxy ? pods(`redis-${name}-master-proxy`, redis.masterProxy.replicas, redis.masterProxy.resources) : []),
   ];

@@ -1,5 +1,5 @@
 /** Redis with Sentinel: one deployment for Synapse (AOF) and one for LiveKit (RDB). */
-import { REDIS_MASTER_PROXY, SENTINEL } from "./additions";
+import { REDIS_EXPORTER, REDIS_MASTER_PROXY, SENTINEL } from "./additions";
 import { guaranteed } from "./resources";
 import { TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
 import type { RedisPlan } from "./types";
@@ -23,6 +23,7 @@ function redis(size: ProcessSize, persistence: RedisPlan["persistence"], largest
     quorum: Math.floor(SENTINEL.replicas / 2) + 1,
     resources: guaranteed(size),
     sentinelResources: guaranteed({ vcpu: SENTINEL.vcpu, memoryGiB: SENTINEL.memoryGiB }),
+    exporterResources: guaranteed(REDIS_EXPORTER),
     persistence,
     maxmemoryMB: Math.floor(size.memoryGiB * 1024 * MAXMEMORY_SHARE),
     storageGB: Math.ceil(largestMemoryGiB * VOLUME_PER_MEMORY),

@@ -129,6 +129,8 @@ export interface RedisPlan {
   maxmemoryMB: number;
   /** Persistent volume per data pod. */
   storageGB: number;
+  /** The metrics exporter container in each data pod. */
+  exporterResources: Resources;
   /** The master-following proxy, for clients that cannot speak Sentinel (Synapse). */
   masterProxy?: { replicas: number; resources: Resources };
   downAfterMs: number;

@@ -11,6 +11,9 @@ import { COTURN_IMAGE, CURL_IMAGE, LIVEKIT_IMAGE, LK_JWT_SERVICE_IMAGE } from ".
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { LIVEKIT_PORTS, renderLivekitConfig, renderTurnserverConf, TURN_PORT } from "./config";
 
+/** coturn's Prometheus endpoint (the image is built with it; Debian's package is not). */
+export const COTURN_METRICS_PORT = 9641;
+
 /** Label every call process carries: the anti-affinity on it keeps one call process per host. */
 export const CALL_HOST_LABEL = { "matrix-scale/call-host": "true" };
 
@@ -144,7 +147,8 @@ export class Calls extends pulumi.ComponentResource {
             "sh",
             "-c",
             'PUBLIC=$(cat /run/turn/public-ip 2>/dev/null); exec turnserver -c /etc/coturn/turnserver.conf --listening-ip="$HOST_IP" --relay-ip="$HOST_IP" ' +
-              '${PUBLIC:+--external-ip="$PUBLIC/$HOST_IP"} --static-auth-secret="$TURN_SECRET" --pidfile=/run/turn/turnserver.pid',
+              '${PUBLIC:+--external-ip="$PUBLIC/$HOST_IP"} --static-auth-secret="$TURN_SECRET" --pidfile=/run/turn/turnserver.pid ' +
+              `--prometheus --prometheus-port=${COTURN_METRICS_PORT}`,
           ],
           env: [
             { name: "HOST_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
@@ -153,6 +157,7 @@ export class Calls extends pulumi.ComponentResource {
           ports: [
             { name: "turn-udp", containerPort: TURN_PORT, protocol: "UDP" },
             { name: "turn-tcp", containerPort: TURN_PORT, protocol: "TCP" },
+            { name: "metrics", containerPort: COTURN_METRICS_PORT },
           ],
           resources: containerResources(args.coturn.resources),
           readinessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 5 },

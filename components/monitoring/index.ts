@@ -26,6 +26,8 @@ const MONITORS: [string, "PodMonitor" | "ServiceMonitor", Record<string, string>
   ["synapse-haproxy", "PodMonitor", { "app.kubernetes.io/name": "haproxy" }, "stats", "/metrics"],
   ["livekit", "PodMonitor", { "app.kubernetes.io/name": "livekit" }, "metrics", "/metrics"],
   ["minio", "ServiceMonitor", { "app.kubernetes.io/name": "minio" }, "api", "/minio/v2/metrics/cluster"],
+  ["redis", "PodMonitor", { "app.kubernetes.io/name": "redis" }, "metrics", "/metrics"],
+  ["coturn", "PodMonitor", { "app.kubernetes.io/name": "coturn" }, "metrics", "/metrics"],
 ];
 
 export class Monitoring extends pulumi.ComponentResource {

@@ -8,12 +8,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RedisPlan } from "../../sizing/types";
 import { componentLabels, STORAGE_CLASSES } from "../naming";
-import { HAPROXY_IMAGE, REDIS_IMAGE } from "../versions";
+import { HAPROXY_IMAGE, REDIS_EXPORTER_IMAGE, REDIS_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { redisStartScript, renderMasterProxyConfig, renderRedisConf, renderSentinelBase, sentinelStartScript } from "./config";
 
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
+export const REDIS_EXPORTER_PORT = 9121;
 const PROXY_HEALTH_PORT = 8404;
 const UID = 999;
 
@@ -125,6 +126,18 @@ export class Redis extends pulumi.ComponentResource {
                       ...(kind === "data" ? [{ name: "data", mountPath: "/data" }] : []),
                     ],
                   },
+                  ...(kind === "data"
+                    ? [
+                        {
+                          name: "exporter",
+                          image: REDIS_EXPORTER_IMAGE,
+                          env: [password, { name: "REDIS_ADDR", value: `redis://localhost:${REDIS_PORT}` }],
+                          ports: [{ name: "metrics", containerPort: REDIS_EXPORTER_PORT }],
+                          resources: containerResources(plan.exporterResources),
+                          securityContext: RESTRICTED_CONTAINER,
+                        },
+                      ]
+                    : []),
                 ],
                 volumes: [
                   { name: "config", configMap: { name: config.metadata.name } },

@@ -90,6 +90,9 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
       expect(anti).toEqual({ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "matrix-scale/call-host": "true" } } });
     }
     expect(p.inventory.find((r) => r.role === "calls")!.count).toBe(p.livekit.instances + p.coturn.instances);
+    const coturn = deployment("coturn").template.spec.containers[0];
+    expect(coturn.command[2]).toMatch(/--static-auth-secret="\$TURN_SECRET" .*--prometheus-port=9641$/);
+    expect(coturn.ports).toContainEqual({ name: "metrics", containerPort: 9641 });
     expect(ofType(run, "kubernetes:core/v1:Service").find((r) => r.name === "livekit")!.inputs.spec).toMatchObject({ type: "LoadBalancer" });
   });
 });

@@ -43,10 +43,10 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(p.monitoring.prometheusStorageGB).toBe(Math.floor(p.inventory.find((r) => r.role === "monitoring")!.storageGB / 2));
   });
 
-  it("monitors for Synapse, HAProxy, LiveKit and MinIO (PostgreSQL's comes from the operator), and the tier dashboard", async () => {
+  it("monitors for Synapse, HAProxy, LiveKit, MinIO, Redis and coturn (PostgreSQL's comes from the operator), and the tier dashboard", async () => {
     const { run, plan: p } = await load();
     const monitors = run.resources.filter((r) => ["PodMonitor", "ServiceMonitor"].includes(String(r.inputs.kind))).map((r) => (r.inputs.metadata as Obj).name);
-    expect(monitors.sort()).toEqual(["livekit", "minio", "synapse", "synapse-haproxy"]);
+    expect(monitors.sort()).toEqual(["coturn", "livekit", "minio", "redis", "synapse", "synapse-haproxy"]);
     const dashboard = JSON.parse((run.resources.find((r) => r.name === "matrix-scale-dashboard")!.inputs.data as Obj)["matrix-scale.json"]);
     expect(dashboard.title).toContain(`${p.tierCcu} users`);
     expect(JSON.stringify(dashboard)).toContain(`vector(${p.synapse.processesAtMaxScale})`);
