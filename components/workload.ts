@@ -1,5 +1,7 @@
 /** Pieces every workload shares: resources, security, spreading, placement on a pool, disruption budgets. */
-import type * as k8s from "@pulumi/kubernetes";
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { componentLabels } from "./naming";
 import { POOL_LABEL, poolTaints } from "../sizing/inventory";
 import type { Resources } from "../sizing/types";
 import type { InventoryRole } from "../sizing/types";
@@ -46,4 +48,18 @@ export function poolPlacement(pool: InventoryRole, selector: Record<string, stri
       : {}),
     topologySpreadConstraints: spread(selector),
   };
+}
+
+/** A namespace of its own for an operator or a chart. */
+export function namespaceFor(name: string, component: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+  return new k8s.core.v1.Namespace(name, { metadata: { name, labels: componentLabels(component) } }, opts);
+}
+
+/** A chart at a pinned version from its repository, every object a resource of its own (helm v4). */
+export function pinnedChart(
+  name: string,
+  spec: { chart: string; version: string; repo: string; namespace: string; values: Record<string, unknown> },
+  opts: pulumi.ComponentResourceOptions,
+): k8s.helm.v4.Chart {
+  return new k8s.helm.v4.Chart(name, { chart: spec.chart, version: spec.version, repositoryOpts: { repo: spec.repo }, namespace: spec.namespace, values: spec.values }, opts);
 }

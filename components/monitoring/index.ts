@@ -9,6 +9,7 @@ import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
 import { KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART, SYNAPSE_DASHBOARD_URL } from "../versions";
+import { namespaceFor, pinnedChart } from "../workload";
 import { tierDashboard } from "./dashboard";
 import { alertRules } from "./rules";
 
@@ -36,13 +37,13 @@ export class Monitoring extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const m = args.plan.monitoring;
     const onPool = { nodeSelector: { [POOL_LABEL]: m.pool } };
-    const ns = new k8s.core.v1.Namespace(MONITORING_NAMESPACE, { metadata: { name: MONITORING_NAMESPACE, labels: componentLabels("monitoring") } }, child);
-    const stack = new k8s.helm.v4.Chart(
+    const ns = namespaceFor(MONITORING_NAMESPACE, "monitoring", child);
+    const stack = pinnedChart(
       "kube-prometheus-stack",
       {
         chart: "kube-prometheus-stack",
         version: KUBE_PROMETHEUS_STACK_CHART,
-        repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+        repo: "https://prometheus-community.github.io/helm-charts",
         namespace: MONITORING_NAMESPACE,
         values: {
           prometheus: {
@@ -66,12 +67,12 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       { ...child, dependsOn: [ns] },
     );
-    new k8s.helm.v4.Chart(
+    pinnedChart(
       "loki",
       {
         chart: "loki",
         version: LOKI_CHART,
-        repositoryOpts: { repo: "https://grafana.github.io/helm-charts" },
+        repo: "https://grafana.github.io/helm-charts",
         namespace: MONITORING_NAMESPACE,
         values: {
           deploymentMode: "SingleBinary",

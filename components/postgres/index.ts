@@ -9,6 +9,7 @@ import type { PostgresPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, componentLabels, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
+import { namespaceFor, pinnedChart } from "../workload";
 import { CLUSTER_NAME, clusterSpec, scheduledBackupSpec } from "./cluster";
 
 export const OPERATOR_NAMESPACE = "cnpg-system";
@@ -25,16 +26,10 @@ export class Postgres extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("matrix-scale:postgres:Postgres", name, {}, opts);
     const child = { parent: this, provider: args.provider };
-    const operatorNamespace = new k8s.core.v1.Namespace(OPERATOR_NAMESPACE, { metadata: { name: OPERATOR_NAMESPACE, labels: componentLabels("postgres-operator") } }, child);
-    const operator = new k8s.helm.v4.Chart(
+    const operatorNamespace = namespaceFor(OPERATOR_NAMESPACE, "postgres-operator", child);
+    const operator = pinnedChart(
       "cloudnative-pg",
-      {
-        chart: "cloudnative-pg",
-        version: CNPG_CHART_VERSION,
-        repositoryOpts: { repo: "https://cloudnative-pg.github.io/charts" },
-        namespace: OPERATOR_NAMESPACE,
-        values: { crds: { create: true }, replicaCount: 2 },
-      },
+      { chart: "cloudnative-pg", version: CNPG_CHART_VERSION, repo: "https://cloudnative-pg.github.io/charts", namespace: OPERATOR_NAMESPACE, values: { crds: { create: true }, replicaCount: 2 } },
       { ...child, dependsOn: [operatorNamespace] },
     );
     const minio = `http://${SERVICE_NAMES.minio}.${args.namespace}.svc.cluster.local:9000`;
