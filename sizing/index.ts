@@ -154,13 +154,17 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   };
 }
 
+/**
+ * Prometheus and Loki volumes come from StatefulSet templates, which cannot change: they are sized
+ * for the largest tier's monitoring disk from day one; retention follows this tier's disk.
+ */
 function planMonitoring(tierCcu: number, storageGB: number, maxConnections: number): Plan["monitoring"] {
   const m = MONITORING;
-  const prometheusStorageGB = Math.floor(storageGB * m.prometheusShare);
+  const largest = Math.max(...Object.values(TIER_TABLES).map((t) => t.servers.monitoring.storageGB));
   return {
-    prometheusStorageGB,
-    prometheusRetentionGB: Math.floor(prometheusStorageGB * m.retentionSizeShare),
-    lokiStorageGB: Math.floor(storageGB * m.lokiShare),
+    prometheusStorageGB: Math.floor(largest * m.prometheusShare),
+    prometheusRetentionGB: Math.floor(storageGB * m.prometheusShare * m.retentionSizeShare),
+    lokiStorageGB: Math.floor(largest * m.lokiShare),
     pool: "monitoring",
     thresholds: {
       ccuPlanUpgrade: Math.round(tierCcu * PLAN_UPGRADE_AT),
