@@ -36,9 +36,6 @@ export interface CallsArgs {
   };
 }
 
-/** Host networking needs the baseline Pod Security level; everything else stays restricted. */
-const HOST_NETWORK_CONTAINER = { ...RESTRICTED_CONTAINER };
-
 export class Calls extends pulumi.ComponentResource {
   constructor(name: string, args: CallsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("matrix-scale:calls:Calls", name, {}, opts);
@@ -114,7 +111,7 @@ export class Calls extends pulumi.ComponentResource {
           resources: containerResources(args.livekit.resources),
           readinessProbe: { httpGet: { path: "/", port: LIVEKIT_PORTS.http }, periodSeconds: 5 },
           livenessProbe: { httpGet: { path: "/", port: LIVEKIT_PORTS.http }, periodSeconds: 10, failureThreshold: 6 },
-          securityContext: HOST_NETWORK_CONTAINER,
+          securityContext: RESTRICTED_CONTAINER,
           volumeMounts: [{ name: "config", mountPath: "/etc/livekit", readOnly: true }],
         },
       ],
@@ -135,7 +132,7 @@ export class Calls extends pulumi.ComponentResource {
               'curl -s -m 2 -H "X-aws-ec2-metadata-token: $T" http://169.254.169.254/latest/meta-data/public-ipv4 > /run/turn/public-ip || true',
           ],
           resources: containerResources(args.coturn.resources),
-          securityContext: HOST_NETWORK_CONTAINER,
+          securityContext: RESTRICTED_CONTAINER,
           volumeMounts: [{ name: "runtime", mountPath: "/run/turn" }],
         },
       ],
@@ -161,7 +158,7 @@ export class Calls extends pulumi.ComponentResource {
           ],
           resources: containerResources(args.coturn.resources),
           readinessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 5 },
-          securityContext: HOST_NETWORK_CONTAINER,
+          securityContext: RESTRICTED_CONTAINER,
           volumeMounts: [
             { name: "config", mountPath: "/etc/coturn", readOnly: true },
             { name: "runtime", mountPath: "/run/turn" },
