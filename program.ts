@@ -16,7 +16,7 @@ import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
 import { MINIO_IMAGE } from "./components/versions";
-import { checkTransition, parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
+import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
   asOf?: Date;
@@ -26,21 +26,15 @@ export interface ProgramOptions {
 /** Stack output holding what the deployment stores data in; read back on the next run. */
 export const STORAGE_OUTPUT = "storage";
 
-function asRunError<T>(work: () => T): T {
+/** Settings and plan, or a RunError carrying the one-line message (no stack trace for bad input). */
+export function loadStack(options: ProgramOptions = {}): { settings: Settings; plan: Plan } {
   try {
-    return work();
+    const settings = parseSettings(rawSettingsFromStack());
+    return { settings, plan: plan(settings, options) };
   } catch (error) {
     if (error instanceof SettingsError || error instanceof PlanError) throw new pulumi.RunError(error.message);
     throw error;
   }
-}
-
-/** Settings and plan, or a RunError carrying the one-line message (no stack trace for bad input). */
-export function loadStack(options: ProgramOptions = {}): { settings: Settings; plan: Plan } {
-  return asRunError(() => {
-    const settings = parseSettings(rawSettingsFromStack());
-    return { settings, plan: plan(settings, options) };
-  });
 }
 
 /** The storage this stack's last update recorded (self reference), if any. */
@@ -54,7 +48,6 @@ export async function program(options: ProgramOptions = {}) {
   // What the stack already stores data in shapes the plan: existing pools are kept, volumes never shrink.
   const previous = await previousStorage();
   const { settings, plan: thePlan } = loadStack({ ...options, ...(previous ? { previous } : {}) });
-  if (previous) asRunError(() => checkTransition(previous, thePlan));
 
   const namespace = settings.kubernetes.namespace;
   const aws = settings.target === "aws";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mermaid, svg } from "./diagram";
 import { STORAGE_OUTPUT } from "../program";
-import { checkTransition, parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type StorageState } from "../sizing";
+import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type StorageState } from "../sizing";
 import type { RawSettings } from "../sizing/settings";
 import { leafChanges, resourceDiff, statefulLosses } from "./diff";
 import { runProgram, type MockRun } from "./mock-runtime";
@@ -89,7 +89,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const from = await evaluate(settingsFor(values, values.from), asOf);
   const to = await evaluate(settingsFor(values, values.ccu), asOf, storageState(from.plan));
-  checkTransition(from.plan, to.plan);
   const move: TierMove = {
     from: from.plan,
     to: to.plan,

@@ -1,11 +1,10 @@
 /** The HAProxy routing tier as plain Kubernetes objects (pure builders). */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { componentLabels, MONITORING_NAMESPACE, SERVICE_NAMES } from "../naming";
 import { CHECKSUM_ANNOTATION, CONFIG_FILE } from "./manifests";
-import { containerResources, RESTRICTED_CONTAINER, spread } from "../workload";
+import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { POD_PORTS } from "./topology";
 
 export const HAPROXY_PORTS = { http: POD_PORTS.http, stats: 8405 } as const;
@@ -30,9 +29,8 @@ export function haproxyDeployment(
       template: {
         metadata: { labels: LABELS, annotations: { [CHECKSUM_ANNOTATION]: checksum } },
         spec: {
-          nodeSelector: { [POOL_LABEL]: routing.haproxy.pool },
+          ...poolPlacement(routing.haproxy.pool, HAPROXY_SELECTOR, false),
           securityContext: { runAsNonRoot: true, runAsUser: 99, runAsGroup: 99, seccompProfile: { type: "RuntimeDefault" } },
-          topologySpreadConstraints: spread(HAPROXY_SELECTOR),
           containers: [
             {
               name: "haproxy",

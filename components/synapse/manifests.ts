@@ -8,9 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { Plan, WorkerPlan } from "../../sizing/types";
-import { POOL_LABEL } from "../../sizing/inventory";
 import { componentLabels } from "../naming";
-import { containerResources, RESTRICTED_CONTAINER, spread } from "../workload";
+import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { SECRET_FILES } from "./config";
 import { POD_PORTS, type SynapseProcess } from "./topology";
 
@@ -90,9 +89,8 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
   return {
     metadata: { labels, annotations: { [CHECKSUM_ANNOTATION]: inputs.checksum, "prometheus.io/port": String(POD_PORTS.metrics) } },
     spec: {
-      nodeSelector: { [POOL_LABEL]: worker.pool },
+      ...poolPlacement(worker.pool, selectorLabels(worker.type), false),
       securityContext: { runAsUser: SYNAPSE_UID, runAsGroup: SYNAPSE_UID, fsGroup: SYNAPSE_UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-      topologySpreadConstraints: spread(selectorLabels(worker.type)),
       terminationGracePeriodSeconds: 60,
       ...(media
         ? {
