@@ -2,6 +2,7 @@
  * Runs the real Pulumi program in-process under Pulumi's mock runtime: no CLI, no cloud, no
  * cluster. Used by the plan CLI, the benchmark and the component tests.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, type RawSettings } from "../sizing/settings";
 
@@ -12,6 +13,8 @@ export interface DeclaredResource {
   inputs: Record<string, unknown>;
   /** Input paths Pulumi marked secret (stored encrypted in state). */
   secretPaths: string[];
+  /** The name the Kubernetes provider gives an object declared without `metadata.name`. */
+  autoName?: string;
 }
 
 export interface MockRun {
@@ -19,8 +22,20 @@ export interface MockRun {
   outputs: Record<string, unknown>;
 }
 
+/**
+ * The Kubernetes provider names an object declared without `metadata.name` `<resource name>-<suffix>`;
+ * the suffix here comes from the content, so a changed object gets a new name as a replacement would.
+ */
+export function kubernetesAutoName(type: string, name: string, inputs: Record<string, unknown>): string | undefined {
+  if (!type.startsWith("kubernetes:") || type.startsWith("kubernetes:helm.sh/")) return undefined;
+  const metadata = inputs.metadata as { name?: unknown } | undefined;
+  if (!metadata || metadata.name !== undefined) return undefined;
+  return `${name}-${createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8)}`;
+}
+
 /** Fake provider answers for the outputs some resources compute (everything else echoes inputs). */
-function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function mockState(type: string, name: string, inputs: Record<string, unknown>, autoName: string | undefined): Record<string, unknown> {
+  if (autoName) return { ...inputs, metadata: { ...(inputs.metadata as object), name: autoName } };
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
@@ -41,6 +56,29 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     default:
       return inputs;
   }
+}
+
+/** The Kubernetes object a `kubernetes:<group>/<version>:<Kind>` resource is sent as (not providers or Helm charts). */
+export interface KubernetesManifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+const KUBERNETES_TYPE = /^kubernetes:([a-z0-9.]+)\/([a-z0-9]+):([A-Za-z]+)$/;
+
+export function isKubernetesObject(r: Pick<DeclaredResource, "type">): boolean {
+  return KUBERNETES_TYPE.test(r.type) && !r.type.startsWith("kubernetes:helm.sh/");
+}
+
+/** The object as the provider sends it: apiVersion and kind from the type, the provider's name if auto-named. */
+export function manifestOf(r: DeclaredResource): KubernetesManifest {
+  const [, group, version, kind] = KUBERNETES_TYPE.exec(r.type) ?? [];
+  if (!isKubernetesObject(r) || !kind) throw new Error(`${r.type} is not a Kubernetes object`);
+  const apiVersion = group === "core" ? version! : `${group}/${version}`;
+  const metadata = { ...(r.inputs.metadata as object), ...(r.autoName ? { name: r.autoName } : {}) } as KubernetesManifest["metadata"];
+  return { ...r.inputs, apiVersion, kind, metadata };
 }
 
 /** Pulumi marks secret values in resource inputs with this signature key. */
@@ -81,15 +119,11 @@ export async function runProgram(raw: RawSettings, options: { asOf?: Date; previ
     {
       newResource: (args) => {
         const urn = `urn:pulumi:mock::matrix-scale::${args.type}::${args.name}`;
-        resources.push({
-          type: args.type,
-          name: args.name,
-          urn,
-          inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
-          secretPaths: secretPaths(args.inputs),
-        });
+        const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
+        const autoName = kubernetesAutoName(args.type, args.name, inputs);
+        resources.push({ type: args.type, name: args.name, urn, inputs, secretPaths: secretPaths(args.inputs), ...(autoName ? { autoName } : {}) });
         if (args.type === "pulumi:pulumi:StackReference") return { id: args.name, state: { outputs: options.previousOutputs ?? {}, secretOutputNames: [] } };
-        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs, autoName) };
       },
       call: (args) => args.inputs,
     },
