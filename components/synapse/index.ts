@@ -134,8 +134,10 @@ export class Synapse extends pulumi.ComponentResource {
       const selector = { matchLabels: selectorLabels(worker.type) };
       new k8s.core.v1.Service(workloadName, headlessService(worker.type, ns, config.process.replication), child);
       if (worker.autoscaled) {
-        // The HPA owns the replica count once the Deployment exists.
-        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { replicas: worker.replicas, selector, template } }, { ...child, ignoreChanges: ["spec.replicas"] });
+        // The HPA owns the replica count (its minReplicas is the plan's base). Declaring `replicas` too
+        // would make every server-side apply reset the fleet to its floor, or conflict with the HPA's
+        // writes through the scale subresource.
+        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template } }, child);
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(workloadName, horizontalAutoscaler(worker, ns, args.synapse.autoscaling), child);
       } else {
         new k8s.apps.v1.StatefulSet(
