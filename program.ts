@@ -58,7 +58,7 @@ export async function program(options: ProgramOptions = {}) {
     ...(nodePools ? { kubeconfig: nodePools.kubeconfig } : {}),
     createStorageClasses: aws,
   });
-  const secrets = new Secrets("matrix", { namespace: cluster.namespace, provider: cluster.provider });
+  const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
   new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider }, { dependsOn: [secrets, objectStore] });
@@ -73,6 +73,7 @@ export async function program(options: ProgramOptions = {}) {
       serverName: thePlan.serverName,
       target: thePlan.target,
       namespace,
+      hostNamespace: cluster.callHostsNamespace,
       provider: cluster.provider,
       livekitSentinels: redisLivekit.sentinels,
       clusterCidrs: nodePools ? [nodePools.vpcCidr] : [],
@@ -111,6 +112,7 @@ export async function program(options: ProgramOptions = {}) {
     tier: thePlan.tier,
     ccu: thePlan.ccu,
     namespace: cluster.namespace,
+    callHostsNamespace: cluster.callHostsNamespace,
     inventory: thePlan.inventory.map(({ role, count, instanceType, vcpu, memoryGiB, storageGB }) => ({ role, count, instanceType, vcpu, memoryGiB, storageGB })),
     totals: thePlan.totals,
     requiredNodePools: cluster.requiredNodePools,

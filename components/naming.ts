@@ -27,6 +27,14 @@ export function publicNames(serverName: string) {
 export const DATABASE = { name: "synapse", owner: "synapse", port: 5432 } as const;
 export const MEDIA_BUCKET = "synapse-media";
 
+/**
+ * Namespace of the call hosts (LiveKit, coturn): they need host networking, which PodSecurity's
+ * `baseline` and `restricted` levels refuse, so they live apart from everything else.
+ */
+export function callHostsNamespace(namespace: string): string {
+  return `${namespace}-calls`;
+}
+
 /** Namespace of the monitoring stack, the only other source allowed to scrape metrics ports. */
 export const MONITORING_NAMESPACE = "monitoring";
 

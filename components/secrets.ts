@@ -10,6 +10,8 @@ import { componentLabels, DATABASE } from "./naming";
 
 export interface SecretsArgs {
   namespace: pulumi.Input<string>;
+  /** The call hosts' namespace: coturn reads the TURN secret there. */
+  callHostsNamespace: pulumi.Input<string>;
   provider: k8s.Provider;
 }
 
@@ -65,11 +67,11 @@ export class Secrets extends pulumi.ComponentResource {
     this.livekitApiKey = pulumi.secret(pulumi.interpolate`API${token("livekit-key", 12)}`);
     this.livekitApiSecret = password("livekit-secret");
 
-    const store = (id: Exclude<keyof typeof SECRET_NAMES, "synapse">, stringData: Record<string, pulumi.Input<string>>, type = "Opaque") =>
+    const store = (id: Exclude<keyof typeof SECRET_NAMES, "synapse">, stringData: Record<string, pulumi.Input<string>>, type = "Opaque", namespace = args.namespace, resourceName: string = SECRET_NAMES[id]) =>
       new k8s.core.v1.Secret(
-        SECRET_NAMES[id],
+        resourceName,
         {
-          metadata: { name: SECRET_NAMES[id], namespace: args.namespace, labels: componentLabels("secrets") },
+          metadata: { name: SECRET_NAMES[id], namespace, labels: componentLabels("secrets") },
           type,
           stringData,
         },
@@ -95,6 +97,7 @@ export class Secrets extends pulumi.ComponentResource {
     store("minioBackup", { accessKey: token("minio-backup-key", 20), secretKey: password("minio-backup") });
     store("livekitApi", { key: this.livekitApiKey, secret: this.livekitApiSecret });
     store("turn", { secret: this.turnSharedSecret });
+    store("turn", { secret: this.turnSharedSecret }, "Opaque", args.callHostsNamespace, `${SECRET_NAMES.turn}-call-hosts`);
 
     this.registerOutputs({ names: SECRET_NAMES });
   }

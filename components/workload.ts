@@ -31,21 +31,22 @@ export function spread(labels: Record<string, string>) {
 }
 
 /** One pod may be down at a time; only for workloads that run at least two. */
-export function disruptionBudget(name: string, namespace: string, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.policy.v1.PodDisruptionBudget {
+export function disruptionBudget(name: string, namespace: pulumi.Input<string>, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.policy.v1.PodDisruptionBudget {
   return { metadata: { name, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } };
 }
 
 /**
- * Placement on a node pool: its label, tolerations for its taint, and (for one-per-node members
- * such as Redis, MinIO servers, call hosts) required anti-affinity on the hostname.
+ * Placement on a node pool: its label, tolerations for its taint, spread of the workload's own
+ * pods over nodes and zones, and (for one-per-node members such as Redis, MinIO servers, call
+ * hosts) required anti-affinity on the hostname against the pods `onePerNode` selects (the
+ * workload itself with `true`; a wider set, such as every call host, with labels).
  */
-export function poolPlacement(pool: InventoryRole, selector: Record<string, string>, onePerNode: boolean) {
+export function poolPlacement(pool: InventoryRole, selector: Record<string, string>, onePerNode: boolean | Record<string, string>) {
+  const apart = onePerNode === true ? selector : onePerNode || undefined;
   return {
     nodeSelector: { [POOL_LABEL]: pool },
     tolerations: poolTaints(pool).map((t) => ({ key: t.key, operator: "Equal", value: t.value, effect: t.effect })),
-    ...(onePerNode
-      ? { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } }] } } }
-      : {}),
+    ...(apart ? { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: apart } }] } } } : {}),
     topologySpreadConstraints: spread(selector),
   };
 }

@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../sizing/types";
 import { componentLabels, LK_JWT, publicNames, SERVICE_NAMES } from "../naming";
+import { SECRET_NAMES } from "../secrets";
 import { COTURN_IMAGE, CURL_IMAGE, LIVEKIT_IMAGE, LK_JWT_SERVICE_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { LIVEKIT_PORTS, renderLivekitConfig, renderTurnserverConf, TURN_PORT } from "./config";
@@ -22,7 +23,10 @@ export interface CallsArgs {
   coturn: Plan["coturn"];
   serverName: string;
   target: Plan["target"];
+  /** Namespace of lk-jwt-service (an ordinary workload). */
   namespace: string;
+  /** Namespace of LiveKit and coturn (host networking), see callHostsNamespace. */
+  hostNamespace: pulumi.Input<string>;
   provider: k8s.Provider;
   livekitSentinels: string[];
   /** Cluster ranges TURN must also refuse (VPC, pods, services) when not already private. */
@@ -41,18 +45,17 @@ export class Calls extends pulumi.ComponentResource {
     super("matrix-scale:calls:Calls", name, {}, opts);
     const child = { parent: this, provider: args.provider };
     const ns = args.namespace;
+    const hostNs = args.hostNamespace;
     const names = publicNames(args.serverName);
     const s = args.secrets;
 
     const livekitSecret = new k8s.core.v1.Secret(
       "livekit-config",
       {
-        metadata: { name: "livekit-config", namespace: ns, labels: componentLabels("livekit") },
+        metadata: { name: "livekit-config", namespace: hostNs, labels: componentLabels("livekit") },
         stringData: {
           "livekit.yaml": s.redisLivekitPassword.apply((redisPassword) => renderLivekitConfig(args.livekit, { sentinels: args.livekitSentinels, redisPassword, useExternalIp: true })),
           keys: pulumi.interpolate`${s.livekitApiKey}: ${s.livekitApiSecret}`,
-          key: s.livekitApiKey,
-          secret: s.livekitApiSecret,
         },
       },
       child,
@@ -60,7 +63,7 @@ export class Calls extends pulumi.ComponentResource {
     const turnConfig = new k8s.core.v1.ConfigMap(
       "coturn",
       {
-        metadata: { namespace: ns, labels: componentLabels("coturn") },
+        metadata: { namespace: hostNs, labels: componentLabels("coturn") },
         immutable: true,
         data: { "turnserver.conf": renderTurnserverConf(args.coturn, { realm: args.serverName, extraDeniedCidrs: args.clusterCidrs }) },
       },
@@ -73,7 +76,7 @@ export class Calls extends pulumi.ComponentResource {
       new k8s.apps.v1.Deployment(
         app,
         {
-          metadata: { name: app, namespace: ns, labels },
+          metadata: { name: app, namespace: hostNs, labels },
           spec: {
             replicas: spec.instances,
             selector: { matchLabels: selector },
@@ -82,7 +85,8 @@ export class Calls extends pulumi.ComponentResource {
             template: {
               metadata: { labels },
               spec: {
-                ...poolPlacement(spec.pool, CALL_HOST_LABEL, true),
+                // One call process per host (any of them); each service spread over zones by itself.
+                ...poolPlacement(spec.pool, selector, CALL_HOST_LABEL),
                 hostNetwork: true,
                 dnsPolicy: "ClusterFirstWithHostNet",
                 securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
@@ -93,7 +97,7 @@ export class Calls extends pulumi.ComponentResource {
         },
         child,
       );
-      new k8s.policy.v1.PodDisruptionBudget(app, disruptionBudget(app, ns, labels, selector), child);
+      new k8s.policy.v1.PodDisruptionBudget(app, disruptionBudget(app, hostNs, labels, selector), child);
     };
 
     hostDeployment("livekit", args.livekit, {
@@ -177,7 +181,7 @@ export class Calls extends pulumi.ComponentResource {
       {
         metadata: {
           name: SERVICE_NAMES.livekit,
-          namespace: ns,
+          namespace: hostNs,
           labels: componentLabels("livekit"),
           ...(args.target === "aws"
             ? {
@@ -220,8 +224,8 @@ export class Calls extends pulumi.ComponentResource {
                   image: LK_JWT_SERVICE_IMAGE,
                   env: [
                     { name: "LIVEKIT_URL", value: `wss://${names.livekit}` },
-                    { name: "LIVEKIT_KEY", valueFrom: { secretKeyRef: { name: "livekit-config", key: "key" } } },
-                    { name: "LIVEKIT_SECRET", valueFrom: { secretKeyRef: { name: "livekit-config", key: "secret" } } },
+                    { name: "LIVEKIT_KEY", valueFrom: { secretKeyRef: { name: SECRET_NAMES.livekitApi, key: "key" } } },
+                    { name: "LIVEKIT_SECRET", valueFrom: { secretKeyRef: { name: SECRET_NAMES.livekitApi, key: "secret" } } },
                     { name: "LIVEKIT_JWT_PORT", value: String(LK_JWT.port) },
                     { name: "LIVEKIT_FULL_ACCESS_HOMESERVERS", value: args.serverName },
                   ],

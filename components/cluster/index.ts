@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../../sizing/settings";
 import type { InventoryRow } from "../../sizing/types";
-import { componentLabels, STORAGE_CLASSES } from "../naming";
+import { callHostsNamespace, componentLabels, STORAGE_CLASSES } from "../naming";
 import { storageClassParameters } from "../nodepools/network";
 
 export interface ClusterArgs {
@@ -36,6 +36,13 @@ export function storageClassSpecs(inventory: readonly InventoryRow[]) {
   });
 }
 
+/** PodSecurity admission per namespace: every workload is `restricted`, except the call hosts. */
+export const POD_SECURITY = {
+  workloads: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" },
+  // LiveKit and coturn bind the node's address (host networking), which only `privileged` admits.
+  callHosts: { "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/audit": "restricted" },
+} as const;
+
 export interface RequiredNodePool {
   role: string;
   count: number;
@@ -63,6 +70,7 @@ export function requiredNodePools(inventory: readonly InventoryRow[]): RequiredN
 export class Cluster extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
   readonly namespace: pulumi.Output<string>;
+  readonly callHostsNamespace: pulumi.Output<string>;
   readonly requiredNodePools: RequiredNodePool[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -78,27 +86,21 @@ export class Cluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const ns = new k8s.core.v1.Namespace(
-      `${name}-namespace`,
-      {
-        metadata: {
-          name: namespace,
-          labels: componentLabels("namespace", {
-            // Call hosts need host networking: the namespace enforces `baseline`, and audits `restricted`.
-            "pod-security.kubernetes.io/enforce": "baseline",
-            "pod-security.kubernetes.io/audit": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-          }),
-        },
-      },
-      // Deleting the namespace would delete every volume in it.
-      { parent: this, provider: this.provider, retainOnDelete: true, protect: !renderDir },
-    );
+    const namespaceWith = (resourceName: string, nsName: string, podSecurity: Record<string, string>) =>
+      new k8s.core.v1.Namespace(
+        resourceName,
+        { metadata: { name: nsName, labels: componentLabels("namespace", podSecurity) } },
+        // Deleting a namespace would delete every volume in it.
+        { parent: this, provider: this.provider, retainOnDelete: true, protect: !renderDir },
+      );
+    const ns = namespaceWith(`${name}-namespace`, namespace, POD_SECURITY.workloads);
+    const calls = namespaceWith(`${name}-calls-namespace`, callHostsNamespace(namespace), POD_SECURITY.callHosts);
     this.namespace = ns.metadata.name;
+    this.callHostsNamespace = calls.metadata.name;
     if (args.createStorageClasses) {
       for (const spec of storageClassSpecs(args.inventory)) new k8s.storage.v1.StorageClass(spec.metadata.name, spec, { parent: this, provider: this.provider });
     }
     this.requiredNodePools = requiredNodePools(args.inventory);
-    this.registerOutputs({ namespace: this.namespace, requiredNodePools: this.requiredNodePools });
+    this.registerOutputs({ namespace: this.namespace, callHostsNamespace: this.callHostsNamespace, requiredNodePools: this.requiredNodePools });
   }
 }

@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
-import { componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
+import { callHostsNamespace, componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
 import { KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART, SYNAPSE_DASHBOARD_URL } from "../versions";
 import { namespaceFor, pinnedChart } from "../workload";
 import { tierDashboard } from "./dashboard";
@@ -100,7 +100,7 @@ export class Monitoring extends pulumi.ComponentResource {
           apiVersion: "monitoring.coreos.com/v1",
           kind,
           metadata: { name: monitor, namespace: args.namespace, labels: componentLabels("monitoring") },
-          spec: { selector: { matchLabels: selector }, namespaceSelector: { matchNames: [args.namespace] }, ...(kind === "PodMonitor" ? { podMetricsEndpoints: endpoints } : { endpoints }) },
+          spec: { selector: { matchLabels: selector }, namespaceSelector: { matchNames: [args.namespace, callHostsNamespace(args.namespace)] }, ...(kind === "PodMonitor" ? { podMetricsEndpoints: endpoints } : { endpoints }) },
         },
         { ...child, ...crd },
       );

@@ -88,6 +88,9 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
       expect(d.template.spec.hostNetwork).toBe(true);
       const anti = d.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
       expect(anti).toEqual({ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "matrix-scale/call-host": "true" } } });
+      // Spread by the service's own pods: spreading all call hosts together could leave one service in one zone.
+      for (const constraint of d.template.spec.topologySpreadConstraints) expect(constraint.labelSelector, name).toEqual({ matchLabels: { "app.kubernetes.io/name": name } });
+      expect(d.template.metadata.namespace ?? ofType(run, "kubernetes:apps/v1:Deployment").find((r) => r.name === name)!.inputs.metadata).toMatchObject({ namespace: "matrix-calls" });
     }
     expect(p.inventory.find((r) => r.role === "calls")!.count).toBe(p.livekit.instances + p.coturn.instances);
     const coturn = deployment("coturn").template.spec.containers[0];

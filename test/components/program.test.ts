@@ -24,10 +24,13 @@ describe.each(TIERS)("tier %s", (tier) => {
     const types = resources.map((r) => r.type);
     expect(types).toContain("pulumi:providers:kubernetes");
     const namespaces = resources.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
-    expect(namespaces.sort()).toEqual(["cnpg-system", "matrix", "monitoring"]);
-    const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
-    expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual([...Object.values(SECRET_NAMES), "livekit-config"].sort());
-    for (const s of secrets) expect((s.inputs.metadata as { namespace: string }).namespace).toBe("matrix");
+    expect(namespaces.sort()).toEqual(["cnpg-system", "matrix", "matrix-calls", "monitoring"]);
+    const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret").map((r) => r.inputs.metadata as { name: string; namespace: string });
+    const inNamespace = (ns: string) => secrets.filter((m) => m.namespace === ns).map((m) => m.name).sort();
+    expect(inNamespace("matrix")).toEqual(Object.values(SECRET_NAMES).sort());
+    // The call hosts' namespace holds only what LiveKit and coturn read.
+    expect(inNamespace("matrix-calls")).toEqual(["livekit-config", SECRET_NAMES.turn]);
+    expect(secrets.length).toBe(inNamespace("matrix").length + inNamespace("matrix-calls").length);
     expect(types).toContain("kubernetes:postgresql.cnpg.io/v1:Cluster");
   });
 
