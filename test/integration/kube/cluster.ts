@@ -1,0 +1,335 @@
+/**
+ * What the control-plane tests do to a cluster: nodes from the plan's inventory, volumes the way
+ * the EBS CSI driver provisions them (zonal, where the scheduler put the pod), the program's
+ * manifests applied as Pulumi applies them (server-side, strict field validation), and the
+ * questions asked of the result (where every pod landed, how full each pool is).
+ */
+import { NODE_MAX_PODS } from "../../../sizing/additions";
+import { POOL_LABEL } from "../../../sizing/inventory";
+import type { InventoryRow, Plan } from "../../../sizing/types";
+import { waitFor } from "../harness";
+import type { ControlPlane, KubeObject } from "./control-plane";
+import { minimalCrds, type Manifest } from "./manifests";
+
+export const ZONE_LABEL = "topology.kubernetes.io/zone";
+export const HOST_LABEL = "kubernetes.io/hostname";
+/** The field manager Pulumi's Kubernetes provider applies with. */
+export const FIELD_MANAGER = "pulumi-kubernetes";
+
+const milli = (vcpu: number) => `${Math.round(vcpu * 1000)}m`;
+const mebi = (gib: number) => `${Math.floor(gib * 1024)}Mi`;
+
+/**
+ * One node per server of a pool, as a managed node group lays them out: spread over the zones in
+ * turn, labelled and tainted as the plan says, allocatable what the plan assumes pods may request
+ * (capacity less the kubelet reservation and DaemonSets). The control plane is the provider's.
+ */
+export function nodesFor(inventory: readonly InventoryRow[], zones: readonly string[]): Manifest[] {
+  return inventory
+    .filter((row) => row.role !== "controlPlane")
+    .flatMap((row) =>
+      Array.from({ length: row.count }, (_, i) => {
+        const name = `${row.role.toLowerCase()}-${i}`;
+        return {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: {
+            name,
+            labels: {
+              ...row.labels,
+              [HOST_LABEL]: name,
+              [ZONE_LABEL]: zones[i % zones.length]!,
+              "node.kubernetes.io/instance-type": row.instanceType,
+              "kubernetes.io/os": "linux",
+              "kubernetes.io/arch": "amd64",
+              type: "kwok",
+            },
+            annotations: { "kwok.x-k8s.io/node": "fake" },
+          },
+          spec: { taints: row.taints },
+          status: {
+            capacity: { cpu: String(row.vcpu), memory: `${row.memoryGiB}Gi`, pods: String(NODE_MAX_PODS) },
+            allocatable: { cpu: milli(row.allocatable.vcpu), memory: mebi(row.allocatable.memoryGiB), pods: String(NODE_MAX_PODS) },
+          },
+        };
+      }),
+    );
+}
+
+/** Creates the nodes and waits until KWOK reports each Ready with the plan's allocatable. */
+export async function addNodes(cp: ControlPlane, nodes: readonly Manifest[]): Promise<void> {
+  cp.must(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: nodes }));
+  for (const node of nodes) {
+    const status = JSON.stringify({ status: node.status });
+    cp.must(["patch", "node", node.metadata.name, "--subresource=status", "--type=merge", "-p", status]);
+  }
+  const want = new Map(nodes.map((n) => [n.metadata.name, (n.status as { allocatable: Record<string, string> }).allocatable]));
+  await waitFor(`${nodes.length} nodes Ready with their allocatable`, async () => {
+    const live = cp.list("nodes").filter((n) => want.has(n.metadata.name));
+    const ready = live.filter((n) => {
+      const status = n.status as { allocatable: Record<string, string>; conditions?: { type: string; status: string }[] };
+      const a = want.get(n.metadata.name)!;
+      return status.conditions?.some((c) => c.type === "Ready" && c.status === "True") && status.allocatable.cpu === a.cpu && status.allocatable.memory === a.memory;
+    });
+    return ready.length === want.size ? true : undefined;
+  }, 60_000, 500);
+}
+
+interface Pvc extends KubeObject {
+  spec: { storageClassName?: string; accessModes: string[]; resources: { requests: { storage: string } }; volumeName?: string };
+  status: { phase: string };
+}
+
+/**
+ * Provisions a volume for every claim the scheduler has chosen a node for (WaitForFirstConsumer),
+ * in that node's zone, as the EBS CSI driver does: the PersistentVolume controller binds it, and a
+ * pod that later moves must stay in its volume's zone. Runs until stopped.
+ */
+export function startZonalProvisioner(cp: ControlPlane): { stop(): void; provisioned(): number } {
+  const done = new Set<string>();
+  const tick = () => {
+    const claims = cp.list<Pvc>("persistentvolumeclaims").filter((c) => !c.spec.volumeName && c.metadata.annotations?.["volume.kubernetes.io/selected-node"]);
+    if (claims.length === 0) return;
+    const zones = new Map(cp.list("nodes").map((n) => [n.metadata.name, n.metadata.labels?.[ZONE_LABEL] ?? ""]));
+    const volumes = claims
+      .filter((c) => !done.has(c.metadata.uid!))
+      .map((c) => {
+        done.add(c.metadata.uid!);
+        const zone = zones.get(c.metadata.annotations!["volume.kubernetes.io/selected-node"]!)!;
+        return {
+          apiVersion: "v1",
+          kind: "PersistentVolume",
+          metadata: { name: `pv-${c.metadata.uid}`, annotations: { "pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com" } },
+          spec: {
+            capacity: { storage: c.spec.resources.requests.storage },
+            accessModes: c.spec.accessModes,
+            storageClassName: c.spec.storageClassName,
+            persistentVolumeReclaimPolicy: "Retain",
+            claimRef: { namespace: c.metadata.namespace, name: c.metadata.name, uid: c.metadata.uid },
+            csi: { driver: "ebs.csi.aws.com", volumeHandle: `vol-${c.metadata.uid}`, fsType: "ext4" },
+            nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE_LABEL, operator: "In", values: [zone] }] }] } },
+          },
+        };
+      });
+    if (volumes.length > 0) cp.must(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: volumes }));
+  };
+  const timer = setInterval(() => {
+    try {
+      tick();
+    } catch {
+      /* the next tick tries again */
+    }
+  }, 1000);
+  return { stop: () => clearInterval(timer), provisioned: () => done.size };
+}
+
+export interface ApplyResult {
+  objects: number;
+  /** PodSecurity or deprecation warnings the API server returned. */
+  warnings: string[];
+}
+
+/**
+ * Applies manifests as Pulumi's provider does (server-side apply, its field manager, strict field
+ * validation, no forced conflicts): definitions first (namespaces, CRDs, storage classes), then
+ * everything else. Throws with the API server's words if any object is refused.
+ */
+export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]): Promise<ApplyResult> {
+  const first = new Set(["Namespace", "CustomResourceDefinition", "StorageClass"]);
+  const definitions = [...list.filter((m) => first.has(m.kind)), ...minimalCrds(list)];
+  const rest = list.filter((m) => !first.has(m.kind));
+  const warnings: string[] = [];
+  const apply = (items: readonly Manifest[]) => {
+    const r = cp.kubectl(["apply", "--server-side", `--field-manager=${FIELD_MANAGER}`, "--validate=strict", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+    if (r.status !== 0) throw new Error(`the API server refused objects:\n${r.stderr.slice(0, 6000)}`);
+    warnings.push(...r.stderr.split("\n").filter((line) => line.startsWith("Warning:")));
+  };
+  apply(definitions);
+  cp.must(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+  apply(rest);
+  return { objects: definitions.length + rest.length, warnings };
+}
+
+export interface Pod extends KubeObject {
+  spec: {
+    nodeName?: string;
+    nodeSelector?: Record<string, string>;
+    tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
+    affinity?: { podAntiAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[] } };
+    containers: { resources?: { requests?: Record<string, string> } }[];
+    initContainers?: { resources?: { requests?: Record<string, string> } }[];
+  };
+  status: { phase: string; conditions?: { type: string; status: string }[] };
+}
+
+export function cpuOf(quantity: string | undefined): number {
+  if (!quantity) return 0;
+  return quantity.endsWith("m") ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity);
+}
+
+export function gibOf(quantity: string | undefined): number {
+  if (!quantity) return 0;
+  const units: Record<string, number> = { Ki: 2 ** -20, Mi: 2 ** -10, Gi: 1, Ti: 2 ** 10, k: 1e3 / 2 ** 30, M: 1e6 / 2 ** 30, G: 1e9 / 2 ** 30 };
+  const match = /^([0-9.]+)([A-Za-z]*)$/.exec(quantity);
+  if (!match) throw new Error(`unknown quantity ${quantity}`);
+  return Number(match[1]) * (match[2] ? units[match[2]]! : 2 ** -30);
+}
+
+/** What the scheduler counts for a pod: the larger of its containers' sum and any init container. */
+export function podRequests(pod: Pod): { vcpu: number; memoryGiB: number } {
+  const sum = (list: Pod["spec"]["containers"], f: (r: Record<string, string>) => number) => list.reduce((acc, c) => acc + f(c.resources?.requests ?? {}), 0);
+  const max = (list: Pod["spec"]["containers"], f: (r: Record<string, string>) => number) => Math.max(0, ...list.map((c) => f(c.resources?.requests ?? {})));
+  const cpu = (r: Record<string, string>) => cpuOf(r.cpu);
+  const mem = (r: Record<string, string>) => gibOf(r.memory);
+  const init = pod.spec.initContainers ?? [];
+  return { vcpu: Math.max(sum(pod.spec.containers, cpu), max(init, cpu)), memoryGiB: Math.max(sum(pod.spec.containers, mem), max(init, mem)) };
+}
+
+/** The workload a pod belongs to (owner chain flattened: ReplicaSet names lose their hash). */
+export function ownerOf(pod: Pod): string {
+  const owner = pod.metadata.ownerReferences?.[0];
+  if (!owner) return pod.metadata.name;
+  const name = owner.kind === "ReplicaSet" ? owner.name.replace(/-[a-z0-9]+$/, "") : owner.name;
+  return `${pod.metadata.namespace}/${name}`;
+}
+
+/** Pods that hold resources on a node (a finished Job's pod does not). */
+export function active(pods: readonly Pod[]): Pod[] {
+  return pods.filter((p) => p.status.phase !== "Succeeded" && p.status.phase !== "Failed" && !p.metadata.deletionTimestamp);
+}
+
+export function isReady(pod: Pod): boolean {
+  return pod.status.phase === "Running" && !!pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+}
+
+export interface PoolReport {
+  role: string;
+  nodes: number;
+  pods: number;
+  requested: { vcpu: number; memoryGiB: number };
+  allocatable: { vcpu: number; memoryGiB: number };
+}
+
+/** Per pool: nodes, pods placed, what those pods request and what the pool's nodes offer. */
+export function poolReport(nodes: readonly KubeObject[], pods: readonly Pod[]): PoolReport[] {
+  const poolOf = new Map(nodes.map((n) => [n.metadata.name, n.metadata.labels?.[POOL_LABEL] ?? "?"]));
+  const roles = [...new Set(poolOf.values())];
+  return roles.map((role) => {
+    const members = nodes.filter((n) => poolOf.get(n.metadata.name) === role);
+    const placed = active(pods).filter((p) => p.spec.nodeName && poolOf.get(p.spec.nodeName) === role);
+    const requested = placed.map(podRequests).reduce((a, r) => ({ vcpu: a.vcpu + r.vcpu, memoryGiB: a.memoryGiB + r.memoryGiB }), { vcpu: 0, memoryGiB: 0 });
+    const allocatable = members
+      .map((n) => (n.status as { allocatable: Record<string, string> }).allocatable)
+      .reduce((a, r) => ({ vcpu: a.vcpu + cpuOf(r.cpu), memoryGiB: a.memoryGiB + gibOf(r.memory) }), { vcpu: 0, memoryGiB: 0 });
+    return { role, nodes: members.length, pods: placed.length, requested, allocatable };
+  });
+}
+
+/** Pods the workloads in these manifests should run (an HPA's minimum where it owns the count). */
+export function expectedPods(list: readonly Manifest[]): number {
+  const hpaMin = new Map(
+    list
+      .filter((m) => m.kind === "HorizontalPodAutoscaler")
+      .map((m) => {
+        const spec = m.spec as { scaleTargetRef: { name: string }; minReplicas: number };
+        return [`${m.metadata.namespace}/${spec.scaleTargetRef.name}`, spec.minReplicas];
+      }),
+  );
+  return list.reduce((count, m) => {
+    const spec = m.spec as { replicas?: number; completions?: number } | undefined;
+    if (m.kind === "StatefulSet") return count + (spec?.replicas ?? 1);
+    if (m.kind === "Deployment") return count + (spec?.replicas ?? hpaMin.get(`${m.metadata.namespace}/${m.metadata.name}`) ?? 1);
+    if (m.kind === "Job") return count + (spec?.completions ?? 1);
+    return count;
+  }, 0);
+}
+
+/** The reasons the scheduler gave for pods it could not place (its FailedScheduling events). */
+export function schedulingFailures(cp: ControlPlane, pods: readonly Pod[]): string[] {
+  const pending = new Set(pods.filter((p) => !p.spec.nodeName).map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+  const events = cp.list<KubeObject & { reason: string; message: string; involvedObject: { name: string; namespace: string } }>("events");
+  return events
+    .filter((e) => (e.reason === "FailedScheduling" || e.reason === "FailedCreate") && (e.reason === "FailedCreate" || pending.has(`${e.involvedObject.namespace}/${e.involvedObject.name}`)))
+    .map((e) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+}
+
+/** Waits until `count` pods exist and every one is placed and started (or finished, for a Job). */
+export async function waitForPlacement(cp: ControlPlane, count: number, timeoutMs: number): Promise<Pod[]> {
+  let last: Pod[] = [];
+  try {
+    return await waitFor(`${count} pods placed and running`, async () => {
+      last = cp.list<Pod>("pods").filter((p) => !p.metadata.deletionTimestamp);
+      const settled = last.filter((p) => p.spec.nodeName && (isReady(p) || p.status.phase === "Succeeded"));
+      return last.length === count && settled.length === count ? last : undefined;
+    }, timeoutMs, 1000);
+  } catch (error) {
+    const pending = last.filter((p) => !p.spec.nodeName).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+    throw new Error(`${String(error)}\n${last.length} pods exist (${count} expected); not placed: ${pending.join(", ") || "none"}\n${schedulingFailures(cp, last).slice(0, 30).join("\n")}`);
+  }
+}
+
+export function plannedPool(plan: Plan, role: string) {
+  const pool = plan.pools.find((p) => p.role === role);
+  if (!pool) throw new Error(`the plan has no ${role} pool`);
+  return pool;
+}
+
+export interface DrainResult {
+  role: string;
+  node: string;
+  evicted: number;
+  /** Evicted pods whose replacement runs on another node. */
+  rescheduled: number;
+  /** Replacements waiting: "namespace/workload: the scheduler's reason". */
+  waiting: string[];
+  /** Per workload that lost a pod: pods ready after the drain, and how many it runs. */
+  workloads: { name: string; ready: number; replicas: number }[];
+  seconds: number;
+}
+
+/**
+ * Cordons and drains the pool's busiest node (by requested CPU) through the eviction API, which
+ * honours every PodDisruptionBudget, then waits until each evicted pod's replacement runs
+ * elsewhere or the scheduler says why it cannot. The node is uncordoned afterwards and every pod
+ * must be back.
+ */
+export async function drainBusiest(cp: ControlPlane, role: string, expected: number): Promise<DrainResult> {
+  const started = Date.now();
+  const nodes = cp.list("nodes").filter((n) => n.metadata.labels?.[POOL_LABEL] === role);
+  const before = active(cp.list<Pod>("pods"));
+  const load = (node: string) => before.filter((p) => p.spec.nodeName === node).reduce((acc, p) => acc + podRequests(p).vcpu, 0);
+  const node = nodes.map((n) => n.metadata.name).sort((a, b) => load(b) - load(a) || a.localeCompare(b))[0]!;
+  const evictedPods = before.filter((p) => p.spec.nodeName === node);
+  const owners = new Set(evictedPods.map(ownerOf));
+  cp.must(["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--grace-period=1", "--timeout=240s"]);
+
+  // Settled: every pod exists again, and each is ready elsewhere or refused by the scheduler.
+  const settled = await waitFor(`the pods evicted from ${node} to settle`, async () => {
+    const pods = cp.list<Pod>("pods").filter((p) => !p.metadata.deletionTimestamp);
+    if (pods.length !== expected || pods.some((p) => p.spec.nodeName === node && p.status.phase !== "Succeeded")) return undefined;
+    const unsettled = pods.filter((p) => !(p.spec.nodeName ? isReady(p) || p.status.phase === "Succeeded" : unschedulable(p)));
+    return unsettled.length === 0 ? pods : undefined;
+  }, 120_000, 1000);
+  const waitingPods = settled.filter((p) => !p.spec.nodeName);
+  const reasons = new Map(schedulingFailures(cp, waitingPods).map((line) => [line.split(":")[0]!, line]));
+  const workloads = [...owners].sort().map((name) => {
+    const members = active(settled).filter((p) => ownerOf(p) === name);
+    return { name, ready: members.filter(isReady).length, replicas: members.length };
+  });
+  const result: DrainResult = {
+    role,
+    node,
+    evicted: evictedPods.length,
+    rescheduled: evictedPods.length - waitingPods.length,
+    waiting: waitingPods.map((p) => reasons.get(`${p.metadata.namespace}/${p.metadata.name}`) ?? `${ownerOf(p)}: pending`),
+    workloads,
+    seconds: 0,
+  };
+  cp.must(["uncordon", node]);
+  await waitForPlacement(cp, expected, 120_000);
+  return { ...result, seconds: Math.round((Date.now() - started) / 100) / 10 };
+}
+
+function unschedulable(pod: Pod): boolean {
+  return !!pod.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False");
+}
