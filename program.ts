@@ -51,10 +51,11 @@ export async function program(options: ProgramOptions = {}) {
 
   const namespace = settings.kubernetes.namespace;
   const aws = settings.target === "aws";
-  const nodePools = aws ? new NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan }) : undefined;
+  const nodePools = aws ? new NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan, minio: thePlan.minio }) : undefined;
   const cluster = new Cluster("matrix", {
     kubernetes: settings.kubernetes,
     inventory: thePlan.inventory,
+    minio: thePlan.minio,
     ...(nodePools ? { kubeconfig: nodePools.kubeconfig } : {}),
     createStorageClasses: aws,
   });

@@ -2,7 +2,7 @@
 # Installs what the integration tests start on loopback, idempotently and cached under .cache/:
 #   Debian: PostgreSQL, Redis (server + sentinel), HAProxy, iproute2
 #   Debian: coturn, Prometheus (promtool)
-#   Go module proxy: MinIO, LiveKit
+#   Go module proxy: MinIO, LiveKit; the Kubernetes control plane and KWOK (scripts/install-kube.sh)
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # network namespaces (test hosts of our own) and mount namespaces for the MinIO pool test
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v unshare >/dev/null || need_apt+=(util-linux)
+# certificates for the test control plane
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-integration: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -68,3 +70,6 @@ if [ ! -x "$livekit_bin" ]; then
   mv "$CACHE/gobin-livekit/server" "$livekit_bin"
 fi
 ln -sfn "$livekit_bin" "$CACHE/bin/livekit-server"
+
+# The control-plane tests: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, KWOK.
+bash scripts/install-kube.sh

@@ -8,7 +8,7 @@
  */
 import { allocatable } from "./packing";
 import type { DiskKind } from "./tiers";
-import type { InventoryRole, InventoryRow, Taint, Totals } from "./types";
+import type { InventoryRole, InventoryRow, MinioPlan, Taint, Totals } from "./types";
 
 export const PRICES_AS_OF = "2025-11";
 export const HOURS_PER_MONTH = 730;
@@ -102,3 +102,36 @@ export function totals(rows: readonly InventoryRow[], managedControlPlane: boole
   };
 }
 
+
+/** Storage nodes carry the MinIO pool whose servers they run. */
+export const MINIO_POOL_LABEL = "matrix-scale/minio-pool";
+
+/** A group of identical nodes: a managed node group on AWS, a labelled set of nodes elsewhere. */
+export interface NodeGroupSpec {
+  /** The pool's role, or `storage-pool<i>` for the nodes of MinIO pool i > 0. */
+  id: string;
+  row: InventoryRow;
+  count: number;
+  labels: Record<string, string>;
+}
+
+/**
+ * The node groups an inventory needs: one per role, except storage, which has one per MinIO pool.
+ * Appending a pool restarts every MinIO server (each lists every pool); with nodes of their own,
+ * the new pool's servers can never take the node a restarting server (its volume in that node's
+ * zone) is about to come back to. Pool 0 keeps the storage group's id and any spare storage nodes.
+ */
+export function nodeGroups(inventory: readonly InventoryRow[], minio: Pick<MinioPlan, "pools">): NodeGroupSpec[] {
+  return inventory
+    .filter((row) => row.role !== "controlPlane")
+    .flatMap((row): NodeGroupSpec[] => {
+      if (row.role !== "storage") return [{ id: row.role, row, count: row.count, labels: row.labels }];
+      const servers = minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
+      return minio.pools.map((pool, i) => ({
+        id: i === 0 ? row.role : `${row.role}-pool${i}`,
+        row,
+        count: pool.servers + (i === 0 ? row.count - servers : 0),
+        labels: { ...row.labels, [MINIO_POOL_LABEL]: String(i) },
+      }));
+    });
+}

@@ -6,7 +6,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../../sizing/settings";
-import type { InventoryRow } from "../../sizing/types";
+import { nodeGroups } from "../../sizing/inventory";
+import type { InventoryRow, Plan } from "../../sizing/types";
 import { callHostsNamespace, componentLabels, STORAGE_CLASSES } from "../naming";
 import { storageClassParameters } from "../nodepools/network";
 
@@ -14,6 +15,8 @@ export interface ClusterArgs {
   kubernetes: Settings["kubernetes"];
   /** Rows of the plan's inventory the cluster must provide (all but the control plane). */
   inventory: readonly InventoryRow[];
+  /** MinIO pools: each has storage nodes of its own. */
+  minio: Pick<Plan["minio"], "pools">;
   /** The cluster this program built (AWS); otherwise kubeconfig/context from settings. */
   kubeconfig?: pulumi.Input<string>;
   /** Create the per-pool StorageClasses (AWS: EBS CSI); an existing cluster provides its own. */
@@ -53,18 +56,17 @@ export interface RequiredNodePool {
   taints: string[];
 }
 
-export function requiredNodePools(inventory: readonly InventoryRow[]): RequiredNodePool[] {
-  return inventory
-    .filter((row) => row.role !== "controlPlane")
-    .map((row) => ({
-      role: row.role,
-      count: row.count,
-      vcpu: row.vcpu,
-      memoryGiB: row.memoryGiB,
-      storageGB: row.storageGB,
-      labels: row.labels,
-      taints: row.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
-    }));
+/** The node groups the operator's cluster must provide (storage: one per MinIO pool, by label). */
+export function requiredNodePools(inventory: readonly InventoryRow[], minio: Pick<Plan["minio"], "pools">): RequiredNodePool[] {
+  return nodeGroups(inventory, minio).map(({ row, count, labels }) => ({
+    role: row.role,
+    count,
+    vcpu: row.vcpu,
+    memoryGiB: row.memoryGiB,
+    storageGB: row.storageGB,
+    labels,
+    taints: row.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
+  }));
 }
 
 export class Cluster extends pulumi.ComponentResource {
@@ -100,7 +102,7 @@ export class Cluster extends pulumi.ComponentResource {
     if (args.createStorageClasses) {
       for (const spec of storageClassSpecs(args.inventory)) new k8s.storage.v1.StorageClass(spec.metadata.name, spec, { parent: this, provider: this.provider });
     }
-    this.requiredNodePools = requiredNodePools(args.inventory);
+    this.requiredNodePools = requiredNodePools(args.inventory, args.minio);
     this.registerOutputs({ namespace: this.namespace, callHostsNamespace: this.callHostsNamespace, requiredNodePools: this.requiredNodePools });
   }
 }

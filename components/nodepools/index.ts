@@ -6,6 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { nodeGroups } from "../../sizing/inventory";
 import type { Settings } from "../../sizing/settings";
 import type { InventoryRow, Plan } from "../../sizing/types";
 import { LIVEKIT_PORTS, TURN_PORT } from "../calls/config";
@@ -16,6 +17,7 @@ export interface NodePoolsArgs {
   aws: Settings["aws"];
   inventory: readonly InventoryRow[];
   calls: Pick<Plan, "livekit" | "coturn">;
+  minio: Pick<Plan["minio"], "pools">;
 }
 
 const tags = (name: string) => ({ Name: name, "matrix-scale/managed-by": "pulumi" });
@@ -132,12 +134,11 @@ export class NodePools extends pulumi.ComponentResource {
       child,
     );
 
-    const pools = args.inventory.filter((row) => row.role !== "controlPlane");
-    const groups = pools.map((row) => {
+    const groups = nodeGroups(args.inventory, args.minio).map(({ id, row, count, labels }) => {
       const calls = row.role === "calls";
       const diskGB = row.role === "database" || row.role === "storage" ? ROOT_DISK_GB_FOR_VOLUME_POOLS : row.storageGB;
       const template = new aws.ec2.LaunchTemplate(
-        `${name}-${row.role}`,
+        `${name}-${id}`,
         {
           blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: diskGB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
           metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 },
@@ -149,16 +150,16 @@ export class NodePools extends pulumi.ComponentResource {
       // The instance type is part of the name: changing it adds a new group before the old one
       // is removed (never a delete-first replacement).
       return new aws.eks.NodeGroup(
-        `${name}-${row.role}-${row.instanceType.replace(".", "-")}`,
+        `${name}-${id}-${row.instanceType.replace(".", "-")}`,
         {
           clusterName: cluster.name,
           nodeRoleArn: nodeRole.arn,
           subnetIds: calls ? publicSubnets : privateSubnets,
           instanceTypes: [row.instanceType],
-          scalingConfig: { desiredSize: row.count, minSize: row.count, maxSize: row.count },
+          scalingConfig: { desiredSize: count, minSize: count, maxSize: count },
           updateConfig: { maxUnavailable: 1 },
           launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
-          labels: row.labels,
+          labels,
           taints: row.taints.map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" })),
           tags: { ...tags(`${name}-${row.role}`), ...componentLabels(row.role) },
         },

@@ -6,6 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MINIO_POOL_LABEL, POOL_LABEL } from "../../sizing/inventory";
 import type { MinioPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, componentLabels, MEDIA_BUCKET, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
@@ -62,6 +63,8 @@ export class ObjectStore extends pulumi.ComponentResource {
               metadata: { labels: poolLabels },
               spec: {
                 ...poolPlacement(args.minio.pool, selector, true),
+                // The pool's own nodes (see nodeGroups): a new pool never takes a restarting server's node.
+                nodeSelector: { [POOL_LABEL]: args.minio.pool, [MINIO_POOL_LABEL]: String(i) },
                 securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
                 containers: [
                   {

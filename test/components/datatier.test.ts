@@ -82,7 +82,8 @@ describe.each(TIERS)("tier %s", (tier) => {
       const c = set.template.spec.containers[0];
       expect(c.args.filter((a: string) => a.startsWith("http://"))).toEqual(pools.map((pool, j) => `http://minio-pool-${j}-{0...${pool.servers - 1}}.minio-headless.matrix.svc.cluster.local:9000/data{0...${pool.drivesPerServer - 1}}`));
       expect(c.env).toContainEqual({ name: "MINIO_STORAGE_CLASS_STANDARD", value: `EC:${p.minio.parity}` });
-      expect(set.template.spec.nodeSelector).toEqual({ "matrix-scale/pool": "storage" });
+      // Each pool on storage nodes of its own (see nodeGroups).
+      expect(set.template.spec.nodeSelector).toEqual({ "matrix-scale/pool": "storage", "matrix-scale/minio-pool": String(i) });
       expect(set.template.spec.tolerations).toEqual([{ key: "matrix-scale/pool", operator: "Equal", value: "storage", effect: "NoSchedule" }]);
     });
     const job = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job")!.inputs.spec as Obj;

@@ -19,17 +19,24 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
   let ctx: { run: MockRun; plan: Plan };
   const load = async () => (ctx ??= { run: await runProgram(settings(TIER_USERS[tier]!, "aws")), plan: plan(parseSettings(settings(TIER_USERS[tier]!, "aws"))) });
 
-  it("one managed node group per inventory role with the plan's instance type, count, labels and taints", async () => {
+  it("one managed node group per inventory role (storage: per MinIO pool) with the plan's instance type, count, labels and taints", async () => {
     const { run, plan: p } = await load();
     const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup").map((r) => r.inputs as Obj);
     const rows = p.inventory.filter((r) => r.role !== "controlPlane");
-    expect(groups).toHaveLength(rows.length);
+    expect(groups).toHaveLength(rows.length - 1 + p.minio.pools.length);
     for (const row of rows) {
-      const group = groups.find((g) => g.labels["matrix-scale/pool"] === row.role)!;
-      expect(group.instanceTypes).toEqual([row.instanceType]);
-      expect(group.scalingConfig).toEqual({ desiredSize: row.count, minSize: row.count, maxSize: row.count });
-      expect(group.taints).toEqual(row.taints.map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" })));
+      const members = groups.filter((g) => g.labels["matrix-scale/pool"] === row.role);
+      for (const group of members) {
+        expect(group.instanceTypes).toEqual([row.instanceType]);
+        expect(group.taints).toEqual(row.taints.map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" })));
+      }
+      expect(members.reduce((acc, g) => acc + g.scalingConfig.desiredSize, 0), row.role).toBe(row.count);
     }
+    // MinIO pool i's servers have nodes of their own, as many as it has servers.
+    p.minio.pools.forEach((pool, i) => {
+      const group = groups.find((g) => g.labels["matrix-scale/minio-pool"] === String(i))!;
+      expect(group.scalingConfig).toEqual({ desiredSize: pool.servers, minSize: pool.servers, maxSize: pool.servers });
+    });
     expect(p.inventory.some((r) => r.role === "controlPlane")).toBe(false);
   });
 

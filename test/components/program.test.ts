@@ -68,7 +68,10 @@ describe.each(TIERS)("tier %s", (tier) => {
     const budget = outputs.connectionBudget as { connectionsAtMaxScale: number; limit: number };
     expect(budget.connectionsAtMaxScale).toBeLessThan(budget.limit);
     const pools = outputs.requiredNodePools as { role: string; labels: Record<string, string>; taints: string[] }[];
-    expect(pools.map((p) => p.role)).toEqual(["application", "database", "storage", "calls", "compliance", "monitoring"]);
+    const storageGroups = pools.filter((p) => p.role === "storage");
+    expect(pools.filter((p) => p.role !== "storage").map((p) => p.role)).toEqual(["application", "database", "calls", "compliance", "monitoring"]);
+    // Storage nodes come per MinIO pool, labelled with the pool their servers select.
+    expect(storageGroups.map((p) => p.labels["matrix-scale/minio-pool"])).toEqual(storageGroups.map((_, i) => String(i)));
     for (const p of pools) expect(p.labels["matrix-scale/pool"]).toBe(p.role);
     expect(pools.find((p) => p.role === "database")!.taints).toEqual(["matrix-scale/pool=database:NoSchedule"]);
   });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../bin/mock-runtime";
 import { defaultZones } from "../../components/nodepools/network";
 import { N_MINUS_1_BY_RESCHEDULING } from "../../sizing/pools";
-import { POOL_LABEL } from "../../sizing/inventory";
+import { nodeGroups, POOL_LABEL } from "../../sizing/inventory";
 import { parseSettings, plan as planOf, type Plan } from "../../sizing";
 import type { InventoryRole } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
@@ -72,7 +72,7 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
     declared = [...list, ...operatorStandIns(list)];
     cp = await ControlPlane.start(`kube-${tier}`);
     provisioner = startZonalProvisioner(cp);
-    await addNodes(cp, nodesFor(plan.inventory, zones));
+    await addNodes(cp, nodesFor(nodeGroups(plan.inventory, plan.minio), zones));
     applied = await applyManifests(cp, declared);
     pods = await waitForPlacement(cp, expectedPods(declared), 240_000);
     nodes = cp.list("nodes");

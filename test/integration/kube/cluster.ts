@@ -5,8 +5,8 @@
  * questions asked of the result (where every pod landed, how full each pool is).
  */
 import { NODE_MAX_PODS } from "../../../sizing/additions";
-import { POOL_LABEL } from "../../../sizing/inventory";
-import type { InventoryRow, Plan } from "../../../sizing/types";
+import { POOL_LABEL, type NodeGroupSpec } from "../../../sizing/inventory";
+import type { Plan } from "../../../sizing/types";
 import { waitFor } from "../harness";
 import type { ControlPlane, KubeObject } from "./control-plane";
 import { minimalCrds, type Manifest } from "./manifests";
@@ -20,40 +20,39 @@ const milli = (vcpu: number) => `${Math.round(vcpu * 1000)}m`;
 const mebi = (gib: number) => `${Math.floor(gib * 1024)}Mi`;
 
 /**
- * One node per server of a pool, as a managed node group lays them out: spread over the zones in
- * turn, labelled and tainted as the plan says, allocatable what the plan assumes pods may request
- * (capacity less the kubelet reservation and DaemonSets). The control plane is the provider's.
+ * One node per server of each node group (nodeGroups: a pool, or a MinIO pool's storage), as a
+ * managed node group lays them out: spread over the zones in turn, labelled and tainted as the
+ * plan says, allocatable what the plan assumes pods may request (capacity less the kubelet
+ * reservation and DaemonSets). The control plane is the provider's.
  */
-export function nodesFor(inventory: readonly InventoryRow[], zones: readonly string[]): Manifest[] {
-  return inventory
-    .filter((row) => row.role !== "controlPlane")
-    .flatMap((row) =>
-      Array.from({ length: row.count }, (_, i) => {
-        const name = `${row.role.toLowerCase()}-${i}`;
-        return {
-          apiVersion: "v1",
-          kind: "Node",
-          metadata: {
-            name,
-            labels: {
-              ...row.labels,
-              [HOST_LABEL]: name,
-              [ZONE_LABEL]: zones[i % zones.length]!,
-              "node.kubernetes.io/instance-type": row.instanceType,
-              "kubernetes.io/os": "linux",
-              "kubernetes.io/arch": "amd64",
-              type: "kwok",
-            },
-            annotations: { "kwok.x-k8s.io/node": "fake" },
+export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly string[]): Manifest[] {
+  return groups.flatMap(({ id, row, count, labels }) =>
+    Array.from({ length: count }, (_, i) => {
+      const name = `${id.toLowerCase()}-${i}`;
+      return {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name,
+          labels: {
+            ...labels,
+            [HOST_LABEL]: name,
+            [ZONE_LABEL]: zones[i % zones.length]!,
+            "node.kubernetes.io/instance-type": row.instanceType,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            type: "kwok",
           },
-          spec: { taints: row.taints },
-          status: {
-            capacity: { cpu: String(row.vcpu), memory: `${row.memoryGiB}Gi`, pods: String(NODE_MAX_PODS) },
-            allocatable: { cpu: milli(row.allocatable.vcpu), memory: mebi(row.allocatable.memoryGiB), pods: String(NODE_MAX_PODS) },
-          },
-        };
-      }),
-    );
+          annotations: { "kwok.x-k8s.io/node": "fake" },
+        },
+        spec: { taints: row.taints },
+        status: {
+          capacity: { cpu: String(row.vcpu), memory: `${row.memoryGiB}Gi`, pods: String(NODE_MAX_PODS) },
+          allocatable: { cpu: milli(row.allocatable.vcpu), memory: mebi(row.allocatable.memoryGiB), pods: String(NODE_MAX_PODS) },
+        },
+      };
+    }),
+  );
 }
 
 /** Creates the nodes and waits until KWOK reports each Ready with the plan's allocatable. */
