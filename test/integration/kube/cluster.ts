@@ -6,6 +6,7 @@
  */
 import { NODE_MAX_PODS } from "../../../sizing/additions";
 import { POOL_LABEL, type NodeGroupSpec } from "../../../sizing/inventory";
+import type { Capacity } from "../../../sizing/packing";
 import type { Plan } from "../../../sizing/types";
 import { waitFor } from "../harness";
 import type { ControlPlane, KubeObject } from "./control-plane";
@@ -175,7 +176,7 @@ export function gibOf(quantity: string | undefined): number {
 }
 
 /** What the scheduler counts for a pod: the larger of its containers' sum and any init container. */
-export function podRequests(pod: Pod): { vcpu: number; memoryGiB: number } {
+export function podRequests(pod: Pod): Capacity {
   const sum = (list: Pod["spec"]["containers"], f: (r: Record<string, string>) => number) => list.reduce((acc, c) => acc + f(c.resources?.requests ?? {}), 0);
   const max = (list: Pod["spec"]["containers"], f: (r: Record<string, string>) => number) => Math.max(0, ...list.map((c) => f(c.resources?.requests ?? {})));
   const cpu = (r: Record<string, string>) => cpuOf(r.cpu);
@@ -205,8 +206,8 @@ export interface PoolReport {
   role: string;
   nodes: number;
   pods: number;
-  requested: { vcpu: number; memoryGiB: number };
-  allocatable: { vcpu: number; memoryGiB: number };
+  requested: Capacity;
+  allocatable: Capacity;
 }
 
 /** Per pool: nodes, pods placed, what those pods request and what the pool's nodes offer. */
