@@ -6,7 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MINIO_POOL_LABEL, POOL_LABEL } from "../../sizing/inventory";
+import { MINIO_POOL_LABEL } from "../../sizing/inventory";
 import type { MinioPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, componentLabels, MEDIA_BUCKET, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
@@ -50,6 +50,7 @@ export class ObjectStore extends pulumi.ComponentResource {
     args.minio.pools.forEach((pool, i) => {
       const set = `minio-pool-${i}`;
       const poolLabels = { ...labels, "matrix-scale/minio-pool": String(i) };
+      const placement = poolPlacement(args.minio.pool, selector, true);
       new k8s.apps.v1.StatefulSet(
         set,
         {
@@ -62,9 +63,9 @@ export class ObjectStore extends pulumi.ComponentResource {
             template: {
               metadata: { labels: poolLabels },
               spec: {
-                ...poolPlacement(args.minio.pool, selector, true),
+                ...placement,
                 // The pool's own nodes (see nodeGroups): a new pool never takes a restarting server's node.
-                nodeSelector: { [POOL_LABEL]: args.minio.pool, [MINIO_POOL_LABEL]: String(i) },
+                nodeSelector: { ...placement.nodeSelector, [MINIO_POOL_LABEL]: String(i) },
                 securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
                 containers: [
                   {
