@@ -28,7 +28,7 @@ fi
 source_hash=$(cat scripts/kube-testbed/go.mod scripts/kube-testbed/go.sum scripts/kube-testbed/main.go | sha256sum | cut -c1-12)
 kube_bin="$CACHE/bin/kube-testbed-$KUBERNETES_VERSION-$source_hash"
 if [ ! -x "$kube_bin" ]; then
-  echo "install-kube: building Kubernetes $KUBERNETES_VERSION components (Go module proxy; ~10 min on a fresh machine)"
+  echo "install-kube: building Kubernetes $KUBERNETES_VERSION components (Go module proxy; ~5 min on a fresh machine)"
   (cd scripts/kube-testbed && go build -trimpath -ldflags="-s -w" -o "$kube_bin.tmp" .)
   mv "$kube_bin.tmp" "$kube_bin"
 fi
