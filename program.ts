@@ -16,6 +16,7 @@ import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
 import { MINIO_IMAGE } from "./components/versions";
+import { nodeGroups } from "./sizing/inventory";
 import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
@@ -51,11 +52,12 @@ export async function program(options: ProgramOptions = {}) {
 
   const namespace = settings.kubernetes.namespace;
   const aws = settings.target === "aws";
-  const nodePools = aws ? new NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan, minio: thePlan.minio }) : undefined;
+  const groups = nodeGroups(thePlan);
+  const nodePools = aws ? new NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan, groups }) : undefined;
   const cluster = new Cluster("matrix", {
     kubernetes: settings.kubernetes,
     inventory: thePlan.inventory,
-    minio: thePlan.minio,
+    groups,
     ...(nodePools ? { kubeconfig: nodePools.kubeconfig } : {}),
     createStorageClasses: aws,
   });

@@ -105,33 +105,48 @@ export function totals(rows: readonly InventoryRow[], managedControlPlane: boole
 
 /** Storage nodes carry the MinIO pool whose servers they run. */
 export const MINIO_POOL_LABEL = "matrix-scale/minio-pool";
+/** Call nodes carry the service (LiveKit or coturn) they host. */
+export const CALL_SERVICE_LABEL = "matrix-scale/call-service";
 
 /** A group of identical nodes: a managed node group on AWS, a labelled set of nodes elsewhere. */
 export interface NodeGroupSpec {
-  /** The pool's role, or `storage-pool<i>` for the nodes of MinIO pool i > 0. */
+  /** The pool's role, or `<role>-<part>` for the further groups a pool is split into. */
   id: string;
   row: InventoryRow;
   count: number;
   labels: Record<string, string>;
 }
 
+type GroupedPlan = { inventory: readonly InventoryRow[]; minio: Pick<MinioPlan, "pools">; livekit: { instances: number }; coturn: { instances: number } };
+
 /**
- * The node groups an inventory needs: one per role, except storage, which has one per MinIO pool.
- * Appending a pool restarts every MinIO server (each lists every pool); with nodes of their own,
- * the new pool's servers can never take the node a restarting server (its volume in that node's
- * zone) is about to come back to. Pool 0 keeps the storage group's id and any spare storage nodes.
+ * The node groups an inventory needs: one per role, except the pools of one-per-node members that
+ * must not take each other's nodes, split into groups of their own (each spread over the zones):
+ * - storage, one group per MinIO pool: appending a pool restarts every MinIO server (each lists
+ *   every pool), and on shared nodes a new pool's server could take the node a restarting server
+ *   (its volumes in that node's zone) is about to come back to;
+ * - calls, one group per service: on shared nodes one service could take every host of a zone and
+ *   leave the other all its hosts in a single zone.
+ * The first group keeps the pool's id (and any spare nodes), so an existing group keeps its name.
  */
-export function nodeGroups(inventory: readonly InventoryRow[], minio: Pick<MinioPlan, "pools">): NodeGroupSpec[] {
-  return inventory
+export function nodeGroups(plan: GroupedPlan): NodeGroupSpec[] {
+  const split = (row: InventoryRow, label: string, parts: { id: string; value: string; count: number }[]): NodeGroupSpec[] => {
+    const spare = row.count - parts.reduce((acc, p) => acc + p.count, 0);
+    return parts.map((part, i) => ({
+      id: i === 0 ? row.role : `${row.role}-${part.id}`,
+      row,
+      count: part.count + (i === 0 ? spare : 0),
+      labels: { ...row.labels, [label]: part.value },
+    }));
+  };
+  return plan.inventory
     .filter((row) => row.role !== "controlPlane")
     .flatMap((row): NodeGroupSpec[] => {
-      if (row.role !== "storage") return [{ id: row.role, row, count: row.count, labels: row.labels }];
-      const servers = minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
-      return minio.pools.map((pool, i) => ({
-        id: i === 0 ? row.role : `${row.role}-pool${i}`,
-        row,
-        count: pool.servers + (i === 0 ? row.count - servers : 0),
-        labels: { ...row.labels, [MINIO_POOL_LABEL]: String(i) },
-      }));
+      if (row.role === "storage") return split(row, MINIO_POOL_LABEL, plan.minio.pools.map((pool, i) => ({ id: `pool${i}`, value: String(i), count: pool.servers })));
+      if (row.role === "calls") {
+        const services = (["livekit", "coturn"] as const).map((name) => ({ id: name, value: name, count: plan[name].instances }));
+        return split(row, CALL_SERVICE_LABEL, services);
+      }
+      return [{ id: row.role, row, count: row.count, labels: row.labels }];
     });
 }

@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CALL_SERVICE_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { componentLabels, LK_JWT, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
@@ -73,6 +74,7 @@ export class Calls extends pulumi.ComponentResource {
     const hostDeployment = (app: "livekit" | "coturn", spec: Plan["coturn"], pod: Omit<k8s.types.input.core.v1.PodSpec, "containers"> & { containers: k8s.types.input.core.v1.Container[] }) => {
       const selector = { "app.kubernetes.io/name": app };
       const labels = { ...componentLabels(app, selector), ...CALL_HOST_LABEL };
+      const placement = poolPlacement(spec.pool, selector, CALL_HOST_LABEL);
       new k8s.apps.v1.Deployment(
         app,
         {
@@ -85,8 +87,10 @@ export class Calls extends pulumi.ComponentResource {
             template: {
               metadata: { labels },
               spec: {
-                // One call process per host (any of them); each service spread over zones by itself.
-                ...poolPlacement(spec.pool, selector, CALL_HOST_LABEL),
+                // One call process per host (any of them), on the service's own nodes (see nodeGroups),
+                // each service spread over zones by itself.
+                ...placement,
+                nodeSelector: { ...placement.nodeSelector, [CALL_SERVICE_LABEL]: app },
                 hostNetwork: true,
                 dnsPolicy: "ClusterFirstWithHostNet",
                 securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },

@@ -6,8 +6,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../../sizing/settings";
-import { nodeGroups } from "../../sizing/inventory";
-import type { InventoryRow, Plan } from "../../sizing/types";
+import type { NodeGroupSpec } from "../../sizing/inventory";
+import type { InventoryRow } from "../../sizing/types";
 import { callHostsNamespace, componentLabels, STORAGE_CLASSES } from "../naming";
 import { storageClassParameters } from "../nodepools/network";
 
@@ -15,8 +15,8 @@ export interface ClusterArgs {
   kubernetes: Settings["kubernetes"];
   /** Rows of the plan's inventory the cluster must provide (all but the control plane). */
   inventory: readonly InventoryRow[];
-  /** MinIO pools: each has storage nodes of its own. */
-  minio: Pick<Plan["minio"], "pools">;
+  /** The node groups the cluster must provide (sizing's nodeGroups). */
+  groups: readonly NodeGroupSpec[];
   /** The cluster this program built (AWS); otherwise kubeconfig/context from settings. */
   kubeconfig?: pulumi.Input<string>;
   /** Create the per-pool StorageClasses (AWS: EBS CSI); an existing cluster provides its own. */
@@ -56,9 +56,9 @@ export interface RequiredNodePool {
   taints: string[];
 }
 
-/** The node groups the operator's cluster must provide (storage: one per MinIO pool, by label). */
-export function requiredNodePools(inventory: readonly InventoryRow[], minio: Pick<Plan["minio"], "pools">): RequiredNodePool[] {
-  return nodeGroups(inventory, minio).map(({ row, count, labels }) => ({
+/** The node groups the operator's cluster must provide (storage per MinIO pool, calls per service, by label). */
+export function requiredNodePools(groups: readonly NodeGroupSpec[]): RequiredNodePool[] {
+  return groups.map(({ row, count, labels }) => ({
     role: row.role,
     count,
     vcpu: row.vcpu,
@@ -102,7 +102,7 @@ export class Cluster extends pulumi.ComponentResource {
     if (args.createStorageClasses) {
       for (const spec of storageClassSpecs(args.inventory)) new k8s.storage.v1.StorageClass(spec.metadata.name, spec, { parent: this, provider: this.provider });
     }
-    this.requiredNodePools = requiredNodePools(args.inventory, args.minio);
+    this.requiredNodePools = requiredNodePools(args.groups);
     this.registerOutputs({ namespace: this.namespace, callHostsNamespace: this.callHostsNamespace, requiredNodePools: this.requiredNodePools });
   }
 }

@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { nodeGroups } from "../../sizing/inventory";
+import type { NodeGroupSpec } from "../../sizing/inventory";
 import type { Settings } from "../../sizing/settings";
 import type { InventoryRow, Plan } from "../../sizing/types";
 import { LIVEKIT_PORTS, TURN_PORT } from "../calls/config";
@@ -17,7 +17,8 @@ export interface NodePoolsArgs {
   aws: Settings["aws"];
   inventory: readonly InventoryRow[];
   calls: Pick<Plan, "livekit" | "coturn">;
-  minio: Pick<Plan["minio"], "pools">;
+  /** The node groups to create (sizing's nodeGroups). */
+  groups: readonly NodeGroupSpec[];
 }
 
 const tags = (name: string) => ({ Name: name, "matrix-scale/managed-by": "pulumi" });
@@ -134,7 +135,7 @@ export class NodePools extends pulumi.ComponentResource {
       child,
     );
 
-    const groups = nodeGroups(args.inventory, args.minio).map(({ id, row, count, labels }) => {
+    const groups = args.groups.map(({ id, row, count, labels }) => {
       const calls = row.role === "calls";
       const diskGB = row.role === "database" || row.role === "storage" ? ROOT_DISK_GB_FOR_VOLUME_POOLS : row.storageGB;
       const template = new aws.ec2.LaunchTemplate(

@@ -19,11 +19,11 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
   let ctx: { run: MockRun; plan: Plan };
   const load = async () => (ctx ??= { run: await runProgram(settings(TIER_USERS[tier]!, "aws")), plan: plan(parseSettings(settings(TIER_USERS[tier]!, "aws"))) });
 
-  it("one managed node group per inventory role (storage: per MinIO pool) with the plan's instance type, count, labels and taints", async () => {
+  it("one managed node group per inventory role (storage: per MinIO pool; calls: per service) with the plan's instance type, count, labels and taints", async () => {
     const { run, plan: p } = await load();
     const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup").map((r) => r.inputs as Obj);
     const rows = p.inventory.filter((r) => r.role !== "controlPlane");
-    expect(groups).toHaveLength(rows.length - 1 + p.minio.pools.length);
+    expect(groups).toHaveLength(rows.length - 2 + p.minio.pools.length + 2);
     for (const row of rows) {
       const members = groups.filter((g) => g.labels["matrix-scale/pool"] === row.role);
       for (const group of members) {
@@ -37,6 +37,11 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
       const group = groups.find((g) => g.labels["matrix-scale/minio-pool"] === String(i))!;
       expect(group.scalingConfig).toEqual({ desiredSize: pool.servers, minSize: pool.servers, maxSize: pool.servers });
     });
+    // Each call service has hosts of its own, as many as it has instances.
+    for (const service of ["livekit", "coturn"] as const) {
+      const group = groups.find((g) => g.labels["matrix-scale/call-service"] === service)!;
+      expect(group.scalingConfig.desiredSize, service).toBe(p[service].instances);
+    }
     expect(p.inventory.some((r) => r.role === "controlPlane")).toBe(false);
   });
 
@@ -97,6 +102,8 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
       expect(anti).toEqual({ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "matrix-scale/call-host": "true" } } });
       // Spread by the service's own pods: spreading all call hosts together could leave one service in one zone.
       for (const constraint of d.template.spec.topologySpreadConstraints) expect(constraint.labelSelector, name).toEqual({ matchLabels: { "app.kubernetes.io/name": name } });
+      // On the service's own call nodes: one service can never take all of a zone's hosts from the other.
+      expect(d.template.spec.nodeSelector).toEqual({ "matrix-scale/pool": "calls", "matrix-scale/call-service": name });
       expect(d.template.metadata.namespace ?? ofType(run, "kubernetes:apps/v1:Deployment").find((r) => r.name === name)!.inputs.metadata).toMatchObject({ namespace: "matrix-calls" });
     }
     expect(p.inventory.find((r) => r.role === "calls")!.count).toBe(p.livekit.instances + p.coturn.instances);
@@ -113,7 +120,11 @@ describe("target kubernetes", () => {
     expect(run.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
     expect(ofType(run, "kubernetes:storage.k8s.io/v1:StorageClass")).toEqual([]);
     const pools = run.outputs.requiredNodePools as { role: string; count: number; labels: Obj; taints: string[] }[];
-    expect(pools.find((p) => p.role === "calls")).toMatchObject({ count: 6, taints: ["matrix-scale/pool=calls:NoSchedule"] });
+    // Call nodes per service: 3 for LiveKit, 3 for coturn at 5K.
+    expect(pools.filter((p) => p.role === "calls").map((p) => [p.labels["matrix-scale/call-service"], p.count, p.taints])).toEqual([
+      ["livekit", 3, ["matrix-scale/pool=calls:NoSchedule"]],
+      ["coturn", 3, ["matrix-scale/pool=calls:NoSchedule"]],
+    ]);
   });
 });
 

@@ -69,7 +69,8 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(budget.connectionsAtMaxScale).toBeLessThan(budget.limit);
     const pools = outputs.requiredNodePools as { role: string; labels: Record<string, string>; taints: string[] }[];
     const storageGroups = pools.filter((p) => p.role === "storage");
-    expect(pools.filter((p) => p.role !== "storage").map((p) => p.role)).toEqual(["application", "database", "calls", "compliance", "monitoring"]);
+    expect(pools.filter((p) => p.role !== "storage").map((p) => p.role)).toEqual(["application", "database", "calls", "calls", "compliance", "monitoring"]);
+    expect(pools.filter((p) => p.role === "calls").map((p) => p.labels["matrix-scale/call-service"])).toEqual(["livekit", "coturn"]);
     // Storage nodes come per MinIO pool, labelled with the pool their servers select.
     expect(storageGroups.map((p) => p.labels["matrix-scale/minio-pool"])).toEqual(storageGroups.map((_, i) => String(i)));
     for (const p of pools) expect(p.labels["matrix-scale/pool"]).toBe(p.role);

@@ -72,7 +72,7 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
     declared = [...list, ...operatorStandIns(list)];
     cp = await ControlPlane.start(`kube-${tier}`);
     provisioner = startZonalProvisioner(cp);
-    await addNodes(cp, nodesFor(nodeGroups(plan.inventory, plan.minio), zones));
+    await addNodes(cp, nodesFor(nodeGroups(plan), zones));
     applied = await applyManifests(cp, declared);
     pods = await waitForPlacement(cp, expectedPods(declared), 240_000);
     nodes = cp.list("nodes");

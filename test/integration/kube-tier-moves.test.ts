@@ -69,7 +69,7 @@ describe("tier moves on a live cluster", () => {
     const plans = SEQUENCE.map((tier, i) => planOf(parseSettings(raw(tier)), i === 0 ? {} : { previous: runs[i - 1]!.outputs.storage as never }));
     cp = await ControlPlane.start("kube-moves");
     provisioner = startZonalProvisioner(cp);
-    await addNodes(cp, nodesFor(envelope(plans.map((p) => nodeGroups(p.inventory, p.minio))), defaultZones(settings.aws.region)));
+    await addNodes(cp, nodesFor(envelope(plans.map((p) => nodeGroups(p))), defaultZones(settings.aws.region)));
   }, 300_000);
 
   afterAll(async () => {

@@ -304,12 +304,17 @@ export async function drainBusiest(cp: ControlPlane, role: string, expected: num
   cp.must(["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--grace-period=1", "--timeout=240s"]);
 
   // Settled: every pod exists again, and each is ready elsewhere or refused by the scheduler.
+  let unsettled: Pod[] = [];
+  let count = 0;
   const settled = await waitFor(`the pods evicted from ${node} to settle`, async () => {
     const pods = cp.list<Pod>("pods").filter((p) => !p.metadata.deletionTimestamp);
-    if (pods.length !== expected || pods.some((p) => p.spec.nodeName === node && p.status.phase !== "Succeeded")) return undefined;
-    const unsettled = pods.filter((p) => !(p.spec.nodeName ? isReady(p) || p.status.phase === "Succeeded" : unschedulable(p)));
-    return unsettled.length === 0 ? pods : undefined;
-  }, 120_000, 1000);
+    count = pods.length;
+    unsettled = pods.filter((p) => (p.spec.nodeName === node && p.status.phase !== "Succeeded") || !(p.spec.nodeName ? isReady(p) || p.status.phase === "Succeeded" : unschedulable(p)));
+    return pods.length === expected && unsettled.length === 0 ? pods : undefined;
+  }, 240_000, 1000).catch((error: unknown) => {
+    const described = unsettled.map((p) => `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName ?? "-"}: ${p.status.phase} ${JSON.stringify(p.status.conditions ?? [])}`);
+    throw new Error(`${String(error)}\n${count} pods (${expected} expected); unsettled:\n${described.join("\n")}`);
+  });
   const waitingPods = settled.filter((p) => !p.spec.nodeName);
   const reasons = new Map(schedulingFailures(cp, waitingPods).map((line) => [line.split(":")[0]!, line]));
   const workloads = [...owners].sort().map((name) => {
@@ -326,7 +331,7 @@ export async function drainBusiest(cp: ControlPlane, role: string, expected: num
     seconds: 0,
   };
   cp.must(["uncordon", node]);
-  await waitForPlacement(cp, expected, 120_000);
+  await waitForPlacement(cp, expected, 240_000);
   return { ...result, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }
 
