@@ -293,10 +293,12 @@ export interface DrainResult {
  * elsewhere or the scheduler says why it cannot. The node is uncordoned afterwards and every pod
  * must be back.
  */
-export async function drainBusiest(cp: ControlPlane, role: string, expected: number): Promise<DrainResult> {
+export async function drainBusiest(cp: ControlPlane, role: string): Promise<DrainResult> {
   const started = Date.now();
   const nodes = cp.list("nodes").filter((n) => n.metadata.labels?.[POOL_LABEL] === role);
+  // A finished Job's pod is deleted by the drain and never replaced: count the pods that run.
   const before = active(cp.list<Pod>("pods"));
+  const expected = before.length;
   const load = (node: string) => before.filter((p) => p.spec.nodeName === node).reduce((acc, p) => acc + podRequests(p).vcpu, 0);
   const node = nodes.map((n) => n.metadata.name).sort((a, b) => load(b) - load(a) || a.localeCompare(b))[0]!;
   const evictedPods = before.filter((p) => p.spec.nodeName === node);
@@ -307,9 +309,9 @@ export async function drainBusiest(cp: ControlPlane, role: string, expected: num
   let unsettled: Pod[] = [];
   let count = 0;
   const settled = await waitFor(`the pods evicted from ${node} to settle`, async () => {
-    const pods = cp.list<Pod>("pods").filter((p) => !p.metadata.deletionTimestamp);
+    const pods = active(cp.list<Pod>("pods"));
     count = pods.length;
-    unsettled = pods.filter((p) => (p.spec.nodeName === node && p.status.phase !== "Succeeded") || !(p.spec.nodeName ? isReady(p) || p.status.phase === "Succeeded" : unschedulable(p)));
+    unsettled = pods.filter((p) => p.spec.nodeName === node || !(p.spec.nodeName ? isReady(p) : unschedulable(p)));
     return pods.length === expected && unsettled.length === 0 ? pods : undefined;
   }, 240_000, 1000).catch((error: unknown) => {
     const described = unsettled.map((p) => `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName ?? "-"}: ${p.status.phase} ${JSON.stringify(p.status.conditions ?? [])}`);
@@ -331,7 +333,10 @@ export async function drainBusiest(cp: ControlPlane, role: string, expected: num
     seconds: 0,
   };
   cp.must(["uncordon", node]);
-  await waitForPlacement(cp, expected, 240_000);
+  await waitFor(`every pod running again after ${node} came back`, async () => {
+    const pods = active(cp.list<Pod>("pods"));
+    return pods.length === expected && pods.every((p) => p.spec.nodeName && isReady(p)) ? true : undefined;
+  }, 240_000, 1000);
   return { ...result, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }
 
