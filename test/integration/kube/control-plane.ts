@@ -5,7 +5,7 @@
  * per run; every process is bounded in time and stopped by stop().
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { join } from "node:path";
 import { freePortBlock, GaveUp, ROOT, Services, waitFor } from "../harness";
@@ -75,10 +75,6 @@ export class ControlPlane {
     this.services = services;
     this.kubeconfig = kubeconfigPath;
     this.ports = ports;
-  }
-
-  static installed(): boolean {
-    return existsSync(KUBE_BIN) && existsSync(KWOK_BIN) && existsSync(KWOK_STAGES);
   }
 
   /** Starts every component and waits until the API server is healthy and nodes can be managed. */
