@@ -9,19 +9,21 @@ import { rawSettingsFromStack } from "./components/config";
 import { Calls } from "./components/calls";
 import { publicNames, SERVICE_NAMES } from "./components/naming";
 import { Monitoring } from "./components/monitoring";
-import { NodePools } from "./components/nodepools";
 import { ObjectStore } from "./components/objectstore";
 import { Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
 import { MINIO_IMAGE } from "./components/versions";
+import type { ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
 import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
   asOf?: Date;
   previous?: StorageState;
+  /** TEST-ONLY: local charts in place of the pinned ones (see components/workload.ts). */
+  chartStandIns?: ChartStandIns;
 }
 
 /** Stack output holding what the deployment stores data in; read back on the next run. */
@@ -53,7 +55,8 @@ export async function program(options: ProgramOptions = {}) {
   const namespace = settings.kubernetes.namespace;
   const aws = settings.target === "aws";
   const groups = nodeGroups(thePlan);
-  const nodePools = aws ? new NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan, groups }) : undefined;
+  // The AWS SDK is loaded only for the target that uses it (it is most of the program's load time).
+  const nodePools = aws ? new (await import("./components/nodepools")).NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan, groups }) : undefined;
   const cluster = new Cluster("matrix", {
     kubernetes: settings.kubernetes,
     inventory: thePlan.inventory,
@@ -64,7 +67,8 @@ export async function program(options: ProgramOptions = {}) {
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
-  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider }, { dependsOn: [secrets, objectStore] });
+  const charts = options.chartStandIns ? { chartStandIns: options.chartStandIns } : {};
+  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, ...charts }, { dependsOn: [secrets, objectStore] });
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);
   if (redisSynapse.masterService !== SERVICE_NAMES.redisSynapseMaster) throw new Error("Synapse's Redis endpoint and the Redis component disagree");
@@ -109,7 +113,7 @@ export async function program(options: ProgramOptions = {}) {
     after,
   );
 
-  new Monitoring("monitoring", { plan: thePlan, namespace, provider: cluster.provider }, after);
+  new Monitoring("monitoring", { plan: thePlan, namespace, provider: cluster.provider, ...charts }, after);
 
   return {
     tier: thePlan.tier,

@@ -1,13 +1,19 @@
 /**
  * npm run bench: evaluates the program under the mock runtime for every tier (each tier in its
- * own process, so peak memory is that tier's) and times the sizing module on 10,000 random
- * settings. A benchmark, not a test: it prints numbers and asserts nothing.
+ * own process, so peak memory is that tier's), times the sizing module on 10,000 random settings,
+ * the plan CLI against loading @pulumi/pulumi alone (both as fresh processes), and, where the test
+ * command has installed the engine, a real `pulumi preview` of the 20K stack (rendering to a
+ * directory, so no cluster is needed). A benchmark, not a test: it prints numbers and asserts nothing.
  */
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseSettings, plan } from "../sizing";
 import { TIER_CCU, TIER_IDS, type TierId } from "../sizing/tiers";
 import { runProgram } from "./mock-runtime";
+import { writeChartStandIns } from "../test/integration/engine/stand-ins";
 
 const RUNS = 7;
 const SIZING_SAMPLES = 10_000;
@@ -58,6 +64,54 @@ function benchSizing() {
   return { samples: SIZING_SAMPLES, refused, totalMs: ms, perPlanUs: (ms / SIZING_SAMPLES) * 1000 };
 }
 
+const ROOT = join(__dirname, "..");
+const TSX = join(ROOT, "node_modules", ".bin", "tsx");
+
+/** Median wall time of a fresh process, over `runs` runs. */
+function timeProcess(command: string, args: string[], runs: number, env: NodeJS.ProcessEnv = process.env): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    const r = spawnSync(command, args, { encoding: "utf8", cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${r.stderr}`);
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+function benchStartup() {
+  const load = timeProcess(TSX, ["-e", "require('@pulumi/pulumi')"], 5);
+  const planCli = timeProcess(TSX, ["bin/plan.ts", "--ccu", "20000", "--json"], 5);
+  return { loadMs: load, planMs: planCli, ratio: planCli / load };
+}
+
+/** A real `pulumi preview` of a 20K stack rendering to a directory (engine from scripts/install-pulumi.sh). */
+function benchEnginePreview(): { ms: number } | { missing: string } {
+  const pulumi = join(ROOT, ".cache", "pulumi", "bin", "pulumi");
+  if (!existsSync(pulumi)) return { missing: "the engine is not installed (npm test installs it)" };
+  const dir = mkdtempSync(join(tmpdir(), "bench-preview-"));
+  const script = join(dir, "preview.ts");
+  writeFileSync(
+    script,
+    [
+      `import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";`,
+      `import { program } from ${JSON.stringify(join(ROOT, "program"))};`,
+      `(async () => {`,
+      `  const pulumiCommand = await PulumiCommand.get({ root: ${JSON.stringify(join(ROOT, ".cache", "pulumi"))} });`,
+      `  const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", projectName: "matrix-scale", program: () => program({ chartStandIns: ${JSON.stringify(writeChartStandIns(join(dir, "charts")))} }) }, { workDir: ${JSON.stringify(dir)}, pulumiHome: ${JSON.stringify(join(ROOT, ".cache", "pulumi-home"))}, pulumiCommand, envVars: { PULUMI_BACKEND_URL: "file://${dir}", PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "true" } });`,
+      `  await stack.setAllConfig({ "matrix-scale:ccu": { value: "20000" }, "matrix-scale:serverName": { value: "bench.example.com" }, "matrix-scale:target": { value: "kubernetes" } });`,
+      `  await stack.setConfig("matrix-scale:kubernetes.renderDir", { value: ${JSON.stringify(join(dir, "manifests"))} }, true);`,
+      `  const start = Date.now();`,
+      `  await stack.preview();`,
+      `  process.stdout.write(String(Date.now() - start));`,
+      `})().catch((e) => { console.error(e); process.exit(1); });`,
+    ].join("\n"),
+  );
+  const r = spawnSync(TSX, [script], { encoding: "utf8", cwd: ROOT });
+  if (r.status !== 0) return { missing: `the preview failed: ${r.stderr.slice(-500)}` };
+  return { ms: Number(r.stdout.trim()) };
+}
+
 async function main() {
   const tierArg = process.argv.indexOf("--tier");
   if (tierArg > 0) {
@@ -77,6 +131,10 @@ async function main() {
   console.log(
     `\nsizing: ${sizing.samples} random settings in ${sizing.totalMs.toFixed(0)} ms (${sizing.perPlanUs.toFixed(1)} µs per plan; ${sizing.refused} refused by an invariant)`,
   );
+  const startup = benchStartup();
+  console.log(`plan CLI (--ccu 20000 --json) ${startup.planMs.toFixed(0)} ms vs loading @pulumi/pulumi ${startup.loadMs.toFixed(0)} ms: ${startup.ratio.toFixed(2)}× (median of 5 fresh processes each)`);
+  const preview = benchEnginePreview();
+  console.log("ms" in preview ? `real pulumi preview of the 20K stack (render to a directory, stand-in charts): ${(preview.ms / 1000).toFixed(1)} s` : `real pulumi preview: not measured, ${preview.missing}`);
 }
 
 main().catch((error: unknown) => {

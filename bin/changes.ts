@@ -16,7 +16,9 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, RegExp[]>> = {
   "kubernetes:core/v1:PersistentVolumeClaim": [/^spec\.storageClassName$/, /^spec\.accessModes/],
   "kubernetes:core/v1:Service": [/^spec\.clusterIP$/],
   "kubernetes:storage.k8s.io/v1:StorageClass": [/^parameters/, /^provisioner$/, /^reclaimPolicy$/, /^volumeBindingMode$/],
-  "kubernetes:core/v1:Secret": [/^type$/],
+  // The provider replaces a Secret whose data changes (it does not set enableSecretMutable):
+  // auto-named ones are created before the old one goes, fixed names are deleted first.
+  "kubernetes:core/v1:Secret": [/^type$/, /^data/, /^stringData/],
   // Immutable ConfigMaps: any data change is a new object (auto-named: created before the old goes).
   "kubernetes:core/v1:ConfigMap": [/^data/, /^binaryData/, /^immutable$/],
   "kubernetes:batch/v1:Job": [/^spec\.template/, /^spec\.selector/],

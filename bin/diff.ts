@@ -41,6 +41,8 @@ export interface ChangedResource {
   /** For restarts: why the pods roll. */
   reason?: string;
   stateful: boolean;
+  /** Named by the provider: a replacement is created before the old object is deleted. */
+  autoNamed: boolean;
 }
 
 export interface ResourceDiff {
@@ -51,10 +53,10 @@ export interface ResourceDiff {
 
 const RANK: Record<Effect, number> = { "in-place": 0, restart: 1, replace: 2 };
 
-function classify(type: string, name: string, paths: string[]): ChangedResource {
+function classify(type: string, name: string, paths: string[], autoNamed: boolean): ChangedResource {
   const effect = paths.map((p) => effectOf(type, p)).reduce<Effect>((a, b) => (RANK[b] > RANK[a] ? b : a), "in-place");
   const templatePaths = paths.filter((p) => effectOf(type, p) === "restart");
-  return { type, name, paths, effect, ...(effect === "restart" ? { reason: restartReason(templatePaths) } : {}), stateful: isStateful({ type, name }) };
+  return { type, name, paths, effect, ...(effect === "restart" ? { reason: restartReason(templatePaths) } : {}), stateful: isStateful({ type, name }), autoNamed };
 }
 
 export function resourceDiff(before: readonly DeclaredResource[], after: readonly DeclaredResource[]): ResourceDiff {
@@ -67,7 +69,7 @@ export function resourceDiff(before: readonly DeclaredResource[], after: readonl
     removed: [...a.values()].filter((r) => !b.has(r.urn)).map((r) => ({ ...ref(r), stateful: isStateful(r) })),
     changed: [...b.values()]
       .filter((r) => a.has(r.urn))
-      .map((r) => classify(r.type, r.name, leafChanges(a.get(r.urn)!.inputs, r.inputs).map((c) => c.path)))
+      .map((r) => classify(r.type, r.name, leafChanges(a.get(r.urn)!.inputs, r.inputs).map((c) => c.path), r.autoName !== undefined))
       .filter((c) => c.paths.length > 0),
   };
 }

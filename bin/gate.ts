@@ -1,6 +1,8 @@
 /**
- * The CI preview gate: reads `pulumi preview --json` and refuses any step that would replace or
- * delete a stateful resource (see ./changes.ts), or remove a pool's last node group.
+ * The CI preview gate: reads `pulumi preview --json` and refuses a preview that failed (the command's
+ * exit status, an error diagnostic, or no steps at all: a preview that ran the program has a step
+ * for every resource, `same` included) and any step that would replace or delete a stateful
+ * resource (see ./changes.ts), or remove a pool's last node group.
  */
 import { isStateful } from "./changes";
 
@@ -11,8 +13,15 @@ export interface PreviewStep {
   diffReasons?: string[];
 }
 
+export interface PreviewDiagnostic {
+  severity?: string;
+  message?: string;
+  urn?: string;
+}
+
 export interface PreviewDocument {
   steps?: PreviewStep[];
+  diagnostics?: PreviewDiagnostic[];
 }
 
 /** Operations that destroy the existing object (replacements either way round, and deletions). */
@@ -27,9 +36,20 @@ export function parseUrn(urn: string): { type: string; name: string } {
 
 const nodeGroupPool = (name: string) => /^[^-]+-([a-z]+)-/.exec(name)?.[1];
 
-export function gate(preview: PreviewDocument): string[] {
+/** Why the preview itself failed: its exit status, its error diagnostics, or no steps. */
+export function previewFailures(preview: PreviewDocument, exitCode = 0): string[] {
+  const failures: string[] = [];
+  if (exitCode !== 0) failures.push(`pulumi preview exited ${exitCode}: its plan is incomplete and cannot be judged`);
+  for (const d of preview.diagnostics ?? []) {
+    if (d.severity === "error") failures.push(`the preview reported an error${d.urn ? ` on ${parseUrn(d.urn).name}` : ""}: ${(d.message ?? "").trim().split("\n")[0]}`);
+  }
+  if (!preview.steps?.length) failures.push("the preview has no steps: it did not run the program (a preview that ran lists every resource, unchanged ones as `same`)");
+  return failures;
+}
+
+export function gate(preview: PreviewDocument, exitCode = 0): string[] {
   const steps = preview.steps ?? [];
-  const violations: string[] = [];
+  const violations: string[] = previewFailures(preview, exitCode);
   for (const step of steps) {
     if (!DESTRUCTIVE_OPS.has(step.op)) continue;
     const { type, name } = parseUrn(step.urn);

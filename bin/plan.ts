@@ -1,5 +1,5 @@
 /**
- * npm run plan -- --ccu N [--json] [--from M] [--stack NAME] [--target aws|kubernetes]
+ * npm run plan -- --ccu N [--json] [--from M] [--stack NAME|FILE.yaml] [--target aws|kubernetes]
  *
  * Offline: sizes the tier and runs the real program under Pulumi's mock runtime, so it needs no
  * Pulumi CLI, credentials, cloud or cluster. Bad input: exit 1 and one line on stderr.
@@ -18,7 +18,7 @@ import { readStackFile, StackFileError } from "./stackfile";
 
 class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M [--markdown]] [--diagram [--out DIR]] [--stack NAME] [--target aws|kubernetes]";
+const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M [--markdown]] [--diagram [--out DIR]] [--stack NAME|FILE.yaml] [--target aws|kubernetes]";
 const DEFAULT_STACK = "dev";
 
 function settingsFor(values: { stack?: string; ccu?: string; target?: string }, ccu?: string): RawSettings {

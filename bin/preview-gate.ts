@@ -1,22 +1,28 @@
 /**
- * npm run gate -- preview.json   (or: pulumi preview --json | npm run gate)
- * Exit 1 and one line per violation when a preview would replace or delete stateful resources.
+ * npm run gate -- preview.json [--preview-exit-code N]   (or: pulumi preview --json | npm run gate)
+ * Exit 1 and one line per reason when the preview failed (its exit status N, error diagnostics, no
+ * steps) or would replace or delete stateful resources.
  */
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { gate, type PreviewDocument } from "./gate";
 
-const file = process.argv[2];
+const { values, positionals } = parseArgs({ options: { "preview-exit-code": { type: "string", default: "0" } }, allowPositionals: true });
+const file = positionals[0];
+const exitCode = Number(values["preview-exit-code"]);
+let preview: PreviewDocument = {};
 const text = readFileSync(file ?? 0, "utf8");
-let preview: PreviewDocument;
 try {
-  preview = JSON.parse(text) as PreviewDocument;
+  preview = text.trim() ? (JSON.parse(text) as PreviewDocument) : {};
 } catch {
-  process.stderr.write(`preview gate: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\`\n`);
-  process.exit(2);
+  if (exitCode === 0) {
+    process.stderr.write(`preview gate: ${file ?? "stdin"} is not the JSON of \`pulumi preview --json\`\n`);
+    process.exit(2);
+  }
 }
-const violations = gate(preview);
+const violations = gate(preview, Number.isInteger(exitCode) ? exitCode : 1);
 if (violations.length) {
-  process.stderr.write(`preview gate: refused, ${violations.length} stateful change(s):\n${violations.map((v) => `  ${v}`).join("\n")}\n`);
+  process.stderr.write(`preview gate: refused, ${violations.length} reason(s):\n${violations.map((v) => `  ${v}`).join("\n")}\n`);
   process.exit(1);
 }
 process.stdout.write(`preview gate: ${(preview.steps ?? []).length} steps, no stateful resource replaced or deleted\n`);

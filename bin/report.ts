@@ -207,7 +207,7 @@ export function markdownTierMove(move: TierMove): string {
   for (const r of resources.added) out.push(`| + add | ${kind(r.type)} \`${r.name}\` | |`);
   for (const r of resources.removed) out.push(`| − remove | ${kind(r.type)} \`${r.name}\` | ${r.stateful ? "**stateful**" : ""} |`);
   for (const c of changed) {
-    const detail = c.effect === "restart" ? c.reason! : c.effect === "replace" ? `${c.stateful ? "**stateful** " : ""}${c.paths.slice(0, 3).join(", ")}${c.type.endsWith(":ConfigMap") ? " (immutable; the new one is created before the old is deleted)" : ""}` : c.paths.slice(0, 4).join(", ");
+    const detail = c.effect === "restart" ? c.reason! : c.effect === "replace" ? `${c.stateful ? "**stateful** " : ""}${c.paths.slice(0, 3).join(", ")}${c.autoNamed ? " (the new one is created before the old is deleted)" : " (fixed name: the old one is deleted first)"}` : c.paths.slice(0, 4).join(", ");
     out.push(`| ~ ${c.effect} | ${kind(c.type)} \`${c.name}\` | ${detail} |`);
   }
   const losses = statefulLosses(resources);

@@ -1,13 +1,17 @@
-/** Reads a Pulumi.<stack>.yaml into raw settings (the `matrix-scale:` keys, namespace stripped). */
+/**
+ * Reads a stack file into raw settings (the `matrix-scale:` keys, namespace stripped): a stack name
+ * reads Pulumi.<stack>.yaml beside the project, a path (ending in .yaml) reads that file. Files
+ * written by `pulumi config set` (quoted values, `encryptionsalt`, secure values) read the same.
+ */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { CONFIG_NAMESPACE, type RawSettings } from "../sizing/settings";
 
 export class StackFileError extends Error {}
 
 export function readStackFile(stack: string, dir = join(__dirname, "..")): RawSettings {
-  const path = join(dir, `Pulumi.${stack}.yaml`);
+  const path = /\.ya?ml$/.test(stack) ? resolve(stack) : join(dir, `Pulumi.${stack}.yaml`);
   let text: string;
   try {
     text = readFileSync(path, "utf8");

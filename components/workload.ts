@@ -56,11 +56,20 @@ export function namespaceFor(name: string, component: string, opts: pulumi.Custo
   return new k8s.core.v1.Namespace(name, { metadata: { name, labels: componentLabels(component) } }, opts);
 }
 
+/**
+ * Local chart directories that replace the pinned charts, by chart name. TEST-ONLY: the engine
+ * tests run where no chart repository is reachable; the stack config has no way to set this.
+ */
+export type ChartStandIns = Readonly<Record<string, string>>;
+
 /** A chart at a pinned version from its repository, every object a resource of its own (helm v4). */
 export function pinnedChart(
   name: string,
   spec: { chart: string; version: string; repo: string; namespace: string; values: Record<string, unknown> },
   opts: pulumi.ComponentResourceOptions,
+  standIns: ChartStandIns = {},
 ): k8s.helm.v4.Chart {
-  return new k8s.helm.v4.Chart(name, { chart: spec.chart, version: spec.version, repositoryOpts: { repo: spec.repo }, namespace: spec.namespace, values: spec.values }, opts);
+  const local = standIns[spec.chart];
+  const source = local ? { chart: local } : { chart: spec.chart, version: spec.version, repositoryOpts: { repo: spec.repo } };
+  return new k8s.helm.v4.Chart(name, { ...source, namespace: spec.namespace, values: spec.values }, opts);
 }

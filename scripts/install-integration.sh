@@ -2,7 +2,8 @@
 # Installs what the integration tests start on loopback, idempotently and cached under .cache/:
 #   Debian: PostgreSQL, Redis (server + sentinel), HAProxy, iproute2
 #   Debian: coturn, Prometheus (promtool)
-#   Go module proxy: MinIO, LiveKit; the Kubernetes control plane and KWOK (scripts/install-kube.sh)
+#   Go module proxy: MinIO, LiveKit; the Kubernetes control plane and KWOK (scripts/install-kube.sh);
+#                    the Pulumi CLI and Kubernetes provider (scripts/install-pulumi.sh)
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,3 +74,6 @@ ln -sfn "$livekit_bin" "$CACHE/bin/livekit-server"
 
 # The control-plane tests: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, KWOK.
 bash scripts/install-kube.sh
+
+# The engine tests: the Pulumi CLI and the Kubernetes provider, the random provider's stand-in.
+bash scripts/install-pulumi.sh

@@ -50,10 +50,13 @@ export class Calls extends pulumi.ComponentResource {
     const names = publicNames(args.serverName);
     const s = args.secrets;
 
+    // Auto-named like the ConfigMaps: a changed configuration is a new Secret, created before the old
+    // one goes, and the new name rolls LiveKit. A fixed name would be deleted first (the provider
+    // replaces a Secret whose data changes) and the engine would replace the Deployment with it.
     const livekitSecret = new k8s.core.v1.Secret(
       "livekit-config",
       {
-        metadata: { name: "livekit-config", namespace: hostNs, labels: componentLabels("livekit") },
+        metadata: { namespace: hostNs, labels: componentLabels("livekit") },
         stringData: {
           "livekit.yaml": s.redisLivekitPassword.apply((redisPassword) => renderLivekitConfig(args.livekit, { sentinels: args.livekitSentinels, redisPassword, useExternalIp: true })),
           keys: pulumi.interpolate`${s.livekitApiKey}: ${s.livekitApiSecret}`,
@@ -110,7 +113,7 @@ export class Calls extends pulumi.ComponentResource {
           name: "livekit",
           image: LIVEKIT_IMAGE,
           args: ["--config", "/etc/livekit/livekit.yaml"],
-          env: [{ name: "LIVEKIT_KEYS", valueFrom: { secretKeyRef: { name: "livekit-config", key: "keys" } } }],
+          env: [{ name: "LIVEKIT_KEYS", valueFrom: { secretKeyRef: { name: livekitSecret.metadata.name, key: "keys" } } }],
           ports: [
             { name: "http", containerPort: LIVEKIT_PORTS.http },
             { name: "rtc-tcp", containerPort: LIVEKIT_PORTS.rtcTcp },

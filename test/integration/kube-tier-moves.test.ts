@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { defaultZones } from "../../components/nodepools/network";
 import { parseSettings, plan as planOf } from "../../sizing";
-import { nodeGroups, type NodeGroupSpec } from "../../sizing/inventory";
+import { nodeGroups } from "../../sizing/inventory";
 import { TIER_USERS } from "../fixtures/seed";
 import { SERVER_NAME } from "../helpers";
-import { addNodes, applyManifests, nodesFor, startZonalProvisioner, waitForPlacement, type Pod } from "./kube/cluster";
+import { addNodes, applyManifests, envelope, nodesFor, startZonalProvisioner, waitForPlacement, type Pod } from "./kube/cluster";
 import { ControlPlane, type KubeObject } from "./kube/control-plane";
 import { manifests, type Manifest } from "./kube/manifests";
 import { waitFor } from "./harness";
@@ -25,16 +25,6 @@ const KEPT_KINDS = ["statefulsets", "persistentvolumeclaims", "clusters.postgres
 const key = (m: { kind: string; metadata: { namespace?: string; name: string } }) => `${m.kind}/${m.metadata.namespace ?? ""}/${m.metadata.name}`;
 
 const raw = (tier: string) => ({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target: "aws" });
-
-/** Per node group, the largest count and node any tier of the sequence plans. */
-function envelope(groups: NodeGroupSpec[][]): NodeGroupSpec[] {
-  const ids = [...new Set(groups.flat().map((g) => g.id))];
-  return ids.map((id) => {
-    const all = groups.flat().filter((g) => g.id === id);
-    const largest = [...all].sort((a, b) => b.row.allocatable.vcpu - a.row.allocatable.vcpu || b.row.allocatable.memoryGiB - a.row.allocatable.memoryGiB)[0]!;
-    return { ...largest, count: Math.max(...all.map((g) => g.count)) };
-  });
-}
 
 /** "9 ConfigMap, 1 Job" from "ConfigMap ns name" entries. */
 function byKind(deleted: readonly string[]): string {

@@ -35,7 +35,7 @@ describe.each(TIERS)("the %s tier's picture", (tier) => {
   });
 });
 
-describe("the pictures in the README", () => {
+describe("the pictures in docs/operations.md", () => {
   it.each([["100", 100], ["20k", 20_000]] as const)("docs/diagrams/%s.* are what `plan --diagram` writes today", (tier, ccu) => {
     const dir = join(__dirname, "..", "..", "docs", "diagrams");
     const p = planFor(ccu, { serverName: "matrix.dev.example.com", kubernetes: { namespace: "matrix", renderDir: "out/manifests" } });

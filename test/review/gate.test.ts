@@ -36,9 +36,23 @@ describe("preview gate", () => {
     ["replacing a Synapse worker Deployment", [step("replace", "kubernetes:apps/v1:Deployment", "synapse-synchrotron")]],
     ["adding a MinIO pool", [step("create", "kubernetes:apps/v1:StatefulSet", "minio-pool-1")]],
     ["a node group swapped for a new one of the same pool", [step("create", "aws:eks/nodeGroup:NodeGroup", "matrix-database-m7i-8xlarge"), step("delete", "aws:eks/nodeGroup:NodeGroup", "matrix-database-m7i-4xlarge")]],
-    ["nothing", []],
+    ["a preview with nothing to change", [step("same", "kubernetes:apps/v1:StatefulSet", "minio-pool-0")]],
   ])("passes %s", (_what, steps) => {
     expect(gate({ steps })).toEqual([]);
+  });
+
+  it.each([
+    ["a preview with no steps (the program did not run)", {}, 0, /no steps: it did not run the program/],
+    ["an error diagnostic", { steps: [step("same", "kubernetes:apps/v1:StatefulSet", "minio-pool-0")], diagnostics: [{ severity: "error", message: "unable to replace resource\nmore", urn: urn("kubernetes:core/v1:Namespace", "matrix-namespace") }] }, 0, /reported an error on matrix-namespace: unable to replace resource$/],
+    ["a failed preview whose steps look safe", { steps: [step("update", "kubernetes:apps/v1:Deployment", "synapse-haproxy")] }, 255, /pulumi preview exited 255/],
+  ])("refuses %s", (_what, doc, exitCode, message) => {
+    const violations = gate(doc, exitCode);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatch(message);
+  });
+
+  it("warnings do not refuse a preview", () => {
+    expect(gate({ steps: [step("same", "kubernetes:apps/v1:StatefulSet", "minio-pool-0")], diagnostics: [{ severity: "warning", message: "deprecated" }] })).toEqual([]);
   });
 
   it("as a command: exit 1 with the reasons, exit 0 on a safe preview", () => {
@@ -55,6 +69,9 @@ describe("preview gate", () => {
     const passed = spawnSync(tsx, [script, good], { encoding: "utf8" });
     expect(passed.status).toBe(0);
     expect(passed.stdout).toMatch(/1 steps, no stateful resource replaced or deleted/);
+    const failedPreview = spawnSync(tsx, [script, good, "--preview-exit-code", "255"], { encoding: "utf8" });
+    expect(failedPreview.status).toBe(1);
+    expect(failedPreview.stderr).toMatch(/pulumi preview exited 255/);
   });
 });
 
@@ -68,7 +85,8 @@ describe("change classification", () => {
     ["kubernetes:core/v1:Service", "spec.clusterIP", "replace"],
     ["kubernetes:core/v1:Service", "spec.ports", "in-place"],
     ["kubernetes:core/v1:ConfigMap", "data.homeserver.yaml", "replace"],
-    ["kubernetes:core/v1:Secret", "stringData.password", "in-place"],
+    ["kubernetes:core/v1:Secret", "stringData.password", "replace"],
+    ["kubernetes:core/v1:Secret", "metadata.labels.app", "in-place"],
     ["kubernetes:core/v1:Secret", "type", "replace"],
     ["kubernetes:core/v1:PersistentVolumeClaim", "spec.storageClassName", "replace"],
     ["kubernetes:storage.k8s.io/v1:StorageClass", "parameters.type", "replace"],

@@ -56,6 +56,16 @@ export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly strin
   );
 }
 
+/** Per node group, the largest count and node any of the given plans asks for (nodes for a sequence of tiers). */
+export function envelope(groups: NodeGroupSpec[][]): NodeGroupSpec[] {
+  const ids = [...new Set(groups.flat().map((g) => g.id))];
+  return ids.map((id) => {
+    const all = groups.flat().filter((g) => g.id === id);
+    const largest = [...all].sort((a, b) => b.row.allocatable.vcpu - a.row.allocatable.vcpu || b.row.allocatable.memoryGiB - a.row.allocatable.memoryGiB)[0]!;
+    return { ...largest, count: Math.max(...all.map((g) => g.count)) };
+  });
+}
+
 /** Creates the nodes and waits until KWOK reports each Ready with the plan's allocatable. */
 export async function addNodes(cp: ControlPlane, nodes: readonly Manifest[]): Promise<void> {
   cp.must(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: nodes }));

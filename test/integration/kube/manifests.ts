@@ -41,31 +41,40 @@ export function manifests(resources: readonly DeclaredResource[]): Manifest[] {
 
 const BUILT_IN_GROUPS = new Set(["", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io"]);
 
+export interface CustomKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** A CRD that lets the API server store a custom kind (any fields; real schemas come with the operators' charts). */
+export function minimalCrd({ group, version, kind }: CustomKind): Manifest {
+  const plural = `${kind.toLowerCase()}s`;
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: "Namespaced",
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    },
+  };
+}
+
 /**
  * Minimal CRDs for the custom kinds the program declares (their real CRDs come with the operators'
  * charts): the API server stores the objects; their schemas are checked by the component tests.
  */
 export function minimalCrds(list: readonly Manifest[]): Manifest[] {
-  const kinds = new Map<string, { group: string; version: string; kind: string }>();
+  const kinds = new Map<string, CustomKind>();
   for (const m of list) {
     const [group, version] = m.apiVersion.includes("/") ? (m.apiVersion.split("/") as [string, string]) : ["", m.apiVersion];
     if (BUILT_IN_GROUPS.has(group)) continue;
     kinds.set(`${group}/${m.kind}`, { group, version, kind: m.kind });
   }
-  return [...kinds.values()].map(({ group, version, kind }) => {
-    const plural = `${kind.toLowerCase()}s`;
-    return {
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: `${plural}.${group}` },
-      spec: {
-        group,
-        scope: "Namespaced",
-        names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-        versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
-      },
-    };
-  });
+  return [...kinds.values()].map(minimalCrd);
 }
 
 export const STAND_IN_LABEL = "matrix-scale-test/stands-in-for";
