@@ -24,6 +24,8 @@ export interface ProgramOptions {
   previous?: StorageState;
   /** TEST-ONLY: local charts in place of the pinned ones (see components/workload.ts). */
   chartStandIns?: ChartStandIns;
+  /** Running under Pulumi's mock runtime (bin/mock-runtime.ts), which cannot register transforms. */
+  mockRuntime?: boolean;
 }
 
 /** Stack output holding what the deployment stores data in; read back on the next run. */
@@ -67,7 +69,7 @@ export async function program(options: ProgramOptions = {}) {
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
-  const charts = options.chartStandIns ? { chartStandIns: options.chartStandIns } : {};
+  const charts = { charts: { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime } };
   new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, ...charts }, { dependsOn: [secrets, objectStore] });
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);

@@ -6,8 +6,7 @@
  * directory, so no cluster is needed). A benchmark, not a test: it prints numbers and asserts nothing.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseSettings, plan } from "../sizing";
@@ -89,7 +88,9 @@ function benchStartup() {
 function benchEnginePreview(): { ms: number } | { missing: string } {
   const pulumi = join(ROOT, ".cache", "pulumi", "bin", "pulumi");
   if (!existsSync(pulumi)) return { missing: "the engine is not installed (npm test installs it)" };
-  const dir = mkdtempSync(join(tmpdir(), "bench-preview-"));
+  // Inside the checkout, so the script resolves the project's node_modules.
+  mkdirSync(join(ROOT, ".cache"), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, ".cache", "bench-preview-"));
   const script = join(dir, "preview.ts");
   writeFileSync(
     script,
@@ -108,6 +109,7 @@ function benchEnginePreview(): { ms: number } | { missing: string } {
     ].join("\n"),
   );
   const r = spawnSync(TSX, [script], { encoding: "utf8", cwd: ROOT });
+  rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) return { missing: `the preview failed: ${r.stderr.slice(-500)}` };
   return { ms: Number(r.stdout.trim()) };
 }

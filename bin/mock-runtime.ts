@@ -136,7 +136,7 @@ export async function runProgram(raw: RawSettings, options: { asOf?: Date; previ
   const { program } = await import("../program");
   let declared: unknown;
   try {
-    declared = await program(options.asOf ? { asOf: options.asOf } : {});
+    declared = await program({ mockRuntime: true, ...(options.asOf ? { asOf: options.asOf } : {}) });
   } catch (error) {
     // What had been declared when the program refused: tests assert that nothing was.
     await settle(resources);

@@ -4,7 +4,7 @@
  * Offline: sizes the tier and runs the real program under Pulumi's mock runtime, so it needs no
  * Pulumi CLI, credentials, cloud or cluster. Bad input: exit 1 and one line on stderr.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mermaid, svg } from "./diagram";
@@ -18,7 +18,29 @@ import { readStackFile, StackFileError } from "./stackfile";
 
 class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M [--markdown]] [--diagram [--out DIR]] [--stack NAME|FILE.yaml] [--target aws|kubernetes]";
+/** The stack's `storage` output as `pulumi stack output storage --json` prints it (empty: a new stack). */
+function readStorage(file: string): StorageState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new UsageError(`--storage ${file}: cannot read the file`);
+  }
+  if (!text.trim() || text.trim() === "null" || text.trim() === "{}") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--storage ${file}: not JSON; write it with \`pulumi stack output storage --json\``);
+  }
+  const s = value as Partial<StorageState>;
+  if (!s || !Array.isArray(s.minio?.pools) || typeof s.minio?.parity !== "number" || typeof s.postgres?.storageGB !== "number") {
+    throw new UsageError(`--storage ${file}: not the stack's storage output (expected minio.pools, minio.parity, postgres.storageGB); write it with \`pulumi stack output storage --json\``);
+  }
+  return s as StorageState;
+}
+
+const USAGE = "usage: npm run plan -- --ccu N [--json] [--from M [--markdown] [--storage FILE]] [--diagram [--out DIR]] [--stack NAME|FILE.yaml] [--target aws|kubernetes]";
 const DEFAULT_STACK = "dev";
 
 function settingsFor(values: { stack?: string; ccu?: string; target?: string }, ccu?: string): RawSettings {
@@ -58,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       ccu: { type: "string" },
       from: { type: "string" },
       stack: { type: "string" },
+      storage: { type: "string" },
       target: { type: "string" },
       json: { type: "boolean", default: false },
       markdown: { type: "boolean", default: false },
@@ -87,8 +110,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify(planJson(to.plan, to.run.resources), null, 2)}\n` : `${humanReport(to.plan, to.run.resources)}\n`);
     return 0;
   }
-  const from = await evaluate(settingsFor(values, values.from), asOf);
-  const to = await evaluate(settingsFor(values, values.ccu), asOf, storageState(from.plan));
+  const held = values.storage === undefined ? undefined : readStorage(values.storage);
+  const from = await evaluate(settingsFor(values, values.from), asOf, held);
+  const to = await evaluate(settingsFor(values, values.ccu), asOf, held ?? storageState(from.plan));
   const move: TierMove = {
     from: from.plan,
     to: to.plan,

@@ -1,6 +1,6 @@
 /** Pieces every workload shares: resources, security, spreading, placement on a pool, disruption budgets. */
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { componentLabels } from "./naming";
 import { POOL_LABEL, poolTaints } from "../sizing/inventory";
 import type { Resources } from "../sizing/types";
@@ -62,14 +62,29 @@ export function namespaceFor(name: string, component: string, opts: pulumi.Custo
  */
 export type ChartStandIns = Readonly<Record<string, string>>;
 
+export interface ChartOptions {
+  standIns?: ChartStandIns;
+  /** False only under Pulumi's mock runtime, which cannot register transforms (nor run them). */
+  transforms?: boolean;
+}
+
+/**
+ * Keeps a chart's CRDs when the chart is removed or the stack destroyed: deleting a CRD deletes
+ * every object of its kind, and with a CloudNativePG `Cluster` its pods and volumes (the engine
+ * tests saw the database go with the operator's chart). Transforms reach the children of a chart,
+ * which Pulumi's provider creates on the program's behalf.
+ */
+export const retainCrds: pulumi.ResourceTransform = (args) =>
+  args.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition" ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true }) } : undefined;
+
 /** A chart at a pinned version from its repository, every object a resource of its own (helm v4). */
 export function pinnedChart(
   name: string,
   spec: { chart: string; version: string; repo: string; namespace: string; values: Record<string, unknown> },
   opts: pulumi.ComponentResourceOptions,
-  standIns: ChartStandIns = {},
+  charts: ChartOptions = {},
 ): k8s.helm.v4.Chart {
-  const local = standIns[spec.chart];
+  const local = charts.standIns?.[spec.chart];
   const source = local ? { chart: local } : { chart: spec.chart, version: spec.version, repositoryOpts: { repo: spec.repo } };
-  return new k8s.helm.v4.Chart(name, { ...source, namespace: spec.namespace, values: spec.values }, opts);
+  return new k8s.helm.v4.Chart(name, { ...source, namespace: spec.namespace, values: spec.values }, charts.transforms === false ? opts : { ...opts, transforms: [...(opts.transforms ?? []), retainCrds] });
 }

@@ -1,5 +1,7 @@
 /** The plan CLI as a user runs it: a child process, its stdout, stderr and exit code. */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -74,6 +76,32 @@ describe("npm run plan", () => {
     expect(diff.resources.removed.filter((r) => r.name.startsWith("minio-pool"))).toEqual([]);
   });
 
+  it("--storage plans both sides around what the stack holds: moving down from 5K keeps the three pools a 20K stack made", () => {
+    const dir = mkdtempSync(join(tmpdir(), "storage-"));
+    const file = join(dir, "storage.json");
+    // What `pulumi stack output storage --json` prints for a stack that has been at 20K (three pools).
+    const pool = { servers: 4, drivesPerServer: 4, driveGB: 2000 };
+    writeFileSync(file, JSON.stringify({ tier: "20k", ccu: 20000, minio: { pools: [pool, pool, pool], parity: 4 }, postgres: { storageGB: 10100 } }));
+    const { code, stdout } = plan("--from", "5000", "--ccu", "1000", "--json", "--storage", file);
+    expect(code, stdout).toBe(0);
+    const diff = JSON.parse(stdout) as { resources: { removed: { name: string }[]; added: { name: string }[]; changed: { name: string }[] } };
+    expect(diff.resources.removed.filter((r) => r.name.startsWith("minio-pool"))).toEqual([]);
+    expect(diff.resources.added.filter((r) => r.name.startsWith("minio-pool"))).toEqual([]);
+    // The held pools are resized with the tier's storage nodes (a fresh 5K stack has only pool 0).
+    expect(diff.resources.changed.map((r) => r.name)).toEqual(expect.arrayContaining(["minio-pool-1", "minio-pool-2"]));
+    const fresh = JSON.parse(plan("--from", "5000", "--ccu", "1000", "--json").stdout) as { resources: { changed: { name: string }[] } };
+    expect(fresh.resources.changed.map((r) => r.name)).not.toContain("minio-pool-2");
+  });
+
+  it("--stack reads a stack file as `pulumi config set` writes it (quoted values, encryption salt, nested keys)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "stackfile-"));
+    const file = join(dir, "Pulumi.written.yaml");
+    writeFileSync(file, 'encryptionsalt: v1:QSiZ5RSu8Fw=:v1:4A607QR/JX0GLo0X:ClMkgrEPkpXZDHmvSGiDSqswaNofMA==\nconfig:\n  matrix-scale:ccu: "5000"\n  matrix-scale:serverName: matrix.test.example\n  matrix-scale:kubernetes:\n    namespace: matrix\n');
+    const { code, stdout, stderr } = plan("--stack", file, "--json");
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ ccu: 5000, tier: "5k" });
+  });
+
   it("--stack reads a stack file", () => {
     const { code, stdout } = plan("--stack", "prod", "--json");
     expect(code).toBe(0);
@@ -88,6 +116,8 @@ describe("npm run plan", () => {
     [["--stack", "nope"], /no stack file/],
     [["--ccu", "100", "--bogus"], /Unknown option '--bogus'/],
     [[], /--ccu or --stack is required/],
+    [["--from", "100", "--ccu", "1000", "--storage", "/nonexistent/storage.json"], /--storage \/nonexistent\/storage\.json: cannot read the file/],
+    [["--from", "100", "--ccu", "1000", "--storage", join(ROOT, "package.json")], /--storage .*package\.json: not the stack's storage output/],
   ])("bad input %j: exit 1 and one line on stderr", (args, message) => {
     const { code, stderr, stdout } = plan(...args);
     expect(code).toBe(1);

@@ -9,7 +9,7 @@ import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { callHostsNamespace, componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
 import { KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART, SYNAPSE_DASHBOARD_URL } from "../versions";
-import { namespaceFor, pinnedChart, type ChartStandIns } from "../workload";
+import { namespaceFor, pinnedChart, type ChartOptions } from "../workload";
 import { tierDashboard } from "./dashboard";
 import { alertRules } from "./rules";
 
@@ -17,7 +17,7 @@ export interface MonitoringArgs {
   plan: Plan;
   namespace: string;
   provider: k8s.Provider;
-  chartStandIns?: ChartStandIns;
+  charts?: ChartOptions;
 }
 
 const RULE_LABEL = { "matrix-scale/alerts": "true" };
@@ -67,7 +67,7 @@ export class Monitoring extends pulumi.ComponentResource {
         },
       },
       { ...child, dependsOn: [ns] },
-      args.chartStandIns,
+      args.charts,
     );
     pinnedChart(
       "loki",
@@ -86,7 +86,7 @@ export class Monitoring extends pulumi.ComponentResource {
         },
       },
       { ...child, dependsOn: [ns] },
-      args.chartStandIns,
+      args.charts,
     );
 
     const crd = { dependsOn: [stack] };

@@ -9,7 +9,7 @@ import type { PostgresPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, componentLabels, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
-import { namespaceFor, pinnedChart, type ChartStandIns } from "../workload";
+import { namespaceFor, pinnedChart, type ChartOptions } from "../workload";
 import { CLUSTER_NAME, clusterSpec, scheduledBackupSpec } from "./cluster";
 
 export const OPERATOR_NAMESPACE = "cnpg-system";
@@ -18,7 +18,7 @@ export interface PostgresArgs {
   postgres: PostgresPlan;
   namespace: string;
   provider: k8s.Provider;
-  chartStandIns?: ChartStandIns;
+  charts?: ChartOptions;
 }
 
 export class Postgres extends pulumi.ComponentResource {
@@ -32,7 +32,7 @@ export class Postgres extends pulumi.ComponentResource {
       "cloudnative-pg",
       { chart: "cloudnative-pg", version: CNPG_CHART_VERSION, repo: "https://cloudnative-pg.github.io/charts", namespace: OPERATOR_NAMESPACE, values: { crds: { create: true }, replicaCount: 2 } },
       { ...child, dependsOn: [operatorNamespace] },
-      args.chartStandIns,
+      args.charts,
     );
     const minio = `http://${SERVICE_NAMES.minio}.${args.namespace}.svc.cluster.local:9000`;
     const cluster = new k8s.apiextensions.CustomResource(

@@ -60,7 +60,8 @@ function outputs(type: string, inputs: Record<string, unknown>): Record<string, 
 
 const OUTPUTS_ONLY = new Set(["result", "bcryptHash", "base64", "hex"]);
 
-const typeOf = (urn: string) => urn.split("::")[2]!;
+/** The resource's own type: the last of the URN's type chain (parent types come first, `$`-joined). */
+const typeOf = (urn: string) => urn.split("::")[2]!.split("$").pop()!;
 
 const standIn: provider.Provider = {
   version: RANDOM_VERSION,

@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUrn } from "../../bin/gate";
@@ -29,7 +29,7 @@ import { SERVER_NAME } from "../helpers";
 import { collectSteps, engineInstalled, engineProject, engineStack, previewJson, runCli, type EngineProject, type PreviewRun } from "./engine/engine";
 import { writeChartStandIns } from "./engine/stand-ins";
 import { ROOT } from "./harness";
-import { addNodes, envelope, nodesFor, startZonalProvisioner } from "./kube/cluster";
+import { addNodes, envelope, nodesFor, startZonalProvisioner, type Pod } from "./kube/cluster";
 import { ControlPlane, type KubeObject } from "./kube/control-plane";
 
 const SEQUENCE = ["100", "1k", "5k", "10k", "20k", "10k", "5k", "1k", "100"];
@@ -95,8 +95,11 @@ function gateCommand(dir: string, preview: PreviewRun): { status: number; output
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
 
-function tierDiff(stackFile: string, fromCcu: number): TierDiffJson {
-  const r = spawnSync(TSX, [join(ROOT, "bin", "plan.ts"), "--stack", stackFile, "--from", String(fromCcu), "--json"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+/** `npm run plan -- --stack FILE --from M --storage S --json`, as the workflow runs it for a pull request. */
+function tierDiff(stackFile: string, fromCcu: number, storage: unknown): TierDiffJson {
+  const storageFile = join(dirname(stackFile), "storage.json");
+  writeFileSync(storageFile, JSON.stringify(storage));
+  const r = spawnSync(TSX, [join(ROOT, "bin", "plan.ts"), "--stack", stackFile, "--from", String(fromCcu), "--storage", storageFile, "--json"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`plan --from failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as TierDiffJson;
 }
@@ -144,7 +147,11 @@ describe("the real Pulumi engine", () => {
     if (moves.length) console.log(["| move | engine steps | preview | up |", "|---|---|---|---|", ...moves.map((m) => `| ${m.move} | ${m.steps} | ${m.previewSeconds} s | ${m.upSeconds} s |`)].join("\n"));
   }, 60_000);
 
+  let scaledTo = 0;
+  let peakClaims = 0;
   const stackFile = () => join(project.workDir, "Pulumi.engine.yaml");
+  const claims = () => cp.list("persistentvolumeclaims").length;
+  const synchrotronReplicas = () => (JSON.parse(cp.must(["get", "deployment", "synapse-synchrotron", "-n", NAMESPACE, "-o", "json"])) as { spec: { replicas: number } }).spec.replicas;
   const uids = () => new Map(KEPT_KINDS.flatMap((kind) => cp.list(kind).map((o: KubeObject) => [`${kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o.metadata.uid!])));
   const summary = (p: PreviewRun) => Object.entries(p.document.changeSummary ?? {}).map(([op, n]) => `${n} ${op}`).join(", ");
 
@@ -172,6 +179,11 @@ describe("the real Pulumi engine", () => {
     expect(outputs.tier!.value).toBe("100");
     expect(cp.list("statefulsets").filter((s) => s.metadata.namespace === NAMESPACE).length).toBeGreaterThan(5);
     expect(cp.list("clusters.postgresql.cnpg.io").map((c) => c.metadata.name)).toEqual(["postgres"]);
+    // The HPA scales through the scale subresource under load; the next `pulumi up` must keep it.
+    const hpa = cp.list("horizontalpodautoscalers").find((h) => h.metadata.name === "synapse-synchrotron")!;
+    scaledTo = (hpa.spec as { maxReplicas: number }).maxReplicas;
+    cp.must(["scale", "deployment", "synapse-synchrotron", "-n", NAMESPACE, `--replicas=${scaledTo}`]);
+    peakClaims = claims();
   }, 900_000);
 
   it("every tier move up to 20K and back: the gate passes the real preview, the engine agrees with plan --from, nothing that holds data is recreated", async () => {
@@ -180,10 +192,10 @@ describe("the real Pulumi engine", () => {
       const to = SEQUENCE[i]!;
       const label = `${from} → ${to}`;
       await stack.setConfig("matrix-scale:ccu", { value: String(TIER_USERS[to]) });
-      // The plan CLI reads the stack file as `pulumi config set` rewrote it.
-      const expected = expectedSteps(tierDiff(stackFile(), TIER_USERS[from]!));
-      const before = uids();
       const storageBefore = (await stack.outputs()).storage!.value as { minio: { pools: unknown[] } };
+      // The plan CLI reads the stack file as `pulumi config set` rewrote it, and the stack's storage output.
+      const expected = expectedSteps(tierDiff(stackFile(), TIER_USERS[from]!, storageBefore));
+      const before = uids();
       await previewAndUp(label, (preview) => {
         const engine = engineSteps(preview);
         const declared = new Set([...engine.keys()].filter((k) => !k.startsWith("pulumi:")));
@@ -191,10 +203,18 @@ describe("the real Pulumi engine", () => {
       });
       const after = uids();
       for (const [name, uid] of before) expect(after.get(name), `${label}: ${name}`).toBe(uid);
+      expect(cp.list<Pod>("pods").filter((p) => !p.spec.nodeName).map((p) => p.metadata.name), `${label}: pods the scheduler could not place`).toEqual([]);
+      peakClaims = Math.max(peakClaims, claims());
+      if (i === 1) {
+        // The HPA's scale-up before the move survived `pulumi up` rolling the synchrotrons.
+        expect(synchrotronReplicas(), `${label}: synchrotron replicas after the HPA scaled them and pulumi up rolled them`).toBeGreaterThanOrEqual(scaledTo);
+      }
       // The self-reference: the stack read its own last storage output, so no MinIO pool is dropped.
       const storageAfter = (await stack.outputs()).storage!.value as { minio: { pools: unknown[] } };
       expect(storageAfter.minio.pools.length, label).toBeGreaterThanOrEqual(storageBefore.minio.pools.length);
     }
+    // Back at 100 users, every volume claim any tier made is still there (a scale-down keeps volumes).
+    expect(claims()).toBe(peakClaims);
   }, 3_600_000);
 
   it("protection is real: destroy and a replacing change are refused; retained objects outlive a destroy", async () => {
@@ -211,6 +231,8 @@ describe("the real Pulumi engine", () => {
     await stack.destroy({ color: "never" });
     const live = (kind: string) => cp.list(kind).filter((o) => o.metadata.namespace === NAMESPACE).map((o) => o.metadata.name);
     expect(cp.list("namespaces").map((n) => n.metadata.name)).toEqual(expect.arrayContaining([NAMESPACE, `${NAMESPACE}-calls`]));
+    // The operator chart's CRDs are retained, so the database object (and the volumes it owns) stays.
+    expect(cp.list("customresourcedefinitions").map((c) => c.metadata.name)).toContain("clusters.postgresql.cnpg.io");
     expect(live("clusters.postgresql.cnpg.io")).toEqual(["postgres"]);
     expect(live("statefulsets")).toEqual(expect.arrayContaining(["redis-synapse", "redis-livekit", "minio-pool-0"]));
     expect(live("persistentvolumeclaims").length).toBeGreaterThan(0);

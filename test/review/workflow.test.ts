@@ -18,8 +18,12 @@ describe("stacks workflow", () => {
 
   it("a pull request gets the tier diff as a comment, a preview with the policy pack, and the gate", () => {
     const preview = steps("preview");
-    expect(preview.some((s) => String(s.run ?? "").includes("npm run -s plan -- --stack") && String(s.run).includes("--markdown"))).toBe(true);
-    const pulumi = preview.find((s) => String(s.uses ?? "").startsWith("pulumi/actions@"))!;
+    const tierDiff = preview.findIndex((s) => String(s.run ?? "").includes("npm run -s plan -- --stack") && String(s.run).includes("--markdown"));
+    expect(tierDiff).toBeGreaterThan(-1);
+    // Planned around the stack's own storage output, read with a CLI installed before it.
+    expect(String(preview[tierDiff]!.run)).toMatch(/pulumi stack output storage --json [^\n]*> storage\.json[\s\S]*--storage storage\.json/);
+    expect(preview.slice(0, tierDiff).some((s) => String(s.uses ?? "").startsWith("pulumi/actions@") && !s.with?.command)).toBe(true);
+    const pulumi = preview.find((s) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command)!;
     expect(pulumi.with).toMatchObject({ command: "preview", diff: true, "comment-on-pr": true, policyPacks: "policy" });
     expect(preview.filter(gatesOnExitStatus)).toHaveLength(1);
   });

@@ -41,6 +41,8 @@ export function engineProject(stackFiles: readonly string[] = [], pulumiYaml = r
   const stateDir = join(workDir, ".state");
   mkdirSync(stateDir);
   writeFileSync(join(workDir, "Pulumi.yaml"), pulumiYaml);
+  // Pulumi.yaml names index.ts as `main` and the CLI checks that it exists; the tests run program.ts inline.
+  writeFileSync(join(workDir, "index.ts"), "// The engine tests run ../program.ts as an inline Automation API program.\n");
   for (const file of stackFiles) copyFileSync(join(ROOT, file), join(workDir, file));
   return {
     workDir,
