@@ -1,7 +1,7 @@
 /**
  * The CI preview gate: reads `pulumi preview --json` and refuses a preview that failed (the command's
- * exit status, an error diagnostic, or no steps at all: a preview that ran the program has a step
- * for every resource, `same` included) and any step that would replace or delete a stateful
+ * exit status, an error diagnostic, or no steps at all: a preview that ran always has a step for
+ * the root stack, even when nothing changes) and any step that would replace or delete a stateful
  * resource (see ./changes.ts), or remove a pool's last node group.
  */
 import { isStateful } from "./changes";
@@ -43,7 +43,7 @@ export function previewFailures(preview: PreviewDocument, exitCode = 0): string[
   for (const d of preview.diagnostics ?? []) {
     if (d.severity === "error") failures.push(`the preview reported an error${d.urn ? ` on ${parseUrn(d.urn).name}` : ""}: ${(d.message ?? "").trim().split("\n")[0]}`);
   }
-  if (!preview.steps?.length) failures.push("the preview has no steps: it did not run the program (a preview that ran lists every resource, unchanged ones as `same`)");
+  if (!preview.steps?.length) failures.push("the preview has no steps: it did not run (a preview that ran lists at least the root stack)");
   return failures;
 }
 

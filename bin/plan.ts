@@ -34,7 +34,9 @@ function readStorage(file: string): StorageState | undefined {
     throw new UsageError(`--storage ${file}: not JSON; write it with \`pulumi stack output storage --json\``);
   }
   const s = value as Partial<StorageState>;
-  if (!s || !Array.isArray(s.minio?.pools) || typeof s.minio?.parity !== "number" || typeof s.postgres?.storageGB !== "number") {
+  const whole = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
+  const poolsOk = Array.isArray(s?.minio?.pools) && s.minio.pools.every((p) => p && whole(p.servers) && whole(p.drivesPerServer) && whole(p.driveGB));
+  if (!s || !poolsOk || typeof s.minio?.parity !== "number" || typeof s.postgres?.storageGB !== "number") {
     throw new UsageError(`--storage ${file}: not the stack's storage output (expected minio.pools, minio.parity, postgres.storageGB); write it with \`pulumi stack output storage --json\``);
   }
   return s as StorageState;
@@ -95,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.ccu === undefined && values.stack === undefined) throw new UsageError(`--ccu or --stack is required; ${USAGE}`);
+  if (values.storage !== undefined && values.from === undefined) throw new UsageError(`--storage goes with --from: it plans a tier move around what the stack holds; ${USAGE}`);
   const asOf = new Date();
   if (values.diagram) {
     const thePlan = plan(parseSettings(settingsFor(values, values.ccu)), { asOf });

@@ -1,5 +1,7 @@
 /**
- * npm run gate -- preview.json [--preview-exit-code N]   (or: pulumi preview --json | npm run gate)
+ * npm run gate -- preview.json [--preview-exit-code N]
+ * (or `pulumi preview --json | npm run gate`, which cannot carry the preview's exit status: CI hands
+ * it over with --preview-exit-code)
  * Exit 1 and one line per reason when the preview failed (its exit status N, error diagnostics, no
  * steps) or would replace or delete stateful resources.
  */
@@ -9,7 +11,12 @@ import { gate, type PreviewDocument } from "./gate";
 
 const { values, positionals } = parseArgs({ options: { "preview-exit-code": { type: "string", default: "0" } }, allowPositionals: true });
 const file = positionals[0];
-const exitCode = Number(values["preview-exit-code"]);
+const exitCodeText = values["preview-exit-code"]!;
+if (!/^\d+$/.test(exitCodeText)) {
+  process.stderr.write(`preview gate: --preview-exit-code ${JSON.stringify(exitCodeText)} is not an exit status; pass the status of \`pulumi preview\` ($?)\n`);
+  process.exit(2);
+}
+const exitCode = Number(exitCodeText);
 let preview: PreviewDocument = {};
 const text = readFileSync(file ?? 0, "utf8");
 try {
@@ -20,7 +27,7 @@ try {
     process.exit(2);
   }
 }
-const violations = gate(preview, Number.isInteger(exitCode) ? exitCode : 1);
+const violations = gate(preview, exitCode);
 if (violations.length) {
   process.stderr.write(`preview gate: refused, ${violations.length} reason(s):\n${violations.map((v) => `  ${v}`).join("\n")}\n`);
   process.exit(1);

@@ -22,7 +22,19 @@ export function readStackFile(stack: string, dir = join(__dirname, "..")): RawSe
   const raw: RawSettings = {};
   for (const [key, value] of Object.entries(config)) {
     const [namespace, name] = key.split(":");
-    if (namespace === CONFIG_NAMESPACE && name) raw[name] = value;
+    if (namespace === CONFIG_NAMESPACE && name) raw[name] = withoutSecrets(value);
   }
   return raw;
+}
+
+/** The placeholder for an encrypted value (`pulumi config set --secret`): the plan needs no secret. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+/** Encrypted leaves (`{secure: …}`) become the placeholder, so a stack with secrets still plans. */
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  if (Object.keys(record).length === 1 && typeof record.secure === "string") return SECRET_PLACEHOLDER;
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, withoutSecrets(v)]));
 }

@@ -51,7 +51,9 @@ export class Secrets extends pulumi.ComponentResource {
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("matrix-scale:secrets:Secrets", name, {}, opts);
-    const child = { parent: this };
+    // Protected: a `pulumi destroy` that stops at the protected data still deletes every unprotected
+    // resource it reaches, and new credentials would lock the retained database and stores out.
+    const child = { parent: this, protect: true };
     // Alphanumeric only: these values land in YAML, URLs and command lines unquoted.
     const password = (id: string) =>
       new random.RandomPassword(`${name}-${id}`, { length: PASSWORD_LENGTH, special: false }, child).result;

@@ -51,9 +51,13 @@ export function poolPlacement(pool: InventoryRole, selector: Record<string, stri
   };
 }
 
-/** A namespace of its own for an operator or a chart. */
+/**
+ * A namespace of its own for an operator or a chart. Protected and retained like the workloads'
+ * namespace: deleting a namespace deletes every volume in it (Prometheus', Loki's), and a refused
+ * `pulumi destroy` still deletes every unprotected resource it reaches.
+ */
 export function namespaceFor(name: string, component: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
-  return new k8s.core.v1.Namespace(name, { metadata: { name, labels: componentLabels(component) } }, opts);
+  return new k8s.core.v1.Namespace(name, { metadata: { name, labels: componentLabels(component) } }, { ...opts, protect: true, retainOnDelete: true });
 }
 
 /**

@@ -8,6 +8,7 @@
 # No Node.js language host is needed: the tests drive the engine through the Automation API, whose
 # inline programs run in the test's own process.
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the script too
 cd "$(dirname "$0")/.."
 root=$PWD
 json() { node -p "const v=require('./versions.json'); $1"; }
@@ -19,7 +20,8 @@ K8S_MODULE=$(json 'v.pulumiKubernetes.module')
 RANDOM_VERSION=$(locked @pulumi/random)
 
 CACHE=${MATRIX_SCALE_CACHE:-$PWD/.cache}
-export GOPATH="$CACHE/go" GOFLAGS=-mod=mod
+# -mod=readonly: the builds use exactly the committed go.mod and go.sum, never an upgraded dependency.
+export GOPATH="$CACHE/go" GOFLAGS=-mod=readonly PULUMI_SKIP_UPDATE_CHECK=true
 # What is tested is what operators run: the CLI and the provider match the SDKs the program uses.
 [ "v$(locked @pulumi/pulumi)" = "$PULUMI_VERSION" ] || { echo "install-pulumi: @pulumi/pulumi $(locked @pulumi/pulumi) in package-lock.json, versions.json pins the CLI at $PULUMI_VERSION" >&2; exit 1; }
 [ "$(locked @pulumi/kubernetes)" = "$K8S_VERSION" ] || { echo "install-pulumi: @pulumi/kubernetes $(locked @pulumi/kubernetes) in package-lock.json, versions.json pins the provider at $K8S_VERSION" >&2; exit 1; }

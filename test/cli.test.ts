@@ -93,10 +93,13 @@ describe("npm run plan", () => {
     expect(fresh.resources.changed.map((r) => r.name)).not.toContain("minio-pool-2");
   });
 
-  it("--stack reads a stack file as `pulumi config set` writes it (quoted values, encryption salt, nested keys)", () => {
+  it("--stack reads a stack file as `pulumi config set` writes it (quoted values, encryption salt, nested keys, a secret)", () => {
     const dir = mkdtempSync(join(tmpdir(), "stackfile-"));
     const file = join(dir, "Pulumi.written.yaml");
-    writeFileSync(file, 'encryptionsalt: v1:QSiZ5RSu8Fw=:v1:4A607QR/JX0GLo0X:ClMkgrEPkpXZDHmvSGiDSqswaNofMA==\nconfig:\n  matrix-scale:ccu: "5000"\n  matrix-scale:serverName: matrix.test.example\n  matrix-scale:kubernetes:\n    namespace: matrix\n');
+    writeFileSync(
+      file,
+      'encryptionsalt: v1:QSiZ5RSu8Fw=:v1:4A607QR/JX0GLo0X:ClMkgrEPkpXZDHmvSGiDSqswaNofMA==\nconfig:\n  matrix-scale:ccu: "5000"\n  matrix-scale:serverName: matrix.test.example\n  matrix-scale:kubernetes:\n    namespace: matrix\n    kubeconfig:\n      secure: v1:abc:def\n',
+    );
     const { code, stdout, stderr } = plan("--stack", file, "--json");
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ ccu: 5000, tier: "5k" });
@@ -118,6 +121,7 @@ describe("npm run plan", () => {
     [[], /--ccu or --stack is required/],
     [["--from", "100", "--ccu", "1000", "--storage", "/nonexistent/storage.json"], /--storage \/nonexistent\/storage\.json: cannot read the file/],
     [["--from", "100", "--ccu", "1000", "--storage", join(ROOT, "package.json")], /--storage .*package\.json: not the stack's storage output/],
+    [["--ccu", "1000", "--storage", join(ROOT, "package.json")], /--storage goes with --from/],
   ])("bad input %j: exit 1 and one line on stderr", (args, message) => {
     const { code, stderr, stdout } = plan(...args);
     expect(code).toBe(1);

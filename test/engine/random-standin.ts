@@ -42,6 +42,9 @@ export function randomText(inputs: StringInputs): string {
   return Array.from({ length: inputs.length }, () => alphabet[randomInt(alphabet.length)]).join("");
 }
 
+/** The resource's own type: the last of the URN's type chain (parent types come first, `$`-joined). */
+const typeOf = (urn: string) => urn.split("::")[2]!.split("$").pop()!;
+
 function outputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
@@ -60,15 +63,26 @@ function outputs(type: string, inputs: Record<string, unknown>): Record<string, 
 
 const OUTPUTS_ONLY = new Set(["result", "bcryptHash", "base64", "hex"]);
 
-/** The resource's own type: the last of the URN's type chain (parent types come first, `$`-joined). */
-const typeOf = (urn: string) => urn.split("::")[2]!.split("$").pop()!;
+
+
+/** The inputs the stand-in implements, per type, with the real provider's defaults. Any other input is refused. */
+const INPUTS: Record<string, Record<string, unknown>> = {
+  "random:index/randomPassword:RandomPassword": { upper: true, lower: true, numeric: true, special: true },
+  "random:index/randomString:RandomString": { upper: true, lower: true, numeric: true, special: true },
+  "random:index/randomBytes:RandomBytes": {},
+};
+const IMPLEMENTED = new Set(["length", "upper", "lower", "numeric", "special", "overrideSpecial"]);
 
 const standIn: provider.Provider = {
   version: RANDOM_VERSION,
-  async check(_urn, _olds, news) {
+  async check(urn, _olds, news) {
+    const defaults = INPUTS[typeOf(urn)];
+    if (!defaults) return { failures: [{ property: "", reason: `random stand-in: ${typeOf(urn)} is not implemented (the program does not declare it)` }] };
+    const unsupported = Object.keys(news).filter((k) => k !== "__defaults" && !IMPLEMENTED.has(k) && !(k in defaults));
+    if (unsupported.length) return { failures: unsupported.map((property) => ({ property, reason: "random stand-in: this input is not implemented (the program does not set it)" })) };
     const length = Number(news.length);
     if (!Number.isInteger(length) || length < 1) return { failures: [{ property: "length", reason: "length must be a positive integer" }] };
-    return { inputs: news };
+    return { inputs: { ...defaults, ...news } };
   },
   async diff(_id, _urn, olds, news) {
     // olds are the last state: inputs plus generated values; only inputs take part in the diff.
@@ -77,7 +91,9 @@ const standIn: provider.Provider = {
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
   },
   async create(urn, inputs) {
-    return { id: randomUUID(), outs: outputs(typeOf(urn), inputs) };
+    const outs = outputs(typeOf(urn), inputs);
+    // As the real provider: a RandomString's id is its result; the others have an opaque id.
+    return { id: typeOf(urn) === "random:index/randomString:RandomString" ? String(outs.result) : randomUUID(), outs };
   },
   async read(id, _urn, props) {
     return { id, props };

@@ -36,13 +36,13 @@ describe("preview gate", () => {
     ["replacing a Synapse worker Deployment", [step("replace", "kubernetes:apps/v1:Deployment", "synapse-synchrotron")]],
     ["adding a MinIO pool", [step("create", "kubernetes:apps/v1:StatefulSet", "minio-pool-1")]],
     ["a node group swapped for a new one of the same pool", [step("create", "aws:eks/nodeGroup:NodeGroup", "matrix-database-m7i-8xlarge"), step("delete", "aws:eks/nodeGroup:NodeGroup", "matrix-database-m7i-4xlarge")]],
-    ["a preview with nothing to change", [step("same", "kubernetes:apps/v1:StatefulSet", "minio-pool-0")]],
+    ["a preview with nothing to change (only the root stack is listed)", [{ op: "same", urn: "urn:pulumi:prod::matrix-scale::pulumi:pulumi:Stack::matrix-scale-prod" }]],
   ])("passes %s", (_what, steps) => {
     expect(gate({ steps })).toEqual([]);
   });
 
   it.each([
-    ["a preview with no steps (the program did not run)", {}, 0, /no steps: it did not run the program/],
+    ["a preview with no steps (the program did not run)", {}, 0, /no steps: it did not run/],
     ["an error diagnostic", { steps: [step("same", "kubernetes:apps/v1:StatefulSet", "minio-pool-0")], diagnostics: [{ severity: "error", message: "unable to replace resource\nmore", urn: urn("kubernetes:core/v1:Namespace", "matrix-namespace") }] }, 0, /reported an error on matrix-namespace: unable to replace resource$/],
     ["a failed preview whose steps look safe", { steps: [step("update", "kubernetes:apps/v1:Deployment", "synapse-haproxy")] }, 255, /pulumi preview exited 255/],
   ])("refuses %s", (_what, doc, exitCode, message) => {
@@ -72,6 +72,9 @@ describe("preview gate", () => {
     const failedPreview = spawnSync(tsx, [script, good, "--preview-exit-code", "255"], { encoding: "utf8" });
     expect(failedPreview.status).toBe(1);
     expect(failedPreview.stderr).toMatch(/pulumi preview exited 255/);
+    const noStatus = spawnSync(tsx, [script, good, "--preview-exit-code", ""], { encoding: "utf8" });
+    expect(noStatus.status).toBe(2);
+    expect(noStatus.stderr).toMatch(/--preview-exit-code "" is not an exit status/);
   });
 });
 

@@ -10,7 +10,21 @@ const steps = (job: string) => workflow.jobs[job].steps as Obj[];
 /** A step that runs the preview, keeps its exit status and hands both to the gate. */
 const gatesOnExitStatus = (s: Obj) => /pulumi preview [^\n]*--json[^\n]*> preview\.json \|\| status=\$\?\n\s*npm run -s gate -- preview\.json --preview-exit-code "\$status"/.test(String(s.run ?? ""));
 
+const PULUMI_VERSION = (JSON.parse(readFileSync(join(__dirname, "..", "..", "versions.json"), "utf8")) as { pulumi: string }).pulumi.replace(/^v/, "");
+
 describe("stacks workflow", () => {
+  it("every job runs the Pulumi CLI the engine tests run (versions.json), installed before its first use", () => {
+    for (const job of ["preview", "up"]) {
+      const list = steps(job);
+      const actions = list.filter((s) => String(s.uses ?? "").startsWith("pulumi/actions@"));
+      expect(actions.length).toBeGreaterThan(0);
+      for (const a of actions) expect(String(a.with?.["pulumi-version"]), job).toBe(PULUMI_VERSION);
+      const firstCli = list.findIndex((s) => /\bpulumi (preview|stack)\b/.test(String(s.run ?? "")));
+      const install = list.findIndex((s) => String(s.uses ?? "").startsWith("pulumi/actions@"));
+      expect(install, job).toBeLessThan(firstCli);
+    }
+  });
+
   it("runs on pull requests and pushes to main that touch a stack file", () => {
     expect(workflow.on.pull_request.paths).toContain("Pulumi.*.yaml");
     expect(workflow.on.push.branches).toEqual(["main"]);

@@ -52,7 +52,6 @@ export function engineProject(stackFiles: readonly string[] = [], pulumiYaml = r
       PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_ENABLE_LEGACY_DIFF: "false",
     },
   };
 }
@@ -71,8 +70,9 @@ export interface PreviewRun {
 }
 
 /**
- * `pulumi preview --json` exactly as CI runs it, for an inline program: the Automation API's own
- * in-process language host serves the program, the CLI prints its JSON document and exit status.
+ * `pulumi preview --json` as CI runs it (plus --show-sames), for an inline program: the Automation
+ * API's own in-process language host serves the program, the CLI prints its JSON document and exit
+ * status.
  */
 export async function previewJson(stack: Stack, program: PulumiFn): Promise<PreviewRun> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
@@ -80,7 +80,8 @@ export async function previewJson(stack: Stack, program: PulumiFn): Promise<Prev
   server.addService(langrpc.LanguageRuntimeService, languageServer);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   const ws = stack.workspace as LocalWorkspace;
-  const args = ["preview", "--json", `--client=127.0.0.1:${port}`, "--exec-kind", "auto.inline", "--stack", stack.name];
+  // --show-sames: every resource gets a step, so a resource the engine leaves alone is seen as `same`.
+  const args = ["preview", "--json", "--show-sames", `--client=127.0.0.1:${port}`, "--exec-kind", "auto.inline", "--stack", stack.name];
   let result: { stdout: string; stderr: string; code: number };
   try {
     result = await runCli(ws, args);
