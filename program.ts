@@ -15,7 +15,7 @@ import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
 import { MINIO_IMAGE } from "./components/versions";
-import type { ChartStandIns } from "./components/workload";
+import type { ChartOptions, ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
 import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
@@ -69,8 +69,8 @@ export async function program(options: ProgramOptions = {}) {
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
-  const charts = { charts: { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime } };
-  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, ...charts }, { dependsOn: [secrets, objectStore] });
+  const charts: ChartOptions = { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime };
+  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts }, { dependsOn: [secrets, objectStore] });
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);
   if (redisSynapse.masterService !== SERVICE_NAMES.redisSynapseMaster) throw new Error("Synapse's Redis endpoint and the Redis component disagree");
@@ -115,7 +115,7 @@ export async function program(options: ProgramOptions = {}) {
     after,
   );
 
-  new Monitoring("monitoring", { plan: thePlan, namespace, provider: cluster.provider, ...charts }, after);
+  new Monitoring("monitoring", { plan: thePlan, namespace, provider: cluster.provider, charts }, after);
 
   return {
     tier: thePlan.tier,

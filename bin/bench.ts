@@ -6,12 +6,14 @@
  * directory, so no cluster is needed). A benchmark, not a test: it prints numbers and asserts nothing.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseSettings, plan } from "../sizing";
 import { TIER_CCU, TIER_IDS, type TierId } from "../sizing/tiers";
 import { runProgram } from "./mock-runtime";
+import { program } from "../program";
+import { engineInstalled, engineProject, engineStack } from "../test/integration/engine/engine";
 import { writeChartStandIns } from "../test/integration/engine/stand-ins";
 
 const RUNS = 7;
@@ -85,33 +87,22 @@ function benchStartup() {
 }
 
 /** A real `pulumi preview` of a 20K stack rendering to a directory (engine from scripts/install-pulumi.sh). */
-function benchEnginePreview(): { ms: number } | { missing: string } {
-  const pulumi = join(ROOT, ".cache", "pulumi", "bin", "pulumi");
-  if (!existsSync(pulumi)) return { missing: "the engine is not installed (npm test installs it)" };
-  // Inside the checkout, so the script resolves the project's node_modules.
-  mkdirSync(join(ROOT, ".cache"), { recursive: true });
-  const dir = mkdtempSync(join(ROOT, ".cache", "bench-preview-"));
-  const script = join(dir, "preview.ts");
-  writeFileSync(
-    script,
-    [
-      `import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";`,
-      `import { program } from ${JSON.stringify(join(ROOT, "program"))};`,
-      `(async () => {`,
-      `  const pulumiCommand = await PulumiCommand.get({ root: ${JSON.stringify(join(ROOT, ".cache", "pulumi"))} });`,
-      `  const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", projectName: "matrix-scale", program: () => program({ chartStandIns: ${JSON.stringify(writeChartStandIns(join(dir, "charts")))} }) }, { workDir: ${JSON.stringify(dir)}, pulumiHome: ${JSON.stringify(join(ROOT, ".cache", "pulumi-home"))}, pulumiCommand, envVars: { PULUMI_BACKEND_URL: "file://${dir}", PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "true" } });`,
-      `  await stack.setAllConfig({ "matrix-scale:ccu": { value: "20000" }, "matrix-scale:serverName": { value: "bench.example.com" }, "matrix-scale:target": { value: "kubernetes" } });`,
-      `  await stack.setConfig("matrix-scale:kubernetes.renderDir", { value: ${JSON.stringify(join(dir, "manifests"))} }, true);`,
-      `  const start = Date.now();`,
-      `  await stack.preview();`,
-      `  process.stdout.write(String(Date.now() - start));`,
-      `})().catch((e) => { console.error(e); process.exit(1); });`,
-    ].join("\n"),
-  );
-  const r = spawnSync(TSX, [script], { encoding: "utf8", cwd: ROOT });
-  rmSync(dir, { recursive: true, force: true });
-  if (r.status !== 0) return { missing: `the preview failed: ${r.stderr.slice(-500)}` };
-  return { ms: Number(r.stdout.trim()) };
+async function benchEnginePreview(): Promise<{ ms: number } | { missing: string }> {
+  if (!engineInstalled()) return { missing: "the engine is not installed (npm test installs it)" };
+  const project = engineProject();
+  const chartStandIns = writeChartStandIns(join(project.workDir, "charts"));
+  const stack = await engineStack(project, "bench", () => program({ chartStandIns }));
+  await stack.setAllConfig({ "matrix-scale:ccu": { value: "20000" }, "matrix-scale:serverName": { value: "bench.example.com" }, "matrix-scale:target": { value: "kubernetes" } });
+  await stack.setConfig("matrix-scale:kubernetes.renderDir", { value: join(project.workDir, "manifests") }, true);
+  const start = performance.now();
+  try {
+    await stack.preview();
+  } catch (error) {
+    return { missing: `the preview failed: ${String(error).slice(-500)}` };
+  } finally {
+    rmSync(project.workDir, { recursive: true, force: true });
+  }
+  return { ms: performance.now() - start };
 }
 
 async function main() {
@@ -135,7 +126,7 @@ async function main() {
   );
   const startup = benchStartup();
   console.log(`plan CLI (--ccu 20000 --json) ${startup.planMs.toFixed(0)} ms vs loading @pulumi/pulumi ${startup.loadMs.toFixed(0)} ms: ${startup.ratio.toFixed(2)}× (median of 5 fresh processes each)`);
-  const preview = benchEnginePreview();
+  const preview = await benchEnginePreview();
   console.log("ms" in preview ? `real pulumi preview of the 20K stack (render to a directory, stand-in charts): ${(preview.ms / 1000).toFixed(1)} s` : `real pulumi preview: not measured, ${preview.missing}`);
 }
 

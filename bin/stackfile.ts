@@ -28,7 +28,7 @@ export function readStackFile(stack: string, dir = join(__dirname, "..")): RawSe
 }
 
 /** The placeholder for an encrypted value (`pulumi config set --secret`): the plan needs no secret. */
-export const SECRET_PLACEHOLDER = "[secret]";
+const SECRET_PLACEHOLDER = "[secret]";
 
 /** Encrypted leaves (`{secure: …}`) become the placeholder, so a stack with secrets still plans. */
 function withoutSecrets(value: unknown): unknown {

@@ -42,8 +42,8 @@ stage() {
   (cd "$build" && go mod download "$module")
   local src
   src="$(cd "$build" && go list -m -f '{{.Dir}}' "${module%@*}")/$dir"
-  cp "$src"/*.go "$src"/*.json "$build/" 2>/dev/null || cp "$src"/*.go "$build/"
-  rm -f "$build"/*_test.go
+  # The main package's own files (sources and the JSON its generate step reads), not its tests or subpackages.
+  find "$src" -maxdepth 1 -type f \( -name '*.go' -o -name '*.json' \) ! -name '*_test.go' -exec cp {} "$build/" \;
   chmod -R u+w "$build"
   echo "$build"
 }
