@@ -33,6 +33,12 @@ export function kubernetesAutoName(type: string, name: string, inputs: Record<st
   return `${name}-${createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8)}`;
 }
 
+/** 32 mock random bytes whose base64 form carries a findable marker, so tests can trace where a generated key ends up. */
+function mockBytes(name: string): { base64: string; hex: string } {
+  const base64 = `mockbytes${name.replace(/[^A-Za-z0-9]/g, "")}`.padEnd(42, "A").slice(0, 42) + "A=";
+  return { base64, hex: Buffer.from(base64, "base64").toString("hex") };
+}
+
 /** Fake provider answers for the outputs some resources compute (everything else echoes inputs). */
 function mockState(type: string, name: string, inputs: Record<string, unknown>, autoName: string | undefined): Record<string, unknown> {
   if (autoName) return { ...inputs, metadata: { ...(inputs.metadata as object), name: autoName } };
@@ -52,7 +58,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { ...inputs, latestVersion: 1 };
     case "random:index/randomBytes:RandomBytes":
-      return { ...inputs, base64: Buffer.from(name.padEnd(32, "x").slice(0, 32)).toString("base64"), hex: "00" };
+      return { ...inputs, ...mockBytes(name) };
     default:
       return inputs;
   }

@@ -84,8 +84,20 @@ export const replicationNeverExposed: ResourceValidationPolicy = {
   },
 };
 
-/** A setting that holds a secret, with a literal value (not a path, variable or flag). */
-const SECRET_SETTING = /^\s*[-\w.]*(password|secret|token|macaroon|private_?key|requirepass|masterauth|auth-pass)[-\w]*\s*[:=]\s*(?!\$)(?!.*_path)([^\s#]{6,})/im;
+/**
+ * Settings that hold a secret, each capturing (key, value): YAML and INI style (`key: value`,
+ * `key=value`) and Redis/Sentinel style (`requirepass value`, `sentinel auth-pass <master> value`).
+ */
+const SECRET_SETTINGS = [
+  /^\s*[-\w.]*(password|secret|token|macaroon|private_?key|requirepass|masterauth|auth-pass)[-\w]*\s*[:=]\s*(\S+)/i,
+  /^\s*(requirepass|masterauth)\s+(\S+)\s*$/i,
+  /^\s*sentinel\s+(auth-pass)\s+\S+\s+(\S+)\s*$/i,
+];
+
+/** A literal: not a variable, a path setting, or a value too short to be a credential. */
+function isLiteral(value: string): boolean {
+  return !/^["']?\$/.test(value) && !value.startsWith("#") && value.replace(/^["']|["']$/g, "").length >= 6;
+}
 
 export const noSecretsInConfigMaps: ResourceValidationPolicy = {
   name: "no-secrets-in-configmaps",
@@ -96,7 +108,7 @@ export const noSecretsInConfigMaps: ResourceValidationPolicy = {
     for (const [key, value] of Object.entries(props.data ?? {})) {
       for (const line of String(value).split("\n")) {
         if (/_path\s*[:=]|_file\s*[:=]|use-auth-secret/.test(line)) continue;
-        const match = SECRET_SETTING.exec(line);
+        const match = SECRET_SETTINGS.map((pattern) => pattern.exec(line)).find((m) => m && isLiteral(m[2]!));
         if (match) report(`${label(props)}: ${key} sets ${match[1]} to a literal value`);
       }
     }

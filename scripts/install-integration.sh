@@ -2,7 +2,8 @@
 # Installs what the integration tests start on loopback, idempotently and cached under .cache/:
 #   Debian: PostgreSQL, Redis (server + sentinel), HAProxy, iproute2
 #   Debian: coturn, Prometheus (promtool)
-#   Go module proxy: MinIO, LiveKit; the Kubernetes control plane and KWOK (scripts/install-kube.sh);
+#   Go module proxy: MinIO, LiveKit; the operators' CRDs (scripts/install-operator-schemas.sh);
+#                    the Kubernetes control plane and KWOK (scripts/install-kube.sh);
 #                    the Pulumi CLI and Kubernetes provider (scripts/install-pulumi.sh)
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
 set -euo pipefail
@@ -71,6 +72,9 @@ if [ ! -x "$livekit_bin" ]; then
   mv "$CACHE/gobin-livekit/server" "$livekit_bin"
 fi
 ln -sfn "$livekit_bin" "$CACHE/bin/livekit-server"
+
+# Strict validation and alert rules: CloudNativePG's and the Prometheus operator's own CRDs.
+bash scripts/install-operator-schemas.sh
 
 # The control-plane tests: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, KWOK.
 bash scripts/install-kube.sh

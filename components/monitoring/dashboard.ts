@@ -33,7 +33,7 @@ export function tierDashboard(plan: Plan, namespace: string): Record<string, unk
         { value: t.ccuPlanUpgrade, color: "orange" },
         { value: t.ccuUrgent, color: "red" },
       ]),
-      stat(2, `Database connections (max_connections ${plan.postgres.maxConnections})`, `sum(cnpg_backends_total{${ns}})`, 8, 0, [{ value: t.dbConnections, color: "orange" }]),
+      stat(2, `Database connections (max_connections ${plan.postgres.maxConnections})`, `max(sum by (pod) (cnpg_backends_total{${ns}}))`, 8, 0, [{ value: t.dbConnections, color: "orange" }]),
       stat(3, `Media free (usable ${plan.minio.usableGB} GB)`, `minio_cluster_capacity_usable_free_bytes / 1e9`, 16, 0, [{ value: plan.minio.usableGB * 0.2, color: "green" }]),
       timeseries(
         4,

@@ -53,7 +53,9 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
           ),
           rule(
             "MatrixScaleDatabaseConnections",
-            `sum(cnpg_backends_total{${ns}}) > ${t.dbConnections}`,
+            // max_connections is a per-instance limit: compare each instance's backends (the
+            // PodMonitor's `pod` label), not the sum over the primary and its standbys.
+            `max(sum by (pod) (cnpg_backends_total{${ns}})) > ${t.dbConnections}`,
             "10m",
             "warning",
             `More than ${t.dbConnections} database connections (70% of max_connections ${plan.postgres.maxConnections})`,

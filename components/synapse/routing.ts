@@ -298,7 +298,9 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, sou
     // Sync stickiness: the user part of syt_<user>_<random>_<crc> tokens, from the header or the query.
     '  http-request set-var(txn.mxid) req.fhdr(authorization),field(2,_) if { req.fhdr(authorization) -m beg "Bearer syt_" }',
     "  http-request set-var(txn.mxid) url_param(access_token),field(2,_) if !{ var(txn.mxid) -m found } { url_param(access_token) -m beg syt_ }",
-    `  http-request set-var(txn.room) 'path,regsub("^.*/rooms/([^/]+)/.*$","\\1")' if { path_reg /rooms/[^/]+/ }`,
+    // Room pinning: the room id (or alias) of /rooms/<id>/…, /join/<id> and /knock/<id>, decoded so
+    // `!room` and `%21room` hash alike.
+    `  http-request set-var(txn.room) 'path,regsub("^.*/(rooms|join|knock)/([^/]+).*$","\\2"),url_dec' if { path_reg /rooms/[^/]+/ } || { path_reg /(join|knock)/[^/]+$ }`,
     `  http-request set-var(txn.origin) 'req.fhdr(authorization),regsub("^.*origin=\\"?([^\\",]+).*$","\\1")' if { req.fhdr(authorization) -m beg "X-Matrix" }`,
     ...(options.rtc
       ? [

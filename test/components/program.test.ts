@@ -15,8 +15,9 @@ async function run(tier: string, target = "kubernetes"): Promise<MockRun> {
   return runs.get(key)!;
 }
 
-/** Mocked generated values are "mock-<resource name>" (bin/mock-runtime.ts). */
-const GENERATED = /mock-[a-z0-9-]+/;
+/** Mocked generated values: passwords and strings are "mock-<name>", random bytes "mockbytes<name>…" in base64 (bin/mock-runtime.ts). */
+const GENERATED = /mock-[a-z0-9-]+|mockbytes[A-Za-z0-9]+/g;
+const RANDOM = /^random:/;
 
 describe.each(TIERS)("tier %s", (tier) => {
   it("declares the namespace, the provider and one Secret per consumer", async () => {
@@ -34,20 +35,24 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(types).toContain("kubernetes:postgresql.cnpg.io/v1:Cluster");
   });
 
-  it("every Kubernetes object validates against the Kubernetes schemas", async () => {
+  it("every Kubernetes object has the field types the Kubernetes schemas give (kubernetes-models; unknown fields are refused by the strict API-server test, kube-validation)", async () => {
     const objects = (await run(tier)).resources.filter(isKubernetesObject);
     expect(objects.length).toBeGreaterThan(0);
     for (const r of objects) await expect(validateManifest(manifestOf(r)), r.name).resolves.toBeUndefined();
   });
 
-  it("generated secrets reach only Secrets: never a ConfigMap, another object or a stack output", async () => {
-    const { resources, outputs } = await run(tier);
+  it.each(["kubernetes", "aws"])("target %s: generated secrets reach only Secrets: never a ConfigMap, a chart's values, a cloud resource or a stack output", async (target) => {
+    const { resources, outputs } = await run(tier, target);
+    const generators = resources.filter((r) => RANDOM.test(r.type));
     const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
-    expect(JSON.stringify(secrets.map((s) => s.inputs))).toMatch(GENERATED);
-    for (const r of resources.filter((x) => x.type.startsWith("kubernetes:") && x.type !== "kubernetes:core/v1:Secret")) {
-      expect(JSON.stringify(r.inputs), r.name).not.toMatch(GENERATED);
+    // Every generated value, passwords and key bytes alike, is found in some Secret.
+    const inSecrets = new Set(JSON.stringify(secrets.map((s) => s.inputs)).match(GENERATED));
+    const traced = [...inSecrets].map((v) => generators.find((g) => v.replace(/A*=?$/, "").includes(g.name.replace(/[^A-Za-z0-9]/g, "")) || v === `mock-${g.name}`)?.name);
+    expect(new Set(traced)).toEqual(new Set(generators.map((g) => g.name)));
+    for (const r of resources.filter((x) => x.type !== "kubernetes:core/v1:Secret" && !RANDOM.test(x.type))) {
+      expect(JSON.stringify(r.inputs).match(GENERATED), `${r.type} ${r.name}`).toBeNull();
     }
-    expect(JSON.stringify(outputs)).not.toMatch(GENERATED);
+    expect(JSON.stringify(outputs).match(GENERATED)).toBeNull();
   });
 
   it("every value in a Secret is a Pulumi secret, so state stores it encrypted", async () => {
@@ -110,16 +115,16 @@ describe("targets", () => {
 
 describe("bad input creates nothing", () => {
   it.each([
-    ["ccu missing", { serverName: SERVER_NAME }],
-    ["ccu fractional", { ccu: "1.5", serverName: SERVER_NAME }],
-    ["override breaks the connection budget", { ccu: 100, serverName: SERVER_NAME, overrides: { postgres: { maxConnections: 100 }, synapse: { synchrotron: { cpMax: 30 } } } }],
-  ])("%s", async (_what, raw) => {
+    ["ccu missing", { serverName: SERVER_NAME }, /^matrix-scale:ccu = missing:/],
+    ["ccu fractional", { ccu: "1.5", serverName: SERVER_NAME }, /^matrix-scale:ccu = "1\.5":/],
+    ["override breaks the connection budget", { ccu: 100, serverName: SERVER_NAME, overrides: { postgres: { maxConnections: 100 }, synapse: { synchrotron: { cpMax: 30 } } } }, /^connection budget: .*185 connections.*\(matrix-scale:overrides\.postgres\.maxConnections\)$/],
+  ])("%s: refused, naming the key", async (_what, raw, message) => {
     let declared = -1;
     await expect(
       runProgram(raw).then((r) => {
         declared = r.resources.length;
       }),
-    ).rejects.toThrow(/matrix-scale:/);
+    ).rejects.toThrow(message);
     expect(declared).toBe(-1);
   });
 

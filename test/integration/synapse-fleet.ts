@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { SECRET_FILES, renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, toYaml, type SynapseEndpoints } from "../../components/synapse/config";
 import { renderHaproxyConfig, type ServerSource } from "../../components/synapse/routing";
 import { loopbackPlacement, processes, type SynapseProcess } from "../../components/synapse/topology";
@@ -22,8 +22,13 @@ export interface Fleet {
   haproxyConfig: string;
   httpPort(name: string): number;
   minio: Minio;
+  /** A query on the Synapse database (as the PostgreSQL superuser), rows as `|`-separated lines. */
+  sql(query: string): string;
   /** HAProxy's access log, one parsed entry per request. */
   requests(): ProxiedRequest[];
+  haproxyLogPath: string;
+  /** The request lines (Synapse's `synapse.access.http.<port>` logger) of one process, parsed. */
+  accessLog(name: string): AccessLine[];
   stop(): Promise<void>;
 }
 
@@ -35,6 +40,32 @@ export interface ProxiedRequest {
   server: string;
   status: number;
   user: string;
+}
+
+/**
+ * One line of Synapse's request log (SynapseRequest._finished_processing), as the default log
+ * format writes it:
+ * `<time> - synapse.access.http.<port> - <lineno> - INFO - <request> - <ip> - <site tag> - {<requester>}
+ *  Processed request: ... <bytes>B <status> "<METHOD> <uri> HTTP/1.1" "<user agent>" [<n> dbevts]`
+ */
+export interface AccessLine {
+  port: number;
+  ip: string;
+  requester: string;
+  status: string;
+  method: string;
+  uri: string;
+}
+
+const ACCESS_LINE =
+  /^\S+ \S+ - synapse\.access\.http\.(\d+) - \d+ - INFO - \S+ - (\S+) - \S+ - \{([^}]*)\} Processed request: \S+ ru=\(\S+ \S+\) db=\(\S+\) \d+B (\d{3}!?) "(\S+) (\S+) HTTP\/1\.[01]" "[^"]*" \[\d+ dbevts\]$/;
+
+export function parseAccessLog(text: string): AccessLine[] {
+  return text
+    .split("\n")
+    .map((line) => ACCESS_LINE.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, port, ip, requester, status, method, uri]) => ({ port: Number(port), ip: ip!, requester: requester!, status: status!, method: method!, uri: uri! }));
 }
 
 const LOG_LINE = /^\S+ (\S+) (\S+) backend=(\S+) server=(\S+) status=(-?\d+) time=\S+ user=(\S+)/;
@@ -166,13 +197,44 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     haproxyConfig,
     minio,
     httpPort: (name) => placement.ports(all.find((p) => p.name === name)!).http,
+    sql: (query) => pg.psql(query, "synapse"),
     requests: () => parseHaproxyLog(services.log("haproxy")),
+    haproxyLogPath: services.logPath("haproxy"),
+    accessLog: (name) => parseAccessLog(services.log(name)),
     stop: () => services.stopAll(),
   };
 }
 
-export function runScenario(fleet: Fleet): Record<string, unknown> {
-  const result = spawnSync(PYTHON, [join(__dirname, "client", "scenario.py"), fleet.baseUrl, fleet.registrationSecret], { encoding: "utf8", timeout: 240_000 });
-  if (result.status !== 0) throw new Error(`client scenario failed:\n${result.stderr}\n${result.stdout}`);
-  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+export interface ScenarioOptions {
+  /** Localparts of the client users; the first sends, the second reads. */
+  users?: string[];
+  /** Distinct servers the traffic of a backend must reach before the scenario stops adding to it (client_room, stream_receipts, media). */
+  spread?: Record<string, number>;
+  eventPersisters?: number;
+  maxRooms?: number;
+}
+
+/**
+ * Runs the client scenario. Asynchronously: the scenario reads HAProxy's log file back while it
+ * runs, and that file only grows while Node's event loop is free to copy HAProxy's output into it.
+ */
+export function runScenario(fleet: Fleet, options: ScenarioOptions = {}): Promise<Record<string, unknown>> {
+  const args = [join(__dirname, "client", "scenario.py"), fleet.baseUrl, fleet.registrationSecret, JSON.stringify({ ...options, haproxyLog: fleet.haproxyLogPath })];
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 400_000);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`client scenario failed (${code ?? signal}):\n${stderr}\n${stdout}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>);
+      } catch (error) {
+        reject(new Error(`client scenario printed no result (${(error as Error).message}):\n${stderr}\n${stdout}`));
+      }
+    });
+  });
 }

@@ -1,34 +1,52 @@
 /**
  * The rendered Synapse configuration booted for real: PostgreSQL, Redis, main and every worker
  * from the rendered files, HAProxy with the rendered routing, driven by a Matrix client (nio).
+ * Each fleet runs at least two of every balanced or sharded type (synchrotrons, generic workers,
+ * event persisters, stream writers, media repositories), so stickiness and per-writer routing
+ * are checked where a wrong balance or a wrong writer would show.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSettings, plan } from "../../sizing";
 import type { WorkerType } from "../../sizing/settings";
 import { assignDuties } from "../../sizing/synapse";
-import type { Plan, WorkerPlan } from "../../sizing/types";
+import type { Plan, SynapseStream, WorkerPlan } from "../../sizing/types";
 import { MEDIA_BUCKET } from "../../components/naming";
+import { STREAM_ROUTES } from "../../components/synapse/routing";
 import { waitFor } from "./harness";
-import { bootFleet, runScenario, type Fleet, type ProxiedRequest } from "./synapse-fleet";
+import { bootFleet, runScenario, type AccessLine, type Fleet, type ProxiedRequest } from "./synapse-fleet";
 
-const BOOT_TIMEOUT = 600_000;
+const BOOT_TIMEOUT = 900_000;
+const SERVER_NAME = "matrix.test";
 
 function tierPlan(ccu: number): Plan {
-  return plan(parseSettings({ ccu, serverName: "matrix.test" }));
+  return plan(parseSettings({ ccu, serverName: SERVER_NAME }));
 }
 
-/** A larger tier's configuration with one process per type (the test machine has two cores). */
-function oneReplicaPerType(p: Plan): Plan {
+/**
+ * A larger tier's configuration with at most `most[type]` processes of a type (1 when unlisted):
+ * the test machine has two cores. Duties are reassigned over the processes that remain.
+ */
+function reducedTier(p: Plan, most: Partial<Record<WorkerType, number>>): Plan {
   const workers = Object.fromEntries(
     Object.entries(p.synapse.workers).map(([type, w]) => {
-      const replicas = Math.min(w.replicas, 1);
+      const replicas = Math.min(w.replicas, most[type as WorkerType] ?? 1);
       return [type, { ...w, replicas, maxReplicas: replicas, instances: w.instances.slice(0, replicas) }];
     }),
   ) as Plan["synapse"]["workers"];
   return { ...p, synapse: { ...p.synapse, workers, ...assignDuties(workers) } };
 }
+
+/** Types HAProxy balances over (by user, by room, round robin) or Synapse shards a stream over. */
+const BALANCED_OR_SHARDED: WorkerType[] = ["synchrotron", "generic", "eventPersister", "streamWriter", "mediaRepository"];
+const TWO_OF_EACH = Object.fromEntries(BALANCED_OR_SHARDED.map((t) => [t, 2]));
+
+/** Client users: enough that the user hash spreads them over two synchrotrons and two device-list writers. */
+const USERS = ["alice", "bob", "carol", "dave"];
 
 /** What each client request must reach: [method, path, backend, worker type]. */
 const EXPECTED: [string, RegExp, string, WorkerType][] = [
@@ -37,48 +55,114 @@ const EXPECTED: [string, RegExp, string, WorkerType][] = [
   ["POST", /^\/_matrix\/client\/v3\/createRoom$/, "client", "generic"],
   ["POST", /^\/_matrix\/client\/v3\/join\//, "client_room", "generic"],
   ["PUT", /\/rooms\/[^/]+\/send\/m\.room\.message\//, "client_room", "generic"],
+  ["PUT", /\/rooms\/[^/]+\/state\/m\.room\.topic/, "client_room", "generic"],
+  ["GET", /\/rooms\/[^/]+\/messages$/, "client_room", "generic"],
   ["PUT", /\/rooms\/[^/]+\/typing\//, "stream_typing", "streamWriter"],
   ["POST", /\/rooms\/[^/]+\/receipt\//, "stream_receipts", "streamWriter"],
+  ["POST", /\/rooms\/[^/]+\/read_markers$/, "stream_receipts", "streamWriter"],
+  ["PUT", /^\/_matrix\/client\/v3\/sendToDevice\//, "stream_to_device", "streamWriter"],
+  ["PUT", /^\/_matrix\/client\/v3\/user\/[^/]+\/account_data\//, "stream_account_data", "streamWriter"],
+  ["PUT", /^\/_matrix\/client\/v3\/user\/[^/]+\/rooms\/[^/]+\/tags\//, "stream_account_data", "streamWriter"],
+  ["PUT", /^\/_matrix\/client\/v3\/presence\/[^/]+\/status$/, "stream_presence", "streamWriter"],
+  ["GET", /^\/_matrix\/client\/v3\/pushrules\/$/, "stream_push_rules", "streamWriter"],
   ["POST", /^\/_matrix\/media\/v3\/upload$/, "media", "mediaRepository"],
   ["GET", /^\/_matrix\/client\/v1\/media\/download\//, "media", "mediaRepository"],
+  ["POST", /^\/_synapse\/admin\/v1\/media\/quarantine\//, "media", "mediaRepository"],
   ["POST", /^\/_matrix\/client\/v3\/keys\/upload$/, "stream_device_lists", "streamWriter"],
   ["POST", /^\/_matrix\/client\/v3\/keys\/query$/, "client", "generic"],
   ["GET", /\/rooms\/[^/]+\/joined_members$/, "client", "generic"],
 ];
 
+const isInitialSync = (r: ProxiedRequest) => !/(^|&)since=/.test(r.query) || /(^|&)full_state=true(&|$)/.test(r.query);
+/** The room id HAProxy hashes on: the path segment after /rooms/, decoded. */
+const roomOf = (r: ProxiedRequest) => {
+  const m = /\/rooms\/([^/]+)\//.exec(r.path);
+  return m ? decodeURIComponent(m[1]!) : undefined;
+};
+/** The user HAProxy hashes on: the localpart in the access token (base64). */
+const userOf = (r: ProxiedRequest) => (r.user === "-" ? undefined : Buffer.from(r.user, "base64").toString("utf8"));
+
+/** Synapse's own event sharding (ShardedWorkerHandlingConfig): sha256 of the room id, little-endian, modulo the writers. */
+function persisterOf(roomId: string, persisters: readonly string[]): string {
+  const digest = createHash("sha256").update(roomId, "utf8").digest().reverse();
+  return persisters[Number(BigInt(`0x${digest.toString("hex")}`) % BigInt(persisters.length))]!;
+}
+
+/** `key → servers` of the requests that have a key. */
+function serversByKey(rs: ProxiedRequest[], key: (r: ProxiedRequest) => string | undefined): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of rs) {
+    const k = key(r);
+    if (k !== undefined) out.set(k, (out.get(k) ?? new Set()).add(r.server));
+  }
+  return out;
+}
+
+/** The longest run of back-to-back requests (in HAProxy's order) with the same key, per key. */
+function longestRuns(rs: ProxiedRequest[], key: (r: ProxiedRequest) => string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  let previous: string | undefined;
+  let run = 0;
+  for (const r of rs) {
+    const k = key(r);
+    run = k !== undefined && k === previous ? run + 1 : 1;
+    previous = k;
+    if (k !== undefined) out.set(k, Math.max(out.get(k) ?? 0, run));
+  }
+  return out;
+}
+
+const mxid = (localpart: string) => `@${localpart}:${SERVER_NAME}`;
+/** The request target as Synapse logs it (SynapseRequest.get_redacted_uri). */
+const redactedUri = (r: ProxiedRequest) => r.path + (r.query ? `?${r.query.replace(/(^|&)(access_token|client_secret)=[^&]*/g, "$1$2=<redacted>")}` : "");
+
 describe.each([
-  ["100-CCU tier, every replica", () => tierPlan(100), (w: WorkerPlan) => w.replicas],
-  ["20K-CCU tier, one replica per type", () => oneReplicaPerType(tierPlan(20_000)), () => 1],
-])("Synapse fleet: %s", (_label, makePlan, copies) => {
+  ["100-CCU tier, every replica", () => tierPlan(100)],
+  ["20K-CCU tier, two of each balanced or sharded type, one of the rest", () => reducedTier(tierPlan(20_000), TWO_OF_EACH)],
+])("Synapse fleet: %s", (label, makePlan) => {
   const thePlan = makePlan();
+  const copies = (w: WorkerPlan) => w.replicas;
+  const writersOf = (stream: SynapseStream) => thePlan.synapse.streamWriters[stream] ?? [];
   let fleet: Fleet;
   let scenario: Record<string, unknown>;
   let requests: ProxiedRequest[];
   const typeOf = (server: string) => fleet.processes.find((p) => p.name === server)?.type;
+  const namesOf = (type: WorkerType) => fleet.processes.filter((p) => p.type === type).map((p) => p.name!);
+  const onBackend = (backend: string) => requests.filter((r) => r.backend === backend);
 
   beforeAll(async () => {
     const started = Date.now();
     fleet = await bootFleet(thePlan, copies, "synapse-fleet");
     const booted = Date.now();
-    scenario = runScenario(fleet);
+    scenario = await runScenario(fleet, {
+      users: USERS,
+      spread: { client_room: namesOf("generic").length, stream_receipts: writersOf("receipts").length, media: namesOf("mediaRepository").length },
+      eventPersisters: writersOf("events").length,
+      maxRooms: 16,
+    });
     // HAProxy writes its log asynchronously: wait for the scenario's last request.
     requests = await waitFor("HAProxy to log the last request", async () => {
       const logged = fleet.requests();
       return logged.some((r) => r.path.startsWith("/_synapse/replication")) ? logged : undefined;
     }, 10_000);
-    console.log(`${_label}: ${fleet.processes.length} Synapse processes booted in ${((booted - started) / 1000).toFixed(1)} s; client session ${((Date.now() - booted) / 1000).toFixed(1)} s; ${requests.length} proxied requests`);
+    console.log(
+      `${label}: ${fleet.processes.length} Synapse processes booted in ${((booted - started) / 1000).toFixed(1)} s; client session ${((Date.now() - booted) / 1000).toFixed(1)} s; ` +
+        `${requests.length} proxied requests, ${(scenario.rooms as string[]).length} rooms`,
+    );
   }, BOOT_TIMEOUT);
 
   afterAll(async () => {
     await fleet?.stop();
   }, 60_000);
 
-  it("boots main and every worker of the plan from the rendered files", () => {
+  it("boots main and every worker of the plan from the rendered files, at least two of each balanced or sharded type", () => {
     const expected = Object.values(thePlan.synapse.workers).reduce((n, w) => n + (w.autoscaled ? copies(w) : w.replicas), 0);
     expect(fleet.processes).toHaveLength(expected);
     for (const p of fleet.processes) expect(fleet.services.running(p.name!), p.name).toBe(true);
     const types = new Set(fleet.processes.map((p) => p.type));
     for (const w of Object.values(thePlan.synapse.workers)) if (w.replicas > 0) expect(types.has(w.type), w.type).toBe(true);
+    for (const type of BALANCED_OR_SHARDED) expect(namesOf(type).length, type).toBeGreaterThanOrEqual(2);
+    for (const stream of ["events", "receipts", "device_lists", "quarantined_media_changes"] as const) expect(writersOf(stream).length, stream).toBeGreaterThanOrEqual(2);
   });
 
   it("the rendered HAProxy config passes haproxy -c", () => {
@@ -86,13 +170,15 @@ describe.each([
     expect(check.status, check.stderr).toBe(0);
   });
 
-  it("the client session works end to end: messages reach the other user, media round-trips", () => {
+  it("the client session works end to end: messages reach the other users, media round-trips", () => {
     expect(scenario.bobSaw).toEqual(expect.arrayContaining(["hello 0", "hello 1", "hello 2"]));
-    expect(scenario.members).toEqual(["@alice:matrix.test", "@bob:matrix.test"]);
+    expect(scenario.members).toEqual(USERS.map(mxid).sort());
     expect((scenario.media as { roundTrip: boolean }).roundTrip).toBe(true);
-    expect([scenario.keysUpload, scenario.keysQuery]).toEqual([200, 200]);
+    expect([scenario.keysUpload, scenario.keysQuery]).toEqual([[200], 200]);
     expect(scenario.typing).toBe("RoomTypingResponse");
     expect(scenario.receipt).toBe("UpdateReceiptMarkerResponse");
+    expect([scenario.toDevice, scenario.accountData, scenario.tags, scenario.presence, scenario.pushRules]).toEqual([200, 200, 200, 200, 200]);
+    expect(new Set(Object.values(scenario.quarantined as Record<string, number>))).toEqual(new Set([200]));
   });
 
   it("uploaded media is stored in the object store by the S3 storage provider before the upload returns", () => {
@@ -111,32 +197,112 @@ describe.each([
     }
   });
 
-  it("stream-writer endpoints reach the instance the plan names as that stream's writer", () => {
-    const writerOf = (stream: string) => thePlan.synapse.streamWriters[stream as keyof typeof thePlan.synapse.streamWriters]!;
-    for (const r of requests.filter((x) => x.backend.startsWith("stream_"))) {
-      expect(writerOf(r.backend.slice("stream_".length)), r.path).toContain(r.server);
+  it("each stream's endpoints reach only that stream's writers, and every writer of the stream is reached", () => {
+    const streams = Object.keys(STREAM_ROUTES) as SynapseStream[];
+    for (const stream of streams) {
+      const patterns = STREAM_ROUTES[stream]!.map((p) => new RegExp(p));
+      const owned = requests.filter((r) => patterns.some((p) => p.test(r.path)));
+      expect(owned.length, `no ${stream} request`).toBeGreaterThan(0);
+      for (const r of owned) {
+        expect(r.backend, `${r.method} ${r.path}`).toBe(`stream_${stream}`);
+        expect(writersOf(stream), `${r.method} ${r.path} on ${r.server}`).toContain(r.server);
+      }
+      expect(new Set(owned.map((r) => r.server)), stream).toEqual(new Set(writersOf(stream)));
     }
   });
 
-  it("each proxied request is in the access log of the process HAProxy chose", () => {
-    for (const r of requests.filter((x) => x.status === 200 && x.server !== "main" && typeOf(x.server))) {
-      expect(fleet.services.log(r.server), `${r.method} ${r.path} on ${r.server}`).toContain(`${r.method} ${r.path}`);
-    }
+  /** Hash-balanced backends: [backend, what it hashes on, the key of a request, the processes it balances over]. */
+  const HASHED: [string, string, (r: ProxiedRequest) => string | undefined, () => string[]][] = [
+    ["sync", "user", userOf, () => namesOf("synchrotron")],
+    ["sync_initial", "user", userOf, () => namesOf("synchrotron")],
+    ["client_room", "room", roomOf, () => namesOf("generic")],
+    ["stream_receipts", "room", roomOf, () => writersOf("receipts")],
+    ["stream_device_lists", "user", userOf, () => writersOf("device_lists")],
+  ];
+
+  it.each(HASHED)("%s: each %s sticks to one server (back-to-back requests included), and the keys spread over every server", (backend, _key, keyOf, members) => {
+    const servers = members();
+    expect(servers.length).toBeGreaterThanOrEqual(2);
+    const rs = onBackend(backend);
+    const byKey = serversByKey(rs, keyOf);
+    expect(byKey.size, `${backend} keys`).toBeGreaterThanOrEqual(2);
+    // Traffic a non-sticky balance would split: every key has a run of back-to-back requests
+    // at least as long as the server list (round robin would give each a different server).
+    const runs = longestRuns(rs, keyOf);
+    for (const [k, run] of runs) expect(run, `${backend} ${k}: longest back-to-back run`).toBeGreaterThanOrEqual(servers.length);
+    for (const [k, on] of byKey) expect([...on], `${backend} ${k}`).toHaveLength(1);
+    const used = new Set([...byKey.values()].flatMap((s) => [...s]));
+    expect(used, `${backend} servers used`).toEqual(new Set(servers));
   });
 
-  it("sync: initial syncs (no since) go to the initial-sync backend, incremental ones stick to one synchrotron per user", () => {
+  it("client_room: joins by room id (/join/{roomId}, room-pinned in the routing table) reach the worker the room's other requests are pinned to", () => {
+    const pinned = serversByKey(onBackend("client_room"), roomOf);
+    const joins = serversByKey(onBackend("client_room").filter((r) => /\/join\/[^/]+$/.test(r.path)), (r) => decodeURIComponent(r.path.split("/").pop()!));
+    expect(joins.size).toBeGreaterThanOrEqual(2);
+    for (const [room, servers] of joins) expect([...servers], `joins of ${room}`).toEqual([...(pinned.get(room) ?? [])]);
+  });
+
+  it("sync: initial syncs (no since, or full_state) go to the initial-sync backend, incremental ones to the sync backend, both on synchrotrons", () => {
     const syncs = requests.filter((r) => r.path === "/_matrix/client/v3/sync");
-    const initial = syncs.filter((r) => !/(^|&)since=/.test(r.query));
-    const incremental = syncs.filter((r) => /(^|&)since=/.test(r.query));
-    expect(initial.length).toBeGreaterThanOrEqual(2);
-    expect(incremental.length).toBeGreaterThanOrEqual(4);
+    const initial = syncs.filter(isInitialSync);
+    const incremental = syncs.filter((r) => !isInitialSync(r));
+    expect(initial.length).toBeGreaterThanOrEqual(2 * USERS.length);
+    expect(incremental.length).toBeGreaterThanOrEqual(3 * USERS.length);
     for (const r of initial) expect([r.backend, typeOf(r.server)]).toEqual(["sync_initial", "synchrotron"]);
     for (const r of incremental) expect([r.backend, typeOf(r.server)]).toEqual(["sync", "synchrotron"]);
-    const tokens = scenario.tokens as Record<string, string>;
-    for (const [who, token] of Object.entries(tokens)) {
-      const userPart = token.split("_")[1]!;
-      const servers = new Set(incremental.filter((r) => r.user === userPart).map((r) => r.server));
-      expect(servers.size, `${who}'s syncs went to ${[...servers].join(", ")}`).toBe(1);
+    // The stickiness key is each user's own: every user's syncs carry their token's localpart.
+    expect(new Set(syncs.map(userOf))).toEqual(new Set(USERS));
+  });
+
+  it("events are persisted by the event persister Synapse shards each room to (the events table's instance_name), and every persister persists some", () => {
+    // The writers as the processes read them: the rendered shared config's stream_writers, each in instance_map.
+    const shared = parseYaml(readFileSync(join(fleet.configDir, "shared.yaml"), "utf8")) as { stream_writers: Record<string, string[]>; instance_map: Record<string, unknown> };
+    const persisters = shared.stream_writers.events!;
+    expect(persisters).toEqual(writersOf("events"));
+    for (const p of persisters) expect(Object.keys(shared.instance_map), p).toContain(p);
+    const rows = fleet.sql("SELECT room_id, instance_name, count(*) FROM events GROUP BY room_id, instance_name").split("\n").map((l) => l.split("|"));
+    const rooms = scenario.rooms as string[];
+    for (const room of rooms) expect(rows.some(([r]) => r === room), `no events in ${room}`).toBe(true);
+    for (const [room, instance] of rows) expect(instance, `events of ${room}`).toBe(persisterOf(room!, persisters));
+    expect(new Set(rows.map(([, instance]) => instance))).toEqual(new Set(persisters));
+  });
+
+  it("receipts are written by the receipts writer HAProxy sent the room's receipts to (receipts_linearized.instance_name)", () => {
+    const chosen = serversByKey(onBackend("stream_receipts"), roomOf);
+    const rows = fleet.sql("SELECT room_id, user_id, instance_name FROM receipts_linearized").split("\n").map((l) => l.split("|"));
+    expect(new Set(rows.map(([room]) => room))).toEqual(new Set(scenario.rooms as string[]));
+    for (const [room, user, instance] of rows) expect([instance], `${user}'s receipt in ${room}`).toEqual([...chosen.get(room!)!]);
+  });
+
+  it("quarantine changes are written by the media repository HAProxy sent each quarantine to (quarantined_media_changes.instance_name), every media writer some", () => {
+    const quarantined = Object.keys(scenario.quarantined as Record<string, number>);
+    const chosen = new Map(onBackend("media").filter((r) => r.path.includes("/media/quarantine/")).map((r) => [r.path.split("/").pop()!, r.server]));
+    const rows = fleet.sql("SELECT media_id, instance_name FROM quarantined_media_changes WHERE quarantined").split("\n").map((l) => l.split("|"));
+    expect(rows.map(([media]) => media).sort()).toEqual([...quarantined].sort());
+    for (const [media, instance] of rows) expect(instance, media).toBe(chosen.get(media!));
+    expect(new Set(rows.map(([, instance]) => instance))).toEqual(new Set(writersOf("quarantined_media_changes")));
+  });
+
+  it("each proxied request is a request line in the log of the process HAProxy chose, with HAProxy's status and the token's user", () => {
+    const proxied = requests.filter((r) => r.status > 0 && typeOf(r.server));
+    expect(proxied.length).toBeGreaterThan(50);
+    const key = (method: string, uri: string, status: string) => `${method} ${uri} ${status}`;
+    for (const server of new Set(proxied.map((r) => r.server))) {
+      // The public listener's request lines only (replication traffic between processes is logged too).
+      const lines = fleet.accessLog(server).filter((l) => l.port === fleet.httpPort(server));
+      const logged = new Map<string, AccessLine[]>();
+      for (const l of lines) logged.set(key(l.method, l.uri, l.status), [...(logged.get(key(l.method, l.uri, l.status)) ?? []), l]);
+      const wanted = new Map<string, ProxiedRequest[]>();
+      for (const r of proxied.filter((x) => x.server === server)) {
+        const k = key(r.method, redactedUri(r), String(r.status));
+        wanted.set(k, [...(wanted.get(k) ?? []), r]);
+      }
+      for (const [k, rs] of wanted) {
+        const found = logged.get(k) ?? [];
+        expect(found.length, `${k} on ${server}: request lines`).toBe(rs.length);
+        const users = rs.map(userOf).filter((u) => u !== undefined);
+        for (const u of new Set(users)) expect(found.filter((l) => l.requester === mxid(u)).length, `${k} on ${server} by ${u}`).toBe(users.filter((x) => x === u).length);
+      }
     }
   });
 

@@ -70,17 +70,31 @@ describe("deviation: max_connections formula (seed 1.4) vs the tables (9.2)", ()
 });
 
 describe("deviation: connection budget counts every process at maximum autoscale (seed 9.2 counts four types at base)", () => {
+  // Worked out by hand in connection-budget.test.ts (header): every process at maximum autoscale × cp_max.
+  const AT_MAX_SCALE: Record<string, [connections: number, maxConnections: number]> = {
+    "100": [119, 200],
+    "1k": [192, 300],
+    "5k": [277, 400],
+    "10k": [385, 500],
+    "20k": [641, 800],
+  };
+
   it.each(TIERS)("tier %s: plan budget covers all processes; seed's total is smaller", (tier) => {
     const p = planForTier(tier);
-    const [, , seedTotal] = POOLS_9_2[tier]!;
-    const all = Object.values(p.synapse.workers);
-    expect(p.synapse.connectionsAtMaxScale).toBe(all.reduce((n, w) => n + w.maxReplicas * w.cpMax, 0));
-    expect(p.synapse.connectionsAtMaxScale).toBeGreaterThan(seedTotal);
-    expect(p.synapse.connectionsAtMaxScale).toBeLessThan(p.postgres.maxConnections * 0.85);
+    const [mainCpMax, workerCpMax, seedTotal] = POOLS_9_2[tier]!;
+    // The seed's total is main + worker cp_max × its four worker types at base (9.1).
+    const [sync, generic, persisters, senders] = WORKERS_9_1[tier]!;
+    expect(seedTotal).toBe(mainCpMax + workerCpMax * (sync + generic + persisters + senders));
+    const [atMax, maxConnections] = AT_MAX_SCALE[tier]!;
+    expect(p.synapse.connectionsAtMaxScale).toBe(atMax);
+    expect(p.postgres.maxConnections).toBe(maxConnections);
+    expect(atMax).toBeGreaterThan(seedTotal);
+    expect(atMax * 100).toBeLessThan(maxConnections * 85);
   });
 
   it("20k: the seed's 600 cannot hold the fleet at maximum autoscale, so max_connections is raised to the next step that does", () => {
     const p = planForTier("20k");
+    expect([p.synapse.connectionsAtMaxScale, p.postgres.maxConnections]).toEqual([641, 800]);
     expect(p.synapse.connectionsAtMaxScale).toBeGreaterThanOrEqual(600 * 0.85);
     expect(p.postgres.maxConnections).toBeGreaterThan(600);
     expect(p.postgres.maxConnectionsSource).toBe("raised for the connection budget");

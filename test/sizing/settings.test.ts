@@ -1,10 +1,36 @@
 /** Stack config validation: every bad value rejected with one line naming the key. */
 import { describe, expect, it } from "vitest";
 import { parseSettings, plan, PlanError, SettingsError } from "../../sizing";
+import type { RawSettings } from "../../sizing/settings";
 import { BAD, BREAKS_INVARIANT, ok } from "../fixtures/bad-settings";
+
+/**
+ * The case with its named key taken away: a key `ok` has (ccu, serverName) gets ok's value, any
+ * other key is deleted, and objects the deletion leaves empty are deleted too. If the case was
+ * refused for that key and nothing else, what remains is valid.
+ */
+function withoutKey(raw: RawSettings, key: string): RawSettings {
+  const copy = structuredClone(raw) as Record<string, unknown>;
+  if (key in ok) return { ...copy, [key]: ok[key as keyof typeof ok] };
+  const path = key.split(".");
+  const chain: Record<string, unknown>[] = [copy];
+  for (const part of path.slice(0, -1)) {
+    const next = chain.at(-1)![part];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) break;
+    chain.push(next as Record<string, unknown>);
+  }
+  if (chain.length === path.length) delete chain.at(-1)![path.at(-1)!];
+  for (let i = chain.length - 1; i > 0; i--) {
+    if (Object.keys(chain[i]!).length > 0) break;
+    delete chain[i - 1]![path[i - 1]!];
+  }
+  return copy;
+}
 
 describe("bad settings are rejected with one line naming the key", () => {
   it("the corpus has at least 25 cases", () => expect(BAD.length).toBeGreaterThanOrEqual(25));
+
+  it("case names are unique", () => expect(new Set(BAD.map(([what]) => what)).size).toBe(BAD.length));
 
   it.each(BAD)("%s", (_what, raw, key, text) => {
     let error: unknown;
@@ -16,9 +42,14 @@ describe("bad settings are rejected with one line naming the key", () => {
     expect(error).toBeInstanceOf(SettingsError);
     const message = (error as SettingsError).message;
     expect(message).not.toContain("\n");
-    expect(message).toContain(`matrix-scale:${key}`);
+    // Exactly the key: the message opens with it (not a longer or shorter key that contains it).
+    expect(message.startsWith(`matrix-scale:${key} `), message).toBe(true);
     expect(message).toMatch(text);
     expect((error as SettingsError).key).toBe(key);
+  });
+
+  it.each(BAD)("%s: refused for that key only (without it the settings are valid)", (_what, raw, key) => {
+    expect(() => parseSettings(withoutKey(raw, key))).not.toThrow();
   });
 });
 
@@ -35,7 +66,13 @@ describe("valid settings that break an invariant fail with the rule, the numbers
     expect(message).toMatch(rule);
     expect(message).toMatch(/\d/);
     expect(message).toContain("fix:");
-    expect(message).toContain(`matrix-scale:${key}`);
+    // Exactly the key, which closes the message.
+    expect((error as PlanError).key).toBe(key);
+    expect(message.endsWith(`(matrix-scale:${key})`), message).toBe(true);
+  });
+
+  it.each(BREAKS_INVARIANT)("%s: refused for that key only (without it the plan is made)", (_what, raw, key) => {
+    expect(() => plan(parseSettings(withoutKey(raw, key)))).not.toThrow();
   });
 });
 

@@ -4,13 +4,28 @@ import { routes, type Route } from "../../components/synapse/routing";
 import { GENERIC_WORKER_PATTERNS, MEDIA_PATTERNS, STREAM_WRITER_PATTERNS } from "../fixtures/worker-endpoints";
 import { planFor } from "../helpers";
 
-const table = routes(planFor(100).synapse);
-const allPatterns = new Set(table.flatMap((r) => r.patterns));
+// Computed inside each test, never at collection time (see docs/mutation.md: static mutants).
+const table = () => routes(planFor(100).synapse);
 /** Documented patterns matrix-scale writes differently, with the reason. */
 const REWRITTEN: Record<string, string> = {
   // The docs' trailing slash never matches the spec's /keys/upload; device-list writers own it.
   "^/_matrix/client/(r0|v3|unstable)/keys/upload/": "^/_matrix/client/(r0|v3|unstable)/keys/upload",
 };
+
+/**
+ * The worker documentation's SSO endpoints ("Ensure that all SSO logins go to a single process"),
+ * transcribed from ../shared/seeds/synapse-workers-current.md.
+ */
+const SSO_PATTERNS = [
+  "^/_matrix/client/(api/v1|r0|v3|unstable)/login/sso/redirect",
+  "^/_synapse/client/pick_idp$",
+  "^/_synapse/client/pick_username",
+  "^/_synapse/client/new_user_consent$",
+  "^/_synapse/client/sso_register$",
+  "^/_synapse/client/oidc/callback$",
+  "^/_synapse/client/saml2/authn_response$",
+  "^/_matrix/client/(api/v1|r0|v3|unstable)/login/cas/ticket$",
+];
 
 /** HAProxy's first-match evaluation, mirrored for tests (the integration test runs the real one). */
 function route(method: string, url: string): string {
@@ -23,12 +38,13 @@ function route(method: string, url: string): string {
     get: method === "GET" || method === "HEAD",
   };
   if (path.startsWith("/_synapse/replication")) return "denied";
-  const hit = table.find((r) => r.patterns.some((p) => new RegExp(p).test(path)) && (!r.when || when[r.when]));
+  const hit = table().find((r) => r.patterns.some((p) => new RegExp(p).test(path)) && (!r.when || when[r.when]));
   return hit?.backend ?? "main";
 }
 
 describe("routing table", () => {
   it("covers every endpoint pattern of the worker documentation", () => {
+    const allPatterns = new Set(table().flatMap((r) => r.patterns));
     for (const pattern of [...GENERIC_WORKER_PATTERNS, ...MEDIA_PATTERNS, ...Object.values(STREAM_WRITER_PATTERNS).flat()]) {
       expect(allPatterns.has(REWRITTEN[pattern] ?? pattern), pattern).toBe(true);
     }
@@ -36,7 +52,7 @@ describe("routing table", () => {
 
   it("sends every stream's documented endpoints to that stream's writer", () => {
     for (const [stream, patterns] of Object.entries(STREAM_WRITER_PATTERNS)) {
-      const owner = table.find((r) => r.backend === `stream_${stream}`)!;
+      const owner = table().find((r) => r.backend === `stream_${stream}`)!;
       for (const p of patterns) expect(owner.patterns, stream).toContain(p);
     }
   });
@@ -66,6 +82,24 @@ describe("routing table", () => {
     ["POST", "/_matrix/client/v3/createRoom", "client"],
     ["POST", "/_matrix/client/v3/login", "client"],
     ["GET", "/_matrix/client/v3/login/sso/redirect", "main"],
+    ["GET", "/_synapse/client/pick_idp", "main"],
+    ["POST", "/_synapse/client/pick_username/submit", "main"],
+    ["POST", "/_synapse/client/saml2/authn_response", "main"],
+    ["GET", "/_matrix/client/r0/login/cas/ticket", "main"],
+    ["POST", "/_matrix/client/v3/keys/device_signing/upload", "stream_device_lists"],
+    ["POST", "/_matrix/client/unstable/keys/signatures/upload", "stream_device_lists"],
+    ["GET", "/_matrix/client/v3/keys/changes", "client"],
+    ["GET", "/_matrix/client/versions", "client"],
+    ["GET", "/_matrix/client/v3/pushrules/", "stream_push_rules"],
+    ["PUT", "/_matrix/client/v3/rooms/!r:x/redact/$e/1", "client_room"],
+    ["POST", "/_matrix/client/v3/join/!r:x", "client_room"],
+    ["POST", "/_matrix/client/v3/rooms/!r:x/invite", "client_room"],
+    ["GET", "/_matrix/client/v3/rooms/!r:x/members", "client"],
+    ["GET", "/_matrix/media/v3/download/x/y", "media"],
+    ["POST", "/_synapse/admin/v1/purge_media_cache", "media"],
+    ["GET", "/_matrix/federation/v1/media/download/x", "media"],
+    ["PUT", "/_matrix/federation/v2/send_join/!r:x/$e", "federation"],
+    ["GET", "/_matrix/key/v2/query/x", "federation"],
     ["GET", "/_synapse/client/oidc/callback", "main"],
     ["POST", "/_matrix/media/v3/upload", "media"],
     ["GET", "/_matrix/client/v1/media/download/x/y", "media"],
@@ -78,6 +112,25 @@ describe("routing table", () => {
     ["POST", "/_synapse/replication/send_event/x", "denied"],
   ])("%s %s → %s", (method, url, backend) => {
     expect(route(method, url)).toBe(backend);
+  });
+
+  it("SSO: every documented SSO endpoint goes to one process (main), ahead of the client routes", () => {
+    const ids = table().map((r) => r.id);
+    const sso = table().find((r) => r.id === "sso")!;
+    expect(sso.backend).toBe("main");
+    expect(sso.when).toBeUndefined();
+    expect(sso.patterns).toEqual(SSO_PATTERNS);
+    expect(ids.indexOf("sso")).toBeLessThan(ids.indexOf("client"));
+    expect(ids.indexOf("sso")).toBeLessThan(ids.indexOf("room_pinned"));
+  });
+
+  it("conditions: which routes depend on the request beyond its path", () => {
+    expect(Object.fromEntries(table().filter((r) => r.when).map((r) => [r.id, r.when]))).toEqual({
+      sync_initial: "initial_sync",
+      sync: "incremental_sync",
+      events_initial: "initial_events",
+      client_get: "get",
+    });
   });
 
   it("without federation, federation paths fall through to main (which serves no federation listener)", () => {

@@ -10,7 +10,8 @@ import type { Capacity } from "../../../sizing/packing";
 import type { Plan } from "../../../sizing/types";
 import { waitFor } from "../harness";
 import type { ControlPlane, KubeObject } from "./control-plane";
-import { minimalCrds, type Manifest } from "./manifests";
+import type { Manifest } from "./manifests";
+import { crdsFor } from "./operator-crds";
 
 export const ZONE_LABEL = "topology.kubernetes.io/zone";
 export const HOST_LABEL = "kubernetes.io/hostname";
@@ -146,7 +147,7 @@ export interface ApplyResult {
  */
 export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]): Promise<ApplyResult> {
   const first = new Set(["Namespace", "CustomResourceDefinition", "StorageClass"]);
-  const definitions = [...list.filter((m) => first.has(m.kind)), ...minimalCrds(list)];
+  const definitions = [...list.filter((m) => first.has(m.kind)), ...crdsFor(list)];
   const rest = list.filter((m) => !first.has(m.kind));
   const warnings: string[] = [];
   const apply = (items: readonly Manifest[]) => {
@@ -274,7 +275,8 @@ export async function waitForPlacement(cp: ControlPlane, count: number, timeoutM
     }, timeoutMs, 1000);
   } catch (error) {
     const pending = last.filter((p) => !p.spec.nodeName).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
-    throw new Error(`${String(error)}\n${last.length} pods exist (${count} expected); not placed: ${pending.join(", ") || "none"}\n${schedulingFailures(cp, last).slice(0, 30).join("\n")}`);
+    const notReady = last.filter((p) => p.spec.nodeName && !isReady(p) && p.status.phase !== "Succeeded").map((p) => `${p.metadata.namespace}/${p.metadata.name} (${p.status.phase})`);
+    throw new Error(`${String(error)}\n${last.length} pods exist (${count} expected); not placed: ${pending.join(", ") || "none"}; placed, not ready: ${notReady.join(", ") || "none"}\n${schedulingFailures(cp, last).slice(0, 30).join("\n")}`);
   }
 }
 

@@ -161,6 +161,10 @@ export class ControlPlane {
       `--root-ca-file=${join(pki, "ca.crt")}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       "--use-service-account-credentials=false",
+      // KWOK renews 50 node leases from one process: on a loaded 2-core machine a renewal can be
+      // late, and the default 50 s grace would mark the node NotReady and its pods unready. No test
+      // relies on detecting a failed node (drains cordon), so allow a late lease.
+      "--node-monitor-grace-period=5m",
       "--profiling=false",
       "--v=1",
     ]);

@@ -2,8 +2,9 @@
  * The Kubernetes objects the real program declares, as the provider would send them: Pulumi's
  * mock runtime runs the program, every `kubernetes:` resource becomes a manifest (auto-named ones
  * get the provider's name), in the order an apply needs. Helm charts are one opaque resource under
- * the mock runtime, so the custom kinds their CRDs define get minimal CRDs here, and the pods the
- * CloudNativePG operator would create for a `Cluster` get a stand-in (see operatorStandIns).
+ * the mock runtime, so the custom kinds their CRDs define come from the operators' own releases
+ * (operator-crds.ts), and the pods the CloudNativePG operator would create for a `Cluster` get a
+ * stand-in (see operatorStandIns).
  */
 import { isKubernetesObject, manifestOf, type DeclaredResource, type KubernetesManifest } from "../../../bin/mock-runtime";
 
@@ -37,44 +38,6 @@ export function manifests(resources: readonly DeclaredResource[]): Manifest[] {
     .filter(isKubernetesObject)
     .map(manifestOf)
     .sort((a, b) => rank(a) - rank(b));
-}
-
-const BUILT_IN_GROUPS = new Set(["", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io"]);
-
-export interface CustomKind {
-  group: string;
-  version: string;
-  kind: string;
-}
-
-/** A CRD that lets the API server store a custom kind (any fields; real schemas come with the operators' charts). */
-export function minimalCrd({ group, version, kind }: CustomKind): Manifest {
-  const plural = `${kind.toLowerCase()}s`;
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: "Namespaced",
-      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
-    },
-  };
-}
-
-/**
- * Minimal CRDs for the custom kinds the program declares (their real CRDs come with the operators'
- * charts): the API server stores the objects; their schemas are checked by the component tests.
- */
-export function minimalCrds(list: readonly Manifest[]): Manifest[] {
-  const kinds = new Map<string, CustomKind>();
-  for (const m of list) {
-    const [group, version] = m.apiVersion.includes("/") ? (m.apiVersion.split("/") as [string, string]) : ["", m.apiVersion];
-    if (BUILT_IN_GROUPS.has(group)) continue;
-    kinds.set(`${group}/${m.kind}`, { group, version, kind: m.kind });
-  }
-  return [...kinds.values()].map(minimalCrd);
 }
 
 export const STAND_IN_LABEL = "matrix-scale-test/stands-in-for";

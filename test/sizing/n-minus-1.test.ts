@@ -1,0 +1,173 @@
+/**
+ * N-1 recomputed without the sizing code: the application pool's pods enumerated here from the
+ * plan's process list (docs/sizing.md: "the Synapse fleet, HAProxy and both Redis deployments",
+ * with their Sentinels, exporters, master proxy and the LiveKit JWT service), node allocatable from
+ * the EKS AMI reservation formula and the DaemonSet overhead docs/sizing.md states, and a packer of
+ * our own. Its verdict is compared with the plan's `fitsNMinus1`, both ways:
+ *   - a packing found here on nodes − 1 proves the pool fits (the plan must say true);
+ *   - a failed necessary condition proves it does not (the plan must say false).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { runs } from "./runs";
+import type { PodDemand } from "../../sizing/packing";
+import { podsByPool, poolUsage } from "../../sizing/pools";
+import type { Plan } from "../../sizing/types";
+import { TIERS } from "../fixtures/seed";
+import { planFor, planForTier, row } from "../helpers";
+import { allocatableOf, applicationPods, mayFit, packs, total, verdict, type Node, type Pod } from "./pool-model";
+
+const toDemand = (pods: Pod[]): PodDemand[] => pods.map((x) => ({ owner: x.owner, vcpu: x.vcpu, memoryGiB: x.memoryGiB, ...(x.group ? { spreadGroup: x.group } : {}) }));
+
+describe("N-1, recomputed", () => {
+  it("allocatable: the EKS formula and the DaemonSets, as the plan reports it (to 1/1000)", () => {
+    // 8 vCPU: 0.06 + 0.01 + 2 × 0.005 + 4 × 0.0025 = 0.09 reserved; 16 GiB: 1565 MiB reserved.
+    expect(allocatableOf(8, 16).vcpu).toBeCloseTo(7.56, 9);
+    expect(allocatableOf(32, 128).vcpu).toBeCloseTo(32 - 0.15 - 0.35, 9);
+    for (const tier of TIERS) {
+      for (const r of planForTier(tier).inventory) {
+        const mine = allocatableOf(r.vcpu, r.memoryGiB);
+        expect(r.allocatable.vcpu, `${tier}/${r.role}`).toBeCloseTo(mine.vcpu, 3);
+        expect(Math.abs(r.allocatable.memoryGiB - mine.memoryGiB), `${tier}/${r.role}`).toBeLessThan(0.001);
+      }
+    }
+  });
+
+  it.each(TIERS)("tier %s: the plan counts the pods we count, with the same anti-affinity groups", (tier) => {
+    const p = planForTier(tier);
+    const key = (x: { owner?: string; vcpu: number; memoryGiB: number; group?: string; spreadGroup?: string }) => `${x.vcpu}/${x.memoryGiB}/${x.group ?? x.spreadGroup ?? "-"}`;
+    const load = podsByPool(p);
+    expect(load.application.base.map(key).sort()).toEqual(applicationPods(p).map(key).sort());
+    expect(load.application.max.map(key).sort()).toEqual(applicationPods(p, true).map(key).sort());
+    // One-per-node members spread over their pool (docs/sizing.md "Nodes").
+    const groups = (role: "database" | "storage" | "calls") => [...new Set(load[role].base.map((x) => x.spreadGroup))];
+    expect(groups("database")).toEqual(["postgres"]);
+    expect(groups("storage")).toEqual(["minio"]);
+    expect(groups("calls")).toEqual(["call-host"]);
+    expect(load.database.max).toEqual(load.database.base);
+    expect(load.calls.base).toHaveLength(p.livekit.instances + p.coturn.instances);
+    for (const role of ["monitoring", "compliance", "controlPlane"] as const) expect(load[role]).toEqual({ base: [], max: [] });
+  });
+
+  it("README: at 100 CCU two nodes (one of three lost) give 15.1 vCPU allocatable", () => {
+    expect(2 * allocatableOf(8, 16).vcpu).toBeCloseTo(15.12, 9);
+  });
+
+  it("100 CCU: the application pods request 21.05 vCPU and 28.625 GiB (by hand), so 3 nodes cannot lose one and 4 can", () => {
+    // Synapse 2 + 2×1 + 2×1 + 2×2 + 2×0.5 + 2×0.5 + 0.25 + 2×0.25 + 2×0.25 = 13.25 vCPU; HAProxy 2×0.25;
+    // Redis 3×(1 + 0.05 exporter) twice; Sentinels 3×0.1 twice; master proxy 2×0.1; lk-jwt-service 2×0.1.
+    // (The README's "20.4 vCPU" predates the exporters, master proxy and JWT service.)
+    const p = planForTier("100");
+    const pods = applicationPods(p);
+    expect(total(pods).vcpu).toBeCloseTo(21.05, 9);
+    expect(total(pods).memoryGiB).toBeCloseTo(28.625, 9);
+    const app = p.pools.find((u) => u.role === "application")!;
+    expect(app.requested).toEqual({ vcpu: 21.05, memoryGiB: 28.63 });
+    expect(app.pods).toBe(pods.length);
+    const node = allocatableOf(8, 16);
+    expect(verdict(pods, node, 3)).toBe(false);
+    expect(verdict(pods, node, 4)).toBe(true);
+    expect(row(p, "application").count).toBe(4);
+  });
+
+  it.each(TIERS)("tier %s: every pool's verdict, requests and N-1 utilisation agree with ours", (tier) => {
+    const p = planForTier(tier);
+    const app = p.pools.find((u) => u.role === "application")!;
+    const appRow = row(p, "application");
+    const node = allocatableOf(appRow.vcpu, appRow.memoryGiB);
+    const base = applicationPods(p);
+    const max = applicationPods(p, true);
+    expect(verdict(base, node, app.nodes), "N-1 at base").toBe(true);
+    expect(app.fitsNMinus1).toBe(true);
+    expect(packs(max, node, app.nodes), "maximum autoscale on every node").toBe(true);
+    expect(app.pods).toBe(base.length);
+    // Reported to 1/100.
+    const near = (reported: number, exact: number) => expect(Math.abs(reported - exact)).toBeLessThanOrEqual(0.005 + 1e-9);
+    near(app.requested.vcpu, total(base).vcpu);
+    near(app.requested.memoryGiB, total(base).memoryGiB);
+    near(app.requestedAtMaxScale.vcpu, total(max).vcpu);
+    near(app.requestedAtMaxScale.memoryGiB, total(max).memoryGiB);
+    expect(app.utilisationNMinus1.vcpu).toBeCloseTo(total(base).vcpu / ((app.nodes - 1) * app.allocatable.vcpu), 3);
+    expect(app.utilisationNMinus1.memoryGiB).toBeCloseTo(total(base).memoryGiB / ((app.nodes - 1) * app.allocatable.memoryGiB), 3);
+    // Above the seed's count, the count is the least that holds: with one node fewer a necessary condition fails.
+    expect(appRow.countReason !== undefined).toBe(tier === "100");
+    if (appRow.countReason) expect(mayFit(base, node, appRow.count - 2) && mayFit(max, node, appRow.count - 1), `${appRow.count - 1} nodes would do`).toBe(false);
+
+    // One-per-node pools: one member per node, N-1 by quorum (docs/sizing.md "Nodes").
+    const pool = (role: string) => p.pools.find((u) => u.role === role)!;
+    const pg = pool("database");
+    expect(pg.pods).toBe(p.postgres.instances);
+    expect(pg.fitsNMinus1).toBe(p.postgres.instances - 1 >= 1 + p.postgres.synchronousStandbys);
+    expect(pg.utilisationNMinus1.vcpu).toBeCloseTo((p.postgres.instances * p.postgres.resources.requests.vcpu) / (pg.nodes * pg.allocatable.vcpu), 3);
+    const minio = pool("storage");
+    const servers = p.minio.pools.reduce((n, x) => n + x.servers, 0);
+    expect(minio.pods).toBe(servers);
+    // One server of a pool holds drivesPerServer drives of each erasure set it spans; MinIO keeps writing with `parity` lost.
+    expect(minio.fitsNMinus1).toBe(p.minio.pools.every((x) => (p.minio.erasureSetDrives / x.servers) <= p.minio.parity));
+    const calls = pool("calls");
+    expect(calls.pods).toBe(p.livekit.instances + p.coturn.instances);
+    expect(calls.fitsNMinus1).toBe(true);
+    for (const role of ["monitoring", "compliance"]) expect(pool(role).pods, role).toBe(0);
+  });
+
+  it("over random ccu and sync overrides, the plan's application verdict never contradicts ours", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20_000 }), fc.integer({ min: 0, max: 12 }), (ccu, extra) => {
+        let p: Plan;
+        try {
+          p = planFor(ccu, { overrides: { synapse: { synchrotron: { replicas: Math.max(2, Math.ceil(ccu / 1250)) + extra } } } });
+        } catch {
+          return; // refused (budget or memory): nothing to compare
+        }
+        const app = p.pools.find((u) => u.role === "application")!;
+        const r = row(p, "application");
+        const mine = verdict(applicationPods(p), allocatableOf(r.vcpu, r.memoryGiB), app.nodes);
+        if (mine !== undefined) expect(app.fitsNMinus1).toBe(mine);
+      }),
+      runs(60),
+    );
+  });
+});
+
+describe("N-1, constructed cases where the answer is known", () => {
+  const node: Node = { vcpu: 4, memoryGiB: 8 };
+  const pods = (n: number, vcpu: number, memoryGiB: number, group?: string): Pod[] => Array.from({ length: n }, (_, i) => ({ owner: `p${i}`, vcpu, memoryGiB, ...(group ? { group } : {}) }));
+  const planVerdict = (list: Pod[], nodes: number, role: "application" | "database" = "application", quorum = true) =>
+    poolUsage(role, nodes, node, { base: toDemand(list), max: toDemand(list) }, quorum).fitsNMinus1;
+
+  it.each([
+    ["requests above two nodes' vCPU (5 × 2 vCPU on 2 × 4)", pods(5, 2, 1), 3, false],
+    ["requests above two nodes' memory (3 × 6 GiB on 2 × 8)", pods(3, 1, 6), 3, false],
+    ["three spread members, two nodes left", pods(3, 0.1, 0.1, "redis"), 3, false],
+    ["pods above half a node cannot share one (3 × 2.5 vCPU)", pods(3, 2.5, 1), 3, false],
+    ["one pod larger than a node", pods(1, 4.5, 1), 3, false],
+    ["no node left after the loss", pods(1, 0.1, 0.1), 1, false],
+    ["fits exactly on the two left (4 × 2 vCPU, 4 × 4 GiB)", pods(4, 2, 4), 3, true],
+    ["spread members one per remaining node", pods(2, 1, 1, "redis"), 3, true],
+    ["small pods", pods(10, 0.5, 1), 3, true],
+  ])("%s", (_what, list, nodes, expected) => {
+    expect(verdict(list, node, nodes)).toBe(expected);
+    expect(planVerdict(list, nodes)).toBe(expected);
+  });
+
+  it("a quorum pool that loses its quorum does not survive, however its pods fit", () => {
+    expect(planVerdict(pods(3, 1, 1, "postgres"), 3, "database", false)).toBe(false);
+    expect(planVerdict(pods(3, 1, 1, "postgres"), 3, "database", true)).toBe(true);
+    // Quorum pools are measured against all their nodes: three members on three nodes fit.
+    expect(planVerdict(pods(3, 4, 8, "postgres"), 3, "database", true)).toBe(true);
+    expect(planVerdict(pods(4, 1, 1, "postgres"), 3, "database", true)).toBe(false);
+  });
+
+  it("the plan's utilisation is requests over the nodes left (rescheduling) or all nodes (quorum)", () => {
+    const list = pods(4, 1, 2);
+    const app = poolUsage("application", 3, node, { base: toDemand(list), max: toDemand([...list, ...list]) }, true);
+    expect(app.utilisationNMinus1).toEqual({ vcpu: 0.5, memoryGiB: 0.5 });
+    expect(app.requested).toEqual({ vcpu: 4, memoryGiB: 8 });
+    expect(app.requestedAtMaxScale).toEqual({ vcpu: 8, memoryGiB: 16 });
+    expect(app.pods).toBe(4);
+    const db = poolUsage("database", 4, node, { base: toDemand(list), max: toDemand(list) }, true);
+    expect(db.utilisationNMinus1).toEqual({ vcpu: 0.25, memoryGiB: 0.25 });
+    expect(poolUsage("application", 1, node, { base: [], max: [] }, true).utilisationNMinus1).toEqual({ vcpu: 0, memoryGiB: 0 });
+    expect(poolUsage("application", 0, node, { base: [], max: [] }, true).utilisationNMinus1).toEqual({ vcpu: 0, memoryGiB: 0 });
+  });
+});

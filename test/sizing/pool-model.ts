@@ -1,0 +1,92 @@
+/**
+ * N-1 recomputed without the sizing code (used by n-minus-1.test.ts and properties.test.ts): the
+ * application pool's pods enumerated from the plan's process list (docs/sizing.md: "the Synapse
+ * fleet, HAProxy and both Redis deployments", with their Sentinels, exporters, master proxy and
+ * the LiveKit JWT service), node allocatable from the EKS AMI reservation formula and the
+ * DaemonSet overhead docs/sizing.md states, and a packer of our own:
+ *   - a packing found here on nodes − 1 proves the pool fits (the plan must say true);
+ *   - a failed necessary condition proves it does not (the plan must say false).
+ */
+import type { Plan, Resources } from "../../sizing/types";
+
+export interface Pod {
+  owner: string;
+  vcpu: number;
+  memoryGiB: number;
+  /** Pods of one group must run on distinct nodes (required anti-affinity). */
+  group?: string;
+}
+export interface Node {
+  vcpu: number;
+  memoryGiB: number;
+}
+
+/**
+ * Allocatable per node, from the EKS AMI formula (CPU: 6% of the first core, 1% of the second,
+ * 0.5% of the next two, 0.25% of the rest; memory: 255 MiB + 11 MiB × 110 pods + 100 MiB eviction)
+ * less the DaemonSets (0.35 vCPU, 0.6 GiB), as docs/sizing.md "Nodes" states.
+ */
+export function allocatableOf(cores: number, memoryGiB: number): Node {
+  const cpuReserved = 0.06 * Math.min(cores, 1) + 0.01 * clamp(cores - 1, 0, 1) + 0.005 * clamp(cores - 2, 0, 2) + 0.0025 * Math.max(cores - 4, 0);
+  const memoryReservedGiB = (255 + 11 * 110 + 100) / 1024;
+  return { vcpu: cores - cpuReserved - 0.35, memoryGiB: memoryGiB - memoryReservedGiB - 0.6 };
+}
+const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
+
+const each = (owner: string, count: number, r: Resources, group?: string): Pod[] =>
+  Array.from({ length: count }, () => ({ owner, vcpu: r.requests.vcpu, memoryGiB: r.requests.memoryGiB, ...(group ? { group } : {}) }));
+
+/** The application pool's pods at base replicas, or at maximum autoscale. */
+export function applicationPods(p: Plan, atMax = false): Pod[] {
+  const pods: Pod[] = [];
+  for (const w of Object.values(p.synapse.workers)) pods.push(...each(w.type, atMax ? w.maxReplicas : w.replicas, w.resources));
+  pods.push(...each("haproxy", p.routing.haproxy.replicas, p.routing.haproxy.resources));
+  for (const [name, r] of Object.entries(p.redis)) {
+    const dataPod: Resources = {
+      requests: { vcpu: r.resources.requests.vcpu + r.exporterResources.requests.vcpu, memoryGiB: r.resources.requests.memoryGiB + r.exporterResources.requests.memoryGiB },
+      limits: r.resources.limits,
+    };
+    pods.push(...each(`redis-${name}`, r.instances, dataPod, `redis-${name}`), ...each(`sentinel-${name}`, r.sentinels, r.sentinelResources, `sentinel-${name}`));
+    if (r.masterProxy) pods.push(...each(`proxy-${name}`, r.masterProxy.replicas, r.masterProxy.resources));
+  }
+  pods.push(...each("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources));
+  return pods;
+}
+
+const EPS = 1e-6;
+export const total = (pods: Pod[]) => pods.reduce((acc, x) => ({ vcpu: acc.vcpu + x.vcpu, memoryGiB: acc.memoryGiB + x.memoryGiB }), { vcpu: 0, memoryGiB: 0 });
+
+/** Sufficient: best fit (least memory left), spread members first, then largest vCPU. A packing proves the fit. */
+export function packs(pods: Pod[], node: Node, nodes: number): boolean {
+  const bins = Array.from({ length: nodes }, () => ({ vcpu: 0, memoryGiB: 0, groups: [] as string[] }));
+  const order = [...pods].sort((a, b) => Number(!!b.group) - Number(!!a.group) || b.vcpu - a.vcpu || b.memoryGiB - a.memoryGiB);
+  for (const pod of order) {
+    const fits = bins.filter((b) => b.vcpu + pod.vcpu <= node.vcpu + EPS && b.memoryGiB + pod.memoryGiB <= node.memoryGiB + EPS && !(pod.group && b.groups.includes(pod.group)));
+    if (fits.length === 0) return false;
+    const target = fits.reduce((a, b) => (b.memoryGiB > a.memoryGiB ? b : a));
+    target.vcpu += pod.vcpu;
+    target.memoryGiB += pod.memoryGiB;
+    if (pod.group) target.groups.push(pod.group);
+  }
+  return true;
+}
+
+/** Necessary: totals fit, each spread group has a node per member, pods above half a node cannot share one. */
+export function mayFit(pods: Pod[], node: Node, nodes: number): boolean {
+  const sum = total(pods);
+  if (sum.vcpu > nodes * node.vcpu + EPS || sum.memoryGiB > nodes * node.memoryGiB + EPS) return false;
+  const groups = new Map<string, number>();
+  for (const pod of pods) if (pod.group) groups.set(pod.group, (groups.get(pod.group) ?? 0) + 1);
+  if ([...groups.values()].some((n) => n > nodes)) return false;
+  const big = pods.filter((x) => x.vcpu > node.vcpu / 2 + EPS || x.memoryGiB > node.memoryGiB / 2 + EPS).length;
+  if (big > nodes) return false;
+  return pods.every((x) => x.vcpu <= node.vcpu + EPS && x.memoryGiB <= node.memoryGiB + EPS);
+}
+
+/** Our verdict on N-1 for a rescheduling pool: true, false, or undefined when neither test decides. */
+export function verdict(pods: Pod[], node: Node, nodes: number): boolean | undefined {
+  if (packs(pods, node, nodes - 1)) return true;
+  if (!mayFit(pods, node, nodes - 1)) return false;
+  return undefined;
+}
+
