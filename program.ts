@@ -17,7 +17,7 @@ import { Synapse } from "./components/synapse";
 import { MINIO_IMAGE } from "./components/versions";
 import type { ChartOptions, ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
-import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
+import { parseSettings, plan, PlanError, requireDeployable, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
   asOf?: Date;
@@ -34,7 +34,7 @@ export const STORAGE_OUTPUT = "storage";
 /** Settings and plan, or a RunError carrying the one-line message (no stack trace for bad input). */
 export function loadStack(options: ProgramOptions = {}): { settings: Settings; plan: Plan } {
   try {
-    const settings = parseSettings(rawSettingsFromStack());
+    const settings = requireDeployable(parseSettings(rawSettingsFromStack()));
     return { settings, plan: plan(settings, options) };
   } catch (error) {
     if (error instanceof SettingsError || error instanceof PlanError) throw new pulumi.RunError(error.message);
@@ -66,10 +66,23 @@ export async function program(options: ProgramOptions = {}) {
     ...(nodePools ? { kubeconfig: nodePools.kubeconfig } : {}),
     createStorageClasses: aws,
   });
+  const charts: ChartOptions = { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime };
+  // Load-balancer Services wait for the controller that gives them their NLB.
+  const loadBalancerController = nodePools
+    ? new (await import("./components/nodepools")).LoadBalancerController("matrix", {
+        clusterName: nodePools.clusterName,
+        region: settings.aws.region,
+        vpcId: nodePools.vpcId,
+        oidcProvider: nodePools.oidcProvider,
+        provider: cluster.provider,
+        pool: thePlan.routing.haproxy.pool,
+        charts,
+      })
+    : undefined;
+  const serviceDependsOn = loadBalancerController ? [loadBalancerController] : [];
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
-  const charts: ChartOptions = { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime };
   new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts }, { dependsOn: [secrets, objectStore] });
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);
@@ -87,6 +100,7 @@ export async function program(options: ProgramOptions = {}) {
       livekitSentinels: redisLivekit.sentinels,
       clusterCidrs: nodePools ? [nodePools.vpcCidr] : [],
       ...(settings.aws.certificateArn ? { certificateArn: settings.aws.certificateArn } : {}),
+      serviceDependsOn,
       secrets: {
         turnSharedSecret: secrets.turnSharedSecret,
         livekitApiKey: secrets.livekitApiKey,
@@ -111,6 +125,7 @@ export async function program(options: ProgramOptions = {}) {
         postgresPassword: secrets.postgresPassword,
         redisSynapsePassword: secrets.redisSynapsePassword,
       },
+      serviceDependsOn,
     },
     after,
   );

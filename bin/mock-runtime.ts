@@ -39,6 +39,8 @@ function mockBytes(name: string): { base64: string; hex: string } {
   return { base64, hex: Buffer.from(base64, "base64").toString("hex") };
 }
 
+const MOCK_ACCOUNT = "123456789012";
+
 /** Fake provider answers for the outputs some resources compute (everything else echoes inputs). */
 function mockState(type: string, name: string, inputs: Record<string, unknown>, autoName: string | undefined): Record<string, unknown> {
   if (autoName) return { ...inputs, metadata: { ...(inputs.metadata as object), name: autoName } };
@@ -57,6 +59,12 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
       };
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { ...inputs, latestVersion: 1 };
+    // IAM objects are referred to by name and ARN (attachments, trust policies, IRSA annotations).
+    case "aws:iam/role:Role":
+    case "aws:iam/policy:Policy":
+      return { ...inputs, name, arn: `arn:aws:iam::${MOCK_ACCOUNT}:${type === "aws:iam/role:Role" ? "role" : "policy"}/${name}` };
+    case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+      return { ...inputs, arn: `arn:aws:iam::${MOCK_ACCOUNT}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` };
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, ...mockBytes(name) };
     default:

@@ -55,10 +55,18 @@ function settingsFor(values: { stack?: string; ccu?: string; target?: string }, 
   return raw;
 }
 
+/** Placeholder for the ACM certificate a deployment on AWS requires: the offline diff only compares objects. */
+const OFFLINE_CERTIFICATE_ARN = "arn:aws:acm:us-east-1:000000000000:certificate/offline-plan";
+
+function offlineDeployable(raw: RawSettings): RawSettings {
+  const aws = (raw.aws ?? {}) as Record<string, unknown>;
+  return raw.target === "aws" && !aws.certificateArn ? { ...raw, aws: { ...aws, certificateArn: OFFLINE_CERTIFICATE_ARN } } : raw;
+}
+
 /** Plan and program run; with `previous`, as a stack that already holds that storage would see them. */
 async function evaluate(raw: RawSettings, asOf: Date, previous?: StorageState): Promise<{ plan: Plan; run: MockRun }> {
   const thePlan = plan(parseSettings(raw), { asOf, ...(previous ? { previous } : {}) });
-  const run = await runProgram(raw, { asOf, ...(previous ? { previousOutputs: { [STORAGE_OUTPUT]: previous } } : {}) });
+  const run = await runProgram(offlineDeployable(raw), { asOf, ...(previous ? { previousOutputs: { [STORAGE_OUTPUT]: previous } } : {}) });
   return { plan: thePlan, run };
 }
 

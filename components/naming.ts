@@ -43,3 +43,9 @@ export const STORAGE_CLASSES = { database: "matrix-scale-database", storage: "ma
 
 export const SENTINEL_MASTER_NAME = "mymaster";
 export const BACKUP_BUCKET = "synapse-db-backups";
+
+/**
+ * Annotations the policy pack's TLS rule reads on an internet-facing Service: a port whose TLS is
+ * passed through to the pods (`passthrough`), and ports that only redirect to HTTPS.
+ */
+export const TLS_POLICY_ANNOTATIONS = { tls: "matrix-scale/tls", redirectOnlyPorts: "matrix-scale/redirect-only-ports" } as const;

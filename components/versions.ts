@@ -16,6 +16,9 @@ export const COTURN_IMAGE = versions.coturnImage;
 export const CURL_IMAGE = versions.curlImage;
 export const KUBE_PROMETHEUS_STACK_CHART = versions.kubePrometheusStackChart;
 export const LOKI_CHART = versions.lokiChart;
+/** The AWS Load Balancer Controller: since 3.0.0 the chart's version is the controller's. */
+export const AWS_LOAD_BALANCER_CONTROLLER_CHART = versions.awsLoadBalancerControllerChart;
+export const AWS_LOAD_BALANCER_CONTROLLER_VERSION = versions.awsLoadBalancerController;
 /** Synapse's own Grafana dashboard, from the release the fleet runs (Grafana downloads it). */
 export const SYNAPSE_DASHBOARD_URL = `https://raw.githubusercontent.com/element-hq/synapse/v${versions.synapse}/contrib/grafana/synapse.json`;
 export const REDIS_EXPORTER_IMAGE = versions.redisExporterImage;

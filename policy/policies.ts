@@ -3,6 +3,8 @@
  * Plain objects (no PolicyPack here: constructing one starts a server), unit-tested directly.
  */
 import type { ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { NLB_ANNOTATION, NLB_LOAD_BALANCER_CLASS } from "../components/load-balancer";
+import { TLS_POLICY_ANNOTATIONS } from "../components/naming";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -130,6 +132,56 @@ export const imagesPinned: ResourceValidationPolicy = {
   },
 };
 
+/**
+ * Whether a LoadBalancer Service gets a public address: its scheme annotation says so (anything but
+ * `internal` counts as public); without one, the AWS Load Balancer Controller makes internal load
+ * balancers, and the in-tree provider (as most clouds) public ones unless marked internal.
+ */
+function internetFacing(annotations: Record<string, string>, spec: Obj): boolean {
+  const scheme = annotations[`${NLB_ANNOTATION}-scheme`];
+  if (scheme !== undefined) return scheme !== "internal";
+  const type = annotations[`${NLB_ANNOTATION}-type`];
+  if (spec.loadBalancerClass === NLB_LOAD_BALANCER_CLASS || type === "external" || type === "nlb-ip") return false;
+  const internal = annotations[`${NLB_ANNOTATION}-internal`];
+  return internal === undefined || internal === "false";
+}
+
+/** A comma-separated list of ports (numbers or names); `*` is every port. */
+function portList(value: string | undefined): Set<string> | "all" {
+  if (value?.trim() === "*") return "all";
+  return new Set((value ?? "").split(",").map((p) => p.trim()).filter(Boolean));
+}
+
+const TLS_PASSTHROUGH = "passthrough";
+
+export const internetFacingListenersUseTls: ResourceValidationPolicy = {
+  name: "internet-facing-listeners-use-tls",
+  description:
+    "Every port of an internet-facing load balancer carries TLS: ended at the NLB with a certificate, passed through to pods that end it, or only redirecting to HTTPS.",
+  enforcementLevel: "mandatory",
+  validateResource: ({ type, props }, report: ReportViolation) => {
+    if (type !== "kubernetes:core/v1:Service" || props.spec?.type !== "LoadBalancer") return;
+    const annotations: Record<string, string> = props.metadata?.annotations ?? {};
+    if (!internetFacing(annotations, props.spec)) return;
+    const marker = annotations[TLS_POLICY_ANNOTATIONS.tls];
+    if (marker !== undefined && marker !== TLS_PASSTHROUGH) report(`${label(props)}: ${TLS_POLICY_ANNOTATIONS.tls} is "${marker}"; only "${TLS_PASSTHROUGH}" is understood`);
+    // The controller (and the in-tree provider) put TLS on every port when a certificate names no ports.
+    const atLoadBalancer = annotations[`${NLB_ANNOTATION}-ssl-cert`] ? portList(annotations[`${NLB_ANNOTATION}-ssl-ports`] ?? "*") : new Set<string>();
+    const redirectOnly = portList(annotations[TLS_POLICY_ANNOTATIONS.redirectOnlyPorts]);
+    for (const port of (props.spec.ports ?? []) as Obj[]) {
+      const which = `port ${port.port}${port.name ? ` (${port.name})` : ""}`;
+      if ((port.protocol ?? "TCP") === "UDP") {
+        report(`${label(props)}: ${which} is internet-facing UDP, which carries no TLS`);
+        continue;
+      }
+      const keys = [String(port.port), ...(port.name ? [String(port.name)] : [])];
+      const listed = (ports: Set<string> | "all") => ports === "all" || keys.some((k) => ports.has(k));
+      if (marker === TLS_PASSTHROUGH || listed(atLoadBalancer) || listed(redirectOnly)) continue;
+      report(`${label(props)}: ${which} is internet-facing without TLS`);
+    }
+  },
+};
+
 export const disruptionBudgets: StackValidationPolicy = {
   name: "pdb-for-multi-replica-workloads",
   description: "Every workload running two or more pods has a PodDisruptionBudget selecting them.",
@@ -149,4 +201,4 @@ export const disruptionBudgets: StackValidationPolicy = {
   },
 };
 
-export const POLICIES = [podsHaveRequestsAndLimits, noPrivilegedPods, replicationNeverExposed, noSecretsInConfigMaps, imagesPinned, disruptionBudgets];
+export const POLICIES = [podsHaveRequestsAndLimits, noPrivilegedPods, replicationNeverExposed, noSecretsInConfigMaps, imagesPinned, internetFacingListenersUseTls, disruptionBudgets];

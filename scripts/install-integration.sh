@@ -75,6 +75,7 @@ ln -sfn "$livekit_bin" "$CACHE/bin/livekit-server"
 
 # Strict validation and alert rules: CloudNativePG's and the Prometheus operator's own CRDs.
 bash scripts/install-operator-schemas.sh
+bash scripts/install-eks-blueprints.sh
 
 # The control-plane tests: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, KWOK.
 bash scripts/install-kube.sh

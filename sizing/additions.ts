@@ -90,6 +90,22 @@ export const ROUTING = {
   timeouts: { connectSeconds: 5, clientSeconds: 180, serverSeconds: 180, initialSyncSeconds: 900, queueSeconds: 60 },
   initialSyncsPerSynchrotron: 2,
   healthCheckIntervalSeconds: 5,
+  /** Failed checks before HAProxy takes a server out, passed checks before it takes it back. */
+  healthCheckFall: 3,
+  healthCheckRise: 2,
+  /** A busy synchrotron answers /health within this (probes and HAProxy's check alike). */
+  probeTimeoutSeconds: 5,
+  /**
+   * HAProxy's view of pods through DNS: it re-resolves every `resolveSeconds`; CoreDNS answers
+   * cluster names with a 5 s TTL (the kubernetes plugin's default); a name that vanished or
+   * an address that left the answer is kept `holdSeconds` more.
+   */
+  dns: { resolveSeconds: 1, recordTtlSeconds: 5, holdSeconds: 5 },
+  /** Kept between HAProxy noticing a pod is gone and the pod stopping, and Synapse's own shutdown. */
+  drainMarginSeconds: 5,
+  shutdownSeconds: 30,
+  /** Deployments roll with Kubernetes' default maxSurge (25%, rounded up): extra pods in the answer. */
+  rolloutSurge: 0.25,
 } as const;
 
 /** One-off setup Jobs (bucket and user creation). */

@@ -2,6 +2,7 @@
  * plan(settings) → Plan: the single source of every number the program provisions.
  * Pure and deterministic (the date for "runs out on" messages is an explicit option).
  */
+import { planEdge } from "./edge";
 import { HAPROXY, MONITORING, PLAN_UPGRADE_AT, ROUTING, URGENT_UPGRADE_AT } from "./additions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
@@ -78,6 +79,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
       timeouts: { ...ROUTING.timeouts },
       initialSyncsPerSynchrotron: ROUTING.initialSyncsPerSynchrotron,
       healthCheckIntervalSeconds: ROUTING.healthCheckIntervalSeconds,
+      edge: planEdge(settings, synapse),
     },
     redis,
     postgres,
@@ -208,5 +210,5 @@ function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
 
 export { PlanError } from "./errors";
 export { checkTransition, storageState, type StorageState } from "./invariants";
-export { parseSettings, SettingsError, type Settings } from "./settings";
+export { parseSettings, requireDeployable, SettingsError, type Settings } from "./settings";
 export type { Plan } from "./types";

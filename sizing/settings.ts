@@ -4,6 +4,7 @@
  * settings, or throws a SettingsError whose single-line message names the key, the value
  * and what is accepted.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { TIER_CCU, TIER_IDS, type TierId } from "./tiers";
 
@@ -86,6 +87,20 @@ const overridesSchema = z.strictObject({
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/;
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** An IPv4 or IPv6 network in CIDR notation whose host bits are zero. */
+export function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return false;
+  const [, address, bits] = match as unknown as [string, string, string];
+  const family = isIP(address);
+  const prefix = Number(bits);
+  if (family === 0 || prefix > (family === 4 ? 32 : 128)) return false;
+  if (family === 6) return true;
+  const value32 = address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const hostBits = 32 - prefix;
+  return value32 % 2 ** hostBits === 0;
+}
+
 const settingsSchema = z.strictObject({
   ccu: wholeNumber(`a whole number of concurrent users from 1 to ${LARGEST_TIER_CCU}`, 1, LARGEST_TIER_CCU),
   tier: z
@@ -106,6 +121,14 @@ const settingsSchema = z.strictObject({
       minioImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z" }).optional(),
     })
     .default({ namespace: "matrix" }),
+  edge: z
+    .strictObject({
+      /** Where the admin API answers from; none by default. */
+      adminCidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 203.0.113.0/24" })).default([]),
+      /** The kubernetes.io/tls Secret HAProxy serves HTTPS with (unless an ACM certificate terminates TLS at the NLB). */
+      tlsSecret: z.string().regex(K8S_NAME, { error: "expected the name of a kubernetes.io/tls Secret in the namespace" }).default("matrix-tls"),
+    })
+    .default({ adminCidrs: [], tlsSecret: "matrix-tls" }),
   aws: z
     .strictObject({
       region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "expected an AWS region such as eu-west-1" }).default("us-east-1"),
@@ -170,6 +193,21 @@ export function parseSettings(raw: RawSettings): Settings {
     throw new SettingsError(
       "aws.vpcId",
       `${CONFIG_NAMESPACE}:aws.vpcId = "${settings.aws.vpcId}": an existing VPC also needs aws.privateSubnetIds and aws.publicSubnetIds`,
+    );
+  }
+  return settings;
+}
+
+/**
+ * What a deployment needs beyond a plan: on AWS, TLS ends at the load balancers (LiveKit cannot end
+ * it itself), so the ACM certificate is required. The offline plan CLI sizes without it.
+ */
+export function requireDeployable(settings: Settings): Settings {
+  if (settings.target === "aws" && !settings.aws.certificateArn) {
+    throw new SettingsError(
+      "aws.certificateArn",
+      `${CONFIG_NAMESPACE}:aws.certificateArn is missing: target aws ends TLS at the load balancers; ` +
+        `set the ARN of an ACM certificate for ${settings.serverName} and livekit.${settings.serverName}`,
     );
   }
   return settings;

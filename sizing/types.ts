@@ -187,6 +187,26 @@ export interface PoolUsage {
   pods: number;
 }
 
+export interface EdgePlan {
+  /** TLS ends at the NLB with an ACM certificate, or at HAProxy with a kubernetes.io/tls Secret. */
+  tls: { terminatesAt: "load-balancer"; certificateArn: string } | { terminatesAt: "haproxy"; secretName: string };
+  /** The load balancer passes the client's address with the PROXY protocol (v2 on AWS). */
+  proxyProtocol: boolean;
+  adminCidrs: string[];
+  healthCheck: { intervalSeconds: number; fall: number; rise: number; timeoutSeconds: number };
+  dns: {
+    resolveSeconds: number;
+    recordTtlSeconds: number;
+    holdSeconds: number;
+    /** The Service whose answer is largest: an autoscaled type at its maximum plus rollout surge. */
+    largestAnswer: { name: string; addresses: number };
+    /** HAProxy's accepted_payload_size: that answer fits. */
+    payloadBytes: number;
+  };
+  /** Synapse pods keep serving `preStopSeconds` after they start to stop, longer than HAProxy takes to notice. */
+  drain: { detectionSeconds: number; preStopSeconds: number; terminationGraceSeconds: number };
+}
+
 export interface Plan {
   ccu: number;
   tier: TierId;
@@ -201,6 +221,7 @@ export interface Plan {
     timeouts: { connectSeconds: number; clientSeconds: number; serverSeconds: number; initialSyncSeconds: number; queueSeconds: number };
     initialSyncsPerSynchrotron: number;
     healthCheckIntervalSeconds: number;
+    edge: EdgePlan;
   };
   postgres: PostgresPlan;
   redis: { synapse: RedisPlan; livekit: RedisPlan };

@@ -20,3 +20,11 @@ export function row(p: Plan, role: string) {
 }
 
 export const asTier = (t: string) => t as TierId;
+
+/** An ACM certificate ARN for tests of target aws (the program requires one there). */
+export const TEST_CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000";
+
+/** Settings for a target: on aws with the certificate a deployment there requires. */
+export function onTarget(target: string): RawSettings {
+  return target === "aws" ? { target, aws: { certificateArn: TEST_CERTIFICATE_ARN } } : { target };
+}

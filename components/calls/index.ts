@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CALL_SERVICE_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
+import { internetFacingNlb, type NlbOptions } from "../load-balancer";
 import { componentLabels, LK_JWT, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { COTURN_IMAGE, CURL_IMAGE, LIVEKIT_IMAGE, LK_JWT_SERVICE_IMAGE } from "../versions";
@@ -15,6 +16,9 @@ import { LIVEKIT_PORTS, renderLivekitConfig, renderTurnserverConf, TURN_PORT } f
 
 /** coturn's Prometheus endpoint (the image is built with it; Debian's package is not). */
 export const COTURN_METRICS_PORT = 9641;
+
+/** The NLB's check of LiveKit's HTTP port: the same path as the readiness probe. */
+const LIVEKIT_HEALTH_CHECK: NonNullable<NlbOptions["healthCheck"]> = { protocol: "http", path: "/", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2 };
 
 /** Label every call process carries: the anti-affinity on it keeps one call process per host. */
 export const CALL_HOST_LABEL = { "matrix-scale/call-host": "true" };
@@ -33,6 +37,8 @@ export interface CallsArgs {
   /** Cluster ranges TURN must also refuse (VPC, pods, services) when not already private. */
   clusterCidrs: string[];
   certificateArn?: string;
+  /** What the load-balancer Service waits for (on AWS: the load balancer controller). */
+  serviceDependsOn?: pulumi.Resource[];
   secrets: {
     turnSharedSecret: pulumi.Output<string>;
     livekitApiKey: pulumi.Output<string>;
@@ -182,7 +188,8 @@ export class Calls extends pulumi.ComponentResource {
       ],
     });
 
-    const tls = args.target === "aws" && args.certificateArn;
+    const aws = args.target === "aws";
+    const tls = aws && args.certificateArn ? { certificateArn: args.certificateArn, ports: [443] } : undefined;
     new k8s.core.v1.Service(
       SERVICE_NAMES.livekit,
       {
@@ -190,24 +197,24 @@ export class Calls extends pulumi.ComponentResource {
           name: SERVICE_NAMES.livekit,
           namespace: hostNs,
           labels: componentLabels("livekit"),
-          ...(args.target === "aws"
+          ...(aws
             ? {
-                annotations: {
-                  "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-                  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-                  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-                  ...(tls ? { "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": args.certificateArn!, "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443" } : {}),
-                },
+                annotations: internetFacingNlb({
+                  tls,
+                  // LiveKit sees the client's own address (it speaks no PROXY protocol).
+                  targetGroupAttributes: ["preserve_client_ip.enabled=true"],
+                  healthCheck: LIVEKIT_HEALTH_CHECK,
+                }),
               }
             : {}),
         },
         spec: {
-          type: args.target === "aws" ? "LoadBalancer" : "ClusterIP",
+          type: aws ? "LoadBalancer" : "ClusterIP",
           selector: { "app.kubernetes.io/name": "livekit" },
           ports: [{ name: tls ? "https" : "http", port: tls ? 443 : 80, targetPort: LIVEKIT_PORTS.http }],
         },
       },
-      child,
+      { ...child, dependsOn: args.serviceDependsOn ?? [] },
     );
 
     const jwt = args.livekit.jwtService;

@@ -11,7 +11,10 @@ import type { Settings } from "../../sizing/settings";
 import type { InventoryRow, Plan } from "../../sizing/types";
 import { LIVEKIT_PORTS, TURN_PORT } from "../calls/config";
 import { componentLabels } from "../naming";
-import { callHostIngress, defaultZones, subnetCidrs } from "./network";
+import { irsaRole } from "./irsa";
+import { awsTags as tags, callHostIngress, defaultZones, subnetCidrs } from "./network";
+
+export { LoadBalancerController } from "./load-balancer-controller";
 
 export interface NodePoolsArgs {
   aws: Settings["aws"];
@@ -21,7 +24,6 @@ export interface NodePoolsArgs {
   groups: readonly NodeGroupSpec[];
 }
 
-const tags = (name: string) => ({ Name: name, "matrix-scale/managed-by": "pulumi" });
 const assumeRole = (service: string) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
 /** Node root disks: data lives on PVCs for the database and storage pools. */
 const ROOT_DISK_GB_FOR_VOLUME_POOLS = 100;
@@ -30,6 +32,9 @@ export class NodePools extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
   readonly clusterName: pulumi.Output<string>;
   readonly vpcCidr: string;
+  readonly vpcId: pulumi.Output<string>;
+  /** The cluster's OIDC identity provider: what IRSA roles trust. */
+  readonly oidcProvider: aws.iam.OpenIdConnectProvider;
 
   constructor(name: string, args: NodePoolsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("matrix-scale:nodepools:NodePools", name, {}, opts);
@@ -89,32 +94,14 @@ export class NodePools extends pulumi.ComponentResource {
       child,
     );
     this.clusterName = cluster.name;
+    this.vpcId = pulumi.output(vpcId);
 
-    const oidc = new aws.iam.OpenIdConnectProvider(
+    this.oidcProvider = new aws.iam.OpenIdConnectProvider(
       `${name}-oidc`,
       { url: cluster.identities.apply((ids) => ids[0]!.oidcs[0]!.issuer), clientIdLists: ["sts.amazonaws.com"], tags: tags(`${name}-oidc`) },
       child,
     );
-    const ebsRole = new aws.iam.Role(
-      `${name}-ebs-csi`,
-      {
-        assumeRolePolicy: pulumi.all([oidc.arn, oidc.url]).apply(([arn, url]) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Federated: arn },
-                Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: { StringEquals: { [`${url.replace(/^https:\/\//, "")}:sub`]: "system:serviceaccount:kube-system:ebs-csi-controller-sa" } },
-              },
-            ],
-          }),
-        ),
-        tags: tags(`${name}-ebs-csi`),
-      },
-      child,
-    );
+    const ebsRole = irsaRole(`${name}-ebs-csi`, this.oidcProvider, { namespace: "kube-system", name: "ebs-csi-controller-sa" }, tags(`${name}-ebs-csi`), child);
     new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, child);
 
     const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: assumeRole("ec2.amazonaws.com"), tags: tags(`${name}-nodes`) }, child);

@@ -10,6 +10,9 @@ export function subnetCidrs(vpcCidr: string, zones: number): { private: string[]
   };
 }
 
+/** Tags on every AWS resource the program creates. */
+export const awsTags = (name: string) => ({ Name: name, "matrix-scale/managed-by": "pulumi" });
+
 export function defaultZones(region: string): string[] {
   return ["a", "b", "c"].map((z) => `${region}${z}`);
 }

@@ -2,15 +2,19 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../sizing/types";
-import { componentLabels, MONITORING_NAMESPACE, SERVICE_NAMES } from "../naming";
+import { componentLabels, MONITORING_NAMESPACE, SERVICE_NAMES, TLS_POLICY_ANNOTATIONS } from "../naming";
+import { internetFacingNlb, NLB_ANNOTATION } from "../load-balancer";
 import { CHECKSUM_ANNOTATION, CONFIG_FILE } from "./manifests";
 import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
-import { POD_PORTS } from "./topology";
 
-export const HAPROXY_PORTS = { http: POD_PORTS.http, stats: 8405 } as const;
+/** HTTPS (client and federation), HTTP (redirects only), metrics and health. */
+export const HAPROXY_PORTS = { https: 8443, http: 8080, stats: 8405 } as const;
 export const HAPROXY_SELECTOR = { "app.kubernetes.io/name": "haproxy", "app.kubernetes.io/component": "synapse-routing" };
 const LABELS = componentLabels("synapse-routing", { "app.kubernetes.io/name": "haproxy" });
 const CONFIG_DIR = "/usr/local/etc/haproxy";
+const TLS_DIR = "/usr/local/etc/haproxy-tls";
+/** Where HAProxy reads the certificate when it terminates TLS (the key is `tls.key` beside it). */
+export const HAPROXY_CERTIFICATE = `${TLS_DIR}/tls.crt`;
 
 export function haproxyDeployment(
   routing: Plan["routing"],
@@ -19,7 +23,8 @@ export function haproxyDeployment(
   configMap: pulumi.Input<string>,
   checksum: string,
 ): k8s.types.input.apps.v1.Deployment {
-  const health = { httpGet: { path: "/healthz", port: "stats" } };
+  const health = { httpGet: { path: "/healthz", port: "stats" }, timeoutSeconds: routing.edge.healthCheck.timeoutSeconds };
+  const tls = routing.edge.tls.terminatesAt === "haproxy" ? routing.edge.tls.secretName : undefined;
   return {
     metadata: { name: SERVICE_NAMES.haproxy, namespace, labels: LABELS },
     spec: {
@@ -37,6 +42,7 @@ export function haproxyDeployment(
               image,
               command: ["haproxy", "-db", "-f", `${CONFIG_DIR}/${CONFIG_FILE.haproxy}`],
               ports: [
+                { name: "https", containerPort: HAPROXY_PORTS.https },
                 { name: "http", containerPort: HAPROXY_PORTS.http },
                 { name: "stats", containerPort: HAPROXY_PORTS.stats },
               ],
@@ -46,12 +52,14 @@ export function haproxyDeployment(
               securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+                ...(tls ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : []),
                 { name: "tmp", mountPath: "/tmp" },
               ],
             },
           ],
           volumes: [
             { name: "config", configMap: { name: configMap } },
+            ...(tls ? [{ name: "tls", secret: { secretName: tls, defaultMode: 0o440 } }] : []),
             { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
           ],
         },
@@ -60,29 +68,40 @@ export function haproxyDeployment(
   };
 }
 
-/** On AWS an internet-facing NLB in front (client IPs preserved for federation balancing); elsewhere a ClusterIP for the operator's own load balancer. */
-export function haproxyService(target: Plan["target"], namespace: string): k8s.types.input.core.v1.Service {
+/**
+ * On AWS an internet-facing NLB from the AWS Load Balancer Controller, IP targets, the client's
+ * address passed with PROXY protocol v2, TLS ending at the NLB with the ACM certificate.
+ * Elsewhere a ClusterIP for the operator's own load balancer. Port 80 only redirects to HTTPS.
+ */
+export function haproxyService(routing: Plan["routing"], target: Plan["target"], namespace: string): k8s.types.input.core.v1.Service {
+  const aws = target === "aws";
+  const { tls, drain } = routing.edge;
   return {
     metadata: {
       name: SERVICE_NAMES.haproxy,
       namespace,
       labels: LABELS,
-      ...(target === "aws"
-        ? {
-            annotations: {
-              "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-              "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-              "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-              "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
-            },
-          }
-        : {}),
+      annotations: {
+        [TLS_POLICY_ANNOTATIONS.redirectOnlyPorts]: "80",
+        ...(aws
+          ? {
+              ...internetFacingNlb({
+                ...(tls.terminatesAt === "load-balancer" ? { tls: { certificateArn: tls.certificateArn, ports: [443] } } : {}),
+                targetGroupAttributes: [`deregistration_delay.timeout_seconds=${drain.preStopSeconds}`],
+              }),
+              [`${NLB_ANNOTATION}-proxy-protocol`]: "*",
+            }
+          : {}),
+        ...(tls.terminatesAt === "haproxy" ? { [TLS_POLICY_ANNOTATIONS.tls]: "passthrough" } : {}),
+      },
     },
     spec: {
-      type: target === "aws" ? "LoadBalancer" : "ClusterIP",
-      ...(target === "aws" ? { externalTrafficPolicy: "Local" } : {}),
+      type: aws ? "LoadBalancer" : "ClusterIP",
       selector: HAPROXY_SELECTOR,
-      ports: [{ name: "http", port: 80, targetPort: "http" }],
+      ports: [
+        { name: "https", port: 443, targetPort: "https" },
+        { name: "http", port: 80, targetPort: "http" },
+      ],
     },
   };
 }
@@ -94,7 +113,7 @@ export function haproxyNetworkPolicy(namespace: string): k8s.types.input.network
       podSelector: { matchLabels: HAPROXY_SELECTOR },
       policyTypes: ["Ingress"],
       ingress: [
-        { ports: [{ port: "http" }] },
+        { ports: [{ port: "https" }, { port: "http" }] },
         { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": MONITORING_NAMESPACE } } }], ports: [{ port: "stats" }] },
       ],
     },

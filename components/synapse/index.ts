@@ -13,7 +13,7 @@ import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, MONITORING_NAMESPACE, 
 import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
 import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
 import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, toYaml, type SynapseEndpoints } from "./config";
-import { haproxyDeployment, haproxyNetworkPolicy, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
+import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyNetworkPolicy, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
 import { CONFIG_FILE, headlessService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
 import { disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig, wellKnownClient } from "./routing";
@@ -31,6 +31,8 @@ export interface SynapseArgs {
     postgresPassword: pulumi.Output<string>;
     redisSynapsePassword: pulumi.Output<string>;
   };
+  /** What the load-balancer Service waits for (on AWS: the load balancer controller). */
+  serviceDependsOn?: pulumi.Resource[];
 }
 
 export function kubernetesEndpoints(serverName: string, namespace: string): SynapseEndpoints {
@@ -67,10 +69,10 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
       return [w.type, { process: representative, text, checksum: checksum(shared, text) }];
     }),
   ) as Partial<Record<WorkerType, { process: SynapseProcess; text: string; checksum: string }>>;
-  const haproxy = renderHaproxyConfig({ synapse, routing }, kubernetesServers(synapse, namespace, POD_PORTS.http), {
+  const haproxy = renderHaproxyConfig({ synapse, routing, serverName }, kubernetesServers(synapse, namespace, POD_PORTS.http), {
     bind: "0.0.0.0",
-    port: HAPROXY_PORTS.http,
-    statsPort: HAPROXY_PORTS.stats,
+    ports: HAPROXY_PORTS,
+    certificate: HAPROXY_CERTIFICATE,
     dnsResolvers: true,
     rtc: {
       wellKnownClient: wellKnownClient(serverName, LK_JWT.pathPrefix),
@@ -129,6 +131,8 @@ export class Synapse extends pulumi.ComponentResource {
         mediaSecretName: SECRET_NAMES.minioSynapse,
         checksum: config.checksum,
         s3ProviderRequirement: S3_PROVIDER_REQUIREMENT,
+        drain: args.routing.edge.drain,
+        probeTimeoutSeconds: args.routing.edge.healthCheck.timeoutSeconds,
       });
       const metadata = { name: workloadName, namespace: ns, labels: synapseLabels(worker.type) };
       const selector = { matchLabels: selectorLabels(worker.type) };
@@ -152,7 +156,7 @@ export class Synapse extends pulumi.ComponentResource {
 
     const haproxyConfig = configMap(SERVICE_NAMES.haproxy, { [CONFIG_FILE.haproxy]: rendered.haproxy });
     new k8s.apps.v1.Deployment(SERVICE_NAMES.haproxy, haproxyDeployment(args.routing, ns, HAPROXY_IMAGE, haproxyConfig.metadata.name, rendered.haproxyChecksum), child);
-    const service = new k8s.core.v1.Service(SERVICE_NAMES.haproxy, haproxyService(args.target, ns), child);
+    const service = new k8s.core.v1.Service(SERVICE_NAMES.haproxy, haproxyService(args.routing, args.target, ns), { ...child, dependsOn: args.serviceDependsOn ?? [] });
     new k8s.policy.v1.PodDisruptionBudget(SERVICE_NAMES.haproxy, disruptionBudget(SERVICE_NAMES.haproxy, ns, componentLabels("synapse-routing"), HAPROXY_SELECTOR), child);
     new k8s.networking.v1.NetworkPolicy(SERVICE_NAMES.haproxy, haproxyNetworkPolicy(ns), child);
 

@@ -7,7 +7,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
-import type { Plan, WorkerPlan } from "../../sizing/types";
+import type { EdgePlan, Plan, WorkerPlan } from "../../sizing/types";
 import { componentLabels } from "../naming";
 import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { SECRET_FILES } from "./config";
@@ -66,6 +66,8 @@ export interface PodInputs {
   checksum: string;
   /** pip requirement for the S3 storage provider, installed by an init container on media pods. */
   s3ProviderRequirement: string;
+  drain: EdgePlan["drain"];
+  probeTimeoutSeconds: number;
 }
 
 export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTemplateSpec {
@@ -77,7 +79,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
     ...(process.replication ? [{ name: "replication", containerPort: POD_PORTS.replication }] : []),
     { name: "metrics", containerPort: POD_PORTS.metrics },
   ];
-  const health = { httpGet: { path: "/health", port: "http" } };
+  const health = { httpGet: { path: "/health", port: "http" }, timeoutSeconds: inputs.probeTimeoutSeconds };
   const volumeMounts = [
     { name: "shared", mountPath: MOUNTS.shared, readOnly: true },
     { name: "process", mountPath: MOUNTS.process, readOnly: true },
@@ -91,7 +93,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
     spec: {
       ...poolPlacement(worker.pool, selectorLabels(worker.type), false),
       securityContext: { runAsUser: SYNAPSE_UID, runAsGroup: SYNAPSE_UID, fsGroup: SYNAPSE_UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-      terminationGracePeriodSeconds: 60,
+      terminationGracePeriodSeconds: inputs.drain.terminationGraceSeconds,
       ...(media
         ? {
             initContainers: [
@@ -124,6 +126,8 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
           ],
           ports,
           resources: containerResources(worker.resources),
+          // Keeps serving while HAProxy notices the pod is going (its address leaves DNS, checks fail).
+          lifecycle: { preStop: { sleep: { seconds: inputs.drain.preStopSeconds } } },
           readinessProbe: { ...health, periodSeconds: 5, failureThreshold: 3 },
           livenessProbe: { ...health, periodSeconds: 10, failureThreshold: 6 },
           // main runs the schema migrations before it answers: give it time once, not on every check.

@@ -52,6 +52,8 @@ export const STREAM_ROUTES: Readonly<Partial<Record<SynapseStream, string[]>>> =
 };
 
 const SYNC = [`${C}/(r0|v3)/sync$`];
+/** Sliding sync (MSC3575 as Synapse serves it on every worker; Element X uses it). */
+const SLIDING_SYNC = [`${C}/unstable/org.matrix.simplified_msc3575/sync$`];
 const EVENTS_STREAM = [`${C}/(api/v1|r0|v3)/events$`];
 const INITIAL_SYNC = [`${C}/(api/v1|r0|v3)/initialSync$`, `${C}/(api/v1|r0|v3)/rooms/[^/]+/initialSync$`];
 
@@ -166,6 +168,7 @@ export function routes(synapse: SynapsePlan): Route[] {
   out.push(
     { id: "sync_initial", backend: "sync_initial", patterns: SYNC, when: "initial_sync" },
     { id: "sync", backend: "sync", patterns: SYNC, when: "incremental_sync" },
+    { id: "sliding_sync", backend: "sync", patterns: SLIDING_SYNC },
     { id: "events_initial", backend: "sync_initial", patterns: EVENTS_STREAM, when: "initial_events" },
     { id: "events", backend: "sync", patterns: EVENTS_STREAM },
     { id: "initial_sync", backend: "sync_initial", patterns: INITIAL_SYNC },
@@ -212,8 +215,10 @@ export type ServerSource = (type: WorkerType, instances?: readonly string[]) => 
 
 export interface HaproxyOptions {
   bind: string;
-  port: number;
-  statsPort: number;
+  /** HTTPS (client and federation), the HTTP port that only redirects to HTTPS, and metrics. */
+  ports: { https: number; http: number; stats: number };
+  /** The certificate HAProxy serves when TLS ends at HAProxy (`tls.crt`; its key `tls.key` beside it). */
+  certificate?: string;
   /** DNS resolution for Kubernetes names (parse /etc/resolv.conf); off for loopback addresses. */
   dnsResolvers: boolean;
   /** Element Call: serve /.well-known/matrix/client with the RTC focus and route the JWT service. */
@@ -221,12 +226,49 @@ export interface HaproxyOptions {
 }
 
 /** The client well-known document: the homeserver and the LiveKit focus (MSC4143) clients use for calls. */
-export function wellKnownClient(serverName: string, jwtPathPrefix: string): Record<string, unknown> {
+export function wellKnownClient(serverName: string, jwtPathPrefix?: string): Record<string, unknown> {
   return {
     "m.homeserver": { base_url: `https://${serverName}` },
-    "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: `https://${serverName}${jwtPathPrefix}` }],
+    ...(jwtPathPrefix ? { "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: `https://${serverName}${jwtPathPrefix}` }] } : {}),
   };
 }
+
+/** The server well-known document: federation reaches this deployment on port 443, not 8448. */
+export function wellKnownServer(serverName: string): Record<string, unknown> {
+  return { "m.server": `${serverName}:443` };
+}
+
+/** Serves a JSON document at a path, from HAProxy itself. */
+function serveJson(path: string, document: Record<string, unknown>): string {
+  return `  http-request return status 200 content-type application/json hdr Access-Control-Allow-Origin "*" string '${JSON.stringify(document)}' if { path ${path} }`;
+}
+
+/**
+ * The rules that refuse paths look at the decoded path: Synapse matches the raw path (it answers
+ * `/_synapse/%61dmin` with 404), but anything in front that decodes must not open a way round.
+ */
+const DECODED_PATH = "path,url_dec";
+
+/**
+ * /sync stickiness: the user part of `syt_<user>_<random>_<crc>` tokens (Synapse), so every device
+ * of a user lands together; any other token (`mat_…` from Matrix Authentication Service, older
+ * macaroons) by the first 8 bytes of its SHA-256 (upper-case hex), so the token itself is never
+ * stored or logged.
+ */
+const STICKINESS_KEY = [
+  `  http-request set-var(txn.token) 'req.fhdr(authorization),regsub("^Bearer +","")' if { req.fhdr(authorization) -m beg "Bearer " }`,
+  "  http-request set-var(txn.token) url_param(access_token) if !{ var(txn.token) -m found } { url_param(access_token) -m found }",
+  "  http-request set-var(txn.mxid) var(txn.token),field(2,_) if { var(txn.token) -m beg syt_ }",
+  "  http-request set-var(txn.mxid) var(txn.token),sha2(256),bytes(0,8),hex if !{ var(txn.mxid) -m found } { var(txn.token) -m found }",
+  "  http-request unset-var(txn.token)",
+];
+
+/** The request target as logged: the path, and the query with access and login tokens replaced. */
+const LOGGED_TARGET = [
+  `  http-request set-var(txn.logq) 'query,regsub("(^|&)(access_token|loginToken)=[^&]*","\\1\\2=redacted",g)' if { query -m found }`,
+  "  http-request set-var(txn.logpath) path,concat(?,txn.logq,) if { var(txn.logq) -m found }",
+  "  http-request set-var(txn.logpath) path unless { var(txn.logq) -m found }",
+];
 
 type Balance = { kind: "roundrobin" } | { kind: "hash"; key: "user" | "room" | "origin" };
 
@@ -262,23 +304,34 @@ function serverLines(servers: HaproxyServer[], dns: boolean): string[] {
   );
 }
 
-export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, source: ServerSource, options: HaproxyOptions): string {
+export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing" | "serverName">, source: ServerSource, options: HaproxyOptions): string {
   const { synapse, routing } = plan;
+  const { edge } = routing;
   const t = routing.timeouts;
+  const check = `inter ${edge.healthCheck.intervalSeconds}s fall ${edge.healthCheck.fall} rise ${edge.healthCheck.rise} check`;
+  if (edge.tls.terminatesAt === "haproxy" && !options.certificate) throw new Error("HAProxy terminates TLS: a certificate path is needed");
+  const proxy = edge.proxyProtocol ? " accept-proxy" : "";
+  const tls = edge.tls.terminatesAt === "haproxy" ? ` ssl crt ${options.certificate} alpn h2,http/1.1` : "";
   const table = routes(synapse);
   const backends = [...new Set<BackendId>(["main", ...table.map((r) => r.backend)])];
   const lines: string[] = [
     "# Generated by matrix-scale from the sizing plan. Do not edit: change the stack config.",
     "global",
     "  log stdout format raw local0",
+    // `crt …/tls.crt` finds its key in `…/tls.key`, as a kubernetes.io/tls Secret mounts them.
+    "  ssl-load-extra-del-ext",
+    "  ssl-default-bind-options ssl-min-ver TLSv1.2",
     "",
     "defaults",
     "  mode http",
     "  log global",
     // user = the token's user part that /sync stickiness hashes on, so stickiness can be audited.
-    '  log-format "%ci %HM %HPO%HQ backend=%b server=%s status=%ST time=%Ta user=%[var(txn.mxid)]"',
-    "  option forwardfor",
+    // No token reaches the log: the query is logged with tokens redacted, the stickiness key is a user part or a hash.
+    '  log-format "%ci %HM %[var(txn.logpath)] backend=%b server=%s status=%ST time=%Ta user=%[var(txn.mxid)]"',
     "  option http-server-close",
+    // A server that refuses a connection (a pod stopping) costs a retry on another, not an error.
+    "  retries 3",
+    "  option redispatch 1",
     `  timeout connect ${t.connectSeconds}s`,
     `  timeout client ${t.clientSeconds}s`,
     `  timeout server ${t.serverSeconds}s`,
@@ -286,25 +339,46 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, sou
     "  timeout http-request 30s",
     "  option httpchk GET /health",
     "  http-check expect status 200",
-    `  default-server inter ${routing.healthCheckIntervalSeconds}s fall 3 rise 2 check`,
+    `  timeout check ${edge.healthCheck.timeoutSeconds}s`,
+    `  default-server ${check}`,
     "",
   ];
-  if (options.dnsResolvers) lines.push("resolvers kubernetes", "  parse-resolv-conf", "  hold valid 10s", "");
+  if (options.dnsResolvers) {
+    const d = edge.dns;
+    lines.push(
+      "resolvers kubernetes",
+      "  parse-resolv-conf",
+      `  accepted_payload_size ${d.payloadBytes}`,
+      `  timeout resolve ${d.resolveSeconds}s`,
+      `  hold valid ${d.resolveSeconds}s`,
+      `  hold obsolete ${d.holdSeconds}s`,
+      `  hold nx ${d.holdSeconds}s`,
+      "",
+    );
+  }
+  const adminFrom = edge.adminCidrs.length ? ` !{ src ${edge.adminCidrs.join(" ")} }` : "";
   lines.push(
     "frontend matrix",
-    `  bind ${options.bind}:${options.port}`,
+    `  bind ${options.bind}:${options.ports.https}${tls}${proxy}`,
+    // The client's address as HAProxy saw it (or as the load balancer's PROXY header gave it), never one the client sent.
+    "  http-request set-header X-Forwarded-For %[src]",
+    "  http-request set-header X-Forwarded-Proto https",
+    '  http-response set-header Strict-Transport-Security "max-age=31536000"',
+    ...LOGGED_TARGET,
     // The replication listener is internal: never reachable through the proxy.
-    "  http-request deny deny_status 404 if { path_beg /_synapse/replication }",
-    // Sync stickiness: the user part of syt_<user>_<random>_<crc> tokens, from the header or the query.
-    '  http-request set-var(txn.mxid) req.fhdr(authorization),field(2,_) if { req.fhdr(authorization) -m beg "Bearer syt_" }',
-    "  http-request set-var(txn.mxid) url_param(access_token),field(2,_) if !{ var(txn.mxid) -m found } { url_param(access_token) -m beg syt_ }",
+    `  http-request deny deny_status 404 if { ${DECODED_PATH} -m beg /_synapse/replication }`,
+    `  http-request deny deny_status 403 if { ${DECODED_PATH} -m beg /_synapse/admin }${adminFrom}`,
+    ...(synapse.federation
+      ? [serveJson("/.well-known/matrix/server", wellKnownServer(plan.serverName))]
+      : [`  http-request deny deny_status 403 if { ${DECODED_PATH} -m beg /_matrix/federation/ /_matrix/key/ }`]),
+    ...STICKINESS_KEY,
     // Room pinning: the room id (or alias) of /rooms/<id>/…, /join/<id> and /knock/<id>, decoded so
     // `!room` and `%21room` hash alike.
     `  http-request set-var(txn.room) 'path,regsub("^.*/(rooms|join|knock)/([^/]+).*$","\\2"),url_dec' if { path_reg /rooms/[^/]+/ } || { path_reg /(join|knock)/[^/]+$ }`,
     `  http-request set-var(txn.origin) 'req.fhdr(authorization),regsub("^.*origin=\\"?([^\\",]+).*$","\\1")' if { req.fhdr(authorization) -m beg "X-Matrix" }`,
+    serveJson("/.well-known/matrix/client", options.rtc?.wellKnownClient ?? wellKnownClient(plan.serverName)),
     ...(options.rtc
       ? [
-          `  http-request return status 200 content-type application/json hdr Access-Control-Allow-Origin "*" string '${JSON.stringify(options.rtc.wellKnownClient)}' if { path /.well-known/matrix/client }`,
           `  http-request set-var(txn.lk_jwt) bool(true) if { path_beg ${options.rtc.jwtPathPrefix}/ }`,
           `  http-request replace-path ${options.rtc.jwtPathPrefix}(/.*) \\1 if { var(txn.lk_jwt) -m bool }`,
           "  use_backend lk_jwt if { var(txn.lk_jwt) -m bool }",
@@ -326,7 +400,7 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, sou
     if (balance.kind === "hash") lines.push(`  balance hash var(${HASH_VAR[balance.key]})`, "  hash-type consistent");
     else lines.push("  balance roundrobin");
     if (backend === "sync_initial") {
-      lines.push(`  timeout server ${t.initialSyncSeconds}s`, `  default-server inter ${routing.healthCheckIntervalSeconds}s fall 3 rise 2 check maxconn ${routing.initialSyncsPerSynchrotron}`);
+      lines.push(`  timeout server ${t.initialSyncSeconds}s`, `  default-server ${check} maxconn ${routing.initialSyncsPerSynchrotron}`);
     }
     lines.push(...serverLines(source(members.type, members.instances), options.dnsResolvers), "");
   }
@@ -334,7 +408,13 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing">, sou
   if (options.rtc) {
     lines.push("backend lk_jwt", "  option httpchk GET /healthz", ...serverLines([options.rtc.jwtServer], options.dnsResolvers), "");
   }
-  lines.push("frontend stats", `  bind ${options.bind}:${options.statsPort}`, "  http-request use-service prometheus-exporter if { path /metrics }", "  monitor-uri /healthz", "");
+  lines.push(
+    "frontend http_redirect",
+    `  bind ${options.bind}:${options.ports.http}${proxy}`,
+    "  http-request redirect scheme https code 301",
+    "",
+  );
+  lines.push("frontend stats", `  bind ${options.bind}:${options.ports.stats}`, "  http-request use-service prometheus-exporter if { path /metrics }", "  monitor-uri /healthz", "");
   return lines.join("\n");
 }
 

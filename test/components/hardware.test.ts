@@ -4,11 +4,11 @@ import { runProgram, type DeclaredResource, type MockRun } from "../../bin/mock-
 import { parseSettings, plan } from "../../sizing";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { onTarget, SERVER_NAME } from "../helpers";
 import { isKubernetesObject, manifestOf, validateManifest } from "./k8s-schema";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const settings = (ccu: number, target: string) => ({ ccu, serverName: SERVER_NAME, target });
+const settings = (ccu: number, target: string) => ({ ccu, serverName: SERVER_NAME, ...onTarget(target) });
 const ofType = (run: MockRun, type: string) => run.resources.filter((r) => r.type === type);
 const podSpecs = (run: MockRun): [DeclaredResource, Obj][] =>
   run.resources

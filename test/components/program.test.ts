@@ -5,13 +5,13 @@ import { parse } from "yaml";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { SECRET_NAMES } from "../../components/secrets";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { onTarget, SERVER_NAME } from "../helpers";
 import { isKubernetesObject, manifestOf, validateManifest } from "./k8s-schema";
 
 const runs = new Map<string, MockRun>();
 async function run(tier: string, target = "kubernetes"): Promise<MockRun> {
   const key = `${tier}/${target}`;
-  if (!runs.has(key)) runs.set(key, await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target }));
+  if (!runs.has(key)) runs.set(key, await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, ...onTarget(target) }));
   return runs.get(key)!;
 }
 

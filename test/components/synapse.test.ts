@@ -133,8 +133,38 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect((named(run, "apps/v1:Deployment", "synapse-haproxy")!.inputs.spec as Obj).replicas).toBe(p.routing.haproxy.replicas);
     const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
     expect(cfg).not.toMatch(/:9093/);
-    expect(cfg).toMatch(/http-request deny deny_status 404 if \{ path_beg \/_synapse\/replication \}/);
+    expect(cfg).toContain("http-request deny deny_status 404 if { path,url_dec -m beg /_synapse/replication }");
     expect(cfg).toMatch(new RegExp(`server-template synchrotron ${p.synapse.workers.synchrotron.maxReplicas} synapse-synchrotron\\.matrix\\.svc\\.cluster\\.local:8008`));
+  });
+
+  it("the front door: HTTPS from the TLS Secret, port 80 redirect-only, Synapse pods drain longer than HAProxy takes to notice", async () => {
+    const { run } = await load();
+    const haproxy = (named(run, "apps/v1:Deployment", "synapse-haproxy")!.inputs.spec as Obj).template.spec;
+    expect(haproxy.containers[0].ports).toEqual([
+      { name: "https", containerPort: 8443 },
+      { name: "http", containerPort: 8080 },
+      { name: "stats", containerPort: 8405 },
+    ]);
+    expect(haproxy.volumes).toContainEqual({ name: "tls", secret: { secretName: "matrix-tls", defaultMode: 0o440 } });
+    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
+    const mount = haproxy.containers[0].volumeMounts.find((m: Obj) => m.name === "tls");
+    expect(cfg).toContain(`bind 0.0.0.0:8443 ssl crt ${mount.mountPath}/tls.crt alpn h2,http/1.1\n`);
+    const service = named(run, "core/v1:Service", "synapse-haproxy")!.inputs as Obj;
+    expect(service.spec).toEqual({
+      type: "ClusterIP",
+      selector: { "app.kubernetes.io/name": "haproxy", "app.kubernetes.io/component": "synapse-routing" },
+      ports: [
+        { name: "https", port: 443, targetPort: "https" },
+        { name: "http", port: 80, targetPort: "http" },
+      ],
+    });
+    // docs/synapse.md: 3 checks 5 s apart + 5 s TTL + 1 s + 5 s hold = 26 s to notice; pods keep serving 31 s, then 30 s to shut down.
+    for (const workload of ["synapse-main", "synapse-synchrotron", "synapse-generic-worker"]) {
+      const pod = podTemplate(run, workload).spec;
+      expect(pod.terminationGracePeriodSeconds, workload).toBe(61);
+      expect(pod.containers[0].lifecycle, workload).toEqual({ preStop: { sleep: { seconds: 31 } } });
+      for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) expect(pod.containers[0][probe].timeoutSeconds, `${workload} ${probe}`).toBe(5);
+    }
   });
 
   it("NetworkPolicy: replication only from Synapse pods; metrics from Synapse pods and the monitoring namespace", async () => {
@@ -186,5 +216,35 @@ describe("federation off", () => {
     }
     const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
     expect(cfg).not.toMatch(/_matrix\/federation\/v1\/send|backend federation/);
+  });
+});
+
+describe("the front door on AWS", () => {
+  it("an internet-facing NLB of the AWS Load Balancer Controller: IP targets, PROXY protocol v2, TLS with the ACM certificate on 443", async () => {
+    const arn = "arn:aws:acm:us-east-1:111122223333:certificate/edge";
+    const { run } = await program({ target: "aws", aws: { certificateArn: arn } });
+    const service = named(run, "core/v1:Service", "synapse-haproxy")!.inputs as Obj;
+    const lb = "service.beta.kubernetes.io/aws-load-balancer";
+    expect(service.metadata.annotations).toEqual({
+      "matrix-scale/redirect-only-ports": "80",
+      [`${lb}-type`]: "external",
+      [`${lb}-nlb-target-type`]: "ip",
+      [`${lb}-scheme`]: "internet-facing",
+      [`${lb}-proxy-protocol`]: "*",
+      [`${lb}-attributes`]: "load_balancing.cross_zone.enabled=true",
+      [`${lb}-target-group-attributes`]: "deregistration_delay.timeout_seconds=31",
+      [`${lb}-ssl-cert`]: arn,
+      [`${lb}-ssl-ports`]: "443",
+      [`${lb}-ssl-negotiation-policy`]: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    });
+    expect(service.spec.type).toBe("LoadBalancer");
+    const haproxy = (named(run, "apps/v1:Deployment", "synapse-haproxy")!.inputs.spec as Obj).template.spec;
+    expect(haproxy.volumes.some((v: Obj) => v.name === "tls")).toBe(false);
+    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
+    expect(cfg).toContain("bind 0.0.0.0:8443 accept-proxy\n");
+  });
+
+  it("without a certificate ARN nothing is declared: the key is named", async () => {
+    await expect(program({ target: "aws" })).rejects.toThrow(/matrix-scale:aws\.certificateArn is missing: target aws ends TLS at the load balancers/);
   });
 });

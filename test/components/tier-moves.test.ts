@@ -11,13 +11,13 @@ import { describe, expect, it } from "vitest";
 import { resourceDiff } from "../../bin/diff";
 import { runProgram, type DeclaredResource, type MockRun } from "../../bin/mock-runtime";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { onTarget, SERVER_NAME } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const fresh = new Map<string, MockRun>();
 async function first(tier: string, target: string): Promise<MockRun> {
   const key = `${tier}/${target}`;
-  if (!fresh.has(key)) fresh.set(key, await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target }));
+  if (!fresh.has(key)) fresh.set(key, await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, ...onTarget(target) }));
   return fresh.get(key)!;
 }
 
@@ -107,7 +107,7 @@ const pairs = TIERS.flatMap((a) => TIERS.filter((b) => b !== a).map((b) => [a, b
 describe.each(["kubernetes", "aws"])("target %s: every tier move", (target) => {
   it.each(pairs)("%s → %s replaces or deletes nothing that holds data", async (from, to) => {
     const before = await first(from, target);
-    const after = await runProgram({ ccu: TIER_USERS[to]!, serverName: SERVER_NAME, target }, { previousOutputs: { storage: before.outputs.storage } });
+    const after = await runProgram({ ccu: TIER_USERS[to]!, serverName: SERVER_NAME, ...onTarget(target) }, { previousOutputs: { storage: before.outputs.storage } });
     expect(losses(before.resources, after.resources)).toEqual([]);
     const diff = resourceDiff(before.resources, after.resources);
 

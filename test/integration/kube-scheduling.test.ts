@@ -14,7 +14,7 @@ import { nodeGroups, POOL_LABEL } from "../../sizing/inventory";
 import { parseSettings, plan as planOf, type Plan } from "../../sizing";
 import type { InventoryRole } from "../../sizing/types";
 import { SERVER_TABLES, TIER_USERS, TIERS, WORKERS_9_1 } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { onTarget, SERVER_NAME } from "../helpers";
 import {
   active,
   addNodes,
@@ -51,7 +51,7 @@ afterAll(() => {
 });
 
 describe.each(TIERS)("tier %s on a real control plane", (tier) => {
-  const raw = { ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target: "aws" };
+  const raw = { ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, ...onTarget("aws") };
   const settings = parseSettings(raw);
   const zones = defaultZones(settings.aws.region);
   let plan: Plan;

@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../bin/mock-runtime";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { onTarget, SERVER_NAME } from "../helpers";
 import { ControlPlane } from "./kube/control-plane";
 import { manifests, type Manifest } from "./kube/manifests";
 import { allOperatorCrds, crdsFor, customKinds } from "./kube/operator-crds";
@@ -100,7 +100,7 @@ describe.each(TIERS.flatMap((tier) => TARGETS.map((target) => [tier, target] as 
   let declared: Manifest[];
 
   beforeAll(async () => {
-    const run = await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target });
+    const run = await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, ...onTarget(target) });
     declared = manifests(run.resources);
   }, 120_000);
 

@@ -3,12 +3,16 @@
  * main, every worker, and HAProxy in front, each from the rendered files.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { SECRET_FILES, renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, toYaml, type SynapseEndpoints } from "../../components/synapse/config";
 import { renderHaproxyConfig, type ServerSource } from "../../components/synapse/routing";
 import { loopbackPlacement, processes, type SynapseProcess } from "../../components/synapse/topology";
+import type { WorkerType } from "../../sizing/settings";
+import { assignDuties } from "../../sizing/synapse";
 import type { Plan, WorkerPlan } from "../../sizing/types";
 import { MEDIA_BUCKET } from "../../components/naming";
 import { freePortBlock, GaveUp, httpOk, PYTHON, Services, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
@@ -16,7 +20,11 @@ import { freePortBlock, GaveUp, httpOk, PYTHON, Services, startMinio, startPostg
 export interface Fleet {
   services: Services;
   processes: SynapseProcess[];
+  /** HTTPS through HAProxy, by address (the certificate names the address and the server name). */
   baseUrl: string;
+  /** HAProxy's redirect-only HTTP port. */
+  httpUrl: string;
+  ca: TestCa;
   registrationSecret: string;
   configDir: string;
   haproxyConfig: string;
@@ -29,7 +37,66 @@ export interface Fleet {
   haproxyLogPath: string;
   /** The request lines (Synapse's `synapse.access.http.<port>` logger) of one process, parsed. */
   accessLog(name: string): AccessLine[];
+  /** One HTTPS request through HAProxy, trusting only the test CA, from a chosen loopback address. */
+  request(method: string, path: string, options?: ClientRequestOptions): Promise<ClientResponse>;
   stop(): Promise<void>;
+}
+
+export interface ClientRequestOptions {
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Source address (any of 127.0.0.0/8). */
+  from?: string;
+  /** Plain HTTP to the redirect-only port instead. */
+  plain?: boolean;
+}
+
+export interface ClientResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A certificate authority made for one test run, and certificates it issues. */
+export interface TestCa {
+  certificate: string;
+  issue(name: string, addresses: string[]): { certificate: string; key: string };
+}
+
+export function makeTestCa(dir: string): TestCa {
+  mkdirSync(dir, { recursive: true });
+  const openssl = (...args: string[]) => {
+    const r = spawnSync("openssl", args, { encoding: "utf8", cwd: dir });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+  };
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=matrix-scale test CA");
+  return {
+    certificate: join(dir, "ca.crt"),
+    issue(name, addresses) {
+      const san = [`DNS:${name}`, ...addresses.map((a) => `IP:${a}`)].join(",");
+      openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
+      openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
+      // As a kubernetes.io/tls Secret mounts them: tls.crt with tls.key beside it.
+      const own = join(dir, name);
+      mkdirSync(own, { recursive: true });
+      writeFileSync(join(own, "tls.crt"), readFileSync(join(dir, `${name}.crt`)));
+      writeFileSync(join(own, "tls.key"), readFileSync(join(dir, `${name}.key`)), { mode: 0o600 });
+      return { certificate: join(own, "tls.crt"), key: join(own, "tls.key") };
+    },
+  };
+}
+
+export interface FleetOptions {
+  /** Where HAProxy listens (default 127.0.0.1; HTTPS on a free port unless `httpsPort`). */
+  address?: string;
+  httpsPort?: number;
+  /** The CA that issues HAProxy's certificate (federating fleets share one). */
+  ca?: TestCa;
+  /** Test-only settings merged into the shared homeserver config (federation on loopback). */
+  sharedOverlay?: Record<string, unknown>;
+  /** Runs each Synapse process through this prefix (a private /etc/hosts, for example). */
+  prefix?: string[];
 }
 
 export interface ProxiedRequest {
@@ -81,12 +148,26 @@ export function parseHaproxyLog(text: string): ProxiedRequest[] {
     });
 }
 
+/**
+ * A larger tier's configuration with at most `most[type]` processes of a type (1 when unlisted):
+ * the test machine has two cores. Duties are reassigned over the processes that remain.
+ */
+export function reducedTier(p: Plan, most: Partial<Record<WorkerType, number>>): Plan {
+  const workers = Object.fromEntries(
+    Object.entries(p.synapse.workers).map(([type, w]) => {
+      const replicas = Math.min(w.replicas, most[type as WorkerType] ?? 1);
+      return [type, { ...w, replicas, maxReplicas: replicas, instances: w.instances.slice(0, replicas) }];
+    }),
+  ) as Plan["synapse"]["workers"];
+  return { ...p, synapse: { ...p.synapse, workers, ...assignDuties(workers) } };
+}
+
 const secret = () => randomBytes(24).toString("hex");
 
-export async function bootFleet(plan: Plan, copies: (worker: WorkerPlan) => number, label: string): Promise<Fleet> {
+export async function bootFleet(plan: Plan, copies: (worker: WorkerPlan) => number, label: string, options: FleetOptions = {}): Promise<Fleet> {
   const services = new Services(label);
   try {
-    return await boot(services, plan, copies);
+    return await boot(services, plan, copies, options);
   } catch (error) {
     const logs = ["postgres", "main", "haproxy"].map((n) => `--- ${n}\n${services.log(n).slice(-3000)}`).join("\n");
     await services.stopAll({ keepDir: true });
@@ -94,7 +175,7 @@ export async function bootFleet(plan: Plan, copies: (worker: WorkerPlan) => numb
   }
 }
 
-async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan) => number): Promise<Fleet> {
+async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan) => number, options: FleetOptions): Promise<Fleet> {
   const values = {
     macaroonSecretKey: secret(),
     registrationSharedSecret: secret(),
@@ -114,10 +195,12 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   minio.s3("mkbucket", MEDIA_BUCKET);
 
   const all = processes(plan.synapse, copies);
-  const base = await freePortBlock(all.length * 3 + 2);
+  const base = await freePortBlock(all.length * 3 + 3);
   const placement = loopbackPlacement(all, base);
-  const proxyPort = base + all.length * 3;
-  const statsPort = proxyPort + 1;
+  const address = options.address ?? "127.0.0.1";
+  const ports = { https: options.httpsPort ?? base + all.length * 3, http: base + all.length * 3 + 1, stats: base + all.length * 3 + 2 };
+  const ca = options.ca ?? makeTestCa(join(services.dir, "ca"));
+  const tls = ca.issue(plan.serverName, [address]);
 
   const configDir = join(services.dir, "config");
   const secretsDir = join(services.dir, "secrets");
@@ -129,9 +212,9 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   write(secretsDir, SECRET_FILES.redisPassword, values.redisPassword, 0o600);
   write(secretsDir, SECRET_FILES.config, renderSecretsConfig(values), 0o600);
 
-  const baseUrl = `http://127.0.0.1:${proxyPort}`;
+  const baseUrl = `https://${address}:${ports.https}`;
   const endpoints: SynapseEndpoints = {
-    serverName: "matrix.test",
+    serverName: plan.serverName,
     publicBaseUrl: `${baseUrl}/`,
     database: { host: "127.0.0.1", port: pg.port, name: "synapse", user: "synapse" },
     redis: { host: "127.0.0.1", port: redis.port },
@@ -141,14 +224,16 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     pgpassPath: join(secretsDir, SECRET_FILES.pgpass),
     mediaStorePath: join(services.dir, "media"),
   };
-  write(configDir, "shared.yaml", toYaml(renderSharedConfig(plan.synapse, all, placement, endpoints)));
+  write(configDir, "shared.yaml", toYaml({ ...renderSharedConfig(plan.synapse, all, placement, endpoints), ...options.sharedOverlay }));
   const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
   for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, plan.synapse.workers[p.type], placement, endpoints)));
 
   // Media workers reach the object store with the credentials the program mounts as AWS_* variables.
   const s3Env = { AWS_ACCESS_KEY_ID: minioUser, AWS_SECRET_ACCESS_KEY: minioPassword };
+  const [command, ...prefix] = [...(options.prefix ?? []), PYTHON];
   const startProcess = (p: SynapseProcess) =>
-    services.start(p.name!, PYTHON, [
+    services.start(p.name!, command!, [
+      ...prefix,
       "-m",
       p.type === "main" ? "synapse.app.homeserver" : "synapse.app.generic_worker",
       "--config-path",
@@ -176,14 +261,14 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     all
       .filter((p) => p.type === type && (!instances || instances.includes(p.name!)))
       .map((p) => ({ kind: "server" as const, name: p.name!, host: "127.0.0.1", port: placement.ports(p).http }));
-  const haproxyConfig = renderHaproxyConfig(plan, source, { bind: "127.0.0.1", port: proxyPort, statsPort, dnsResolvers: false });
+  const haproxyConfig = renderHaproxyConfig(plan, source, { bind: address, ports, certificate: tls.certificate, dnsResolvers: false });
   write(configDir, "haproxy.cfg", haproxyConfig);
   const check = spawnSync("haproxy", ["-c", "-f", join(configDir, "haproxy.cfg")], { encoding: "utf8" });
   if (check.status !== 0) throw new Error(`haproxy -c rejected the rendered config:\n${check.stdout}${check.stderr}`);
   services.start("haproxy", "haproxy", ["-db", "-f", join(configDir, "haproxy.cfg")]);
   // Every backend has its servers up before traffic starts.
   await waitFor("HAProxy backends up", async () => {
-    const metrics = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://${address}:${ports.stats}/metrics`)).text();
     const down = [...metrics.matchAll(/^haproxy_backend_active_servers\{proxy="([^"]+)"\} (\d+)/gm)].filter(([, , n]) => n === "0");
     return down.length === 0 && metrics.includes("haproxy_backend_active_servers") ? true : undefined;
   }, 60_000, 500);
@@ -192,6 +277,8 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     services,
     processes: all,
     baseUrl,
+    httpUrl: `http://${address}:${ports.http}`,
+    ca,
     registrationSecret: values.registrationSharedSecret,
     configDir,
     haproxyConfig,
@@ -201,8 +288,35 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     requests: () => parseHaproxyLog(services.log("haproxy")),
     haproxyLogPath: services.logPath("haproxy"),
     accessLog: (name) => parseAccessLog(services.log(name)),
+    request: (method, path, request = {}) => clientRequest(request.plain ? `http://${address}:${ports.http}` : baseUrl, ca.certificate, method, path, request),
     stop: () => services.stopAll(),
   };
+}
+
+function clientRequest(base: string, caFile: string, method: string, path: string, options: ClientRequestOptions): Promise<ClientResponse> {
+  const url = new URL(path, base);
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method,
+        headers: { ...(body ? { "Content-Type": "application/json" } : {}), ...options.headers },
+        ...(options.from ? { localAddress: options.from } : {}),
+        ...(url.protocol === "https:" ? { ca: readFileSync(caFile), rejectUnauthorized: true } : {}),
+        timeout: 30_000,
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${method} ${url} timed out`)));
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 export interface ScenarioOptions {
@@ -221,7 +335,8 @@ export interface ScenarioOptions {
 export function runScenario(fleet: Fleet, options: ScenarioOptions = {}): Promise<Record<string, unknown>> {
   const args = [join(__dirname, "client", "scenario.py"), fleet.baseUrl, fleet.registrationSecret, JSON.stringify({ ...options, haproxyLog: fleet.haproxyLogPath })];
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // Python's default TLS context (urllib and nio's aiohttp) trusts the file SSL_CERT_FILE names.
+    const child = spawn(PYTHON, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SSL_CERT_FILE: fleet.ca.certificate } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

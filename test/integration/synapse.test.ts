@@ -6,39 +6,28 @@
  * are checked where a wrong balance or a wrong writer would show.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSettings, plan } from "../../sizing";
 import type { WorkerType } from "../../sizing/settings";
-import { assignDuties } from "../../sizing/synapse";
 import type { Plan, SynapseStream, WorkerPlan } from "../../sizing/types";
 import { MEDIA_BUCKET } from "../../components/naming";
 import { STREAM_ROUTES } from "../../components/synapse/routing";
 import { waitFor } from "./harness";
-import { bootFleet, runScenario, type AccessLine, type Fleet, type ProxiedRequest } from "./synapse-fleet";
+import { bootFleet, reducedTier, runScenario, type AccessLine, type Fleet, type ProxiedRequest } from "./synapse-fleet";
 
 const BOOT_TIMEOUT = 900_000;
 const SERVER_NAME = "matrix.test";
 
-function tierPlan(ccu: number): Plan {
-  return plan(parseSettings({ ccu, serverName: SERVER_NAME }));
-}
+/** The client scenario registers users through the admin API: it is allowed from 127.0.0.1 only. */
+const ADMIN_FROM = "127.0.0.1";
+const ELSEWHERE = "127.0.0.2";
 
-/**
- * A larger tier's configuration with at most `most[type]` processes of a type (1 when unlisted):
- * the test machine has two cores. Duties are reassigned over the processes that remain.
- */
-function reducedTier(p: Plan, most: Partial<Record<WorkerType, number>>): Plan {
-  const workers = Object.fromEntries(
-    Object.entries(p.synapse.workers).map(([type, w]) => {
-      const replicas = Math.min(w.replicas, most[type as WorkerType] ?? 1);
-      return [type, { ...w, replicas, maxReplicas: replicas, instances: w.instances.slice(0, replicas) }];
-    }),
-  ) as Plan["synapse"]["workers"];
-  return { ...p, synapse: { ...p.synapse, workers, ...assignDuties(workers) } };
+function tierPlan(ccu: number): Plan {
+  return plan(parseSettings({ ccu, serverName: SERVER_NAME, edge: { adminCidrs: [`${ADMIN_FROM}/32`] } }));
 }
 
 /** Types HAProxy balances over (by user, by room, round robin) or Synapse shards a stream over. */
@@ -304,6 +293,91 @@ describe.each([
         for (const u of new Set(users)) expect(found.filter((l) => l.requester === mxid(u)).length, `${k} on ${server} by ${u}`).toBe(users.filter((x) => x === u).length);
       }
     }
+  });
+
+  /** HAProxy's log from `since` on, once it holds a request for `path`. */
+  const loggedAfter = (since: number, path: RegExp, count: number) =>
+    waitFor(`HAProxy to log ${count} × ${path}`, async () => {
+      const logged = fleet.requests().slice(since).filter((r) => path.test(r.path));
+      return logged.length >= count ? logged : undefined;
+    }, 10_000);
+
+  it("the edge: HTTP only redirects to HTTPS; HTTPS with the test CA's certificate and HSTS; both well-known documents", async () => {
+    const redirect = await fleet.request("GET", "/_matrix/client/versions", { plain: true });
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.location).toMatch(/^https:\/\/[^/]+\/_matrix\/client\/versions$/);
+    const versions = await fleet.request("GET", "/_matrix/client/versions");
+    expect(versions.status).toBe(200);
+    expect((JSON.parse(versions.body) as { versions: string[] }).versions).toContain("v1.11");
+    expect(versions.headers["strict-transport-security"]).toBe("max-age=31536000");
+    // Federation finds this server on 443 through the server well-known (spec: server discovery).
+    const server = await fleet.request("GET", "/.well-known/matrix/server");
+    expect([server.status, JSON.parse(server.body)]).toEqual([200, { "m.server": `${SERVER_NAME}:443` }]);
+    const client = await fleet.request("GET", "/.well-known/matrix/client");
+    expect((JSON.parse(client.body) as Record<string, { base_url: string }>)["m.homeserver"]!.base_url).toBe(`https://${SERVER_NAME}`);
+    // A client that does not trust the test CA cannot connect.
+    await expect(fetch(`${fleet.baseUrl}/_matrix/client/versions`)).rejects.toThrow();
+  });
+
+  it("a forged X-Forwarded-For is replaced: Synapse records the address the client really connected from", async () => {
+    const probe = `probe=${randomBytes(6).toString("hex")}`;
+    const response = await fleet.request("GET", `/_matrix/client/versions?${probe}`, { from: "127.0.0.3", headers: { "X-Forwarded-For": "203.0.113.9" } });
+    expect(response.status).toBe(200);
+    const lines = await waitFor("Synapse to log the probe", async () => {
+      const found = fleet.processes.flatMap((p) => fleet.accessLog(p.name!)).filter((l) => l.uri.endsWith(probe));
+      return found.length ? found : undefined;
+    }, 10_000);
+    expect(lines.map((l) => l.ip)).toEqual(["127.0.0.3"]);
+  });
+
+  it("the admin API answers only from edge.adminCidrs, however its path is spelled or whatever X-Forwarded-For says", async () => {
+    const version = "/_synapse/admin/v1/server_version";
+    const encoded = "/_synapse/%61dmin/v1/server_version";
+    expect((await fleet.request("GET", version, { from: ADMIN_FROM })).status).toBe(200);
+    // Synapse matches the raw path (the encoded spelling is not its admin API); HAProxy refuses it anyway.
+    expect((await fleet.request("GET", encoded, { from: ADMIN_FROM })).status).toBe(404);
+    expect((await fleet.request("GET", version, { from: ELSEWHERE })).status).toBe(403);
+    expect((await fleet.request("GET", encoded, { from: ELSEWHERE })).status).toBe(403);
+    expect((await fleet.request("GET", version, { from: ELSEWHERE, headers: { "X-Forwarded-For": ADMIN_FROM } })).status).toBe(403);
+  });
+
+  it("sliding sync (Element X) lands on a synchrotron, the user's own /sync synchrotron every time", async () => {
+    const since = fleet.requests().length;
+    const slidingSync = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
+    for (const user of USERS) {
+      const login = await fleet.request("POST", "/_matrix/client/v3/login", {
+        body: { type: "m.login.password", identifier: { type: "m.id.user", user }, password: "correct horse battery staple" },
+      });
+      expect(login.status, login.body).toBe(200);
+      const token = (JSON.parse(login.body) as { access_token: string }).access_token;
+      for (let i = 0; i < 3; i++) {
+        const r = await fleet.request("POST", `${slidingSync}?timeout=0`, { headers: { Authorization: `Bearer ${token}` }, body: { lists: { all: { ranges: [[0, 5]], required_state: [], timeline_limit: 1 } } } });
+        expect(r.status, r.body).toBe(200);
+      }
+    }
+    const sliding = await loggedAfter(since, /simplified_msc3575\/sync$/, 3 * USERS.length);
+    expect(sliding).toHaveLength(3 * USERS.length);
+    for (const r of sliding) expect([r.backend, typeOf(r.server)]).toEqual(["sync", "synchrotron"]);
+    const syncServer = serversByKey(onBackend("sync"), userOf);
+    for (const [user, servers] of serversByKey(sliding, userOf)) expect([...servers], user).toEqual([...syncServer.get(user)!]);
+  });
+
+  it("tokens never reach HAProxy's log: other token formats stick by a hash of the token, query tokens are redacted", async () => {
+    const since = fleet.requests().length;
+    const token = `mat_${randomBytes(16).toString("hex")}`;
+    for (let i = 0; i < 3; i++) expect((await fleet.request("GET", "/_matrix/client/v3/sync?since=s0_0&timeout=0", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await fleet.request("GET", `/_matrix/client/v3/sync?timeout=0&access_token=${token}`)).status).toBe(401);
+    const logged = await loggedAfter(since, /^\/_matrix\/client\/v3\/sync$/, 4);
+    expect(logged).toHaveLength(4);
+    const key = createHash("sha256").update(token).digest("hex").slice(0, 16).toUpperCase();
+    expect(new Set(logged.map((r) => r.user))).toEqual(new Set([key]));
+    const incremental = logged.filter((r) => r.backend === "sync");
+    expect(incremental).toHaveLength(3);
+    expect(new Set(incremental.map((r) => r.server)).size).toBe(1);
+    expect(logged.at(-1)!.query).toBe("timeout=0&access_token=redacted");
+    const raw = readFileSync(fleet.haproxyLogPath, "utf8");
+    expect(raw).not.toContain(token);
+    expect(raw).not.toMatch(/syt_[A-Za-z0-9]+_[A-Za-z0-9]+/);
   });
 
   it("the replication listener is not reachable through the proxy", () => {

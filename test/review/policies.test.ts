@@ -1,8 +1,17 @@
 /** The policy pack's policies, called directly (no engine): clean on the program, firing on bad objects. */
 import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { runProgram } from "../../bin/mock-runtime";
-import { disruptionBudgets, imagesPinned, noPrivilegedPods, noSecretsInConfigMaps, podsHaveRequestsAndLimits, POLICIES, replicationNeverExposed } from "../../policy/policies";
+import { runProgram, type MockRun } from "../../bin/mock-runtime";
+import {
+  disruptionBudgets,
+  imagesPinned,
+  internetFacingListenersUseTls,
+  noPrivilegedPods,
+  noSecretsInConfigMaps,
+  podsHaveRequestsAndLimits,
+  POLICIES,
+  replicationNeverExposed,
+} from "../../policy/policies";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
 import { SERVER_NAME } from "../helpers";
 
@@ -35,15 +44,21 @@ const deployment = (podSpec: Obj, labels: Obj = { app: "x" }, replicas = 2) => (
   spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } },
 });
 
+function programViolations(run: MockRun): string[] {
+  const violations: string[] = [];
+  for (const policy of POLICIES) {
+    if ("validateResource" in policy) for (const r of run.resources) violations.push(...checkResource(policy, r.type, r.inputs).map((v) => `${policy.name}: ${v}`));
+    else if ("validateStack" in policy) violations.push(...checkStack(policy, run.resources.map((r) => ({ type: r.type, props: r.inputs }))).map((v) => `${policy.name}: ${v}`));
+  }
+  return violations;
+}
+
+const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d";
+
 describe.each(TIERS.flatMap((t) => [[t, "kubernetes"], [t, "aws"]] as const))("tier %s, target %s", (tier, target) => {
-  it("every policy passes on everything the program declares", async () => {
-    const run = await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target });
-    const violations: string[] = [];
-    for (const policy of POLICIES) {
-      if ("validateResource" in policy) for (const r of run.resources) violations.push(...checkResource(policy, r.type, r.inputs).map((v) => `${policy.name}: ${v}`));
-      else if ("validateStack" in policy) violations.push(...checkStack(policy, run.resources.map((r) => ({ type: r.type, props: r.inputs }))).map((v) => `${policy.name}: ${v}`));
-    }
-    expect(violations).toEqual([]);
+  it("every policy passes on everything the program declares (AWS: with an ACM certificate)", async () => {
+    const run = await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target, ...(target === "aws" ? { aws: { certificateArn: CERTIFICATE } } : {}) });
+    expect(programViolations(run)).toEqual([]);
   });
 });
 
@@ -150,5 +165,65 @@ describe("each policy fires on what it forbids", () => {
     expect(checkStack(disruptionBudgets, [workload, pdb("matrix", { app: "web" })])).toEqual([]);
     expect(checkStack(disruptionBudgets, [{ type: "kubernetes:apps/v1:Deployment", props: deployment({ containers: [container()] }, { app: "one" }, 1) }])).toEqual([]);
     expect(checkStack(disruptionBudgets, [{ type: "kubernetes:batch/v1:Job", props: deployment({ containers: [container()] }, { app: "job" }, 3) }])).toEqual([]);
+  });
+});
+
+describe("TLS on internet-facing listeners", () => {
+  const LB = "service.beta.kubernetes.io/aws-load-balancer";
+  const PUBLIC = { [`${LB}-scheme`]: "internet-facing" };
+  const CERT = { [`${LB}-ssl-cert`]: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d" };
+  const HTTPS = { name: "https", port: 443, targetPort: 8443 };
+  const HTTP = { name: "http", port: 80, targetPort: 8080 };
+  const service = (annotations: Obj, ports: Obj[], spec: Obj = {}) => ({ metadata: { name: "s", annotations }, spec: { type: "LoadBalancer", ports, ...spec } });
+  const check = (props: Obj, type = "kubernetes:core/v1:Service") => checkResource(internetFacingListenersUseTls, type, props);
+  const PLAIN_80 = "s: port 80 (http) is internet-facing without TLS";
+
+  it.each([
+    ["TLS at the NLB on the listed port number", { ...PUBLIC, ...CERT, [`${LB}-ssl-ports`]: "443" }, [HTTPS]],
+    ["TLS at the NLB on the listed port name", { ...PUBLIC, ...CERT, [`${LB}-ssl-ports`]: "https" }, [HTTPS]],
+    ["a certificate that names no ports (TLS on every port)", { ...PUBLIC, ...CERT }, [HTTPS, HTTP]],
+    ["a certificate for `*`", { ...PUBLIC, ...CERT, [`${LB}-ssl-ports`]: " * " }, [HTTPS, HTTP]],
+    ["TLS at the NLB on 443, port 80 only redirecting", { ...PUBLIC, ...CERT, [`${LB}-ssl-ports`]: "443", "matrix-scale/redirect-only-ports": "80" }, [HTTPS, HTTP]],
+    ["TLS passed through to the pods, port 80 only redirecting", { ...PUBLIC, "matrix-scale/tls": "passthrough", "matrix-scale/redirect-only-ports": "80" }, [HTTPS, HTTP]],
+    ["redirect-only ports by name, in a list with spaces", { ...PUBLIC, ...CERT, [`${LB}-ssl-ports`]: "443", "matrix-scale/redirect-only-ports": "8080, http" }, [HTTPS, HTTP]],
+    ["an explicit TCP protocol", { ...PUBLIC, ...CERT }, [{ ...HTTPS, protocol: "TCP" }]],
+  ])("accepted: %s", (_what, annotations, ports) => {
+    expect(check(service(annotations, ports))).toEqual([]);
+  });
+
+  it.each([
+    ["a plain port beside TLS", { ...PUBLIC, ...CERT, [`${LB}-ssl-ports`]: "443" }, [HTTPS, HTTP], [PLAIN_80]],
+    ["TLS ports without a certificate", { ...PUBLIC, [`${LB}-ssl-ports`]: "443,80" }, [HTTPS, HTTP], ["s: port 443 (https) is internet-facing without TLS", PLAIN_80]],
+    ["redirect-only naming another port", { ...PUBLIC, ...CERT, [`${LB}-ssl-ports`]: "443", "matrix-scale/redirect-only-ports": "8080" }, [HTTPS, HTTP], [PLAIN_80]],
+    ["an unknown TLS marker (and so no passthrough)", { ...PUBLIC, "matrix-scale/tls": "passthru" }, [HTTPS], ['s: matrix-scale/tls is "passthru"; only "passthrough" is understood', "s: port 443 (https) is internet-facing without TLS"]],
+    ["UDP, even with a certificate for every port and passthrough", { ...PUBLIC, ...CERT, "matrix-scale/tls": "passthrough" }, [{ name: "turn", port: 3478, protocol: "UDP" }], ["s: port 3478 (turn) is internet-facing UDP, which carries no TLS"]],
+    ["an unnamed plain port", PUBLIC, [{ port: 8448, targetPort: 8448 }], ["s: port 8448 is internet-facing without TLS"]],
+    ["a scheme that is not `internal`", { [`${LB}-scheme`]: "public" }, [HTTP], [PLAIN_80]],
+    ["no annotation (the in-tree provider's load balancers are public)", {}, [HTTP], [PLAIN_80]],
+    ["the in-tree provider's internal annotation set to false", { [`${LB}-internal`]: "false" }, [HTTP], [PLAIN_80]],
+    ["an in-tree NLB without a scheme", { [`${LB}-type`]: "nlb" }, [HTTP], [PLAIN_80]],
+  ])("refused: %s", (_what, annotations, ports, expected) => {
+    expect(check(service(annotations, ports))).toEqual(expected);
+  });
+
+  it("refused: a LoadBalancer Service with no annotations at all", () => {
+    expect(check({ metadata: { name: "s" }, spec: { type: "LoadBalancer", ports: [HTTP] } })).toEqual([PLAIN_80]);
+  });
+
+  it.each([
+    ["the internal scheme", { [`${LB}-scheme`]: "internal" }, {}],
+    ["the controller's class without a scheme (it defaults to internal)", {}, { loadBalancerClass: "service.k8s.aws/nlb" }],
+    ["the controller's `external` type without a scheme", { [`${LB}-type`]: "external" }, {}],
+    ["the controller's legacy `nlb-ip` type without a scheme", { [`${LB}-type`]: "nlb-ip" }, {}],
+    ["the in-tree provider's internal annotation", { [`${LB}-internal`]: "true" }, {}],
+  ])("not internet-facing: %s", (_what, annotations, spec) => {
+    expect(check(service(annotations, [HTTP], spec))).toEqual([]);
+  });
+
+  it("only LoadBalancer Services have listeners to check; one without ports has none", () => {
+    expect(check({ metadata: { name: "s", annotations: PUBLIC }, spec: { type: "NodePort", ports: [HTTP] } })).toEqual([]);
+    expect(check({ metadata: { name: "s", annotations: PUBLIC }, spec: { ports: [HTTP] } })).toEqual([]);
+    expect(check(service(PUBLIC, [HTTP]), "kubernetes:apps/v1:Deployment")).toEqual([]);
+    expect(check({ metadata: { name: "s", annotations: PUBLIC }, spec: { type: "LoadBalancer" } })).toEqual([]);
   });
 });

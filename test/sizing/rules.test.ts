@@ -51,6 +51,11 @@ describe("tier choice and the seed 8.2 warnings", () => {
     expect(e.message).toMatch(/20001 users is above the largest tier \(20000\).*split the users over several deployments/);
   });
 
+  it("a refusal carries its rule, key and fix", () => {
+    const e = refusal(() => planFor(100, { overrides: { coturn: { instances: 1 } } }));
+    expect([e.name, e.rule, e.key, e.fix]).toEqual(["PlanError", "HA minimum", "overrides.coturn.instances", "set instances to 2 or more"]);
+  });
+
   it("an explicit tier above ccu is honoured", () => {
     expect(planFor(100, { tier: "5k" }).tier).toBe("5k");
     expect(planFor(100, { tier: "5k" }).tierCcu).toBe(5000);

@@ -28,6 +28,7 @@ describe("documented defaults (docs/config.md)", () => {
       federation: true,
       overrides: {},
       kubernetes: { namespace: "matrix" },
+      edge: { adminCidrs: [], tlsSecret: "matrix-tls" },
       aws: { region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.33" },
     });
     // An object given without its defaulted keys still gets them.
@@ -194,7 +195,65 @@ describe("AWS", () => {
   });
 });
 
+describe("edge", () => {
+  it("admin networks: IPv4 and IPv6 CIDR blocks with their host bits zero", () => {
+    const cidrs = ["203.0.113.0/24", "10.0.0.0/8", "192.0.2.7/32", "0.0.0.0/0", "2001:db8::/32", "::1/128"];
+    expect(accepts({ edge: { adminCidrs: cidrs } }).edge.adminCidrs).toEqual(cidrs);
+    for (const bad of ["203.0.113.1/24", "203.0.113.0", "256.0.0.0/8", "2001:db8::/129", "10.0.0.0/-1"]) expect(refusedKey({ edge: { adminCidrs: [bad] } }), bad).toBe("edge.adminCidrs.0");
+  });
+});
+
 describe("messages", () => {
+  // docs/config.md: one line that names the key, the value and what is accepted.
+  it.each([
+    [{ ccu: "lots" }, 'matrix-scale:ccu = "lots": expected a whole number of concurrent users from 1 to 20000'],
+    [{ ccu: 10.5 }, "matrix-scale:ccu = 10.5: expected a whole number of concurrent users from 1 to 20000"],
+    [{ ccu: 0 }, "matrix-scale:ccu = 0: expected a whole number of concurrent users from 1 to 20000"],
+    [{ ccu: 20_001 }, "matrix-scale:ccu = 20001: expected a whole number of concurrent users from 1 to 20000"],
+    [{ tier: "2k" }, 'matrix-scale:tier = "2k": expected one of 100, 1k, 5k, 10k, 20k'],
+    [{ serverName: 7 }, "matrix-scale:serverName = 7: expected a DNS name such as matrix.example.com"],
+    [{ serverName: "A.example.com" }, 'matrix-scale:serverName = "A.example.com": expected a lower-case DNS name such as matrix.example.com'],
+    [{ target: "azure" }, 'matrix-scale:target = "azure": expected aws or kubernetes'],
+    [{ federation: "no" }, 'matrix-scale:federation = "no": expected true or false'],
+    [{ overrides: { synapse: { generic: { maxReplicas: 401 } } } }, "matrix-scale:overrides.synapse.generic.maxReplicas = 401: expected a whole number of replicas from 1 to 400"],
+    [{ overrides: { synapse: { generic: { replicas: 1.5 } } } }, "matrix-scale:overrides.synapse.generic.replicas = 1.5: expected a whole number of replicas from 1 to 200"],
+    [{ overrides: { synapse: { main: { cpMax: 101 } } } }, "matrix-scale:overrides.synapse.main.cpMax = 101: expected a connection pool size from 1 to 100"],
+    [{ overrides: { postgres: { maxConnections: "many" } } }, 'matrix-scale:overrides.postgres.maxConnections = "many": expected a max_connections value from 100 to 5000'],
+    [{ overrides: { postgres: { storageGB: 70_000 } } }, "matrix-scale:overrides.postgres.storageGB = 70000: expected a volume size in GB from 10 to 65536"],
+    [{ overrides: { minio: { pools: 40 } } }, "matrix-scale:overrides.minio.pools = 40: expected a number of MinIO server pools from 1 to 32"],
+    [{ overrides: { minio: { growthHorizonMonths: 200 } } }, "matrix-scale:overrides.minio.growthHorizonMonths = 200: expected a number of months from 1 to 120"],
+    [{ overrides: { nodePools: { calls: { count: 0 } } } }, "matrix-scale:overrides.nodePools.calls.count = 0: expected a node count from 1 to 500"],
+    [{ overrides: { livekit: { instances: 0 } } }, "matrix-scale:overrides.livekit.instances = 0: expected a number of LiveKit hosts from 1 to 100"],
+    [{ overrides: { coturn: { instances: 101 } } }, "matrix-scale:overrides.coturn.instances = 101: expected a number of coturn hosts from 1 to 100"],
+    [{ kubernetes: { namespace: "Matrix" } }, 'matrix-scale:kubernetes.namespace = "Matrix": expected a Kubernetes namespace name (lower-case, dashes)'],
+    [{ kubernetes: { kubeconfig: 1 } }, "matrix-scale:kubernetes.kubeconfig = 1: expected a path to a kubeconfig file"],
+    [{ kubernetes: { context: 1 } }, "matrix-scale:kubernetes.context = 1: expected a kubeconfig context name"],
+    [{ kubernetes: { renderDir: 1 } }, "matrix-scale:kubernetes.renderDir = 1: expected a directory path"],
+    [{ kubernetes: { minioImage: "a b" } }, 'matrix-scale:kubernetes.minioImage = "a b": expected an image reference such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z'],
+    [{ edge: { adminCidrs: ["10.0.0.1/8"] } }, 'matrix-scale:edge.adminCidrs.0 = "10.0.0.1/8": expected CIDR blocks such as 203.0.113.0/24'],
+    [{ edge: { adminCidrs: ["10.0.0.0/33"] } }, 'matrix-scale:edge.adminCidrs.0 = "10.0.0.0/33": expected CIDR blocks such as 203.0.113.0/24'],
+    [{ edge: { adminCidrs: ["example.com/24"] } }, 'matrix-scale:edge.adminCidrs.0 = "example.com/24": expected CIDR blocks such as 203.0.113.0/24'],
+    [{ edge: { tlsSecret: "Matrix_TLS" } }, 'matrix-scale:edge.tlsSecret = "Matrix_TLS": expected the name of a kubernetes.io/tls Secret in the namespace'],
+    [{ aws: { region: "mars" } }, 'matrix-scale:aws.region = "mars": expected an AWS region such as eu-west-1'],
+    [{ aws: { vpcId: "vpc-XYZ" } }, 'matrix-scale:aws.vpcId = "vpc-XYZ": expected a VPC id such as vpc-0abc123'],
+    [{ aws: { publicSubnetIds: ["s-1"] } }, 'matrix-scale:aws.publicSubnetIds.0 = "s-1": expected subnet ids'],
+    [{ aws: { availabilityZones: ["a"] } }, 'matrix-scale:aws.availabilityZones = ["a"]: expected exactly three availability zones'],
+    [{ aws: { vpcCidr: "10.0.0.0/8" } }, 'matrix-scale:aws.vpcCidr = "10.0.0.0/8": expected a /16 in 10.0.0.0/8 such as 10.42.0.0/16'],
+    [{ aws: { kubernetesVersion: "1.9" } }, 'matrix-scale:aws.kubernetesVersion = "1.9": expected an EKS Kubernetes version such as 1.33'],
+    [{ aws: { certificateArn: "arn:aws:iam::1:x" } }, 'matrix-scale:aws.certificateArn = "arn:aws:iam::1:x": expected an ACM certificate ARN'],
+    [{ aws: { vpcId: "vpc-0abc" } }, 'matrix-scale:aws.vpcId = "vpc-0abc": an existing VPC also needs aws.privateSubnetIds and aws.publicSubnetIds'],
+  ])("%j: %s", (raw, message) => {
+    let error: unknown;
+    try {
+      parseSettings({ ...ok, ...raw });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as Error).message).toBe(message);
+    expect((error as Error).name).toBe("SettingsError");
+  });
+
   it("a long value is shortened to 57 characters and an ellipsis; a 60-character one is shown whole", () => {
     const long = "x".repeat(80);
     let message = "";

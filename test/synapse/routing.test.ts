@@ -60,6 +60,9 @@ describe("routing table", () => {
   it.each([
     ["GET", "/_matrix/client/v3/sync", "sync_initial"],
     ["GET", "/_matrix/client/v3/sync?since=s1_2&timeout=30000", "sync"],
+    // Sliding sync: Synapse 1.163 registers SlidingSyncRestServlet (rest/client/sync.py) on every worker.
+    ["POST", "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync", "sync"],
+    ["POST", "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync?pos=5&timeout=30000", "sync"],
     ["GET", "/_matrix/client/v3/sync?since=s1_2&full_state=true", "sync_initial"],
     ["GET", "/_matrix/client/v3/events", "sync_initial"],
     ["GET", "/_matrix/client/v3/events?from=s1", "sync"],

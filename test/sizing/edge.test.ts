@@ -1,0 +1,63 @@
+/**
+ * The edge plan against numbers worked out by hand from their sources: DNS message sizes from
+ * RFC 1035 4.1 and RFC 6891 6.1.2, the synchrotron ceiling from the seed's 9.1 table (18 at 20K)
+ * and the HPA rule in docs/sizing.md (maximum ⌈1.5 × base⌉), Kubernetes' default maxSurge of 25%,
+ * and the drain times from HAProxy's check settings and CoreDNS's default TTL (docs/synapse.md).
+ */
+import { describe, expect, it } from "vitest";
+import { parseSettings, requireDeployable } from "../../sizing";
+import { dnsResponseBytes } from "../../sizing/edge";
+import { planFor } from "../helpers";
+
+describe("DNS answers HAProxy must accept", () => {
+  it("a response's size, byte by byte: header, question, 16 bytes per A record, the EDNS0 OPT record", () => {
+    // "a.b" in wire form is 1 a 1 b 0 = 5 bytes; question adds type and class (4).
+    expect(dnsResponseBytes("a.b", 0)).toBe(12 + 5 + 4 + 11);
+    expect(dnsResponseBytes("a.b", 3)).toBe(12 + 5 + 4 + 3 * 16 + 11);
+  });
+
+  // [tier users, Service, addresses = HPA maximum + ⌈25%⌉, accepted_payload_size]
+  it.each([
+    [100, "synapse-generic-worker.matrix.svc.cluster.local", 3 + 1, 512],
+    [1000, "synapse-synchrotron.matrix.svc.cluster.local", 6 + 2, 512],
+    [5000, "synapse-synchrotron.matrix.svc.cluster.local", 9 + 3, 512],
+    [10_000, "synapse-synchrotron.matrix.svc.cluster.local", 12 + 3, 512],
+    // 18 synchrotrons (seed 9.1) × 1.5 = 27, plus 7 surging: 12 + 46 + 4 + 34 × 16 + 11 = 617 bytes, past DNS's 512.
+    [20_000, "synapse-synchrotron.matrix.svc.cluster.local", 27 + 7, 617],
+  ])("%i users: %s answers with %i addresses; HAProxy accepts %i bytes", (ccu, name, addresses, payload) => {
+    const dns = planFor(ccu).routing.edge.dns;
+    expect(dns.largestAnswer).toEqual({ name, addresses });
+    expect(dns.payloadBytes).toBe(payload);
+  });
+
+  it("a longer namespace makes every answer longer: 63 characters at 20K need 674 bytes", () => {
+    const namespace = "n".repeat(63);
+    const dns = planFor(20_000, { kubernetes: { namespace } }).routing.edge.dns;
+    expect(dns.payloadBytes).toBe(617 + 63 - "matrix".length);
+  });
+});
+
+describe("drain and TLS", () => {
+  it("Synapse pods keep serving past HAProxy's detection: 3 failed checks 5 s apart, the 5 s DNS TTL, 1 s to re-resolve, 5 s hold", () => {
+    const { drain, healthCheck } = planFor(5000).routing.edge;
+    expect(healthCheck).toEqual({ intervalSeconds: 5, fall: 3, rise: 2, timeoutSeconds: 5 });
+    expect(drain).toEqual({ detectionSeconds: 15 + 5 + 1 + 5, preStopSeconds: 31, terminationGraceSeconds: 61 });
+  });
+
+  it("TLS at HAProxy from the named Secret, or at the NLB with the ACM certificate AWS requires; the PROXY protocol on AWS", () => {
+    expect(planFor(100).routing.edge).toMatchObject({ tls: { terminatesAt: "haproxy", secretName: "matrix-tls" }, proxyProtocol: false, adminCidrs: [] });
+    expect(planFor(100, { edge: { tlsSecret: "edge-cert" } }).routing.edge.tls).toEqual({ terminatesAt: "haproxy", secretName: "edge-cert" });
+    const arn = "arn:aws:acm:eu-west-1:111122223333:certificate/abc";
+    expect(planFor(100, { target: "aws", aws: { certificateArn: arn } }).routing.edge).toMatchObject({ tls: { terminatesAt: "load-balancer", certificateArn: arn }, proxyProtocol: true });
+    // The offline plan sizes AWS without a certificate (TLS passing through to HAProxy); a deployment requires one.
+    expect(planFor(100, { target: "aws" }).routing.edge.tls).toEqual({ terminatesAt: "haproxy", secretName: "matrix-tls" });
+    const settings = parseSettings({ ccu: 100, serverName: "matrix.test.example", target: "aws" });
+    expect(() => requireDeployable(settings)).toThrow(
+      "matrix-scale:aws.certificateArn is missing: target aws ends TLS at the load balancers; set the ARN of an ACM certificate for matrix.test.example and livekit.matrix.test.example",
+    );
+    expect(requireDeployable(parseSettings({ ccu: 100, serverName: "matrix.test.example", target: "aws", aws: { certificateArn: arn } }))).toBeTruthy();
+    expect(requireDeployable(parseSettings({ ccu: 100, serverName: "matrix.test.example" }))).toBeTruthy();
+    // The certificate is for the NLB: on an existing cluster HAProxy still serves the Secret.
+    expect(planFor(100, { aws: { certificateArn: arn } }).routing.edge.tls.terminatesAt).toBe("haproxy");
+  });
+});
