@@ -65,6 +65,7 @@ export async function program(options: ProgramOptions = {}) {
     groups,
     ...(nodePools ? { kubeconfig: nodePools.kubeconfig } : {}),
     createStorageClasses: aws,
+    podReadinessGates: aws,
   });
   const charts: ChartOptions = { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime };
   // Load-balancer Services wait for the controller that gives them their NLB.

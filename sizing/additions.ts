@@ -106,6 +106,14 @@ export const ROUTING = {
   shutdownSeconds: 30,
   /** Deployments roll with Kubernetes' default maxSurge (25%, rounded up): extra pods in the answer. */
   rolloutSurge: 0.25,
+  /**
+   * HAProxy pods behind the NLB: the target group keeps a deregistering target's connections this
+   * long, and a stopping HAProxy pod keeps serving that long plus the margin (the NLB keeps sending
+   * new connections for a while after deregistration starts).
+   */
+  loadBalancerDeregistrationSeconds: 60,
+  /** HSTS max-age: one year, the value browsers' preload lists ask for. */
+  hstsMaxAgeSeconds: 31_536_000,
 } as const;
 
 /** One-off setup Jobs (bucket and user creation). */

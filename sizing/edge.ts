@@ -19,11 +19,24 @@ export function dnsResponseBytes(name: string, addresses: number): number {
   return 12 + nameInWire + 4 + addresses * 16 + 11;
 }
 
+/** Ready pods a discovered type can have at once: its HPA maximum plus a rollout's surge. */
+export function discoverySlots(maxReplicas: number): number {
+  return maxReplicas + Math.ceil(maxReplicas * ROUTING.rolloutSurge);
+}
+
+/**
+ * HAProxy finds an autoscaled type's pods through a headless Service of ready pods only
+ * (`<type>-routable`), so a stopping pod leaves the answer as soon as it stops being ready.
+ */
+export function routableServiceName(serviceName: string): string {
+  return `${serviceName}-routable`;
+}
+
 /** The most addresses one discovered Service answers with: an autoscaled type at its maximum plus a rollout's surge. */
 export function largestDiscoveredAnswer(synapse: SynapsePlan, namespace: string): { name: string; addresses: number } {
   const candidates = Object.values(synapse.workers)
     .filter((w) => w.autoscaled)
-    .map((w) => ({ name: `${WORKER_NAMES[w.type]}.${namespace}.svc.cluster.local`, addresses: w.maxReplicas + Math.ceil(w.maxReplicas * ROUTING.rolloutSurge) }));
+    .map((w) => ({ name: `${routableServiceName(WORKER_NAMES[w.type])}.${namespace}.svc.cluster.local`, addresses: discoverySlots(w.maxReplicas) }));
   return candidates.reduce((a, b) => (dnsResponseBytes(b.name, b.addresses) > dnsResponseBytes(a.name, a.addresses) ? b : a));
 }
 
@@ -41,7 +54,7 @@ export function planEdge(settings: Pick<Settings, "target" | "edge" | "aws" | "k
   return {
     // Without a certificate (the offline plan only: the program requires one on AWS) TLS passes through to HAProxy.
     tls: aws && settings.aws.certificateArn ? { terminatesAt: "load-balancer", certificateArn: settings.aws.certificateArn } : { terminatesAt: "haproxy", secretName: settings.edge.tlsSecret },
-    proxyProtocol: aws,
+    proxyProtocol: aws || settings.edge.proxyProtocol,
     adminCidrs: [...settings.edge.adminCidrs],
     healthCheck: { intervalSeconds: r.healthCheckIntervalSeconds, fall: r.healthCheckFall, rise: r.healthCheckRise, timeoutSeconds: r.probeTimeoutSeconds },
     dns: {
@@ -50,7 +63,15 @@ export function planEdge(settings: Pick<Settings, "target" | "edge" | "aws" | "k
       holdSeconds: r.dns.holdSeconds,
       largestAnswer: largest,
       payloadBytes: Math.max(MINIMUM_PAYLOAD, dnsResponseBytes(largest.name, largest.addresses)),
+      slots: Object.fromEntries(Object.values(synapse.workers).filter((w) => w.autoscaled).map((w) => [w.type, discoverySlots(w.maxReplicas)])),
     },
     drain: { detectionSeconds, preStopSeconds, terminationGraceSeconds: preStopSeconds + r.shutdownSeconds },
+    loadBalancer: {
+      deregistrationSeconds: r.loadBalancerDeregistrationSeconds,
+      haproxyPreStopSeconds: r.loadBalancerDeregistrationSeconds + r.drainMarginSeconds,
+      // A long-polling /sync (the client timeout) may finish after the preStop.
+      haproxyTerminationGraceSeconds: r.loadBalancerDeregistrationSeconds + r.drainMarginSeconds + r.timeouts.clientSeconds,
+    },
+    hstsMaxAgeSeconds: r.hstsMaxAgeSeconds,
   };
 }

@@ -84,7 +84,11 @@ const overridesSchema = z.strictObject({
   coturn: z.strictObject({ instances: wholeNumber("a number of coturn hosts from 1 to 100", 1, 100) }).optional(),
 });
 
-const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/;
+/**
+ * A server name without a port: federation finds this deployment through its
+ * /.well-known/matrix/server on 443; a name with a port would send other servers straight to that port.
+ */
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** An IPv4 or IPv6 network in CIDR notation whose host bits are zero. */
@@ -107,7 +111,7 @@ const settingsSchema = z.strictObject({
     .preprocess((v) => (typeof v === "number" ? String(v) : v), z.enum(TIER_IDS, { error: `expected one of ${TIER_IDS.join(", ")}` }))
     .optional(),
   serverName: z.string({ error: "expected a DNS name such as matrix.example.com" }).regex(DNS_NAME, {
-    error: "expected a lower-case DNS name such as matrix.example.com",
+    error: "expected a lower-case DNS name without a port, such as matrix.example.com",
   }),
   target: z.enum(["aws", "kubernetes"], { error: "expected aws or kubernetes" }).default("kubernetes"),
   federation: booleanish.default(true),
@@ -127,8 +131,10 @@ const settingsSchema = z.strictObject({
       adminCidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 203.0.113.0/24" })).default([]),
       /** The kubernetes.io/tls Secret HAProxy serves HTTPS with (unless an ACM certificate terminates TLS at the NLB). */
       tlsSecret: z.string().regex(K8S_NAME, { error: "expected the name of a kubernetes.io/tls Secret in the namespace" }).default("matrix-tls"),
+      /** The operator's load balancer sends the PROXY protocol (always on AWS, where the NLB does). */
+      proxyProtocol: booleanish.default(false),
     })
-    .default({ adminCidrs: [], tlsSecret: "matrix-tls" }),
+    .default({ adminCidrs: [], tlsSecret: "matrix-tls", proxyProtocol: false }),
   aws: z
     .strictObject({
       region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "expected an AWS region such as eu-west-1" }).default("us-east-1"),

@@ -202,7 +202,12 @@ export interface EdgePlan {
     largestAnswer: { name: string; addresses: number };
     /** HAProxy's accepted_payload_size: that answer fits. */
     payloadBytes: number;
+    /** Server slots per discovered type: its HPA maximum plus a rollout's surge. */
+    slots: Partial<Record<WorkerType, number>>;
   };
+  /** HAProxy's own drain behind the NLB: the target group's deregistration delay, then its preStop. */
+  loadBalancer: { deregistrationSeconds: number; haproxyPreStopSeconds: number; haproxyTerminationGraceSeconds: number };
+  hstsMaxAgeSeconds: number;
   /** Synapse pods keep serving `preStopSeconds` after they start to stop, longer than HAProxy takes to notice. */
   drain: { detectionSeconds: number; preStopSeconds: number; terminationGraceSeconds: number };
 }

@@ -21,6 +21,8 @@ export interface ClusterArgs {
   kubeconfig?: pulumi.Input<string>;
   /** Create the per-pool StorageClasses (AWS: EBS CSI); an existing cluster provides its own. */
   createStorageClasses: boolean;
+  /** Label the namespace for the AWS Load Balancer Controller's pod readiness gates. */
+  podReadinessGates: boolean;
 }
 
 /** StorageClass per pool that holds volumes: encrypted, expandable, bound where the pod lands, retained. */
@@ -38,6 +40,9 @@ export function storageClassSpecs(inventory: readonly InventoryRow[]) {
     };
   });
 }
+
+/** The AWS Load Balancer Controller injects NLB readiness gates into pods of namespaces with this label. */
+export const POD_READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
 
 /** PodSecurity admission per namespace: every workload is `restricted`, except the call hosts. */
 export const POD_SECURITY = {
@@ -95,7 +100,10 @@ export class Cluster extends pulumi.ComponentResource {
         // Deleting a namespace would delete every volume in it.
         { parent: this, provider: this.provider, retainOnDelete: true, protect: !renderDir },
       );
-    const ns = namespaceWith(`${name}-namespace`, namespace, POD_SECURITY.workloads);
+    // On AWS the load balancer controller holds a pod's readiness until its NLB target is healthy,
+    // so a rollout never runs ahead of the NLB (pods created after the controller is up).
+    const readinessGates: Record<string, string> = args.podReadinessGates ? { [POD_READINESS_GATE_LABEL]: "enabled" } : {};
+    const ns = namespaceWith(`${name}-namespace`, namespace, { ...POD_SECURITY.workloads, ...readinessGates });
     const calls = namespaceWith(`${name}-calls-namespace`, callHostsNamespace(namespace), POD_SECURITY.callHosts);
     this.namespace = ns.metadata.name;
     this.callHostsNamespace = calls.metadata.name;

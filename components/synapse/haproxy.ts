@@ -35,7 +35,10 @@ export function haproxyDeployment(
         metadata: { labels: LABELS, annotations: { [CHECKSUM_ANNOTATION]: checksum } },
         spec: {
           ...poolPlacement(routing.haproxy.pool, HAPROXY_SELECTOR, false),
-          securityContext: { runAsNonRoot: true, runAsUser: 99, runAsGroup: 99, seccompProfile: { type: "RuntimeDefault" } },
+          // fsGroup: the kubelet gives the TLS Secret's files to this group (0440), or uid 99 could not read the key.
+          securityContext: { runAsNonRoot: true, runAsUser: 99, runAsGroup: 99, fsGroup: 99, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } },
+          // Behind the NLB: keep serving while the target deregisters, then let long-polls finish.
+          terminationGracePeriodSeconds: routing.edge.loadBalancer.haproxyTerminationGraceSeconds,
           containers: [
             {
               name: "haproxy",
@@ -47,6 +50,7 @@ export function haproxyDeployment(
                 { name: "stats", containerPort: HAPROXY_PORTS.stats },
               ],
               resources: containerResources(routing.haproxy.resources),
+              lifecycle: { preStop: { sleep: { seconds: routing.edge.loadBalancer.haproxyPreStopSeconds } } },
               readinessProbe: { ...health, periodSeconds: 5 },
               livenessProbe: { ...health, periodSeconds: 10, failureThreshold: 6 },
               securityContext: RESTRICTED_CONTAINER,
@@ -75,7 +79,7 @@ export function haproxyDeployment(
  */
 export function haproxyService(routing: Plan["routing"], target: Plan["target"], namespace: string): k8s.types.input.core.v1.Service {
   const aws = target === "aws";
-  const { tls, drain } = routing.edge;
+  const { tls, loadBalancer } = routing.edge;
   return {
     metadata: {
       name: SERVICE_NAMES.haproxy,
@@ -87,7 +91,7 @@ export function haproxyService(routing: Plan["routing"], target: Plan["target"],
           ? {
               ...internetFacingNlb({
                 ...(tls.terminatesAt === "load-balancer" ? { tls: { certificateArn: tls.certificateArn, ports: [443] } } : {}),
-                targetGroupAttributes: [`deregistration_delay.timeout_seconds=${drain.preStopSeconds}`],
+                targetGroupAttributes: [`deregistration_delay.timeout_seconds=${loadBalancer.deregistrationSeconds}`],
               }),
               [`${NLB_ANNOTATION}-proxy-protocol`]: "*",
             }

@@ -14,7 +14,8 @@ import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
 import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
 import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, toYaml, type SynapseEndpoints } from "./config";
 import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyNetworkPolicy, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
-import { CONFIG_FILE, headlessService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
+import { routableServiceName } from "../../sizing/edge";
+import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
 import { disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
@@ -31,7 +32,7 @@ export interface SynapseArgs {
     postgresPassword: pulumi.Output<string>;
     redisSynapsePassword: pulumi.Output<string>;
   };
-  /** What the load-balancer Service waits for (on AWS: the load balancer controller). */
+  /** What the load-balancer Service and HAProxy's pods wait for (on AWS: the load balancer controller). */
   serviceDependsOn?: pulumi.Resource[];
 }
 
@@ -69,7 +70,7 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
       return [w.type, { process: representative, text, checksum: checksum(shared, text) }];
     }),
   ) as Partial<Record<WorkerType, { process: SynapseProcess; text: string; checksum: string }>>;
-  const haproxy = renderHaproxyConfig({ synapse, routing, serverName }, kubernetesServers(synapse, namespace, POD_PORTS.http), {
+  const haproxy = renderHaproxyConfig({ synapse, routing, serverName }, kubernetesServers(synapse, routing.edge, namespace, POD_PORTS.http), {
     bind: "0.0.0.0",
     ports: HAPROXY_PORTS,
     certificate: HAPROXY_CERTIFICATE,
@@ -137,6 +138,7 @@ export class Synapse extends pulumi.ComponentResource {
       const metadata = { name: workloadName, namespace: ns, labels: synapseLabels(worker.type) };
       const selector = { matchLabels: selectorLabels(worker.type) };
       new k8s.core.v1.Service(workloadName, headlessService(worker.type, ns, config.process.replication), child);
+      if (worker.autoscaled) new k8s.core.v1.Service(routableServiceName(workloadName), routableService(worker.type, ns), child);
       if (worker.autoscaled) {
         // The HPA owns the replica count (its minReplicas is the plan's base). Declaring `replicas` too
         // would make every server-side apply reset the fleet to its floor, or conflict with the HPA's
@@ -155,7 +157,8 @@ export class Synapse extends pulumi.ComponentResource {
     new k8s.networking.v1.NetworkPolicy("synapse", synapseNetworkPolicy(ns, HAPROXY_SELECTOR, MONITORING_NAMESPACE), child);
 
     const haproxyConfig = configMap(SERVICE_NAMES.haproxy, { [CONFIG_FILE.haproxy]: rendered.haproxy });
-    new k8s.apps.v1.Deployment(SERVICE_NAMES.haproxy, haproxyDeployment(args.routing, ns, HAPROXY_IMAGE, haproxyConfig.metadata.name, rendered.haproxyChecksum), child);
+    // Its pods need the controller's readiness-gate webhook running when they are created.
+    new k8s.apps.v1.Deployment(SERVICE_NAMES.haproxy, haproxyDeployment(args.routing, ns, HAPROXY_IMAGE, haproxyConfig.metadata.name, rendered.haproxyChecksum), { ...child, dependsOn: args.serviceDependsOn ?? [] });
     const service = new k8s.core.v1.Service(SERVICE_NAMES.haproxy, haproxyService(args.routing, args.target, ns), { ...child, dependsOn: args.serviceDependsOn ?? [] });
     new k8s.policy.v1.PodDisruptionBudget(SERVICE_NAMES.haproxy, disruptionBudget(SERVICE_NAMES.haproxy, ns, componentLabels("synapse-routing"), HAPROXY_SELECTOR), child);
     new k8s.networking.v1.NetworkPolicy(SERVICE_NAMES.haproxy, haproxyNetworkPolicy(ns), child);

@@ -5,6 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { routableServiceName } from "../../sizing/edge";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { EdgePlan, Plan, WorkerPlan } from "../../sizing/types";
@@ -162,6 +163,14 @@ export function headlessService(type: WorkerType, namespace: string, replication
         { name: "metrics", port: POD_PORTS.metrics, targetPort: "metrics" },
       ],
     },
+  };
+}
+
+/** The ready pods of an autoscaled type, as HAProxy discovers them: a stopping pod leaves the answer when it stops being ready. */
+export function routableService(type: WorkerType, namespace: string): k8s.types.input.core.v1.Service {
+  return {
+    metadata: { name: routableServiceName(WORKER_NAMES[type]), namespace, labels: synapseLabels(type) },
+    spec: { clusterIP: "None", publishNotReadyAddresses: false, selector: selectorLabels(type), ports: [{ name: "http", port: POD_PORTS.http, targetPort: "http" }] },
   };
 }
 

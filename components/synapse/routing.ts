@@ -5,7 +5,8 @@
  */
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
-import type { Plan, SynapsePlan, SynapseStream } from "../../sizing/types";
+import { routableServiceName } from "../../sizing/edge";
+import type { EdgePlan, Plan, SynapsePlan, SynapseStream } from "../../sizing/types";
 
 export type BackendId =
   | "main"
@@ -263,9 +264,19 @@ const STICKINESS_KEY = [
   "  http-request unset-var(txn.token)",
 ];
 
-/** The request target as logged: the path, and the query with access and login tokens replaced. */
+/**
+ * Query parameters that carry a secret somewhere in Synapse's API (access and login tokens, the
+ * 3PID `client_secret`/`sid`/`token`, registration tokens, SSO `code`/`state`): their values are
+ * logged as `redacted`, names matched in any case. Synapse decodes parameter names, so a query
+ * with a percent-encoded name (`access%5Ftoken`) is logged as `redacted` whole.
+ */
+const SECRET_PARAMETERS = ["access_token", "logintoken", "client_secret", "sid", "token", "code", "state"];
+
+/** The request target as logged: the path, and the query with every secret redacted. */
 const LOGGED_TARGET = [
-  `  http-request set-var(txn.logq) 'query,regsub("(^|&)(access_token|loginToken)=[^&]*","\\1\\2=redacted",g)' if { query -m found }`,
+  "  acl encoded_name query -m reg (^|&)[^=&]*%",
+  `  http-request set-var(txn.logq) 'query,regsub("(^|&)(${SECRET_PARAMETERS.join("|")})=[^&]*","\\1\\2=redacted",gi)' if { query -m found } !encoded_name`,
+  "  http-request set-var(txn.logq) str(redacted) if encoded_name",
   "  http-request set-var(txn.logpath) path,concat(?,txn.logq,) if { var(txn.logq) -m found }",
   "  http-request set-var(txn.logpath) path unless { var(txn.logq) -m found }",
 ];
@@ -298,7 +309,7 @@ function useBackend(route: Route): string {
 }
 
 function serverLines(servers: HaproxyServer[], dns: boolean): string[] {
-  const resolve = dns ? " resolvers kubernetes init-addr none" : "";
+  const resolve = dns ? " resolvers kubernetes resolve-prefer ipv4 init-addr none" : "";
   return servers.map((s) =>
     s.kind === "server" ? `  server ${s.name} ${s.host}:${s.port}${resolve}` : `  server-template ${s.prefix} ${s.count} ${s.fqdn}:${s.port}${resolve}`,
   );
@@ -363,7 +374,8 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing" | "se
     // The client's address as HAProxy saw it (or as the load balancer's PROXY header gave it), never one the client sent.
     "  http-request set-header X-Forwarded-For %[src]",
     "  http-request set-header X-Forwarded-Proto https",
-    '  http-response set-header Strict-Transport-Security "max-age=31536000"',
+    // After-response: HAProxy's own answers (well-knowns, refusals) carry it too.
+    `  http-after-response set-header Strict-Transport-Security "max-age=${edge.hstsMaxAgeSeconds}"`,
     ...LOGGED_TARGET,
     // The replication listener is internal: never reachable through the proxy.
     `  http-request deny deny_status 404 if { ${DECODED_PATH} -m beg /_synapse/replication }`,
@@ -418,13 +430,16 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing" | "se
   return lines.join("\n");
 }
 
-/** Kubernetes: named pods by their stable DNS names; Deployment pods discovered from their headless Service. */
-export function kubernetesServers(synapse: SynapsePlan, namespace: string, port: number): ServerSource {
+/**
+ * Kubernetes: named pods by their stable DNS names; Deployment pods discovered from their Service
+ * of ready pods, a slot for each pod the HPA maximum and a rollout's surge can run.
+ */
+export function kubernetesServers(synapse: SynapsePlan, edge: EdgePlan, namespace: string, port: number): ServerSource {
   return (type, instances) => {
     const worker = synapse.workers[type];
     const service = WORKER_NAMES[type];
     if (worker.autoscaled) {
-      return [{ kind: "template", prefix: type, count: worker.maxReplicas, fqdn: `${service}.${namespace}.svc.cluster.local`, port }];
+      return [{ kind: "template", prefix: type, count: edge.dns.slots[type]!, fqdn: `${routableServiceName(service)}.${namespace}.svc.cluster.local`, port }];
     }
     const names = instances ?? (type === "main" ? [`${service}-0`] : worker.instances);
     return names.map((name) => ({ kind: "server", name, host: `${name}.${service}.${namespace}.svc.cluster.local`, port }));

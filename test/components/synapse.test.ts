@@ -134,7 +134,9 @@ describe.each(TIERS)("tier %s", (tier) => {
     const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
     expect(cfg).not.toMatch(/:9093/);
     expect(cfg).toContain("http-request deny deny_status 404 if { path,url_dec -m beg /_synapse/replication }");
-    expect(cfg).toMatch(new RegExp(`server-template synchrotron ${p.synapse.workers.synchrotron.maxReplicas} synapse-synchrotron\\.matrix\\.svc\\.cluster\\.local:8008`));
+    // A slot for each pod the HPA maximum and a 25% surge can run, from the Service of ready pods.
+    const slots = p.synapse.workers.synchrotron.maxReplicas + Math.ceil(p.synapse.workers.synchrotron.maxReplicas / 4);
+    expect(cfg).toMatch(new RegExp(`server-template synchrotron ${slots} synapse-synchrotron-routable\\.matrix\\.svc\\.cluster\\.local:8008`));
   });
 
   it("the front door: HTTPS from the TLS Secret, port 80 redirect-only, Synapse pods drain longer than HAProxy takes to notice", async () => {
@@ -146,6 +148,20 @@ describe.each(TIERS)("tier %s", (tier) => {
       { name: "stats", containerPort: 8405 },
     ]);
     expect(haproxy.volumes).toContainEqual({ name: "tls", secret: { secretName: "matrix-tls", defaultMode: 0o440 } });
+    // The kubelet gives Secret files to the pod's fsGroup: without it uid 99 could not read the key (0440 root:root).
+    expect([haproxy.securityContext.runAsUser, haproxy.securityContext.fsGroup]).toEqual([99, 99]);
+    // Behind the NLB: 60 s deregistration + 5 s, then up to a 180 s long-poll (docs/synapse.md).
+    expect(haproxy.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 65 } } });
+    expect(haproxy.terminationGracePeriodSeconds).toBe(245);
+    // HAProxy discovers autoscaled pods through a Service of ready pods only: a stopping pod leaves it at once.
+    for (const name of ["synapse-synchrotron-routable", "synapse-generic-worker-routable"]) {
+      const routable = named(run, "core/v1:Service", name)!.inputs.spec as Obj;
+      expect([routable.clusterIP, routable.publishNotReadyAddresses, routable.selector], name).toEqual([
+        "None",
+        false,
+        (named(run, "core/v1:Service", name.replace(/-routable$/, ""))!.inputs.spec as Obj).selector,
+      ]);
+    }
     const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
     const mount = haproxy.containers[0].volumeMounts.find((m: Obj) => m.name === "tls");
     expect(cfg).toContain(`bind 0.0.0.0:8443 ssl crt ${mount.mountPath}/tls.crt alpn h2,http/1.1\n`);
@@ -232,7 +248,7 @@ describe("the front door on AWS", () => {
       [`${lb}-scheme`]: "internet-facing",
       [`${lb}-proxy-protocol`]: "*",
       [`${lb}-attributes`]: "load_balancing.cross_zone.enabled=true",
-      [`${lb}-target-group-attributes`]: "deregistration_delay.timeout_seconds=31",
+      [`${lb}-target-group-attributes`]: "deregistration_delay.timeout_seconds=60",
       [`${lb}-ssl-cert`]: arn,
       [`${lb}-ssl-ports`]: "443",
       [`${lb}-ssl-negotiation-policy`]: "ELBSecurityPolicy-TLS13-1-2-2021-06",

@@ -313,6 +313,9 @@ describe.each([
     // Federation finds this server on 443 through the server well-known (spec: server discovery).
     const server = await fleet.request("GET", "/.well-known/matrix/server");
     expect([server.status, JSON.parse(server.body)]).toEqual([200, { "m.server": `${SERVER_NAME}:443` }]);
+    // HSTS on HAProxy's own answers too (the well-known and a refusal).
+    expect(server.headers["strict-transport-security"]).toBe("max-age=31536000");
+    expect((await fleet.request("GET", "/_synapse/admin/v1/server_version", { from: ELSEWHERE })).headers["strict-transport-security"]).toBe("max-age=31536000");
     const client = await fleet.request("GET", "/.well-known/matrix/client");
     expect((JSON.parse(client.body) as Record<string, { base_url: string }>)["m.homeserver"]!.base_url).toBe(`https://${SERVER_NAME}`);
     // A client that does not trust the test CA cannot connect.
@@ -375,8 +378,15 @@ describe.each([
     expect(incremental).toHaveLength(3);
     expect(new Set(incremental.map((r) => r.server)).size).toBe(1);
     expect(logged.at(-1)!.query).toBe("timeout=0&access_token=redacted");
+    // The other secrets Synapse takes in a query (3PID validation, registration tokens), and a name Synapse would decode.
+    const secrets = { client: randomBytes(8).toString("hex"), sid: randomBytes(8).toString("hex"), token: randomBytes(8).toString("hex") };
+    await fleet.request("GET", `/_synapse/client/password_reset/email/submit_token?token=${secrets.token}&client_secret=${secrets.client}&sid=${secrets.sid}`);
+    await fleet.request("GET", `/_matrix/client/v3/sync?timeout=0&access%5Ftoken=${token}`);
+    const later = await loggedAfter(since, /^\/_synapse\/client\/password_reset\/email\/submit_token$|^\/_matrix\/client\/v3\/sync$/, 6);
+    expect(later.find((r) => r.path.includes("password_reset"))!.query).toBe("token=redacted&client_secret=redacted&sid=redacted");
+    expect(later.at(-1)!.query).toBe("redacted");
     const raw = readFileSync(fleet.haproxyLogPath, "utf8");
-    expect(raw).not.toContain(token);
+    for (const secret of [token, ...Object.values(secrets)]) expect(raw).not.toContain(secret);
     expect(raw).not.toMatch(/syt_[A-Za-z0-9]+_[A-Za-z0-9]+/);
   });
 

@@ -18,28 +18,33 @@ describe("DNS answers HAProxy must accept", () => {
 
   // [tier users, Service, addresses = HPA maximum + ⌈25%⌉, accepted_payload_size]
   it.each([
-    [100, "synapse-generic-worker.matrix.svc.cluster.local", 3 + 1, 512],
-    [1000, "synapse-synchrotron.matrix.svc.cluster.local", 6 + 2, 512],
-    [5000, "synapse-synchrotron.matrix.svc.cluster.local", 9 + 3, 512],
-    [10_000, "synapse-synchrotron.matrix.svc.cluster.local", 12 + 3, 512],
-    // 18 synchrotrons (seed 9.1) × 1.5 = 27, plus 7 surging: 12 + 46 + 4 + 34 × 16 + 11 = 617 bytes, past DNS's 512.
-    [20_000, "synapse-synchrotron.matrix.svc.cluster.local", 27 + 7, 617],
+    [100, "synapse-generic-worker-routable.matrix.svc.cluster.local", 3 + 1, 512],
+    [1000, "synapse-synchrotron-routable.matrix.svc.cluster.local", 6 + 2, 512],
+    [5000, "synapse-synchrotron-routable.matrix.svc.cluster.local", 9 + 3, 512],
+    [10_000, "synapse-synchrotron-routable.matrix.svc.cluster.local", 12 + 3, 512],
+    // 18 synchrotrons (seed 9.1) × 1.5 = 27, plus 7 surging: 12 + 55 + 4 + 34 × 16 + 11 = 626 bytes, past DNS's 512.
+    [20_000, "synapse-synchrotron-routable.matrix.svc.cluster.local", 27 + 7, 626],
   ])("%i users: %s answers with %i addresses; HAProxy accepts %i bytes", (ccu, name, addresses, payload) => {
     const dns = planFor(ccu).routing.edge.dns;
     expect(dns.largestAnswer).toEqual({ name, addresses });
     expect(dns.payloadBytes).toBe(payload);
   });
 
-  it("a longer namespace makes every answer longer: 63 characters at 20K need 674 bytes", () => {
+  it("a longer namespace makes every answer longer: 63 characters at 20K need 683 bytes", () => {
     const namespace = "n".repeat(63);
     const dns = planFor(20_000, { kubernetes: { namespace } }).routing.edge.dns;
-    expect(dns.payloadBytes).toBe(617 + 63 - "matrix".length);
+    expect(dns.payloadBytes).toBe(626 + 63 - "matrix".length);
+    // A slot per pod that can be ready at once: the HPA maximum plus the surge.
+    expect(planFor(20_000).routing.edge.dns.slots).toEqual({ synchrotron: 27 + 7, generic: 12 + 3 });
   });
 });
 
 describe("drain and TLS", () => {
   it("Synapse pods keep serving past HAProxy's detection: 3 failed checks 5 s apart, the 5 s DNS TTL, 1 s to re-resolve, 5 s hold", () => {
-    const { drain, healthCheck } = planFor(5000).routing.edge;
+    const { drain, healthCheck, loadBalancer, hstsMaxAgeSeconds } = planFor(5000).routing.edge;
+    // HAProxy behind the NLB: a 60 s deregistration delay, 5 s more, then a 180 s long-poll may finish.
+    expect(loadBalancer).toEqual({ deregistrationSeconds: 60, haproxyPreStopSeconds: 65, haproxyTerminationGraceSeconds: 245 });
+    expect(hstsMaxAgeSeconds).toBe(365 * 24 * 3600);
     expect(healthCheck).toEqual({ intervalSeconds: 5, fall: 3, rise: 2, timeoutSeconds: 5 });
     expect(drain).toEqual({ detectionSeconds: 15 + 5 + 1 + 5, preStopSeconds: 31, terminationGraceSeconds: 61 });
   });
@@ -47,6 +52,8 @@ describe("drain and TLS", () => {
   it("TLS at HAProxy from the named Secret, or at the NLB with the ACM certificate AWS requires; the PROXY protocol on AWS", () => {
     expect(planFor(100).routing.edge).toMatchObject({ tls: { terminatesAt: "haproxy", secretName: "matrix-tls" }, proxyProtocol: false, adminCidrs: [] });
     expect(planFor(100, { edge: { tlsSecret: "edge-cert" } }).routing.edge.tls).toEqual({ terminatesAt: "haproxy", secretName: "edge-cert" });
+    // On an existing cluster the client's address survives the operator's load balancer only if it sends the PROXY protocol.
+    expect(planFor(100, { edge: { proxyProtocol: true } }).routing.edge).toMatchObject({ tls: { terminatesAt: "haproxy" }, proxyProtocol: true });
     const arn = "arn:aws:acm:eu-west-1:111122223333:certificate/abc";
     expect(planFor(100, { target: "aws", aws: { certificateArn: arn } }).routing.edge).toMatchObject({ tls: { terminatesAt: "load-balancer", certificateArn: arn }, proxyProtocol: true });
     // The offline plan sizes AWS without a certificate (TLS passing through to HAProxy); a deployment requires one.

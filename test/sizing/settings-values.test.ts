@@ -1,7 +1,7 @@
 /**
  * Stack-config values at the edges of what each key accepts: the documented defaults
  * (docs/config.md), DNS names as Matrix server names (RFC 1123 labels of 1–63 characters, 253 in
- * all, an optional port), Kubernetes namespace names (RFC 1123 labels), AWS identifiers.
+ * all, no port), Kubernetes namespace names (RFC 1123 labels), AWS identifiers.
  */
 import { describe, expect, it } from "vitest";
 import { parseSettings, SettingsError } from "../../sizing";
@@ -28,7 +28,7 @@ describe("documented defaults (docs/config.md)", () => {
       federation: true,
       overrides: {},
       kubernetes: { namespace: "matrix" },
-      edge: { adminCidrs: [], tlsSecret: "matrix-tls" },
+      edge: { adminCidrs: [], tlsSecret: "matrix-tls", proxyProtocol: false },
       aws: { region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.33" },
     });
     // An object given without its defaulted keys still gets them.
@@ -97,7 +97,8 @@ describe("names", () => {
     ["matrix.example.com", true],
     ["example.com", true],
     ["localhost", true],
-    ["matrix.example.com:8448", true],
+    // A port would send federation to that port, past the well-known on 443 (docs/synapse.md).
+    ["matrix.example.com:8448", false],
     ["m-1.example.com", true],
     [`${label63}.example.com`, true],
     [`${"a".repeat(64)}.example.com`, false],
@@ -212,7 +213,7 @@ describe("messages", () => {
     [{ ccu: 20_001 }, "matrix-scale:ccu = 20001: expected a whole number of concurrent users from 1 to 20000"],
     [{ tier: "2k" }, 'matrix-scale:tier = "2k": expected one of 100, 1k, 5k, 10k, 20k'],
     [{ serverName: 7 }, "matrix-scale:serverName = 7: expected a DNS name such as matrix.example.com"],
-    [{ serverName: "A.example.com" }, 'matrix-scale:serverName = "A.example.com": expected a lower-case DNS name such as matrix.example.com'],
+    [{ serverName: "A.example.com" }, 'matrix-scale:serverName = "A.example.com": expected a lower-case DNS name without a port, such as matrix.example.com'],
     [{ target: "azure" }, 'matrix-scale:target = "azure": expected aws or kubernetes'],
     [{ federation: "no" }, 'matrix-scale:federation = "no": expected true or false'],
     [{ overrides: { synapse: { generic: { maxReplicas: 401 } } } }, "matrix-scale:overrides.synapse.generic.maxReplicas = 401: expected a whole number of replicas from 1 to 400"],
@@ -262,14 +263,14 @@ describe("messages", () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toBe(`matrix-scale:serverName = ${JSON.stringify(long).slice(0, 57)}...: expected a lower-case DNS name such as matrix.example.com`);
+    expect(message).toBe(`matrix-scale:serverName = ${JSON.stringify(long).slice(0, 57)}...: expected a lower-case DNS name without a port, such as matrix.example.com`);
     const sixty = "Y".repeat(58); // JSON adds the two quotes: 60 characters
     try {
       parseSettings({ ...ok, serverName: sixty });
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toBe(`matrix-scale:serverName = "${sixty}": expected a lower-case DNS name such as matrix.example.com`);
+    expect(message).toBe(`matrix-scale:serverName = "${sixty}": expected a lower-case DNS name without a port, such as matrix.example.com`);
   });
 
   it("the value is read along the issue's path, through arrays, and missing when a parent is not an object", () => {

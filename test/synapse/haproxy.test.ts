@@ -124,7 +124,7 @@ function splitTop(text: string): string[] {
   return out;
 }
 
-function render(p: Plan, options: Partial<HaproxyOptions> = {}, source: ServerSource = kubernetesServers(p.synapse, NS, 8008)) {
+function render(p: Plan, options: Partial<HaproxyOptions> = {}, source: ServerSource = kubernetesServers(p.synapse, p.routing.edge, NS, 8008)) {
   const text = renderHaproxyConfig(p, source, { ...OPTIONS, ...options });
   return { text, s: sections(text) };
 }
@@ -168,7 +168,7 @@ describe("HAProxy configuration", () => {
     expect(k8s.s.get("resolvers kubernetes")).toEqual(["parse-resolv-conf", "accepted_payload_size 512", "timeout resolve 1s", "hold valid 1s", "hold obsolete 5s", "hold nx 5s"]);
     const servers = [...k8s.s.entries()].filter(([h]) => h.startsWith("backend")).flatMap(([, lines]) => lines.filter((l) => l.startsWith("server")));
     expect(servers.length).toBeGreaterThan(0);
-    for (const line of servers) expect(line.endsWith(" resolvers kubernetes init-addr none"), line).toBe(true);
+    for (const line of servers) expect(line.endsWith(" resolvers kubernetes resolve-prefer ipv4 init-addr none"), line).toBe(true);
     const loopback = render(p, { bind: "127.0.0.1", dnsResolvers: false }, () => [{ kind: "server", name: "s0", host: "127.0.0.1", port: 9000 }]);
     expect(loopback.s.has("resolvers kubernetes")).toBe(false);
     expect(loopback.s.get("backend main")).toEqual(["balance roundrobin", "server s0 127.0.0.1:9000"]);
@@ -178,13 +178,17 @@ describe("HAProxy configuration", () => {
   it("frontend: HTTPS, the client's own address, internal and admin paths refused first, then the hash keys", () => {
     const { s } = render(planFor(100));
     const front = s.get("frontend matrix")!;
-    expect(front.slice(0, 9)).toEqual([
+    expect(front.slice(0, 11)).toEqual([
       "bind 0.0.0.0:8443 ssl crt /tls/tls.crt alpn h2,http/1.1",
       // Replaced, never appended to: a client cannot choose the address Synapse records.
       "http-request set-header X-Forwarded-For %[src]",
       "http-request set-header X-Forwarded-Proto https",
-      'http-response set-header Strict-Transport-Security "max-age=31536000"',
-      `http-request set-var(txn.logq) 'query,regsub("(^|&)(access_token|loginToken)=[^&]*","\\1\\2=redacted",g)' if { query -m found }`,
+      // On HAProxy's own answers too (well-knowns, refusals, redirects are not http-response).
+      'http-after-response set-header Strict-Transport-Security "max-age=31536000"',
+      // Secret parameters anywhere in Synapse's API logged as "redacted" (names in any case); a percent-encoded name redacts the whole query.
+      "acl encoded_name query -m reg (^|&)[^=&]*%",
+      `http-request set-var(txn.logq) 'query,regsub("(^|&)(access_token|logintoken|client_secret|sid|token|code|state)=[^&]*","\\1\\2=redacted",gi)' if { query -m found } !encoded_name`,
+      "http-request set-var(txn.logq) str(redacted) if encoded_name",
       "http-request set-var(txn.logpath) path,concat(?,txn.logq,) if { var(txn.logq) -m found }",
       "http-request set-var(txn.logpath) path unless { var(txn.logq) -m found }",
       // DESIGN.md: never route or expose the replication port; Twisted decodes path segments, so the decoded path is checked.
@@ -192,7 +196,7 @@ describe("HAProxy configuration", () => {
       // The admin API: from nowhere unless edge.adminCidrs says so.
       "http-request deny deny_status 403 if { path,url_dec -m beg /_synapse/admin }",
     ]);
-    expect(front[9]).toBe(`http-request return status 200 content-type application/json hdr Access-Control-Allow-Origin "*" string '{"m.server":"matrix.test.example:443"}' if { path /.well-known/matrix/server }`);
+    expect(front[11]).toBe(`http-request return status 200 content-type application/json hdr Access-Control-Allow-Origin "*" string '{"m.server":"matrix.test.example:443"}' if { path /.well-known/matrix/server }`);
     // The room and the federation origin, by the converters HAProxy applies (emulated below).
     const room = front.find((l) => l.startsWith("http-request set-var(txn.room) "))!;
     const roomOf = (path: string) => setVar(room, { path });
@@ -312,13 +316,14 @@ describe("HAProxy configuration", () => {
     const p = planFor(100);
     const { s } = render(p);
     const servers = (b: string) => s.get(`backend ${b}`)!.filter((l) => l.startsWith("server"));
-    const dns = " resolvers kubernetes init-addr none";
+    const dns = " resolvers kubernetes resolve-prefer ipv4 init-addr none";
     const pod = (name: string, svc: string) => `server ${name} ${name}.${svc}.matrix.svc.cluster.local:8008${dns}`;
     expect(servers("main")).toEqual([pod("synapse-main-0", "synapse-main")]);
-    // Tier 100: 2 synchrotrons and 2 generic workers, HPA maximum ⌈1.5 × 2⌉ = 3 each.
-    expect(servers("sync")).toEqual([`server-template synchrotron 3 synapse-synchrotron.matrix.svc.cluster.local:8008${dns}`]);
+    // Tier 100: 2 synchrotrons and 2 generic workers, HPA maximum ⌈1.5 × 2⌉ = 3 each, plus ⌈25%⌉ surging: 4 slots,
+    // discovered through the Service of ready pods only.
+    expect(servers("sync")).toEqual([`server-template synchrotron 4 synapse-synchrotron-routable.matrix.svc.cluster.local:8008${dns}`]);
     expect(servers("sync_initial")).toEqual(servers("sync"));
-    for (const b of ["client", "client_room", "federation", "federation_send"]) expect(servers(b), b).toEqual([`server-template generic 3 synapse-generic-worker.matrix.svc.cluster.local:8008${dns}`]);
+    for (const b of ["client", "client_room", "federation", "federation_send"]) expect(servers(b), b).toEqual([`server-template generic 4 synapse-generic-worker-routable.matrix.svc.cluster.local:8008${dns}`]);
     expect(servers("media")).toEqual([0, 1].map((i) => pod(`synapse-media-repository-${i}`, "synapse-media-repository")));
     // Streams with one writer go to that writer only; shared streams to every writer.
     for (const [stream, writers] of Object.entries(p.synapse.streamWriters)) {
@@ -352,7 +357,7 @@ describe("HAProxy configuration", () => {
     ]);
     // Before the Synapse routes: a JWT path never reaches Synapse.
     expect(i).toBeLessThan(front.findIndex((l) => l.startsWith("use_backend stream_")));
-    expect(s.get("backend lk_jwt")).toEqual(["option httpchk GET /healthz", "server lk-jwt lk-jwt.matrix.svc.cluster.local:8080 resolvers kubernetes init-addr none"]);
+    expect(s.get("backend lk_jwt")).toEqual(["option httpchk GET /healthz", "server lk-jwt lk-jwt.matrix.svc.cluster.local:8080 resolvers kubernetes resolve-prefer ipv4 init-addr none"]);
     const plain = render(planFor(100)).s;
     expect(plain.has("backend lk_jwt")).toBe(false);
     expect(plain.get("frontend matrix")!.some((l) => l.includes("lk_jwt") || l.includes("rtc_foci"))).toBe(false);
@@ -401,11 +406,11 @@ describe("which processes serve a backend", () => {
 
   it("kubernetesServers: named instances, main's pod, autoscaled templates sized by the HPA maximum", () => {
     const p = planFor(20_000);
-    const source = kubernetesServers(p.synapse, "chat", 8008);
+    const source = kubernetesServers(p.synapse, p.routing.edge, "chat", 8008);
     expect(source("main")).toEqual([{ kind: "server", name: "synapse-main-0", host: "synapse-main-0.synapse-main.chat.svc.cluster.local", port: 8008 }]);
-    // 20k: 18 synchrotrons scale to ⌈1.5 × 18⌉ = 27; 8 generic workers to 12.
-    expect(source("synchrotron")).toEqual([{ kind: "template", prefix: "synchrotron", count: 27, fqdn: "synapse-synchrotron.chat.svc.cluster.local", port: 8008 }]);
-    expect(source("generic")).toEqual([{ kind: "template", prefix: "generic", count: 12, fqdn: "synapse-generic-worker.chat.svc.cluster.local", port: 8008 }]);
+    // 20k: 18 synchrotrons scale to ⌈1.5 × 18⌉ = 27, +7 surging; 8 generic workers to 12, +3.
+    expect(source("synchrotron")).toEqual([{ kind: "template", prefix: "synchrotron", count: 34, fqdn: "synapse-synchrotron-routable.chat.svc.cluster.local", port: 8008 }]);
+    expect(source("generic")).toEqual([{ kind: "template", prefix: "generic", count: 15, fqdn: "synapse-generic-worker-routable.chat.svc.cluster.local", port: 8008 }]);
     expect(source("mediaRepository").map((x) => (x.kind === "server" ? x.host : ""))).toEqual(
       [0, 1, 2, 3].map((i) => `synapse-media-repository-${i}.synapse-media-repository.chat.svc.cluster.local`),
     );

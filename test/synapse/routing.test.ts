@@ -1,6 +1,6 @@
 /** The routing table against the worker documentation, and first-match routing of sample requests. */
 import { describe, expect, it } from "vitest";
-import { routes, type Route } from "../../components/synapse/routing";
+import { renderHaproxyConfig, routes, wellKnownClient, type Route, type ServerSource } from "../../components/synapse/routing";
 import { GENERIC_WORKER_PATTERNS, MEDIA_PATTERNS, STREAM_WRITER_PATTERNS } from "../fixtures/worker-endpoints";
 import { planFor } from "../helpers";
 
@@ -139,5 +139,48 @@ describe("routing table", () => {
   it("without federation, federation paths fall through to main (which serves no federation listener)", () => {
     const off = routes(planFor(100, { federation: false }).synapse);
     expect(off.some((r) => r.backend.startsWith("federation"))).toBe(false);
+  });
+});
+
+describe("route names and the configuration's layout (found by the mutation check, docs/mutation.md)", () => {
+  it("every route has its own name, usable in an ACL name (r_<id>): HAProxy ORs ACLs that share a name", () => {
+    for (const federation of [true, false]) {
+      const ids = routes(planFor(5000, { federation }).synapse).map((r) => r.id);
+      for (const id of ids) expect(id).toMatch(/^[a-z][a-z0-9_]*$/);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+  });
+
+  it("every line is blank, a comment, a section keyword of HAProxy's configuration manual at column 0, or an indented setting", () => {
+    const SECTIONS = /^(global|defaults|frontend \S+|backend \S+|listen \S+|resolvers \S+)$/;
+    const p = planFor(1000);
+    const rtc = {
+      wellKnownClient: wellKnownClient(p.serverName, "/livekit/jwt"),
+      jwtServer: { kind: "server" as const, name: "lk-jwt", host: "lk-jwt.matrix.svc.cluster.local", port: 8080 },
+      jwtPathPrefix: "/livekit/jwt",
+    };
+    // Where the servers are does not matter here: one loopback server per backend.
+    const source: ServerSource = (type) => [{ kind: "server", name: `${type}-0`, host: "127.0.0.1", port: 9000 }];
+    for (const dnsResolvers of [true, false]) {
+      const text = renderHaproxyConfig(p, source, {
+        bind: "0.0.0.0",
+        ports: { https: 8443, http: 8080, stats: 8405 },
+        certificate: "/tls/tls.crt",
+        dnsResolvers,
+        rtc,
+      });
+      const lines = text.split("\n");
+      for (const line of lines) {
+        if (line === "" || line.startsWith("#") || /^  \S/.test(line)) continue;
+        expect(line, "a line at column 0 opens a section").toMatch(SECTIONS);
+      }
+      // Sections are separated by a blank line, and the file ends with a newline.
+      lines.forEach((line, i) => {
+        if (i > 1 && SECTIONS.test(line)) expect(lines[i - 1], line).toBe("");
+      });
+      expect(text.endsWith("\n")).toBe(true);
+      expect(lines.filter((l) => SECTIONS.test(l))).toContain("backend lk_jwt");
+      expect(lines.includes("resolvers kubernetes")).toBe(dnsResolvers);
+    }
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * Node reservation and pod placement rules the mutation check (docs/mutation.md) found unpinned:
+ * - the EKS AMI kubelet CPU reservation for small nodes (6% of the first core, 1% of the second,
+ *   0.5% of the next two, 0.25% of the rest; memory 255 MiB + 11 MiB × 110 pods + 100 MiB);
+ * - first-fit *decreasing* (docs/sizing.md, "Nodes"): a pod's size is its vCPU share plus its
+ *   memory share of a node, so neither a CPU-heavy nor a memory-heavy pod is placed late;
+ * - every pod the pools count names the workload it belongs to (README: at 100 CCU the
+ *   application pool holds 16 Synapse + 2 HAProxy + (3 Redis + 3 Sentinels) × 2 + 2 master
+ *   proxies + 2 JWT service pods).
+ */
+import { describe, expect, it } from "vitest";
+import { pack, systemReserved, type PodDemand } from "../../sizing/packing";
+import { podsByPool } from "../../sizing/pools";
+import { planForTier } from "../helpers";
+
+describe("kubelet reservation (EKS AMI formula)", () => {
+  it.each([
+    [1, 0.06],
+    [2, 0.06 + 0.01],
+    [3, 0.06 + 0.01 + 0.005],
+    [4, 0.06 + 0.01 + 2 * 0.005],
+    [8, 0.06 + 0.01 + 2 * 0.005 + 4 * 0.0025],
+    [32, 0.06 + 0.01 + 2 * 0.005 + 28 * 0.0025],
+  ])("%i vCPU: %f vCPU reserved, 1565 MiB of memory", (cores, cpu) => {
+    const r = systemReserved({ vcpu: cores, memoryGiB: 4 * cores });
+    expect(r.vcpu).toBeCloseTo(cpu, 9);
+    expect(r.memoryGiB).toBe(1.528); // (255 + 11 × 110 + 100) MiB = 1565 MiB = 1.528 GiB
+  });
+});
+
+describe("first-fit decreasing by size", () => {
+  const node = { vcpu: 1, memoryGiB: 1 };
+  const pod = (owner: string, vcpu: number, memoryGiB: number): PodDemand => ({ owner, vcpu, memoryGiB });
+
+  it("two memory-heavy and two CPU-light pods: each heavy pod shares a node with a light one", () => {
+    // By hand: {m1, s1} = 0.6 vCPU / 0.95 GiB and {m2, s2} the same fit two 1/1 nodes; the two light
+    // pods together (1.0 vCPU) leave no node room for a heavy pod's 0.1 vCPU. Heavy pods (size 1.0)
+    // must be placed before light ones (0.55).
+    const pods = [pod("s1", 0.5, 0.05), pod("s2", 0.5, 0.05), pod("m1", 0.1, 0.9), pod("m2", 0.1, 0.9)];
+    expect(pack(pods, node, 2)).not.toBeNull();
+  });
+
+  it("two CPU-heavy and two memory-light pods: the same with the roles swapped", () => {
+    const pods = [pod("s1", 0.05, 0.5), pod("s2", 0.05, 0.5), pod("c1", 0.9, 0.1), pod("c2", 0.9, 0.1)];
+    expect(pack(pods, node, 2)).not.toBeNull();
+  });
+});
+
+describe("every pod names its workload", () => {
+  it("100 CCU: the application pool's 34 pods by workload, and the one-per-node pools", () => {
+    const load = podsByPool(planForTier("100"));
+    const byOwner = (pods: PodDemand[]) => pods.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p.owner]: (acc[p.owner] ?? 0) + 1 }), {});
+    expect(load.application.base).toHaveLength(34);
+    expect(byOwner(load.application.base)).toEqual({
+      // 16 Synapse processes (main and background one each, the other seven types two each).
+      "synapse/main": 1,
+      "synapse/synchrotron": 2,
+      "synapse/generic": 2,
+      "synapse/eventPersister": 2,
+      "synapse/federationSender": 2,
+      "synapse/mediaRepository": 2,
+      "synapse/background": 1,
+      "synapse/streamWriter": 2,
+      "synapse/pusher": 2,
+      haproxy: 2,
+      "redis-synapse": 3,
+      "sentinel-synapse": 3,
+      "redis-synapse-master-proxy": 2,
+      "redis-livekit": 3,
+      "sentinel-livekit": 3,
+      "lk-jwt-service": 2,
+    });
+    expect(byOwner(load.database.base)).toEqual({ postgres: 3 });
+    expect(byOwner(load.storage.base)).toEqual({ minio: 4 });
+    expect(byOwner(load.calls.base)).toEqual({ livekit: 2, coturn: 2 });
+  });
+});
