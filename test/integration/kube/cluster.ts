@@ -156,7 +156,11 @@ export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]
     warnings.push(...r.stderr.split("\n").filter((line) => line.startsWith("Warning:")));
   };
   apply(definitions);
-  cp.must(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+  // Polled rather than `kubectl wait`: a CRD created a moment ago has no status yet, which kubectl wait reports as an error.
+  await waitFor("every CRD Established", async () => {
+    const crds = JSON.parse(cp.must(["get", "crd", "-o", "json"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    return crds.items.every((crd) => crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) ? true : undefined;
+  }, 60_000, 500);
   apply(rest);
   return { objects: definitions.length + rest.length, warnings };
 }
