@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import { parseSettings, plan, type Plan } from "../sizing";
 import type { RawSettings } from "../sizing/settings";
 import type { TierId } from "../sizing/tiers";
@@ -27,4 +28,15 @@ export const TEST_CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certific
 /** Settings for a target: on aws with the certificate a deployment there requires. */
 export function onTarget(target: string): RawSettings {
   return target === "aws" ? { target, aws: { certificateArn: TEST_CERTIFICATE_ARN } } : { target };
+}
+
+/** The error `f` throws, checked to be a `kind`; fails the test when `f` returns. */
+export function thrownBy<E extends Error>(kind: new (...args: never[]) => E, f: () => unknown): E {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(kind);
+    return e as E;
+  }
+  throw new Error(`${kind.name} expected, nothing thrown`);
 }

@@ -11,7 +11,7 @@ import { chooseTier } from "../../sizing/index";
 import { erasureSetDrives, planMinio } from "../../sizing/objectstore";
 import { applicationNodes } from "../../sizing/pools";
 import { planPostgres } from "../../sizing/postgres";
-import { planFor, planForTier, SERVER_NAME } from "../helpers";
+import { planFor, planForTier, SERVER_NAME, thrownBy } from "../helpers";
 
 interface Refusal {
   rule: string;
@@ -22,19 +22,13 @@ interface Refusal {
 
 /** The refusal `f` throws, split into its parts (and checked to be laid out as docs/config.md shows). */
 function refusal(f: () => unknown): Refusal {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanError);
-    const { rule, key, fix, message } = e as PlanError;
-    const head = `${rule}: `;
-    const tail = `; fix: ${fix} (matrix-scale:${key})`;
-    expect(message.startsWith(head), message).toBe(true);
-    expect(message.endsWith(tail), message).toBe(true);
-    expect(message).not.toContain("\n");
-    return { rule, key, fix, detail: message.slice(head.length, message.length - tail.length) };
-  }
-  throw new Error("not refused");
+  const { rule, key, fix, message } = thrownBy(PlanError, f);
+  const head = `${rule}: `;
+  const tail = `; fix: ${fix} (matrix-scale:${key})`;
+  expect(message.startsWith(head), message).toBe(true);
+  expect(message.endsWith(tail), message).toBe(true);
+  expect(message).not.toContain("\n");
+  return { rule, key, fix, detail: message.slice(head.length, message.length - tail.length) };
 }
 
 /** A rule of a few words, the expected key, every number in the detail, a fix that says what to do. */

@@ -7,16 +7,9 @@ import { describe, expect, it } from "vitest";
 import { parseSettings, SettingsError } from "../../sizing";
 import type { RawSettings } from "../../sizing/settings";
 import { ok } from "../fixtures/bad-settings";
+import { thrownBy } from "../helpers";
 
-function refused(raw: RawSettings): SettingsError {
-  try {
-    parseSettings({ ...ok, ...raw });
-  } catch (e) {
-    expect(e).toBeInstanceOf(SettingsError);
-    return e as SettingsError;
-  }
-  throw new Error("accepted");
-}
+const refused = (raw: RawSettings): SettingsError => thrownBy(SettingsError, () => parseSettings({ ...ok, ...raw }));
 
 describe("settings at the edges the mutation check found", () => {
   it("tier is a name or a number, never a list holding one", () => {

@@ -15,7 +15,7 @@ import type { StorageState } from "../../sizing/invariants";
 import { erasureSetDrives, planMinio } from "../../sizing/objectstore";
 import type { MinioPool } from "../../sizing/types";
 import { POOLS_9_2 } from "../fixtures/seed";
-import { planFor, SERVER_NAME } from "../helpers";
+import { planFor, SERVER_NAME, thrownBy } from "../helpers";
 
 /** A 100-CCU deployment that already holds these MinIO pools (a stack's recorded storage output). */
 function withPools(pools: MinioPool[], parity: number): Plan {
@@ -23,15 +23,7 @@ function withPools(pools: MinioPool[], parity: number): Plan {
   return plan(parseSettings({ ccu: 100, serverName: SERVER_NAME }), { previous });
 }
 
-const refusal = (f: () => unknown): PlanError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanError);
-    return e as PlanError;
-  }
-  throw new Error("not refused");
-};
+const refusal = (f: () => unknown): PlanError => thrownBy(PlanError, f);
 
 const pool = (servers: number, drivesPerServer: number, driveGB = 250): MinioPool => ({ servers, drivesPerServer, driveGB });
 const storage = (p: Plan) => p.pools.find((u) => u.role === "storage")!;

@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Resources } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
-import { planFor, planForTier, row, SERVER_NAME } from "../helpers";
+import { planFor, planForTier, row, SERVER_NAME, thrownBy } from "../helpers";
 
 /**
  * CPU and memory of a Resources value. (guaranteed() copies every field of what it is given, so a
@@ -29,15 +29,7 @@ const sized = (r: Resources) => ({
   limits: { vcpu: r.limits.vcpu, memoryGiB: r.limits.memoryGiB },
 });
 
-const refusal = (f: () => unknown): PlanError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanError);
-    return e as PlanError;
-  }
-  throw new Error("not refused");
-};
+const refusal = (f: () => unknown): PlanError => thrownBy(PlanError, f);
 
 describe("tier choice and the seed 8.2 warnings", () => {
   it("the smallest tier that serves ccu, at each boundary", () => {

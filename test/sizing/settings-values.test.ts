@@ -7,17 +7,10 @@ import { describe, expect, it } from "vitest";
 import { parseSettings, SettingsError } from "../../sizing";
 import type { RawSettings } from "../../sizing/settings";
 import { ok } from "../fixtures/bad-settings";
+import { thrownBy } from "../helpers";
 
 const accepts = (raw: RawSettings) => parseSettings({ ...ok, ...raw });
-function refusedKey(raw: RawSettings): string {
-  try {
-    parseSettings({ ...ok, ...raw });
-  } catch (e) {
-    expect(e).toBeInstanceOf(SettingsError);
-    return (e as SettingsError).key;
-  }
-  return "(accepted)";
-}
+const refusedKey = (raw: RawSettings): string => thrownBy(SettingsError, () => parseSettings({ ...ok, ...raw })).key;
 
 describe("documented defaults (docs/config.md)", () => {
   it("target kubernetes, federation on, no overrides, namespace matrix, AWS us-east-1 / 10.42.0.0/16 / 1.33", () => {
