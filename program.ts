@@ -65,6 +65,7 @@ export async function program(options: ProgramOptions = {}) {
     groups,
     ...(nodePools ? { kubeconfig: nodePools.kubeconfig } : {}),
     createStorageClasses: aws,
+    databaseVolume: thePlan.postgres.volume,
     podReadinessGates: aws,
   });
   const charts: ChartOptions = { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime };
@@ -84,7 +85,7 @@ export async function program(options: ProgramOptions = {}) {
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
-  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts }, { dependsOn: [secrets, objectStore] });
+  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts, provisionedVolumes: aws }, { dependsOn: [secrets, objectStore] });
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);
   if (redisSynapse.masterService !== SERVICE_NAMES.redisSynapseMaster) throw new Error("Synapse's Redis endpoint and the Redis component disagree");
@@ -145,6 +146,7 @@ export async function program(options: ProgramOptions = {}) {
       processes: thePlan.synapse.processes,
       connections: thePlan.synapse.connections,
       connectionsAtMaxScale: thePlan.synapse.connectionsAtMaxScale,
+      connectionsInRollout: thePlan.synapse.connectionsInRollout,
       limit: thePlan.synapse.connectionLimit,
       maxConnections: thePlan.postgres.maxConnections,
     },

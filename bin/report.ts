@@ -9,18 +9,20 @@ export function planJson(plan: Plan, resources: readonly DeclaredResource[]) {
     tier: plan.tier,
     tierCcu: plan.tierCcu,
     target: plan.target,
-    inventory: plan.inventory.map(({ role, count, vcpu, memoryGiB, storageGB, instanceType, volumeType, monthlyUsd, countReason }) => ({
+    inventory: plan.inventory.map(({ role, count, vcpu, memoryGiB, storageGB, rootDiskGB, instanceType, volumeType, monthlyUsd, countReason }) => ({
       role,
       count,
       vcpu,
       memoryGiB,
       storageGB,
+      rootDiskGB,
       instanceType,
       volumeType,
       monthlyUsd,
       ...(countReason ? { countReason } : {}),
     })),
     totals: plan.totals,
+    bill: plan.bill,
     synapse: {
       workers: Object.fromEntries(
         Object.values(plan.synapse.workers).map((w) => [
@@ -41,6 +43,7 @@ export function planJson(plan: Plan, resources: readonly DeclaredResource[]) {
       processesAtMaxScale: plan.synapse.processesAtMaxScale,
       connections: plan.synapse.connections,
       connectionsAtMaxScale: plan.synapse.connectionsAtMaxScale,
+      connectionsInRollout: plan.synapse.connectionsInRollout,
       connectionLimit: plan.synapse.connectionLimit,
       streamWriters: plan.synapse.streamWriters,
       singletons: plan.synapse.singletons,
@@ -92,13 +95,16 @@ export function humanReport(plan: Plan, resources: readonly DeclaredResource[]):
   out.push("\nServers");
   out.push(
     table(
-      ["role", "count", "vCPU", "GiB", "disk GB", "instance", "volume", "$/month", "note"],
+      ["role", "count", "vCPU", "GiB", "volumes GB", "root GB", "instance", "volume", "$/month", "note"],
       [
-        ...plan.inventory.map((r) => [r.role, r.count, r.vcpu, r.memoryGiB, num(r.storageGB), r.instanceType, r.volumeType, usd(r.monthlyUsd), r.countReason ?? ""]),
-        ["total", plan.totals.servers, num(plan.totals.vcpu), num(plan.totals.memoryGiB), num(plan.totals.storageGB), "", "", usd(plan.totals.monthlyUsd), plan.target === "aws" ? "incl. EKS control plane" : "AWS-equivalent estimate"],
+        ...plan.inventory.map((r) => [r.role, r.count, r.vcpu, r.memoryGiB, num(r.storageGB), r.rootDiskGB, r.instanceType, r.volumeType, usd(r.monthlyUsd), r.countReason ?? ""]),
+        ["total", plan.totals.servers, num(plan.totals.vcpu), num(plan.totals.memoryGiB), num(plan.totals.storageGB), "", "", "", "", "nodes and root disks; the bill below"],
       ],
     ),
   );
+  out.push(`\nMonthly bill (AWS list prices, ${plan.bill.region}, read ${plan.bill.pricesAsOf}${plan.target === "aws" ? "" : "; AWS-equivalent estimate"})`);
+  out.push(table(["item", "quantity", "of", "$/month"], [...plan.bill.lines.map((l) => [l.item, l.quantity, l.unit, usd(l.monthlyUsd)]), ["total", "", "", usd(plan.bill.monthlyUsd)]]));
+  out.push(`not priced: ${plan.bill.notPriced.join(", ")}`);
 
   out.push("\nSynapse fleet");
   const workers = Object.values(plan.synapse.workers);
@@ -110,7 +116,7 @@ export function humanReport(plan: Plan, resources: readonly DeclaredResource[]):
   );
   const s = plan.synapse;
   out.push(
-    `processes ${s.processes} (${s.processesAtMaxScale} at max autoscale); database connections ${s.connections} (${s.connectionsAtMaxScale} at max) ` +
+    `processes ${s.processes} (${s.processesAtMaxScale} at max autoscale); database connections ${s.connections} (${s.connectionsAtMaxScale} at max, ${s.connectionsInRollout} mid-rollout) ` +
       `< 85% of max_connections ${plan.postgres.maxConnections} = ${num(s.connectionLimit)} [${plan.postgres.maxConnectionsSource}]`,
   );
   out.push(`stream writers: ${Object.entries(s.streamWriters).map(([k, v]) => `${k}→${v!.length > 1 ? `${v!.length} writers` : v![0]}`).join(", ")}`);
@@ -154,6 +160,16 @@ export function humanReport(plan: Plan, resources: readonly DeclaredResource[]):
   return out.join("\n");
 }
 
+/** Each bill item before and after a move (0 where one side has none), and the total. */
+export function billDifference(from: Plan, to: Plan): { item: string; before: number; after: number }[] {
+  const cost = (p: Plan, item: string) => p.bill.lines.find((l) => l.item === item)?.monthlyUsd ?? 0;
+  const items = unique([...from.bill.lines, ...to.bill.lines].map((l) => l.item));
+  return [...items.map((item) => ({ item, before: cost(from, item), after: cost(to, item) })), { item: "total", before: from.bill.monthlyUsd, after: to.bill.monthlyUsd }];
+}
+
+const unique = <T>(list: readonly T[]): T[] => [...new Set(list)];
+const signedUsd = (n: number) => `${n < 0 ? "−" : "+"}${usd(Math.abs(n))}`;
+
 export interface TierMove {
   from: Plan;
   to: Plan;
@@ -171,7 +187,7 @@ function headline(p: Plan): (string | number)[] {
     num(p.totals.memoryGiB),
     usd(p.totals.monthlyUsd),
     `${p.synapse.processes} (${p.synapse.processesAtMaxScale})`,
-    `${p.synapse.connectionsAtMaxScale} / ${num(p.synapse.connectionLimit)}`,
+    `${p.synapse.connectionsInRollout} / ${num(p.synapse.connectionLimit)}`,
     p.postgres.maxConnections,
     `${num(p.postgres.storageGB)} GB`,
     `${p.minio.pools.length} / ${num(p.minio.usableGB)} GB`,
@@ -190,11 +206,12 @@ export function markdownTierMove(move: TierMove): string {
   out.push("| | before | after |", "|---|---:|---:|");
   HEADLINE_ROWS.forEach((row, i) => out.push(`| ${row} | ${before[i]} | ${after[i]}${String(before[i]) === String(after[i]) ? "" : " ✱"} |`));
   out.push("", "**Node pools**", "", "| pool | before | after |", "|---|---:|---:|");
-  for (const row of to.inventory) {
-    const prev = from.inventory.find((r) => r.role === row.role);
+  for (const role of unique([...from.inventory, ...to.inventory].map((r) => r.role))) {
     const fmt = (r?: InventoryRow) => (r ? `${r.count} × ${r.instanceType}` : "—");
-    out.push(`| ${row.role} | ${fmt(prev)} | ${fmt(row)} |`);
+    out.push(`| ${role} | ${fmt(from.inventory.find((r) => r.role === role))} | ${fmt(to.inventory.find((r) => r.role === role))} |`);
   }
+  out.push("", "**Monthly bill**", "", "| item | before | after | difference |", "|---|---:|---:|---:|");
+  for (const line of billDifference(from, to)) out.push(`| ${line.item} | ${usd(line.before)} | ${usd(line.after)} | ${signedUsd(line.after - line.before)} |`);
   const changed = resources.changed;
   const count = (e: string) => changed.filter((c) => c.effect === e).length;
   out.push(
@@ -222,6 +239,8 @@ export function humanTierMove(move: TierMove): string {
   const lines = [`moving ${from.ccu} users (tier ${from.tier}) → ${to.ccu} users (tier ${to.tier})`];
   lines.push(`\nSizing changes (${sizing.length})`);
   for (const c of sizing) lines.push(`  ${c.path}: ${String(c.before ?? "—")} → ${String(c.after ?? "—")}`);
+  lines.push(`\nMonthly bill`);
+  for (const line of billDifference(from, to)) if (line.before !== line.after) lines.push(`  ${line.item}: ${usd(line.before)} → ${usd(line.after)} (${signedUsd(line.after - line.before)})`);
   lines.push(`\nResources: ${resources.added.length} added, ${resources.removed.length} removed, ${resources.changed.length} changed`);
   for (const r of resources.added) lines.push(`  + ${r.type} ${r.name}`);
   for (const r of resources.removed) lines.push(`  - ${r.type} ${r.name}${r.stateful ? " (STATEFUL)" : ""}`);

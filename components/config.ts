@@ -4,10 +4,11 @@
  * never here, so the CLI and the program reject the same inputs with the same messages.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, SettingsError, type RawSettings } from "../sizing/settings";
+import { CONFIG_NAMESPACE, SETTING_KEYS, SettingsError, type RawSettings } from "../sizing/settings";
 
 const SCALAR_KEYS = ["ccu", "tier", "serverName", "target", "federation"] as const;
-const OBJECT_KEYS = ["overrides", "kubernetes", "aws"] as const;
+/** Every other setting is an object, given as JSON (or with `pulumi config set --path`). */
+const OBJECT_KEYS = SETTING_KEYS.filter((k) => !(SCALAR_KEYS as readonly string[]).includes(k));
 
 export function rawSettingsFromStack(config = new pulumi.Config(CONFIG_NAMESPACE)): RawSettings {
   const raw: RawSettings = {};

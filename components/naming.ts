@@ -41,6 +41,15 @@ export const MONITORING_NAMESPACE = "monitoring";
 /** StorageClasses per node pool (created on AWS; provided by the operator on an existing cluster). */
 export const STORAGE_CLASSES = { database: "matrix-scale-database", storage: "matrix-scale-storage", application: "matrix-scale-application" } as const;
 
+/**
+ * The VolumeAttributesClass holding the database volume's IOPS and throughput: named by its values,
+ * because a class's parameters cannot change; a new tier's class is added and the Cluster points its
+ * volumes at it (CloudNativePG modifies the existing volumes in place).
+ */
+export function databaseVolumeClassName(volume: { iops: number; throughputMiBps: number }): string {
+  return `${STORAGE_CLASSES.database}-${volume.iops}-iops-${volume.throughputMiBps}-mibps`;
+}
+
 export const SENTINEL_MASTER_NAME = "mymaster";
 export const BACKUP_BUCKET = "synapse-db-backups";
 

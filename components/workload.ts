@@ -6,7 +6,10 @@ import { POOL_LABEL, poolTaints } from "../sizing/inventory";
 import type { Resources } from "../sizing/types";
 import type { InventoryRole } from "../sizing/types";
 
-const quantity = (r: Resources["requests"]) => ({ cpu: `${Math.round(r.vcpu * 1000)}m`, memory: `${Math.round(r.memoryGiB * 1024)}Mi` });
+/** A size in GiB as a Kubernetes quantity in whole MiB. */
+export const mebibytes = (gib: number) => `${Math.round(gib * 1024)}Mi`;
+
+const quantity = (r: Resources["requests"]) => ({ cpu: `${Math.round(r.vcpu * 1000)}m`, memory: mebibytes(r.memoryGiB) });
 
 export function containerResources(resources: Resources) {
   return { requests: quantity(resources.requests), limits: quantity(resources.limits) };

@@ -47,6 +47,12 @@ export const REDIS_MASTER_PROXY = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } a
  */
 export const LIGHT_WORKER_CP_MAX = 5;
 
+/**
+ * The application pool never runs on fewer nodes: one per zone, so Redis data pods and Sentinels
+ * (one per node each) keep a quorum when a zone goes.
+ */
+export const APPLICATION_NODES_FLOOR = 3;
+
 /** HPA ceiling for stateless workers: maxReplicas = ceil(replicas × factor). */
 export const HPA_MAX_FACTOR = 1.5;
 
@@ -73,13 +79,30 @@ export const URGENT_UPGRADE_AT = 0.9;
 export const MINIO_DRIVES_PER_SERVER = 4;
 
 /**
- * Per-node cost of Kubernetes itself, paid before any workload: kubelet/system reservation
- * (the EKS AMI's formula: CPU 6% of the first core, 1% of the second, 0.5% of the next two,
- * 0.25% above four; memory 255 MiB + 11 MiB × max pods + 100 MiB eviction threshold) and the
- * DaemonSets every node runs (VPC CNI, kube-proxy, EBS CSI node, node exporter, log shipper).
+ * PostgreSQL volumes are gp3 with provisioned performance, the closest EBS comes to the seed's
+ * "NVMe" at a gp3 price (io2 at 16,000 IOPS costs about 16× more; its sub-millisecond latency is
+ * not needed with synchronous replication already on the commit path): 3 IOPS per user, never
+ * below the 3,000 baseline, and a sixteenth of the IOPS in MiB/s (a 64 KiB sequential read or
+ * write for every fourth operation: WAL, vacuum, base backups). A decision, not a measurement.
  */
-export const NODE_MAX_PODS = 110;
-export const DAEMONSET_OVERHEAD = { vcpu: 0.35, memoryGiB: 0.6 } as const;
+export const DATABASE_VOLUME = { iopsPerUser: 3, mibpsPerIops: 1 / 16 } as const;
+
+/**
+ * Node root disks hold the OS, the images the node pulls, container logs and the pods' scratch
+ * (emptyDir): 40 GB before scratch, every pod's scratch limit on one node in the worst case, and
+ * 10% more because the kubelet evicts pods below 10% free (nodefs.available), rounded up to 10 GB.
+ */
+export const ROOT_DISK = { baseGB: 40, evictionShare: 0.1, stepGB: 10 } as const;
+
+/** Scratch limits of a Synapse pod: uploads in flight, and on media workers the provider's cache and modules. */
+export const SYNAPSE_SCRATCH = { tmpGiB: 1, mediaGiB: 20, modulesGiB: 0.5 } as const;
+
+/**
+ * Kept free on every node beyond the DaemonSets' requests (sizing/node-model.ts): the node exporter
+ * requests nothing but uses about 30-60 MiB, and an EKS add-on update may raise its requests.
+ * Pods sized to fill a node (PostgreSQL, MinIO, LiveKit, coturn) leave this much.
+ */
+export const NODE_FILL_MARGIN = { vcpu: 0.1, memoryGiB: 0.25 } as const;
 
 /**
  * HAProxy routing: timeouts (long-polling /sync holds requests ~30 s; initial syncs can take
@@ -104,8 +127,12 @@ export const ROUTING = {
   /** Kept between HAProxy noticing a pod is gone and the pod stopping, and Synapse's own shutdown. */
   drainMarginSeconds: 5,
   shutdownSeconds: 30,
-  /** Deployments roll with Kubernetes' default maxSurge (25%, rounded up): extra pods in the answer. */
-  rolloutSurge: 0.25,
+  /**
+   * Autoscaled Synapse Deployments roll one extra pod at a time (maxSurge 1, maxUnavailable 0):
+   * Kubernetes' default 25% would, at 20K, hold about 240 more database connections mid-rollout
+   * (surge pods plus as many old pods draining) and warm that many cold caches against PostgreSQL at once.
+   */
+  rolloutSurgePods: 1,
   /**
    * HAProxy pods behind the NLB: the target group keeps a deregistering target's connections this
    * long, and a stopping HAProxy pod keeps serving that long plus the margin (the NLB keeps sending

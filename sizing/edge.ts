@@ -6,7 +6,7 @@
 import { ROUTING } from "./additions";
 import type { Settings } from "./settings";
 import { WORKER_NAMES } from "./synapse";
-import type { EdgePlan, SynapsePlan } from "./types";
+import type { EdgePlan, SynapsePlan, WorkerPlan } from "./types";
 
 /**
  * Bytes of a DNS response carrying `addresses` A records for one name (RFC 1035 4.1): the 12-byte
@@ -20,8 +20,8 @@ export function dnsResponseBytes(name: string, addresses: number): number {
 }
 
 /** Ready pods a discovered type can have at once: its HPA maximum plus a rollout's surge. */
-export function discoverySlots(maxReplicas: number): number {
-  return maxReplicas + Math.ceil(maxReplicas * ROUTING.rolloutSurge);
+export function discoverySlots(worker: Pick<WorkerPlan, "maxReplicas" | "rolloutSurge">): number {
+  return worker.maxReplicas + worker.rolloutSurge;
 }
 
 /**
@@ -36,7 +36,7 @@ export function routableServiceName(serviceName: string): string {
 export function largestDiscoveredAnswer(synapse: SynapsePlan, namespace: string): { name: string; addresses: number } {
   const candidates = Object.values(synapse.workers)
     .filter((w) => w.autoscaled)
-    .map((w) => ({ name: `${routableServiceName(WORKER_NAMES[w.type])}.${namespace}.svc.cluster.local`, addresses: discoverySlots(w.maxReplicas) }));
+    .map((w) => ({ name: `${routableServiceName(WORKER_NAMES[w.type])}.${namespace}.svc.cluster.local`, addresses: discoverySlots(w) }));
   return candidates.reduce((a, b) => (dnsResponseBytes(b.name, b.addresses) > dnsResponseBytes(a.name, a.addresses) ? b : a));
 }
 
@@ -63,7 +63,7 @@ export function planEdge(settings: Pick<Settings, "target" | "edge" | "aws" | "k
       holdSeconds: r.dns.holdSeconds,
       largestAnswer: largest,
       payloadBytes: Math.max(MINIMUM_PAYLOAD, dnsResponseBytes(largest.name, largest.addresses)),
-      slots: Object.fromEntries(Object.values(synapse.workers).filter((w) => w.autoscaled).map((w) => [w.type, discoverySlots(w.maxReplicas)])),
+      slots: Object.fromEntries(Object.values(synapse.workers).filter((w) => w.autoscaled).map((w) => [w.type, discoverySlots(w)])),
     },
     drain: { detectionSeconds, preStopSeconds, terminationGraceSeconds: preStopSeconds + r.shutdownSeconds },
     loadBalancer: {

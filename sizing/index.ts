@@ -3,10 +3,12 @@
  * Pure and deterministic (the date for "runs out on" messages is an explicit option).
  */
 import { planEdge } from "./edge";
-import { HAPROXY, MONITORING, PLAN_UPGRADE_AT, ROUTING, URGENT_UPGRADE_AT } from "./additions";
+import { APPLICATION_NODES_FLOOR, HAPROXY, MONITORING, PLAN_UPGRADE_AT, ROOT_DISK, ROUTING, URGENT_UPGRADE_AT } from "./additions";
+import { monthlyBill } from "./bill";
+import { eksVersionWarning } from "./eks-versions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
-import { inventoryRow, totals, type ServerSpec } from "./inventory";
+import { instanceType, inventoryRow, totals, type ServerSpec } from "./inventory";
 import { planMinio } from "./objectstore";
 import { allocatable } from "./packing";
 import { applicationNodes, podsByPool, poolUsage } from "./pools";
@@ -14,7 +16,9 @@ import { planPostgres } from "./postgres";
 import { planRedis } from "./redis";
 import { guaranteed } from "./resources";
 import type { PoolRole, Settings } from "./settings";
-import { connectionLimit, planSynapseFleet } from "./synapse";
+import { PRICES } from "./prices";
+import { connectionLimit, planSynapseFleet, rolloutOverlap } from "./synapse";
+import { GIB_IN_GB } from "./units";
 import { TIER_CCU, TIER_IDS, TIER_TABLES, type TierId } from "./tiers";
 import type { StorageState } from "./invariants";
 import type { InventoryRole, MinioPlan, Plan, PostgresPlan } from "./types";
@@ -56,21 +60,22 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const overrides = settings.overrides;
   const seedServers = table.servers;
   const nodeOverride = (role: PoolRole) => overrides.nodePools?.[role]?.count;
+  const perNode = (role: PoolRole) => allocatable(instanceType(seedServers[role].vcpu, seedServers[role].memoryGiB));
 
   const fleet = planSynapseFleet({ tier, ccu: settings.ccu, federation: settings.federation, overrides });
-  const postgres = planPostgres(tier, fleet.connectionsAtMaxScale, allocatable(seedServers.database), overrides, options.previous?.postgres.storageGB);
+  const postgres = planPostgres(tier, fleet.connectionsInRollout, perNode("database"), overrides, options.previous?.postgres.storageGB);
   const synapse = { ...fleet, connectionLimit: connectionLimit(postgres.maxConnections) };
-  if (synapse.connectionsAtMaxScale >= synapse.connectionLimit) {
+  if (synapse.connectionsInRollout >= synapse.connectionLimit) {
     throw new PlanError(
       "connection budget",
       "overrides.postgres.maxConnections",
-      `Synapse opens up to ${synapse.connectionsAtMaxScale} connections at maximum autoscale, not below 85% of max_connections ${postgres.maxConnections} (${synapse.connectionLimit})`,
+      `Synapse opens up to ${synapse.connectionsInRollout} connections at maximum autoscale during a rollout, not below 85% of max_connections ${postgres.maxConnections} (${synapse.connectionLimit})`,
       "raise postgres.maxConnections, lower a worker's cpMax or maxReplicas",
     );
   }
   const redis = planRedis(tier);
-  const minio = planMinio(tier, settings.ccu, allocatable(seedServers.storage), overrides, options.asOf, options.previous?.minio);
-  const calls = planCalls(tier, allocatable(seedServers.calls), overrides);
+  const minio = planMinio(tier, settings.ccu, perNode("storage"), overrides, options.asOf, options.previous?.minio);
+  const calls = planCalls(tier, perNode("calls"), overrides);
   const haproxy = HAPROXY[tier];
   const parts = {
     synapse,
@@ -89,8 +94,8 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   };
 
   const load = podsByPool(parts);
-  const appPerNode = allocatable(seedServers.application);
-  const appNeeded = applicationNodes(load.application.base, load.application.max, appPerNode, seedServers.application.count);
+  const appPerNode = perNode("application");
+  const appNeeded = applicationNodes(load.application.base, load.application.max, appPerNode, APPLICATION_NODES_FLOOR);
   const appCount = nodeOverride("application") ?? appNeeded;
   requireCount("application", appCount, appNeeded, "its pods with one node lost");
   const minioServers = minio.pools.reduce((acc, p) => acc + p.servers, 0);
@@ -98,25 +103,28 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const counts: Record<PoolRole, { count: number; reason?: string }> = {
     application: {
       count: appCount,
-      ...(appCount !== seedServers.application.count ? { reason: "pods fit with one node lost (N-1), Redis and Sentinels included" } : {}),
+      ...(appCount !== seedServers.application.count ? { reason: "packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout" } : {}),
     },
     database: { count: nodeOverride("database") ?? postgres.instances },
     storage: { count: nodeOverride("storage") ?? minioServers, ...(minioServers !== seedServers.storage.count ? { reason: "one node per MinIO server" } : {}) },
     calls: { count: nodeOverride("calls") ?? callHosts, ...(callHosts !== seedServers.calls.count ? { reason: "one host per LiveKit and per coturn process" } : {}) },
-    compliance: { count: nodeOverride("compliance") ?? seedServers.compliance.count },
+    // Nothing of this deployment runs on a compliance server: none unless the operator asks for them.
+    compliance: { count: nodeOverride("compliance") ?? 0, ...(seedServers.compliance.count > 0 ? { reason: "no workload runs there" } : {}) },
     monitoring: { count: nodeOverride("monitoring") ?? seedServers.monitoring.count },
   };
   requireCount("database", counts.database.count, postgres.instances, `${postgres.instances} PostgreSQL instances, one per node`);
   requireCount("storage", counts.storage.count, minioServers, `${minioServers} MinIO servers, one per node`);
   requireCount("calls", counts.calls.count, callHosts, `${calls.livekit.instances} LiveKit + ${calls.coturn.instances} coturn hosts`);
 
+  const monitoring = planMonitoring(TIER_CCU[tier], seedServers.monitoring.storageGB, postgres.maxConnections);
   const specs: ServerSpec[] = [];
-  if (settings.target === "kubernetes") specs.push({ role: "controlPlane", ...seedServers.controlPlane });
+  const rootDiskGB = (role: InventoryRole) => rootDisk(role === "application" ? applicationScratchGiB(synapse) : 0);
+  if (settings.target === "kubernetes") specs.push({ role: "controlPlane", ...seedServers.controlPlane, rootDiskGB: rootDiskGB("controlPlane") });
   for (const role of Object.keys(counts) as PoolRole[]) {
     const seed = seedServers[role];
-    // A database node's disk is the PostgreSQL volume (growth rule); a storage node's, its drives.
-    const storageGB = role === "database" ? postgres.storageGB : role === "storage" ? minioDiskPerServer(minio) : seed.storageGB;
-    specs.push({ role, ...seed, storageGB, count: counts[role].count, ...(counts[role].reason ? { countReason: counts[role].reason } : {}) });
+    if (counts[role].count === 0) continue;
+    const storageGB = volumesPerNode(role, counts[role].count, { postgres, minio, redis, monitoring });
+    specs.push({ role, ...seed, storageGB, rootDiskGB: rootDiskGB(role), count: counts[role].count, ...(counts[role].reason ? { countReason: counts[role].reason } : {}) });
   }
   const inventory = specs.map(inventoryRow);
 
@@ -141,6 +149,13 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     }
   }
 
+  const on = options.asOf ?? new Date(`${PRICES.asOf}T00:00:00Z`);
+  const aws = settings.target === "aws";
+  const bill = monthlyBill(
+    { inventory, postgres, minio, redis, monitoring },
+    aws ? { zones: ZONES, createsVpc: !settings.aws.vpcId, loadBalancers: INTERNET_FACING_LOAD_BALANCERS, kubernetesVersion: settings.aws.kubernetesVersion, on } : undefined,
+  );
+  const versionWarning = aws ? eksVersionWarning(settings.aws.kubernetesVersion, on) : undefined;
   return {
     ccu: settings.ccu,
     tier,
@@ -148,11 +163,12 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     target: settings.target,
     serverName: settings.serverName,
     inventory,
-    totals: totals(inventory, settings.target === "aws"),
+    totals: totals(inventory, bill),
     ...parts,
     pools,
-    monitoring: planMonitoring(TIER_CCU[tier], seedServers.monitoring.storageGB, postgres.maxConnections),
-    warnings: warnings(settings.ccu, tier, minio),
+    monitoring,
+    bill,
+    warnings: [...warnings(settings.ccu, tier, minio), ...(versionWarning ? [versionWarning] : [])],
   };
 }
 
@@ -181,6 +197,48 @@ function planMonitoring(tierCcu: number, storageGB: number, maxConnections: numb
       replicationLagSeconds: m.replicationLagSeconds,
     },
   };
+}
+
+/** Zones the deployment spreads over (settings take exactly three). */
+const ZONES = 3;
+/** HAProxy's and LiveKit's Services of type LoadBalancer. */
+const INTERNET_FACING_LOAD_BALANCERS = 2;
+
+/** A node's root disk for `scratchGiB` of pod scratch that may land on it (ROOT_DISK). */
+function rootDisk(scratchGiB: number): number {
+  const neededGB = (ROOT_DISK.baseGB + scratchGiB * GIB_IN_GB) / (1 - ROOT_DISK.evictionShare);
+  return Math.ceil(neededGB / ROOT_DISK.stepGB) * ROOT_DISK.stepGB;
+}
+
+/**
+ * Every Synapse pod's scratch limit at maximum autoscale mid-rollout, as if all landed on one node
+ * (the smaller emptyDirs of HAProxy and Redis, 64 MiB each, fit the base allowance).
+ */
+function applicationScratchGiB(synapse: Pick<Plan["synapse"], "workers" | "scratch">): number {
+  return Object.values(synapse.workers).reduce((sum, w) => {
+    const perPod = synapse.scratch.tmpGiB + (w.type === "mediaRepository" ? synapse.scratch.mediaGiB + synapse.scratch.modulesGiB : 0);
+    return sum + (w.maxReplicas + rolloutOverlap(w)) * perPod;
+  }, 0);
+}
+
+/**
+ * Persistent volumes a pool's pods hold, per node: a database node's PostgreSQL volume, a storage
+ * node's MinIO drives; Redis on the application pool and Prometheus and Loki on the monitoring
+ * pool, shared out over their nodes; none on call hosts.
+ */
+function volumesPerNode(role: PoolRole, nodes: number, p: { postgres: PostgresPlan; minio: MinioPlan; redis: Plan["redis"]; monitoring: Plan["monitoring"] }): number {
+  switch (role) {
+    case "database":
+      return p.postgres.storageGB;
+    case "storage":
+      return minioDiskPerServer(p.minio);
+    case "application":
+      return Math.ceil((p.redis.synapse.instances * p.redis.synapse.storageGB + p.redis.livekit.instances * p.redis.livekit.storageGB) / nodes);
+    case "monitoring":
+      return Math.ceil((p.monitoring.prometheusStorageGB + p.monitoring.lokiStorageGB) / nodes);
+    default:
+      return 0;
+  }
 }
 
 function minioDiskPerServer(minio: MinioPlan): number {

@@ -1,50 +1,16 @@
 /**
- * Servers: an AWS instance type per role spec, labels and taints per pool, allocatable per
- * node, and the monthly cost estimate.
- *
- * Prices: AWS On-Demand list prices for Linux in us-east-1, from the AWS EC2 and EBS pricing
- * pages as published in 2025 (read 2025-11); 730 hours per month. They are estimates for
- * comparing tiers, not quotes: other regions, savings plans and data transfer differ.
+ * Servers: an AWS instance type per role spec, labels and taints per pool, allocatable per node,
+ * and each pool's share of the bill (nodes and their root disks; prices from sizing/prices.ts).
  */
 import { allocatable } from "./packing";
+import { instanceMonthlyUsd, volumeMonthlyUsd } from "./prices";
 import type { DiskKind } from "./tiers";
-import type { InventoryRole, InventoryRow, MinioPlan, Taint, Totals } from "./types";
-
-export const PRICES_AS_OF = "2025-11";
-export const HOURS_PER_MONTH = 730;
-export const EKS_CONTROL_PLANE_USD_PER_HOUR = 0.1;
+import type { Bill, InventoryRole, InventoryRow, MinioPlan, Taint, Totals } from "./types";
 
 /** Instance family by memory per vCPU (GiB). */
 const FAMILY_BY_RATIO: Readonly<Record<number, string>> = { 2: "c7i", 4: "m7i", 8: "r7i" };
 const SIZE_BY_VCPU: Readonly<Record<number, string>> = { 2: "large", 4: "xlarge", 8: "2xlarge", 16: "4xlarge", 32: "8xlarge", 48: "12xlarge", 64: "16xlarge" };
 
-/** USD per hour. */
-export const INSTANCE_USD_PER_HOUR: Readonly<Record<string, number>> = {
-  "c7i.large": 0.08925,
-  "c7i.xlarge": 0.1785,
-  "c7i.2xlarge": 0.357,
-  "c7i.4xlarge": 0.714,
-  "c7i.8xlarge": 1.428,
-  "c7i.12xlarge": 2.142,
-  "c7i.16xlarge": 2.856,
-  "m7i.large": 0.1008,
-  "m7i.xlarge": 0.2016,
-  "m7i.2xlarge": 0.4032,
-  "m7i.4xlarge": 0.8064,
-  "m7i.8xlarge": 1.6128,
-  "m7i.12xlarge": 2.4192,
-  "m7i.16xlarge": 3.2256,
-  "r7i.large": 0.1323,
-  "r7i.xlarge": 0.2646,
-  "r7i.2xlarge": 0.5292,
-  "r7i.4xlarge": 1.0584,
-  "r7i.8xlarge": 2.1168,
-  "r7i.12xlarge": 3.1752,
-  "r7i.16xlarge": 4.2336,
-};
-
-/** USD per GB-month. NVMe-class database disks are gp3 with provisioned IOPS on EKS. */
-export const VOLUME_USD_PER_GB_MONTH = { gp3: 0.08, st1: 0.045 } as const;
 export const VOLUME_TYPE_BY_DISK: Readonly<Record<DiskKind, "gp3" | "st1">> = { ssd: "gp3", nvme: "gp3", hdd: "st1" };
 
 export function instanceType(vcpu: number, memoryGiB: number): string {
@@ -66,12 +32,12 @@ export function poolTaints(role: InventoryRole): Taint[] {
   return TAINTED.has(role) ? [{ key: POOL_LABEL, value: role, effect: "NoSchedule" }] : [];
 }
 
-export type ServerSpec = Pick<InventoryRow, "role" | "count" | "vcpu" | "memoryGiB" | "storageGB" | "disk" | "countReason">;
+export type ServerSpec = Pick<InventoryRow, "role" | "count" | "vcpu" | "memoryGiB" | "storageGB" | "rootDiskGB" | "disk" | "countReason">;
 
 export function inventoryRow(spec: ServerSpec): InventoryRow {
   const type = instanceType(spec.vcpu, spec.memoryGiB);
   const volumeType = VOLUME_TYPE_BY_DISK[spec.disk];
-  const perServer = INSTANCE_USD_PER_HOUR[type]! * HOURS_PER_MONTH + spec.storageGB * VOLUME_USD_PER_GB_MONTH[volumeType];
+  const perServer = instanceMonthlyUsd(type) + volumeMonthlyUsd("gp3", spec.rootDiskGB);
   return {
     role: spec.role,
     count: spec.count,
@@ -81,7 +47,8 @@ export function inventoryRow(spec: ServerSpec): InventoryRow {
     disk: spec.disk,
     volumeType,
     instanceType: type,
-    allocatable: allocatable(spec),
+    rootDiskGB: spec.rootDiskGB,
+    allocatable: allocatable(type),
     labels: poolLabels(spec.role),
     taints: poolTaints(spec.role),
     monthlyUsd: Math.round(perServer * spec.count * 100) / 100,
@@ -89,16 +56,15 @@ export function inventoryRow(spec: ServerSpec): InventoryRow {
   };
 }
 
-/** Totals are always computed from the rows; the EKS fee is added when AWS runs the control plane. */
-export function totals(rows: readonly InventoryRow[], managedControlPlane: boolean): Totals {
+/** Totals are always computed from the rows; the cost is the whole bill's. */
+export function totals(rows: readonly InventoryRow[], bill: Pick<Bill, "monthlyUsd">): Totals {
   const sum = (f: (r: InventoryRow) => number) => rows.reduce((acc, r) => acc + f(r), 0);
-  const fee = managedControlPlane ? EKS_CONTROL_PLANE_USD_PER_HOUR * HOURS_PER_MONTH : 0;
   return {
     servers: sum((r) => r.count),
     vcpu: sum((r) => r.count * r.vcpu),
     memoryGiB: sum((r) => r.count * r.memoryGiB),
     storageGB: sum((r) => r.count * r.storageGB),
-    monthlyUsd: Math.round((sum((r) => r.monthlyUsd) + fee) * 100) / 100,
+    monthlyUsd: bill.monthlyUsd,
   };
 }
 

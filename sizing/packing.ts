@@ -3,7 +3,8 @@
  * without preemption would fill them, honouring required spread (no two pods of one spread
  * group on a node). Pure and fast enough to run for every property-test sample.
  */
-import { DAEMONSET_OVERHEAD, NODE_MAX_PODS } from "./additions";
+import { NODE_FILL_MARGIN } from "./additions";
+import { DAEMONSETS, nodeAllocatable } from "./node-model";
 
 export interface Capacity {
   vcpu: number;
@@ -19,24 +20,21 @@ export interface PodDemand extends Capacity {
 
 const round = (n: number, decimals: number) => Math.round(n * 10 ** decimals) / 10 ** decimals;
 
-/** Kubelet/system reservation for a node of this size (EKS AMI formula). */
-export function systemReserved(node: Capacity): Capacity {
-  const cores = node.vcpu;
-  const cpu =
-    0.06 * Math.min(cores, 1) +
-    0.01 * Math.max(0, Math.min(cores, 2) - 1) +
-    0.005 * Math.max(0, Math.min(cores, 4) - 2) +
-    0.0025 * Math.max(0, cores - 4);
-  const memoryMiB = 255 + 11 * NODE_MAX_PODS + 100;
-  return { vcpu: round(cpu, 3), memoryGiB: round(memoryMiB / 1024, 3) };
+/** What the cluster's DaemonSets request on every node (sizing/node-model.ts). */
+export function daemonSetRequests(): Capacity {
+  return sumDemand(DAEMONSETS.map((d) => d.requests));
 }
 
-/** What pods may request on one node: capacity less system reservation and DaemonSets. */
-export function allocatable(node: Capacity): Capacity {
-  const reserved = systemReserved(node);
+/**
+ * What pods may request on one node of an instance type: what the kubelet reports allocatable
+ * (sizing/node-model.ts), less the DaemonSets and the margin kept for what requests nothing.
+ */
+export function allocatable(instanceType: string): Capacity {
+  const node = nodeAllocatable(instanceType);
+  const daemons = daemonSetRequests();
   return {
-    vcpu: round(node.vcpu - reserved.vcpu - DAEMONSET_OVERHEAD.vcpu, 3),
-    memoryGiB: round(node.memoryGiB - reserved.memoryGiB - DAEMONSET_OVERHEAD.memoryGiB, 3),
+    vcpu: round(node.vcpu - daemons.vcpu - NODE_FILL_MARGIN.vcpu, 3),
+    memoryGiB: round(node.memoryGiB - daemons.memoryGiB - NODE_FILL_MARGIN.memoryGiB, 3),
   };
 }
 

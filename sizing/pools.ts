@@ -1,6 +1,7 @@
 /** Which pods each node pool carries, how many nodes that takes, and how full the pool is. */
 import { PlanError } from "./errors";
 import { nodesNeeded, pack, sumDemand, type Capacity, type PodDemand } from "./packing";
+import { rolloutOverlap } from "./synapse";
 import type { Plan, PoolUsage, RedisPlan, Resources, WorkerPlan } from "./types";
 import type { InventoryRole } from "./types";
 
@@ -24,7 +25,10 @@ function redisPods(name: string, redis: RedisPlan): PodDemand[] {
 
 type PlanParts = Pick<Plan, "synapse" | "routing" | "redis" | "postgres" | "minio" | "livekit" | "coturn">;
 
-/** Pods per pool at base replicas and at maximum autoscale. */
+/**
+ * Pods per pool at base replicas, and at maximum autoscale while the Deployments roll (the surge
+ * pod and the old pod still draining both hold their requests on a node).
+ */
 export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDemand[]; max: PodDemand[] }> {
   const workers = Object.values(p.synapse.workers) as WorkerPlan[];
   const shared = [
@@ -37,7 +41,7 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
   const same = (list: PodDemand[]) => ({ base: list, max: list });
   const minioServers = p.minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
   return {
-    application: { base: [...synapse((w) => w.replicas), ...shared], max: [...synapse((w) => w.maxReplicas), ...shared] },
+    application: { base: [...synapse((w) => w.replicas), ...shared], max: [...synapse((w) => w.maxReplicas + rolloutOverlap(w)), ...shared] },
     database: same(pods("postgres", p.postgres.instances, p.postgres.resources, "postgres")),
     storage: same(pods("minio", minioServers, p.minio.resources, "minio")),
     calls: same([...pods("livekit", p.livekit.instances, p.livekit.resources, "call-host"), ...pods("coturn", p.coturn.instances, p.coturn.resources, "call-host")]),
@@ -48,11 +52,12 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
 }
 
 /**
- * Nodes the application pool needs: the seed's count, or more when its pods do not fit with one
- * node lost (base replicas) or on every node (maximum autoscale).
+ * Nodes the application pool needs: the fewest, not below the HA floor, on which its pods fit with
+ * one node lost (base replicas) and on every node at maximum autoscale mid-rollout. The seed's
+ * count is a reference, not a floor.
  */
-export function applicationNodes(base: PodDemand[], max: PodDemand[], perNode: Capacity, seedCount: number): number {
-  const needed = nodesNeeded(base, max, perNode, seedCount);
+export function applicationNodes(base: PodDemand[], max: PodDemand[], perNode: Capacity, floor: number): number {
+  const needed = nodesNeeded(base, max, perNode, floor);
   if (needed === null) {
     const largest = [...base].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
     throw new PlanError(

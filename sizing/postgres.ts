@@ -1,5 +1,5 @@
 /** PostgreSQL: instances, durability, resources, volume, max_connections and the tuning set. */
-import { DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
+import { DATABASE_VOLUME, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
 import { cappedToNode, ceilTo } from "./resources";
@@ -8,6 +8,7 @@ import { connectionLimit } from "./synapse";
 import { TIER_CCU, TIER_TABLES, type TierId } from "./tiers";
 import type { PostgresPlan } from "./types";
 import { pgMemoryGiB } from "./units";
+import { PRICES } from "./prices";
 
 /** Seed 2.3: 10 GB once plus 500 MB per user per year. */
 export const PG_BASE_GB = 10;
@@ -35,7 +36,8 @@ export function maxConnectionsFor(connections: number): number {
 
 export function planPostgres(
   tier: TierId,
-  connectionsAtMaxScale: number,
+  /** Synapse's connections at maximum autoscale during a rollout. */
+  connectionsInRollout: number,
   nodeAllocatable: Capacity,
   overrides: Overrides,
   previousStorageGB = 0,
@@ -48,11 +50,11 @@ export function planPostgres(
   if (override !== undefined) {
     maxConnections = override;
     source = "override";
-  } else if (connectionLimit(seedMax) > connectionsAtMaxScale) {
+  } else if (connectionLimit(seedMax) > connectionsInRollout) {
     maxConnections = seedMax;
     source = "seed";
   } else {
-    maxConnections = maxConnectionsFor(connectionsAtMaxScale);
+    maxConnections = maxConnectionsFor(connectionsInRollout);
     source = "raised for the connection budget";
   }
 
@@ -93,7 +95,7 @@ export function planPostgres(
     throw new PlanError(
       "connection budget fits PostgreSQL memory",
       source === "override" ? "overrides.postgres.maxConnections" : "overrides.synapse",
-      `max_connections ${maxConnections} (for ${connectionsAtMaxScale} Synapse connections at maximum autoscale) exceeds the ${affordable} connections a ${memory} GiB pod affords with shared_buffers ${sharedBuffers} GiB and work_mem ${parameters.work_mem} each`,
+      `max_connections ${maxConnections} (for ${connectionsInRollout} Synapse connections at maximum autoscale during a rollout) exceeds the ${affordable} connections a ${memory} GiB pod affords with shared_buffers ${sharedBuffers} GiB and work_mem ${parameters.work_mem} each`,
       "lower worker cpMax or maxReplicas overrides, or move to a larger tier",
     );
   }
@@ -102,6 +104,7 @@ export function planPostgres(
     synchronousStandbys: Math.max(1, Math.floor((seed.instances - 1) / 2)),
     resources,
     storageGB,
+    volume: databaseVolume(TIER_CCU[tier], storageGB),
     maxConnections,
     maxConnectionsSource: source,
     parameters,
@@ -109,4 +112,12 @@ export function planPostgres(
     monthsCovered: Math.round(((storageGB - PG_BASE_GB) / (growthGBPerYear / 12)) * 10) / 10,
     pool: "database",
   };
+}
+
+/** gp3 performance for the database volume (DATABASE_VOLUME), within what gp3 allows for its size. */
+export function databaseVolume(users: number, storageGB: number): PostgresPlan["volume"] {
+  const gp3 = PRICES.ebs.gp3;
+  const iops = Math.min(gp3.maxIops, gp3.maxIopsPerGB * storageGB, Math.max(gp3.baselineIops, users * DATABASE_VOLUME.iopsPerUser));
+  const throughputMiBps = Math.min(gp3.maxMiBps, gp3.maxMiBpsPerIops * iops, Math.max(gp3.baselineMiBps, Math.ceil(iops * DATABASE_VOLUME.mibpsPerIops)));
+  return { iops, throughputMiBps };
 }

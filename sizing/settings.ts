@@ -4,8 +4,9 @@
  * settings, or throws a SettingsError whose single-line message names the key, the value
  * and what is accepted.
  */
-import { isIP } from "node:net";
+import { isIP, SocketAddress } from "node:net";
 import { z } from "zod";
+import { EKS_CALENDAR_AS_OF, eksVersion, offeredVersions, supportLevel } from "./eks-versions";
 import { TIER_CCU, TIER_IDS, type TierId } from "./tiers";
 
 export const CONFIG_NAMESPACE = "matrix-scale";
@@ -37,6 +38,42 @@ export class SettingsError extends Error {
 }
 
 const LARGEST_TIER_CCU = Math.max(...Object.values(TIER_CCU));
+
+/**
+ * The EKS Kubernetes version a cluster gets unless `aws.kubernetesVersion` says otherwise: a
+ * literal, so that the same settings always give the same cluster. 1.36 is the newest version EKS
+ * releases that a source confirms on sizing/eks-versions.ts's date (2026-11-30): in standard support
+ * until 2027-08-02, longer than any other (1.35 until 2027-03-27, 1.34 until 2026-12-02). It is
+ * also the minor version the control-plane tests run (versions.json: Kubernetes v1.36.3).
+ */
+export const DEFAULT_EKS_VERSION = "1.36";
+
+/** The day version support is judged on: the EKS calendar's own date, so parsing never reads the clock. */
+export const SETTINGS_DATE = new Date(`${EKS_CALENDAR_AS_OF}T00:00:00Z`);
+
+/**
+ * Kubernetes name limits (k8s.io/apimachinery v0.36.3 pkg/util/validation/validation.go:
+ * DNS1123LabelMaxLength = DNS1035LabelMaxLength = 63, DNS1123SubdomainMaxLength = 253; namespaces
+ * are DNS-1123 labels, Services DNS-1035 labels, Secrets DNS-1123 subdomains: k8s.io/kubernetes
+ * v1.36.3 pkg/apis/core/validation/validation.go; https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
+ */
+export const K8S_LABEL_MAX = 63;
+/** A DNS name's length limit (RFC 1123 2.1; the same 253 as a Kubernetes DNS subdomain). */
+export const DNS_NAME_MAX = 253;
+
+/**
+ * The call hosts' namespace is `<namespace>` and this suffix (components/naming.ts
+ * `callHostsNamespace`; the settings tests check the two agree). A namespace name, and the
+ * `kubernetes.io/metadata.name` label value Kubernetes gives it, are at most 63 characters.
+ */
+export const CALL_HOSTS_NAMESPACE_SUFFIX = "-calls";
+/** The longest `kubernetes.namespace` whose call-hosts namespace still fits: 57. */
+export const NAMESPACE_MAX = K8S_LABEL_MAX - CALL_HOSTS_NAMESPACE_SUFFIX.length;
+
+/** The longest public name derived from `serverName` (components/naming.ts `publicNames`): LiveKit's. */
+export const LONGEST_NAME_PREFIX = "livekit.";
+/** The longest `serverName` whose derived names are still DNS names: 245. */
+export const SERVER_NAME_MAX = DNS_NAME_MAX - LONGEST_NAME_PREFIX.length;
 
 const wholeNumber = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(
@@ -105,6 +142,32 @@ export function isCidr(value: string): boolean {
   return value32 % 2 ** hostBits === 0;
 }
 
+/**
+ * The Service CIDR EKS gives a cluster created without `kubernetesNetworkConfig.serviceIpv4Cidr`
+ * (components/nodepools sets none): "either the 10.100.0.0/16 or 172.20.0.0/16 CIDR blocks"
+ * (https://docs.aws.amazon.com/eks/latest/APIReference/API_KubernetesNetworkConfigRequest.html),
+ * 172.20.0.0/16 when one of the VPC's CIDR blocks is in 10.0.0.0/8 and 10.100.0.0/16 otherwise (the
+ * rule AWS's node bootstrap applies to pick the cluster DNS address:
+ * https://github.com/awslabs/amazon-eks-ami/blob/main/files/bootstrap.sh, `TEN_RANGE`).
+ * `aws.vpcCidr` only accepts a /16 in 10.0.0.0/8, so a VPC the program creates always gets
+ * 172.20.0.0/16, which it cannot overlap: the settings test checks every accepted block.
+ */
+export function eksDefaultServiceCidr(vpcCidrs: readonly string[]): "172.20.0.0/16" | "10.100.0.0/16" {
+  return vpcCidrs.some((c) => c.startsWith("10.")) ? "172.20.0.0/16" : "10.100.0.0/16";
+}
+
+/** Whether two IPv4 CIDR blocks share an address. */
+export function ipv4CidrsOverlap(a: string, b: string): boolean {
+  const range = (cidr: string) => {
+    const [address, bits] = cidr.split("/") as [string, string];
+    const start = address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+    return [start, start + 2 ** (32 - Number(bits)) - 1] as const;
+  };
+  const [aStart, aEnd] = range(a);
+  const [bStart, bEnd] = range(b);
+  return aStart <= bEnd && bStart <= aEnd;
+}
+
 const settingsSchema = z.strictObject({
   ccu: wholeNumber(`a whole number of concurrent users from 1 to ${LARGEST_TIER_CCU}`, 1, LARGEST_TIER_CCU),
   tier: z
@@ -142,12 +205,23 @@ const settingsSchema = z.strictObject({
       privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: "expected subnet ids" })).optional(),
       publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: "expected subnet ids" })).optional(),
       availabilityZones: z.array(z.string()).length(3, { error: "expected exactly three availability zones" }).optional(),
-      vpcCidr: z.string().regex(/^10\.\d{1,3}\.0\.0\/16$/, { error: "expected a /16 in 10.0.0.0/8 such as 10.42.0.0/16" }).default("10.42.0.0/16"),
-      kubernetesVersion: z.string().regex(/^1\.\d{2}$/, { error: "expected an EKS Kubernetes version such as 1.33" }).default("1.33"),
+      /**
+       * Only a /16 in 10.0.0.0/8: EKS then gives Services 172.20.0.0/16, which no such VPC overlaps
+       * (see eksDefaultServiceCidr).
+       */
+      vpcCidr: z
+        .string()
+        .regex(/^10\.\d{1,3}\.0\.0\/16$/, { error: "expected a /16 in 10.0.0.0/8 such as 10.42.0.0/16" })
+        .refine(isCidr, { error: "expected a /16 in 10.0.0.0/8 such as 10.42.0.0/16" })
+        .default("10.42.0.0/16"),
+      kubernetesVersion: z.string().regex(/^1\.\d{2}$/, { error: `expected an EKS Kubernetes version such as ${DEFAULT_EKS_VERSION}` }).default(DEFAULT_EKS_VERSION),
       certificateArn: z.string().regex(/^arn:aws:acm:/, { error: "expected an ACM certificate ARN" }).optional(),
     })
-    .default({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.33" }),
+    .default({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: DEFAULT_EKS_VERSION }),
 });
+
+/** Every top-level stack setting. */
+export const SETTING_KEYS = Object.keys(settingsSchema.shape) as (keyof z.infer<typeof settingsSchema>)[];
 
 export type Overrides = z.infer<typeof overridesSchema>;
 export type Settings = z.infer<typeof settingsSchema> & { tier?: TierId };
@@ -201,7 +275,136 @@ export function parseSettings(raw: RawSettings): Settings {
       `${CONFIG_NAMESPACE}:aws.vpcId = "${settings.aws.vpcId}": an existing VPC also needs aws.privateSubnetIds and aws.publicSubnetIds`,
     );
   }
+  checkNames(settings);
+  checkAdminCidrs(settings.edge.adminCidrs);
+  checkMinioImage(settings.kubernetes.minioImage);
+  checkAws(settings.aws);
   return settings;
+}
+
+function refuse(key: string, value: unknown, why: string): never {
+  throw new SettingsError(key, `${CONFIG_NAMESPACE}:${key} = ${describe(value)}: ${why}`);
+}
+
+/** The first value listed twice (as `same` spells values), if any. */
+function repeated<T>(values: readonly T[], same: (value: T) => string = String): T | undefined {
+  const seen = new Set<string>();
+  for (const value of values) {
+    const id = same(value);
+    if (seen.has(id)) return value;
+    seen.add(id);
+  }
+  return undefined;
+}
+
+/** Names the program derives from the settings, within Kubernetes' and DNS's limits. */
+function checkNames(settings: Settings): void {
+  const { namespace } = settings.kubernetes;
+  if (namespace.length > NAMESPACE_MAX) {
+    const calls = `${namespace}${CALL_HOSTS_NAMESPACE_SUFFIX}`;
+    refuse(
+      "kubernetes.namespace",
+      namespace,
+      `the call hosts' namespace ${calls} would be ${calls.length} characters, over the ${K8S_LABEL_MAX} Kubernetes allows a namespace name; ` +
+        `use a namespace of at most ${NAMESPACE_MAX} characters`,
+    );
+  }
+  if (settings.serverName.length > SERVER_NAME_MAX) {
+    refuse(
+      "serverName",
+      settings.serverName,
+      `${LONGEST_NAME_PREFIX}<serverName> would be ${settings.serverName.length + LONGEST_NAME_PREFIX.length} characters, over the ${DNS_NAME_MAX} a DNS name may have; ` +
+        `use a server name of at most ${SERVER_NAME_MAX} characters`,
+    );
+  }
+}
+
+/** A CIDR block as one spelling per network (IPv6 addresses compressed and lower-cased). */
+function cidrIdentity(cidr: string): string {
+  const [address, bits] = cidr.split("/") as [string, string];
+  return isIP(address) === 6 ? `${new SocketAddress({ address, family: "ipv6" }).address}/${bits}` : cidr;
+}
+
+function checkAdminCidrs(cidrs: readonly string[]): void {
+  const everyone = cidrs.find((c) => c.endsWith("/0"));
+  if (everyone !== undefined) {
+    refuse(
+      "edge.adminCidrs",
+      cidrs,
+      `${everyone} opens the admin API to every address on the internet; list only the networks administrators connect from, such as 203.0.113.0/24`,
+    );
+  }
+  const twice = repeated(cidrs, cidrIdentity);
+  if (twice !== undefined) refuse("edge.adminCidrs", cidrs, `${twice} is listed twice; list each network once`);
+}
+
+/** A digest pins an image (OCI image-spec descriptor.md: a sha256 digest is 64 lower-case hexadecimal digits). */
+const PINNING_DIGEST = /@sha256:[a-f0-9]{64}$/;
+/** A tag (distribution/reference grammar: `[\w][\w.-]{0,127}`). */
+const TAG = /^\w[\w.-]{0,127}$/;
+
+function checkMinioImage(image: string | undefined): void {
+  if (image === undefined || PINNING_DIGEST.test(image)) return;
+  const pin = "pin a release tag or a digest, such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z or quay.io/minio/minio@sha256:<64 hex digits>";
+  if (image.includes("@")) refuse("kubernetes.minioImage", image, `expected a digest @sha256: followed by 64 lower-case hexadecimal digits; ${pin}`);
+  const lastPart = image.slice(image.lastIndexOf("/") + 1);
+  const colon = lastPart.indexOf(":");
+  if (colon < 0) refuse("kubernetes.minioImage", image, `no tag, so the image is whatever :latest is when a node pulls it; ${pin}`);
+  const tag = lastPart.slice(colon + 1);
+  if (!TAG.test(tag)) refuse("kubernetes.minioImage", image, `"${tag}" is not an image tag; ${pin}`);
+  if (tag === "latest") refuse("kubernetes.minioImage", image, `:latest moves to each new release; ${pin}`);
+}
+
+function checkAws(aws: Settings["aws"]): void {
+  const version = aws.kubernetesVersion;
+  if (supportLevel(version, SETTINGS_DATE) === "unsupported") {
+    const known = eksVersion(version);
+    const offered = `use one of ${offeredVersions(SETTINGS_DATE).join(", ")} (the default is ${DEFAULT_EKS_VERSION})`;
+    refuse(
+      "aws.kubernetesVersion",
+      version,
+      known && SETTINGS_DATE.getTime() >= Date.parse(`${known.endOfExtendedSupport}T00:00:00Z`)
+        ? `EKS extended support for ${version} ended on ${known.endOfExtendedSupport}; ${offered}`
+        : `EKS does not offer ${version} as of ${EKS_CALENDAR_AS_OF} (sizing/eks-versions.ts); ${offered}`,
+    );
+  }
+
+  const zones = aws.availabilityZones;
+  if (zones) {
+    const examples = ["a", "b", "c"].map((letter) => `${aws.region}${letter}`).join(", ");
+    const foreign = zones.find((zone) => !(zone.length === aws.region.length + 1 && zone.startsWith(aws.region) && /[a-z]$/.test(zone)));
+    if (foreign !== undefined) {
+      refuse(
+        "aws.availabilityZones",
+        zones,
+        `${JSON.stringify(foreign)} is not a zone of aws.region ${aws.region}; expected the region and one letter, such as ${examples}`,
+      );
+    }
+    const twice = repeated(zones);
+    if (twice !== undefined) refuse("aws.availabilityZones", zones, `${twice} is listed twice; expected three distinct zones of ${aws.region}, such as ${examples}`);
+  }
+
+  const lists = [
+    ["aws.privateSubnetIds", aws.privateSubnetIds],
+    ["aws.publicSubnetIds", aws.publicSubnetIds],
+  ] as const;
+  if (!aws.vpcId && lists.some(([, ids]) => ids !== undefined)) {
+    throw new SettingsError(
+      "aws.vpcId",
+      `${CONFIG_NAMESPACE}:aws.vpcId is missing: aws.privateSubnetIds and aws.publicSubnetIds name subnets of an existing VPC; ` +
+        `set aws.vpcId to that VPC, or remove the subnet ids to have the program create one`,
+    );
+  }
+  const seen = new Map<string, string>();
+  for (const [key, ids] of lists) {
+    if (ids === undefined) continue;
+    if (ids.length !== 3) refuse(key, ids, `expected exactly three subnet ids, one in each of the three availability zones`);
+    for (const id of ids) {
+      const first = seen.get(id);
+      if (first !== undefined) refuse(key, ids, first === key ? `${id} is listed twice; give one subnet per zone` : `${id} is also in ${first}; a subnet is either private or public`);
+      seen.set(id, key);
+    }
+  }
 }
 
 /**

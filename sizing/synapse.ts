@@ -8,6 +8,8 @@ import {
   HPA_BEHAVIOUR,
   HPA_MAX_FACTOR,
   LIGHT_WORKER_CP_MAX,
+  ROUTING,
+  SYNAPSE_SCRATCH,
 } from "./additions";
 import { PlanError } from "./errors";
 import { guaranteed } from "./resources";
@@ -109,6 +111,8 @@ function workerPlan(type: WorkerType, base: TypeBase, ccu: number, cpMin: number
     kind: autoscaled ? "Deployment" : "StatefulSet",
     replicas,
     maxReplicas,
+    // A StatefulSet replaces one pod at a time, after the old one is gone.
+    rolloutSurge: autoscaled ? ROUTING.rolloutSurgePods : 0,
     autoscaled,
     resources: guaranteed(base.size),
     cpMin: Math.min(cpMin, cpMax),
@@ -125,6 +129,7 @@ function notDeployed(type: WorkerType, base: TypeBase, cpMin: number): WorkerPla
     kind: "StatefulSet",
     replicas: 0,
     maxReplicas: 0,
+    rolloutSurge: 0,
     autoscaled: false,
     resources: guaranteed(base.size),
     cpMin: Math.min(cpMin, base.cpMax),
@@ -170,6 +175,16 @@ export interface SynapseInput {
   overrides: Overrides;
 }
 
+
+/**
+ * Pods of a type holding database connections at once beyond its maximum, mid-rollout: the surge
+ * pods, plus as many old pods still shutting down (a Deployment does not count terminating pods
+ * against maxSurge, and a Synapse pod keeps its connections through its preStop drain).
+ */
+export function rolloutOverlap(worker: Pick<WorkerPlan, "rolloutSurge">): number {
+  return worker.rolloutSurge * 2;
+}
+
 /** The fleet without the PostgreSQL side: connectionLimit is filled in once max_connections is known. */
 export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connectionLimit"> {
   const table = TIER_TABLES[input.tier];
@@ -198,8 +213,10 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
     processesAtMaxScale: sum((w) => w.maxReplicas),
     connections: sum((w) => w.replicas * w.cpMax),
     connectionsAtMaxScale: sum((w) => w.maxReplicas * w.cpMax),
+    connectionsInRollout: sum((w) => (w.maxReplicas + rolloutOverlap(w)) * w.cpMax),
     ...assignDuties(workers),
     federation: input.federation,
+    scratch: { ...SYNAPSE_SCRATCH },
     config: {
       cacheFactor: table.synapseConfig.cacheFactor,
       eventCacheSize: table.synapseConfig.eventCacheSize,
@@ -218,5 +235,6 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
 
 /** Budget check: connections at maximum autoscale must stay below the share of max_connections. */
 export function connectionLimit(maxConnections: number): number {
-  return Math.floor(maxConnections * CONNECTION_BUDGET_SHARE * 1000) / 1000;
+  // 85% of a whole number has two decimals: rounding at three only removes float noise (0.85 × 178).
+  return Math.round(maxConnections * CONNECTION_BUDGET_SHARE * 1000) / 1000;
 }

@@ -25,6 +25,8 @@ export interface InventoryRow {
   disk: DiskKind;
   volumeType: "gp3" | "st1";
   instanceType: string;
+  /** Each node's root disk: OS, images, logs and its pods' scratch (emptyDir). */
+  rootDiskGB: number;
   /** Per node, after kubelet reservation and DaemonSets. */
   allocatable: Capacity;
   labels: Record<string, string>;
@@ -60,6 +62,8 @@ export interface WorkerPlan {
   replicas: number;
   /** HPA maximum; equals replicas when the type cannot autoscale. */
   maxReplicas: number;
+  /** The Deployment's maxSurge in pods (maxUnavailable is 0); 0 for StatefulSets. */
+  rolloutSurge: number;
   autoscaled: boolean;
   resources: Resources;
   cpMin: number;
@@ -84,7 +88,9 @@ export interface SynapsePlan {
   processesAtMaxScale: number;
   connections: number;
   connectionsAtMaxScale: number;
-  /** CONNECTION_BUDGET_SHARE × max_connections: connectionsAtMaxScale must stay below it. */
+  /** At maximum autoscale while the Deployments roll: surge pods and old pods still draining included. */
+  connectionsInRollout: number;
+  /** CONNECTION_BUDGET_SHARE × max_connections: connectionsInRollout must stay below it. */
   connectionLimit: number;
   streamWriters: Partial<Record<SynapseStream, string[]>>;
   singletons: {
@@ -96,6 +102,8 @@ export interface SynapsePlan {
   federationSenderInstances: string[];
   pusherInstances: string[];
   federation: boolean;
+  /** emptyDir limits of a pod: /tmp, and on media workers the provider's cache and modules (GiB). */
+  scratch: { tmpGiB: number; mediaGiB: number; modulesGiB: number };
   config: SynapseConfigPlan;
   autoscaling: {
     targetCpuUtilisation: number;
@@ -110,6 +118,8 @@ export interface PostgresPlan {
   synchronousStandbys: number;
   resources: Resources;
   storageGB: number;
+  /** The volume's provisioned performance (gp3). */
+  volume: { iops: number; throughputMiBps: number };
   maxConnections: number;
   maxConnectionsSource: "seed" | "raised for the connection budget" | "override";
   parameters: Record<string, string>;
@@ -235,7 +245,26 @@ export interface Plan {
   coturn: CallHostPlan;
   pools: PoolUsage[];
   monitoring: MonitoringPlan;
+  bill: Bill;
   warnings: string[];
+}
+
+export interface BillLine {
+  item: string;
+  quantity: number;
+  unit: string;
+  monthlyUsd: number;
+}
+
+export interface Bill {
+  pricesAsOf: string;
+  region: string;
+  lines: BillLine[];
+  monthlyUsd: number;
+  /** On AWS: the EKS version's support level (extended costs six times the standard fee). */
+  eksSupport?: "standard" | "extended";
+  /** What depends on traffic or the account and is not in the total. */
+  notPriced: string[];
 }
 
 export interface MonitoringPlan {

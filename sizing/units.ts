@@ -11,3 +11,6 @@ export function addMonths(asOf: Date, months: number): string {
   const days = Math.floor(months * 30.4375);
   return new Date(asOf.getTime() + days * 86_400_000).toISOString().slice(0, 10);
 }
+
+/** Gigabytes (10^9 bytes, how EBS sizes volumes) in one GiB. */
+export const GIB_IN_GB = 2 ** 30 / 1e9;

@@ -57,10 +57,12 @@ describe("npm run plan", () => {
     const { code, stdout } = plan("--ccu", "20000");
     expect(code).toBe(0);
     expect(stdout).toMatch(/tier 20k/);
-    expect(stdout).toMatch(/^total\s+53\s/m);
+    // 3 control plane + 6 application (packed) + 5 database + 12 storage + 10 call hosts + 1 monitoring.
+    expect(stdout).toMatch(/^total\s+37\s/m);
+    expect(stdout).toMatch(/^EKS control plane|^application nodes\s+6\s+m7i\.8xlarge/m);
     expect(stdout).toMatch(/^synchrotron\s+Deployment\+HPA\s+18\s+27/m);
-    // By hand (test/sizing/connection-budget.test.ts) and as the README states: 641 connections at max need 800.
-    expect(stdout).toMatch(/processes 51 \(64 at max autoscale\); database connections 485 \(641 at max\) < 85% of max_connections 800 = 680 /);
+    // By hand (test/sizing/connection-budget.test.ts) and as the README states: 689 connections mid-rollout need 850.
+    expect(stdout).toMatch(/processes 51 \(64 at max autoscale\); database connections 485 \(641 at max, 689 mid-rollout\) < 85% of max_connections 850 = 722\.5 /);
     expect(stdout).toMatch(/MinIO: 3 pool\(s\)/);
     expect(stdout).toMatch(/kubernetes:postgresql.cnpg.io\/v1:Cluster\s+1$/m);
     expect(stdout).toMatch(/kubernetes:apps\/v1:StatefulSet\s+\d+$/m);
@@ -70,7 +72,8 @@ describe("npm run plan", () => {
     const { code, stdout } = plan("--from", "5000", "--ccu", "10000");
     expect(code).toBe(0);
     expect(stdout).toMatch(/moving 5000 users \(tier 5k\) → 10000 users \(tier 10k\)/);
-    expect(stdout).toMatch(/inventory\[application\]\.count: 8 → 12/);
+    // Packed application pools (test/sizing/deviations.test.ts): 6 nodes of 16 vCPU at 5k, 5 of 32 at 10k.
+    expect(stdout).toMatch(/inventory\[application\]\.count: 6 → 5/);
     expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 4/);
   });
 

@@ -7,8 +7,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../../sizing/settings";
 import type { NodeGroupSpec } from "../../sizing/inventory";
-import type { InventoryRow } from "../../sizing/types";
-import { callHostsNamespace, componentLabels, STORAGE_CLASSES } from "../naming";
+import type { InventoryRow, PostgresPlan } from "../../sizing/types";
+import { callHostsNamespace, componentLabels, databaseVolumeClassName, STORAGE_CLASSES } from "../naming";
 import { storageClassParameters } from "../nodepools/network";
 
 export interface ClusterArgs {
@@ -21,6 +21,8 @@ export interface ClusterArgs {
   kubeconfig?: pulumi.Input<string>;
   /** Create the per-pool StorageClasses (AWS: EBS CSI); an existing cluster provides its own. */
   createStorageClasses: boolean;
+  /** With the StorageClasses: the database volume's provisioned IOPS and throughput. */
+  databaseVolume: PostgresPlan["volume"];
   /** Label the namespace for the AWS Load Balancer Controller's pod readiness gates. */
   podReadinessGates: boolean;
 }
@@ -39,6 +41,17 @@ export function storageClassSpecs(inventory: readonly InventoryRow[]) {
       reclaimPolicy: "Retain",
     };
   });
+}
+
+/** The EBS CSI driver's VolumeAttributesClass for the database volume (parameters: aws-ebs-csi-driver docs/modify-volume.md). */
+export function databaseVolumeClass(volume: PostgresPlan["volume"]) {
+  return {
+    apiVersion: "storage.k8s.io/v1",
+    kind: "VolumeAttributesClass",
+    metadata: { name: databaseVolumeClassName(volume), labels: componentLabels("storage") },
+    driverName: "ebs.csi.aws.com",
+    parameters: { type: "gp3", iops: String(volume.iops), throughput: String(volume.throughputMiBps) },
+  };
 }
 
 /** The AWS Load Balancer Controller injects NLB readiness gates into pods of namespaces with this label. */
@@ -109,6 +122,9 @@ export class Cluster extends pulumi.ComponentResource {
     this.callHostsNamespace = calls.metadata.name;
     if (args.createStorageClasses) {
       for (const spec of storageClassSpecs(args.inventory)) new k8s.storage.v1.StorageClass(spec.metadata.name, spec, { parent: this, provider: this.provider });
+      // Kept when a tier move brings the next class: the volumes leave the old one as they are modified.
+      const volumeClass = databaseVolumeClass(args.databaseVolume);
+      new k8s.apiextensions.CustomResource(volumeClass.metadata.name, volumeClass, { parent: this, provider: this.provider, retainOnDelete: true });
     }
     this.requiredNodePools = requiredNodePools(args.groups);
     this.registerOutputs({ namespace: this.namespace, callHostsNamespace: this.callHostsNamespace, requiredNodePools: this.requiredNodePools });

@@ -25,8 +25,6 @@ export interface NodePoolsArgs {
 }
 
 const assumeRole = (service: string) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
-/** Node root disks: data lives on PVCs for the database and storage pools. */
-const ROOT_DISK_GB_FOR_VOLUME_POOLS = 100;
 
 export class NodePools extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
@@ -124,11 +122,10 @@ export class NodePools extends pulumi.ComponentResource {
 
     const groups = args.groups.map(({ id, row, count, labels }) => {
       const calls = row.role === "calls";
-      const diskGB = row.role === "database" || row.role === "storage" ? ROOT_DISK_GB_FOR_VOLUME_POOLS : row.storageGB;
       const template = new aws.ec2.LaunchTemplate(
         `${name}-${id}`,
         {
-          blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: diskGB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+          blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: row.rootDiskGB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
           metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 },
           ...(calls ? { vpcSecurityGroupIds: [callSg.id, cluster.vpcConfig.clusterSecurityGroupId] } : {}),
           tagSpecifications: [{ resourceType: "instance", tags: tags(`${name}-${row.role}`) }],

@@ -12,6 +12,8 @@ export const DATABASE_LOCALE = { encoding: "UTF8", localeCollate: "C", localeCTy
 export interface ClusterContext {
   image: string;
   storageClass: string;
+  /** The VolumeAttributesClass with the volume's IOPS and throughput (AWS), reconciled onto existing volumes. */
+  volumeAttributesClass?: string;
   ownerSecret: string;
   backup: { endpoint: string; bucket: string; credentialsSecret: string };
 }
@@ -31,7 +33,11 @@ export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<strin
     bootstrap: {
       initdb: { database: DATABASE.name, owner: DATABASE.owner, secret: { name: ctx.ownerSecret }, ...DATABASE_LOCALE },
     },
-    storage: { size: `${pg.storageGB}G`, storageClass: ctx.storageClass },
+    storage: {
+      size: `${pg.storageGB}G`,
+      storageClass: ctx.storageClass,
+      ...(ctx.volumeAttributesClass ? { pvcTemplate: { volumeAttributesClassName: ctx.volumeAttributesClass } } : {}),
+    },
     resources: containerResources(pg.resources),
     affinity: {
       enablePodAntiAffinity: true,

@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresPlan } from "../../sizing/types";
-import { BACKUP_BUCKET, componentLabels, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
+import { BACKUP_BUCKET, componentLabels, databaseVolumeClassName, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
 import { namespaceFor, pinnedChart, type ChartOptions } from "../workload";
@@ -19,6 +19,8 @@ export interface PostgresArgs {
   namespace: string;
   provider: k8s.Provider;
   charts?: ChartOptions;
+  /** The cluster provides the database volume's VolumeAttributesClass (AWS: EBS CSI). */
+  provisionedVolumes?: boolean;
 }
 
 export class Postgres extends pulumi.ComponentResource {
@@ -44,6 +46,7 @@ export class Postgres extends pulumi.ComponentResource {
         spec: clusterSpec(args.postgres, {
           image: POSTGRES_IMAGE,
           storageClass: STORAGE_CLASSES.database,
+          ...(args.provisionedVolumes ? { volumeAttributesClass: databaseVolumeClassName(args.postgres.volume) } : {}),
           ownerSecret: SECRET_NAMES.postgresOwner,
           backup: { endpoint: minio, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup },
         }),

@@ -134,6 +134,7 @@ export class Synapse extends pulumi.ComponentResource {
         s3ProviderRequirement: S3_PROVIDER_REQUIREMENT,
         drain: args.routing.edge.drain,
         probeTimeoutSeconds: args.routing.edge.healthCheck.timeoutSeconds,
+        scratch: args.synapse.scratch,
       });
       const metadata = { name: workloadName, namespace: ns, labels: synapseLabels(worker.type) };
       const selector = { matchLabels: selectorLabels(worker.type) };
@@ -143,7 +144,9 @@ export class Synapse extends pulumi.ComponentResource {
         // The HPA owns the replica count (its minReplicas is the plan's base). Declaring `replicas` too
         // would make every server-side apply reset the fleet to its floor, or conflict with the HPA's
         // writes through the scale subresource.
-        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template } }, child);
+        // The surge the connection budget counts; no pod stops before its replacement is ready.
+        const strategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: worker.rolloutSurge, maxUnavailable: 0 } };
+        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy } }, child);
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(workloadName, horizontalAutoscaler(worker, ns, args.synapse.autoscaling), child);
       } else {
         new k8s.apps.v1.StatefulSet(

@@ -8,9 +8,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { routableServiceName } from "../../sizing/edge";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
-import type { EdgePlan, Plan, WorkerPlan } from "../../sizing/types";
+import type { EdgePlan, Plan, SynapsePlan, WorkerPlan } from "../../sizing/types";
 import { componentLabels } from "../naming";
-import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
+import { containerResources, mebibytes, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { SECRET_FILES } from "./config";
 import { POD_PORTS, type SynapseProcess } from "./topology";
 
@@ -69,6 +69,7 @@ export interface PodInputs {
   s3ProviderRequirement: string;
   drain: EdgePlan["drain"];
   probeTimeoutSeconds: number;
+  scratch: SynapsePlan["scratch"];
 }
 
 export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTemplateSpec {
@@ -142,8 +143,8 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
         { name: "process", configMap: { name: inputs.processConfigMap } },
         { name: "secrets", secret: { secretName: inputs.secretName, defaultMode: 0o440 } },
         { name: "runtime", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
-        { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
-        ...(media ? [{ name: "media", emptyDir: { sizeLimit: "20Gi" } }, { name: "modules", emptyDir: { sizeLimit: "512Mi" } }] : []),
+        { name: "tmp", emptyDir: { sizeLimit: mebibytes(inputs.scratch.tmpGiB) } },
+        ...(media ? [{ name: "media", emptyDir: { sizeLimit: mebibytes(inputs.scratch.mediaGiB) } }, { name: "modules", emptyDir: { sizeLimit: mebibytes(inputs.scratch.modulesGiB) } }] : []),
       ],
     },
   };

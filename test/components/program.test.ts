@@ -70,11 +70,12 @@ describe.each(TIERS)("tier %s", (tier) => {
   it("outputs the plan's inventory and connection budget", async () => {
     const { outputs } = await run(tier);
     expect(outputs.tier).toBe(tier);
-    const budget = outputs.connectionBudget as { connectionsAtMaxScale: number; limit: number };
-    expect(budget.connectionsAtMaxScale).toBeLessThan(budget.limit);
+    const budget = outputs.connectionBudget as { connectionsAtMaxScale: number; connectionsInRollout: number; limit: number };
+    expect(budget.connectionsAtMaxScale).toBeLessThan(budget.connectionsInRollout);
+    expect(budget.connectionsInRollout).toBeLessThan(budget.limit);
     const pools = outputs.requiredNodePools as { role: string; labels: Record<string, string>; taints: string[] }[];
     const storageGroups = pools.filter((p) => p.role === "storage");
-    expect(pools.filter((p) => p.role !== "storage").map((p) => p.role)).toEqual(["application", "database", "calls", "calls", "compliance", "monitoring"]);
+    expect(pools.filter((p) => p.role !== "storage").map((p) => p.role)).toEqual(["application", "database", "calls", "calls", "monitoring"]);
     expect(pools.filter((p) => p.role === "calls").map((p) => p.labels["matrix-scale/call-service"])).toEqual(["livekit", "coturn"]);
     // Storage nodes come per MinIO pool, labelled with the pool their servers select.
     expect(storageGroups.map((p) => p.labels["matrix-scale/minio-pool"])).toEqual(storageGroups.map((_, i) => String(i)));
@@ -117,7 +118,7 @@ describe("bad input creates nothing", () => {
   it.each([
     ["ccu missing", { serverName: SERVER_NAME }, /^matrix-scale:ccu = missing:/],
     ["ccu fractional", { ccu: "1.5", serverName: SERVER_NAME }, /^matrix-scale:ccu = "1\.5":/],
-    ["override breaks the connection budget", { ccu: 100, serverName: SERVER_NAME, overrides: { postgres: { maxConnections: 100 }, synapse: { synchrotron: { cpMax: 30 } } } }, /^connection budget: .*185 connections.*\(matrix-scale:overrides\.postgres\.maxConnections\)$/],
+    ["override breaks the connection budget", { ccu: 100, serverName: SERVER_NAME, overrides: { postgres: { maxConnections: 100 }, synapse: { synchrotron: { cpMax: 30 } } } }, /^connection budget: .*261 connections.*during a rollout.*\(matrix-scale:overrides\.postgres\.maxConnections\)$/],
   ])("%s: refused, naming the key", async (_what, raw, message) => {
     let declared = -1;
     await expect(

@@ -135,7 +135,8 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(cfg).not.toMatch(/:9093/);
     expect(cfg).toContain("http-request deny deny_status 404 if { path,url_dec -m beg /_synapse/replication }");
     // A slot for each pod the HPA maximum and a 25% surge can run, from the Service of ready pods.
-    const slots = p.synapse.workers.synchrotron.maxReplicas + Math.ceil(p.synapse.workers.synchrotron.maxReplicas / 4);
+    // The HPA maximum and the one pod a rollout surges (docs/synapse.md).
+    const slots = p.synapse.workers.synchrotron.maxReplicas + 1;
     expect(cfg).toMatch(new RegExp(`server-template synchrotron ${slots} synapse-synchrotron-routable\\.matrix\\.svc\\.cluster\\.local:8008`));
   });
 

@@ -54,9 +54,9 @@ describe.each(TIERS)("PostgreSQL with the %s tier's parameters", (tier) => {
     expect(pg.psql("SHOW max_connections")).toBe(String(thePlan.postgres.maxConnections));
   });
 
-  it("admits the plan's connection budget: every Synapse process at maximum autoscale, each with its full pool", () => {
+  it("admits the plan's connection budget: every Synapse process at maximum autoscale mid-rollout, each with its full pool", () => {
     pg.psql("CREATE ROLE budget LOGIN PASSWORD 'budget-check'");
-    const budget = thePlan.synapse.connectionsAtMaxScale;
+    const budget = thePlan.synapse.connectionsInRollout;
     const r = spawnSync(PYTHON, [join(__dirname, "client", "pgconnect.py"), "127.0.0.1", String(pg.port), "budget", "budget-check", "postgres", String(budget)], { encoding: "utf8", timeout: 120_000 });
     const result = JSON.parse(r.stdout) as { opened: number; seenByServer: number; error: string | null };
     expect(result).toEqual({ opened: budget, seenByServer: budget, error: null });

@@ -69,14 +69,15 @@ describe("deviation: max_connections formula (seed 1.4) vs the tables (9.2)", ()
   });
 });
 
-describe("deviation: connection budget counts every process at maximum autoscale (seed 9.2 counts four types at base)", () => {
-  // Worked out by hand in connection-budget.test.ts (header): every process at maximum autoscale × cp_max.
+describe("deviation: connection budget counts every process at maximum autoscale during a rollout (seed 9.2 counts four types at base)", () => {
+  // Worked out by hand in connection-budget.test.ts (header): every process at maximum autoscale,
+  // plus a surging and a draining pod of each autoscaled type, × cp_max.
   const AT_MAX_SCALE: Record<string, [connections: number, maxConnections: number]> = {
-    "100": [119, 200],
-    "1k": [192, 300],
-    "5k": [277, 400],
-    "10k": [385, 500],
-    "20k": [641, 800],
+    "100": [151, 200],
+    "1k": [240, 300],
+    "5k": [325, 400],
+    "10k": [445, 550],
+    "20k": [689, 850],
   };
 
   it.each(TIERS)("tier %s: plan budget covers all processes; seed's total is smaller", (tier) => {
@@ -86,21 +87,23 @@ describe("deviation: connection budget counts every process at maximum autoscale
     const [sync, generic, persisters, senders] = WORKERS_9_1[tier]!;
     expect(seedTotal).toBe(mainCpMax + workerCpMax * (sync + generic + persisters + senders));
     const [atMax, maxConnections] = AT_MAX_SCALE[tier]!;
-    expect(p.synapse.connectionsAtMaxScale).toBe(atMax);
+    expect(p.synapse.connectionsInRollout).toBe(atMax);
     expect(p.postgres.maxConnections).toBe(maxConnections);
     expect(atMax).toBeGreaterThan(seedTotal);
     expect(atMax * 100).toBeLessThan(maxConnections * 85);
   });
 
-  it("20k: the seed's 600 cannot hold the fleet at maximum autoscale, so max_connections is raised to the next step that does", () => {
-    const p = planForTier("20k");
-    expect([p.synapse.connectionsAtMaxScale, p.postgres.maxConnections]).toEqual([641, 800]);
-    expect(p.synapse.connectionsAtMaxScale).toBeGreaterThanOrEqual(600 * 0.85);
-    expect(p.postgres.maxConnections).toBeGreaterThan(600);
-    expect(p.postgres.maxConnectionsSource).toBe("raised for the connection budget");
-    expect(p.synapse.connectionsAtMaxScale).toBeGreaterThanOrEqual((p.postgres.maxConnections - 50) * 0.85);
-    expect(tuning(PG_TUNING["20k"]!).max_connections).toBe("600");
-  });
+  it.each([["10k", 445, 550, "500"], ["20k", 689, 850, "600"]] as const)(
+    "%s: the seed's max_connections cannot hold the fleet mid-rollout at maximum autoscale, so it is raised to the next step that does",
+    (tier, connections, raised, seed) => {
+      const p = planForTier(tier);
+      expect([p.synapse.connectionsInRollout, p.postgres.maxConnections]).toEqual([connections, raised]);
+      expect(p.synapse.connectionsInRollout).toBeGreaterThanOrEqual(Number(seed) * 0.85);
+      expect(p.postgres.maxConnectionsSource).toBe("raised for the connection budget");
+      expect(p.synapse.connectionsInRollout).toBeGreaterThanOrEqual((p.postgres.maxConnections - 50) * 0.85);
+      expect(tuning(PG_TUNING[tier]!).max_connections).toBe(seed);
+    },
+  );
 });
 
 describe("deviation: LiveKit and coturn formulas (seed 1.4) vs the instance tables (11.2, 11.3)", () => {
@@ -183,12 +186,39 @@ describe("deviation: call servers at 100 CCU", () => {
   });
 });
 
+describe("deviation: the application pool is packed, the seed's count is a reference", () => {
+  // Seed server tables (3.2 … 7.2): 3, 5, 8, 12, 21 application nodes. Packed (docs/sizing.md "Pools"):
+  // every pod with one node lost and the fleet at maximum autoscale mid-rollout, never below 3.
+  const PACKED: Record<string, [seed: number, planned: number]> = { "100": [3, 4], "1k": [5, 4], "5k": [8, 6], "10k": [12, 5], "20k": [21, 6] };
+  it.each(TIERS)("tier %s", (tier) => {
+    const [seed, planned] = PACKED[tier]!;
+    expect(SERVER_TABLES[tier]!.find(([name]) => name === "Application Nodes")![1]).toBe(seed);
+    const app = row(planForTier(tier), "application");
+    expect(app.count).toBe(planned);
+    expect(app.countReason).toBe("packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
+  });
+
+  it("no compliance server: nothing of this deployment runs there (the seed lists one per tier)", () => {
+    for (const tier of TIERS) {
+      expect(SERVER_TABLES[tier]!.find(([name]) => name === "LI Server")?.[1], tier).toBe(1);
+      expect(planForTier(tier).inventory.map((r) => r.role), tier).not.toContain("compliance");
+    }
+  });
+
+  it("root disks hold images and scratch, not the seed's data-disk sizes (20k: 230 GB, not 2 TB, on application nodes)", () => {
+    const p = planForTier("20k");
+    expect(SERVER_TABLES["20k"]!.find(([name]) => name === "Application Nodes")![4]).toBe("2TB SSD");
+    expect(row(p, "application").rootDiskGB).toBe(230);
+    for (const role of ["database", "storage", "calls", "monitoring"]) expect(row(p, role).rootDiskGB, role).toBe(50);
+  });
+});
+
 describe("deviation: application nodes at 100 CCU", () => {
   it("the seed's 3 nodes cannot hold the fleet, Redis and Sentinels with one node lost; the plan adds a fourth", () => {
     const p = planForTier("100");
     const app = row(p, "application");
     const usage = p.pools.find((u) => u.role === "application")!;
-    const perNode = allocatable({ vcpu: app.vcpu, memoryGiB: app.memoryGiB });
+    const perNode = allocatable(app.instanceType);
     expect(usage.requested.vcpu).toBeGreaterThan(2 * perNode.vcpu);
     expect(app.count).toBe(4);
     expect(app.countReason).toMatch(/one node lost/);

@@ -7,7 +7,9 @@
  *   - cp_max is the seed's main value for main, the seed's worker value for synchrotrons, generic
  *     workers and event persisters, and 5 for the light types (senders, media, background, stream
  *     writers, pushers);
- *   - "every process at maximum autoscale × its cp_max must stay below 85% of max_connections";
+ *   - autoscaled Deployments roll "one extra pod at a time", and "as many old pods still draining":
+ *     two more pods of each autoscaled type hold connections mid-rollout;
+ *   - "every process at maximum autoscale during a rollout × its cp_max must stay below 85% of max_connections";
  *     max_connections is the seed's unless the budget needs more, "then it is raised in steps of 50".
  */
 import { readFileSync } from "node:fs";
@@ -36,6 +38,8 @@ const HEAVY: readonly Type[] = ["synchrotron", "generic", "eventPersister"];
 export const LIGHT_CP_MAX = 5;
 /** docs/sizing.md: "maximum = ⌈1.5 × base⌉". */
 export const hpaMaximum = (base: number) => Math.ceil((base * 3) / 2);
+/** docs/sizing.md: one surge pod and one draining pod per autoscaled type while it rolls. */
+export const ROLLOUT_EXTRA_PODS = 2;
 
 /** A row of the README's "matrix-scale's own numbers" table: replicas per tier, in tier order. */
 export function readmeReplicas(label: string): number[] {
@@ -72,6 +76,7 @@ export interface ModelFleet {
   processesAtMaxScale: number;
   connections: number;
   connectionsAtMaxScale: number;
+  connectionsInRollout: number;
 }
 
 /** The smallest tier serving `ccu` (docs/sizing.md: "smallest tier ≥ ccu"). */
@@ -107,23 +112,26 @@ export function modelFleet(tier: string, federation = true, overrides: Partial<R
   let processesAtMaxScale = 0;
   let connections = 0;
   let connectionsAtMaxScale = 0;
+  let connectionsInRollout = 0;
+  for (const type of AUTOSCALED) connectionsInRollout += ROLLOUT_EXTRA_PODS * workers[type].cpMax;
   for (const w of all) {
     processes += w.replicas;
     processesAtMaxScale += w.maxReplicas;
     connections += w.replicas * w.cpMax;
     connectionsAtMaxScale += w.maxReplicas * w.cpMax;
   }
-  return { workers, processes, processesAtMaxScale, connections, connectionsAtMaxScale };
+  connectionsInRollout += connectionsAtMaxScale;
+  return { workers, processes, processesAtMaxScale, connections, connectionsAtMaxScale, connectionsInRollout };
 }
 
 /** Whether `connections` stays below 85% of `maxConnections`, in integers (no float rounding). */
 export const withinBudget = (connections: number, maxConnections: number) => connections * 100 < maxConnections * 85;
 
 /** The seed's max_connections, or the smallest step of 50 above it that keeps the budget. */
-export function modelMaxConnections(tier: string, connectionsAtMaxScale: number): number {
+export function modelMaxConnections(tier: string, connectionsInRollout: number): number {
   const seed = POOLS_9_2[tier]![3];
-  if (withinBudget(connectionsAtMaxScale, seed)) return seed;
+  if (withinBudget(connectionsInRollout, seed)) return seed;
   let value = 50;
-  while (!withinBudget(connectionsAtMaxScale, value)) value += 50;
+  while (!withinBudget(connectionsInRollout, value)) value += 50;
   return value;
 }

@@ -1,7 +1,6 @@
 /**
  * Node reservation and pod placement rules the mutation check (docs/mutation.md) found unpinned:
- * - the EKS AMI kubelet CPU reservation for small nodes (6% of the first core, 1% of the second,
- *   0.5% of the next two, 0.25% of the rest; memory 255 MiB + 11 MiB × 110 pods + 100 MiB);
+ * - what a node offers pods: the node model's allocatable less the DaemonSets and the margin;
  * - first-fit *decreasing* (docs/sizing.md, "Nodes"): a pod's size is its vCPU share plus its
  *   memory share of a node, so neither a CPU-heavy nor a memory-heavy pod is placed late;
  * - every pod the pools count names the workload it belongs to (README: at 100 CCU the
@@ -9,22 +8,27 @@
  *   proxies + 2 JWT service pods).
  */
 import { describe, expect, it } from "vitest";
-import { pack, systemReserved, type PodDemand } from "../../sizing/packing";
+import { allocatable, pack, type PodDemand } from "../../sizing/packing";
 import { podsByPool } from "../../sizing/pools";
 import { planForTier } from "../helpers";
 
-describe("kubelet reservation (EKS AMI formula)", () => {
+describe("what pods may request on a node: the kubelet's allocatable less the DaemonSets and the margin", () => {
   it.each([
-    [1, 0.06],
-    [2, 0.06 + 0.01],
-    [3, 0.06 + 0.01 + 0.005],
-    [4, 0.06 + 0.01 + 2 * 0.005],
-    [8, 0.06 + 0.01 + 2 * 0.005 + 4 * 0.0025],
-    [32, 0.06 + 0.01 + 2 * 0.005 + 28 * 0.0025],
-  ])("%i vCPU: %f vCPU reserved, 1565 MiB of memory", (cores, cpu) => {
-    const r = systemReserved({ vcpu: cores, memoryGiB: 4 * cores });
-    expect(r.vcpu).toBeCloseTo(cpu, 9);
-    expect(r.memoryGiB).toBe(1.528); // (255 + 11 × 110 + 100) MiB = 1565 MiB = 1.528 GiB
+    // By hand from the sources in sizing/node-model.ts: capacity = nominal × 0.925; nodeadm reserves CPU
+    // 60 + 10 + 10 + 0.25% of the cores above 4 (millicores) and 11 MiB × ENI maxPods + 255 MiB + 100 MiB
+    // eviction; the DaemonSets request 0.18 vCPU / 120 MiB (aws-node 50m, kube-proxy 100m, EBS CSI node
+    // 30m and 3 × 40 MiB); docs/sizing.md's margin is 0.1 vCPU / 0.25 GiB.
+    ["m7i.4xlarge", 16 - 0.11 - 0.18 - 0.1, (64 * 1024 * 0.925 - (11 * 234 + 355)) / 1024 - 0.117 - 0.25],
+    ["c7i.xlarge", 4 - 0.08 - 0.18 - 0.1, (8 * 1024 * 0.925 - (11 * 58 + 355)) / 1024 - 0.117 - 0.25],
+    ["m7i.8xlarge", 32 - 0.15 - 0.18 - 0.1, (128 * 1024 * 0.925 - (11 * 234 + 355)) / 1024 - 0.117 - 0.25],
+  ])("%s: %f vCPU, %f GiB", (type, vcpu, memoryGiB) => {
+    const a = allocatable(type);
+    expect(a.vcpu).toBeCloseTo(vcpu, 3);
+    expect(a.memoryGiB).toBeCloseTo(memoryGiB, 2);
+  });
+
+  it("an instance type the node model does not know is refused by name", () => {
+    expect(() => allocatable("x9.huge")).toThrow(/x9\.huge/);
   });
 });
 

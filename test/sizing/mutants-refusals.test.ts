@@ -103,8 +103,8 @@ describe("every refusal carries its rule, the key, the numbers and the fix", () 
     expectRefusal(r, "overrides.nodePools.database", [4, 12, 11.75], /memory/);
   });
 
-  it("max_connections beyond what PostgreSQL memory affords (100: 500 > 499)", () => {
-    expectRefusal(refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 500 } } })), "overrides.postgres.maxConnections", [500, 499]);
+  it("max_connections beyond what PostgreSQL memory affords (100: 474 > 473)", () => {
+    expectRefusal(refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 474 } } })), "overrides.postgres.maxConnections", [474, 473]);
   });
 
   it("a pod larger than an application node", () => {

@@ -28,7 +28,7 @@ describe("settings at the edges the mutation check found", () => {
 
   it("aws given without region still defaults to us-east-1 (docs/config.md)", () => {
     expect(parseSettings({ ...ok, aws: { kubernetesVersion: "1.34" } }).aws.region).toBe("us-east-1");
-    expect(parseSettings({ ...ok, aws: {} }).aws).toEqual({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.33" });
+    expect(parseSettings({ ...ok, aws: {} }).aws).toEqual({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.36" });
   });
 
   it.each([

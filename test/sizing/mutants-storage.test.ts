@@ -85,14 +85,14 @@ describe("MinIO erasure sets and pool counts", () => {
 });
 
 describe("the seed's max_connections at 20K", () => {
-  it("kept (600, seed 9.2) when the fleet fits 85% of it: synchrotron cp_max 6 makes 641 − 27 × 6 = 479 < 510", () => {
+  it("kept (600, seed 9.2) when the fleet fits 85% of it: synchrotron cp_max 5 makes 689 − 29 × 7 = 486 < 510", () => {
     expect(POOLS_9_2["20k"]![3]).toBe(600);
-    // README: 641 connections at maximum autoscale; 27 synchrotrons at the HPA maximum (⌈1.5 × 18⌉) with cp_max 12 → 6.
-    const p = planFor(20_000, { overrides: { synapse: { synchrotron: { cpMax: 6 } } } });
-    expect(p.synapse.connectionsAtMaxScale).toBe(641 - 27 * 6);
+    // README: 689 connections mid-rollout; 27 synchrotrons at the HPA maximum (⌈1.5 × 18⌉) and 2 rolling, cp_max 12 → 5.
+    const p = planFor(20_000, { overrides: { synapse: { synchrotron: { cpMax: 5 } } } });
+    expect(p.synapse.connectionsInRollout).toBe(689 - 29 * 7);
     expect([p.postgres.maxConnections, p.postgres.maxConnectionsSource]).toEqual([600, "seed"]);
     expect(p.postgres.parameters.max_connections).toBe("600");
-    // Without the override it is raised (641 ≥ 510): the next step of 50 whose 85% exceeds 641 is 800.
-    expect([planFor(20_000).postgres.maxConnections, planFor(20_000).postgres.maxConnectionsSource]).toEqual([800, "raised for the connection budget"]);
+    // Without the override it is raised (689 ≥ 510): the next step of 50 whose 85% exceeds 689 is 850.
+    expect([planFor(20_000).postgres.maxConnections, planFor(20_000).postgres.maxConnectionsSource]).toEqual([850, "raised for the connection budget"]);
   });
 });

@@ -2,8 +2,8 @@
  * N-1 recomputed without the sizing code (used by n-minus-1.test.ts and properties.test.ts): the
  * application pool's pods enumerated from the plan's process list (docs/sizing.md: "the Synapse
  * fleet, HAProxy and both Redis deployments", with their Sentinels, exporters, master proxy and
- * the LiveKit JWT service), node allocatable from the EKS AMI reservation formula and the
- * DaemonSet overhead docs/sizing.md states, and a packer of our own:
+ * the LiveKit JWT service), node allocatable from the published EKS numbers docs/sizing.md cites,
+ * and a packer of our own:
  *   - a packing found here on nodes − 1 proves the pool fits (the plan must say true);
  *   - a failed necessary condition proves it does not (the plan must say false).
  */
@@ -21,25 +21,35 @@ export interface Node {
   memoryGiB: number;
 }
 
+/** amazon-eks-ami nodeadm/internal/kubelet/eni-max-pods.txt: max pods by instance size (c7i, m7i, r7i alike). */
+const ENI_MAX_PODS_BY_VCPU: Record<number, number> = { 2: 29, 4: 58, 8: 58, 16: 234, 32: 234, 48: 234, 64: 737 };
+
 /**
- * Allocatable per node, from the EKS AMI formula (CPU: 6% of the first core, 1% of the second,
- * 0.5% of the next two, 0.25% of the rest; memory: 255 MiB + 11 MiB × 110 pods + 100 MiB eviction)
- * less the DaemonSets (0.35 vCPU, 0.6 GiB), as docs/sizing.md "Nodes" states.
+ * What pods may request on a node, as docs/sizing.md "Nodes" states it: the memory the kubelet sees
+ * is the nominal less Karpenter's 7.5% VM overhead; nodeadm reserves CPU (6% of the first core, 1% of
+ * the second, 0.5% of the next two, 0.25% of the rest, in whole millicores) and memory (255 MiB +
+ * 11 MiB × the ENI max pods + 100 MiB eviction); the DaemonSets request 0.18 vCPU and 120 MiB; 0.1 vCPU
+ * and 0.25 GiB are kept as margin.
  */
 export function allocatableOf(cores: number, memoryGiB: number): Node {
-  const cpuReserved = 0.06 * Math.min(cores, 1) + 0.01 * clamp(cores - 1, 0, 1) + 0.005 * clamp(cores - 2, 0, 2) + 0.0025 * Math.max(cores - 4, 0);
-  const memoryReservedGiB = (255 + 11 * 110 + 100) / 1024;
-  return { vcpu: cores - cpuReserved - 0.35, memoryGiB: memoryGiB - memoryReservedGiB - 0.6 };
+  const milli = Math.floor(60 * Math.min(cores, 1)) + Math.floor(10 * clamp(cores - 1, 0, 1)) + Math.floor(5 * clamp(cores - 2, 0, 2)) + Math.floor(2.5 * Math.max(cores - 4, 0));
+  const memoryReservedMiB = 255 + 11 * ENI_MAX_PODS_BY_VCPU[cores]! + 100;
+  const capacityMiB = memoryGiB * 1024 * 0.925;
+  return { vcpu: cores - milli / 1000 - 0.18 - 0.1, memoryGiB: (capacityMiB - memoryReservedMiB) / 1024 - 120 / 1024 - 0.25 };
 }
 const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
 
 const each = (owner: string, count: number, r: Resources, group?: string): Pod[] =>
   Array.from({ length: count }, () => ({ owner, vcpu: r.requests.vcpu, memoryGiB: r.requests.memoryGiB, ...(group ? { group } : {}) }));
 
-/** The application pool's pods at base replicas, or at maximum autoscale. */
+/** docs/sizing.md: mid-rollout, one surging and one draining pod more of each autoscaled type. */
+const ROLLOUT_EXTRA_PODS = 2;
+
+/** The application pool's pods at base replicas, or at maximum autoscale mid-rollout. */
 export function applicationPods(p: Plan, atMax = false): Pod[] {
   const pods: Pod[] = [];
-  for (const w of Object.values(p.synapse.workers)) pods.push(...each(w.type, atMax ? w.maxReplicas : w.replicas, w.resources));
+  const atMaxOf = (w: Plan["synapse"]["workers"][keyof Plan["synapse"]["workers"]]) => w.maxReplicas + (w.autoscaled ? ROLLOUT_EXTRA_PODS : 0);
+  for (const w of Object.values(p.synapse.workers)) pods.push(...each(w.type, atMax ? atMaxOf(w) : w.replicas, w.resources));
   pods.push(...each("haproxy", p.routing.haproxy.replicas, p.routing.haproxy.resources));
   for (const [name, r] of Object.entries(p.redis)) {
     const dataPod: Resources = {

@@ -25,9 +25,10 @@ function assertInvariants(p: Plan, expected: { fleet: ModelFleet; maxConnections
   expect(p.synapse.processesAtMaxScale).toBe(fleet.processesAtMaxScale);
   expect(p.synapse.connections).toBe(fleet.connections);
   expect(p.synapse.connectionsAtMaxScale).toBe(fleet.connectionsAtMaxScale);
-  const maxConnections = expected.maxConnections ?? modelMaxConnections(p.tier, fleet.connectionsAtMaxScale);
+  expect(p.synapse.connectionsInRollout).toBe(fleet.connectionsInRollout);
+  const maxConnections = expected.maxConnections ?? modelMaxConnections(p.tier, fleet.connectionsInRollout);
   expect(p.postgres.maxConnections).toBe(maxConnections);
-  expect(withinBudget(fleet.connectionsAtMaxScale, maxConnections)).toBe(true);
+  expect(withinBudget(fleet.connectionsInRollout, maxConnections)).toBe(true);
 
   for (const w of workers) {
     if (w.type === "main" || w.type === "background") expect(w.replicas, w.type).toBe(1);

@@ -12,7 +12,8 @@ import { applicationNodes } from "../../sizing/pools";
 import { maxConnectionsFor, planPostgres } from "../../sizing/postgres";
 import { ceilTo, floorTo } from "../../sizing/resources";
 import { addMonths, pgMemoryGiB } from "../../sizing/units";
-import { instanceType, PRICES_AS_OF } from "../../sizing/inventory";
+import { instanceType } from "../../sizing/inventory";
+import { PRICES } from "../../sizing/prices";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Resources } from "../../sizing/types";
@@ -91,27 +92,30 @@ describe("tier choice and the seed 8.2 warnings", () => {
 describe("PostgreSQL", () => {
   // Seed 2.3: 10 GB + 500 MB per user per year; 12 months, rounded up to 100 GB; never below the table.
   const EXPECTED: Record<string, { storageGB: number; growth: number; months: number; standbys: number; cpu: number; mem: number }> = {
-    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 3.5, mem: 13.75 },
-    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 7.5, mem: 29.75 },
-    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 15.5, mem: 61.75 },
-    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 31.5, mem: 125.75 },
-    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 31.5, mem: 125.75 },
+    // Pod: the node model's allocatable (sizing/node-model.ts sources: m7i.xlarge 3.92 vCPU / 13.83 GiB,
+    // 2xlarge 7.91 / 28.63, 4xlarge 15.89 / 56.34, 8xlarge 31.85 / 115.54) less the DaemonSets (0.18 / 0.117)
+    // and the margin (0.1 / 0.25).
+    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 3.6, mem: 13.25 },
+    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 7.6, mem: 28.25 },
+    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 15.6, mem: 55.75 },
+    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 31.5, mem: 115 },
+    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 31.5, mem: 115 },
   };
 
   it.each(TIERS)("tier %s: volume, growth, months covered, synchronous standbys, pod size", (tier) => {
     const pg = planForTier(tier).postgres;
     const e = EXPECTED[tier]!;
     expect([pg.storageGB, pg.growthGBPerYear, pg.monthsCovered, pg.synchronousStandbys]).toEqual([e.storageGB, e.growth, e.months, e.standbys]);
-    // Node less the EKS reservation and DaemonSets, floored to 0.1 vCPU and 0.25 GiB; requests = limits.
+    // Node allocatable less DaemonSets and margin, floored to 0.1 vCPU and 0.25 GiB; requests = limits.
     expect(pg.resources).toEqual({ requests: { vcpu: e.cpu, memoryGiB: e.mem }, limits: { vcpu: e.cpu, memoryGiB: e.mem } });
     expect(pg.pool).toBe("database");
     expect(row(planForTier(tier), "database").storageGB).toBe(e.storageGB);
   });
 
-  it("max_connections affordable by memory: (13.75 GiB − 4 GiB shared_buffers) / 20 MB work_mem = 499 at 100", () => {
-    expect(planFor(100, { overrides: { postgres: { maxConnections: 499 } } }).postgres.maxConnections).toBe(499);
-    const e = refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 500 } } }));
-    expect(e.message).toMatch(/max_connections 500 \(for 119 Synapse connections at maximum autoscale\) exceeds the 499 connections a 13\.75 GiB pod affords with shared_buffers 4 GiB and work_mem 20MB each/);
+  it("max_connections affordable by memory: (13.25 GiB − 4 GiB shared_buffers) / 20 MB work_mem = 473 at 100", () => {
+    expect(planFor(100, { overrides: { postgres: { maxConnections: 473 } } }).postgres.maxConnections).toBe(473);
+    const e = refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 474 } } }));
+    expect(e.message).toMatch(/max_connections 474 \(for 151 Synapse connections at maximum autoscale during a rollout\) exceeds the 473 connections a 13\.25 GiB pod affords with shared_buffers 4 GiB and work_mem 20MB each/);
     expect(e.key).toBe("overrides.postgres.maxConnections");
   });
 
@@ -183,11 +187,12 @@ describe("MinIO", () => {
   });
 
   const EXPECTED: Record<string, [raw: number, usable: number, growth: number, months: number, driveGB: number, cpu: number, mem: number]> = {
-    "100": [4000, 3000, 200, 180, 250, 3.5, 5.75],
-    "1k": [8000, 6000, 2000, 36, 500, 7.5, 13.75],
-    "5k": [16_000, 12_000, 10_000, 14.4, 1000, 15.5, 29.75],
-    "10k": [32_000, 24_000, 20_000, 14.4, 1000, 15.5, 29.75],
-    "20k": [48_000, 36_000, 40_000, 10.8, 1000, 15.5, 29.75],
+    // Server pod: c7i.xlarge 3.92 / 6.43, 2xlarge 7.91 / 13.83, 4xlarge 15.89 / 26.74 (node model) less 0.28 / 0.367.
+    "100": [4000, 3000, 200, 180, 250, 3.6, 6],
+    "1k": [8000, 6000, 2000, 36, 500, 7.6, 13.25],
+    "5k": [16_000, 12_000, 10_000, 14.4, 1000, 15.6, 26.25],
+    "10k": [32_000, 24_000, 20_000, 14.4, 1000, 15.6, 26.25],
+    "20k": [48_000, 36_000, 40_000, 10.8, 1000, 15.6, 26.25],
   };
   it.each(TIERS)("tier %s: raw, usable, growth (a tenth of the users × 20 GB a year), months covered, server size", (tier) => {
     const m = planForTier(tier).minio;
@@ -225,7 +230,7 @@ describe("MinIO", () => {
     expect(row(planForTier("100"), "storage").countReason).toBeUndefined();
     expect(row(planForTier("100"), "calls").countReason).toBe("one host per LiveKit and per coturn process");
     expect(row(planForTier("1k"), "calls").countReason).toBeUndefined();
-    expect(row(planForTier("100"), "application").countReason).toBe("pods fit with one node lost (N-1), Redis and Sentinels included");
+    expect(row(planForTier("100"), "application").countReason).toBe("packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
   });
 });
 
@@ -260,11 +265,11 @@ describe("call hosts", () => {
   // Capped pod vCPU floored to whole cores × 125 participants (LiveKit) or 500 allocations (coturn, seed 11.3:
   // ~4,000 on 8 vCPU); ports: 4 per participant (LiveKit) or 1 per allocation, plus 25%.
   const EXPECTED: Record<string, { lk: [number, number, number, number]; turn: [number, number, number, number]; lkPod: [number, number]; turnPod: [number, number] }> = {
-    "100": { lk: [375, 50000, 51874, 2], turn: [1500, 40000, 41874, 2], lkPod: [3.5, 5.75], turnPod: [3.5, 4] },
-    "1k": { lk: [875, 50000, 54374, 2], turn: [3500, 40000, 44374, 2], lkPod: [7.5, 13.75], turnPod: [7.5, 8] },
-    "5k": { lk: [1875, 50000, 59374, 3], turn: [7500, 40000, 49374, 3], lkPod: [15.5, 29.75], turnPod: [15.5, 16] },
-    "10k": { lk: [1875, 50000, 59374, 4], turn: [7500, 40000, 49374, 4], lkPod: [15.5, 29.75], turnPod: [15.5, 16] },
-    "20k": { lk: [1875, 50000, 59374, 5], turn: [7500, 40000, 49374, 5], lkPod: [15.5, 29.75], turnPod: [15.5, 16] },
+    "100": { lk: [375, 50000, 51874, 2], turn: [1500, 40000, 41874, 2], lkPod: [3.6, 6], turnPod: [3.6, 4] },
+    "1k": { lk: [875, 50000, 54374, 2], turn: [3500, 40000, 44374, 2], lkPod: [7.6, 13.25], turnPod: [7.6, 8] },
+    "5k": { lk: [1875, 50000, 59374, 3], turn: [7500, 40000, 49374, 3], lkPod: [15.6, 26.25], turnPod: [15.6, 16] },
+    "10k": { lk: [1875, 50000, 59374, 4], turn: [7500, 40000, 49374, 4], lkPod: [15.6, 26.25], turnPod: [15.6, 16] },
+    "20k": { lk: [1875, 50000, 59374, 5], turn: [7500, 40000, 49374, 5], lkPod: [15.6, 26.25], turnPod: [15.6, 16] },
   };
   it.each(TIERS)("tier %s: capacity per host, port ranges, pod sizes", (tier) => {
     const p = planForTier(tier);
@@ -357,6 +362,7 @@ describe("the Synapse fleet's duties and shape", () => {
       kind: "StatefulSet",
       replicas: 0,
       maxReplicas: 0,
+      rolloutSurge: 0,
       autoscaled: false,
       resources: { requests: { vcpu: 1.5, memoryGiB: 2 }, limits: { vcpu: 1.5, memoryGiB: 2 } },
       cpMin: 5,
@@ -418,19 +424,24 @@ describe("the Synapse fleet's duties and shape", () => {
 });
 
 describe("servers and cost", () => {
-  // AWS list prices (sizing/inventory.ts header, us-east-1, 2025-11), 730 hours, gp3 $0.08 and st1 $0.045 per GB-month.
-  // Tier 100 on kubernetes (control plane listed): per server = hourly × 730 + disk × GB price.
+  // AWS list prices (sizing/prices.ts, us-east-1), 730 hours; gp3 $0.08 per GB-month plus $0.005 per IOPS
+  // and $0.04 per MiB/s above 3,000 and 125; st1 $0.045. Tier 100 on kubernetes (control plane listed).
+  // Root disks: 40 GB, plus every Synapse pod's scratch on one node for the application pool (22 pods at
+  // maximum autoscale mid-rollout × 1 GiB /tmp + 2 media pods × 20.5 GiB = 63 GiB = 67.6 GB), over 0.9,
+  // rounded up to 10 GB: 120 GB; 50 GB elsewhere.
   const ROWS_100: [role: string, count: number, type: string, monthly: number, taints: boolean][] = [
-    ["controlPlane", 3, "c7i.xlarge", 3 * (0.1785 * 730 + 100 * 0.08), false],
-    ["application", 4, "c7i.2xlarge", 4 * (0.357 * 730 + 200 * 0.08), false],
-    ["database", 3, "m7i.xlarge", 3 * (0.2016 * 730 + 500 * 0.08), true],
-    ["storage", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 1000 * 0.045), true],
+    ["controlPlane", 3, "c7i.xlarge", 3 * (0.1785 * 730 + 50 * 0.08), false],
+    ["application", 4, "c7i.2xlarge", 4 * (0.357 * 730 + 120 * 0.08), false],
+    ["database", 3, "m7i.xlarge", 3 * (0.2016 * 730 + 50 * 0.08), true],
+    ["storage", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 50 * 0.08), true],
     ["calls", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 50 * 0.08), true],
-    ["compliance", 1, "c7i.xlarge", 0.1785 * 730 + 100 * 0.08, true],
-    ["monitoring", 1, "m7i.xlarge", 0.2016 * 730 + 200 * 0.08, false],
+    ["monitoring", 1, "m7i.xlarge", 0.2016 * 730 + 50 * 0.08, false],
   ];
+  // Volumes: PostgreSQL 3 × (500 GB, 3,000 IOPS, 188 MiB/s); MinIO 16 × 250 GB st1; Redis 6 × 54 GB;
+  // Prometheus 500 GB and Loki 400 GB.
+  const VOLUMES_100 = 3 * (500 * 0.08 + (188 - 125) * 0.04) + 16 * 250 * 0.045 + 6 * 54 * 0.08 + 900 * 0.08;
 
-  it("tier 100: instance types, monthly cost per row, labels and taints, totals", () => {
+  it("tier 100: instance types, root disks, monthly cost per row, labels and taints, totals, the whole bill", () => {
     const p = planForTier("100");
     expect(p.inventory.map((r) => r.role)).toEqual(ROWS_100.map((r) => r[0]));
     for (const [role, count, type, monthly, tainted] of ROWS_100) {
@@ -441,24 +452,40 @@ describe("servers and cost", () => {
       expect(r.taints).toEqual(tainted ? [{ key: "matrix-scale/pool", value: role, effect: "NoSchedule" }] : []);
       expect(r.volumeType).toBe(role === "storage" ? "st1" : "gp3");
     }
-    // 20 servers; 12+32+12+16+16+4+4 vCPU; 24+64+48+32+32+8+16 GiB; 300+800+1500+4000+200+100+200 GB.
-    expect([p.totals.servers, p.totals.vcpu, p.totals.memoryGiB, p.totals.storageGB]).toEqual([20, 96, 224, 7100]);
-    const sum = ROWS_100.reduce((n, r) => n + r[3], 0);
-    expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.03);
+    expect(row(p, "application").rootDiskGB).toBe(120);
+    // 19 servers; 12+32+12+16+16+4 vCPU; 24+64+48+32+32+16 GiB; volumes per node: etcd 100, Redis 6 × 54 / 4 = 81,
+    // PostgreSQL 500, MinIO 1000, none, Prometheus + Loki 900.
+    expect([p.totals.servers, p.totals.vcpu, p.totals.memoryGiB, p.totals.storageGB]).toEqual([19, 92, 216, 3 * 100 + 4 * 81 + 3 * 500 + 4 * 1000 + 900]);
+    const sum = ROWS_100.reduce((n, r) => n + r[3], 0) + VOLUMES_100;
+    expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.1);
+    expect(p.bill.monthlyUsd).toBe(p.totals.monthlyUsd);
+    expect(p.bill.eksSupport).toBeUndefined();
   });
 
-  it("on AWS, EKS runs the control plane: no control-plane servers, the EKS fee ($0.10 an hour) instead", () => {
+  it("on AWS: no control-plane servers; NAT gateways, load balancers, public IPv4 and the EKS fee at its support level", () => {
     const p = planForTier("100", { target: "aws" });
     expect(p.inventory.map((r) => r.role)).not.toContain("controlPlane");
-    const sum = ROWS_100.slice(1).reduce((n, r) => n + r[3], 0) + 0.1 * 730;
-    expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.03);
-    expect(p.totals.servers).toBe(17);
+    // 3 NAT gateways ($0.045/h), 2 NLBs ($0.0225/h), 3 + 2 × 3 + 4 call hosts = 13 addresses ($0.005/h),
+    // EKS 1.36 in standard support ($0.10/h).
+    const network = (3 * 0.045 + 2 * 0.0225 + 13 * 0.005 + 0.1) * 730;
+    const sum = ROWS_100.slice(1).reduce((n, r) => n + r[3], 0) + VOLUMES_100 + network;
+    expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.1);
+    expect(p.totals.servers).toBe(16);
+    expect(p.bill.eksSupport).toBe("standard");
+    // An existing VPC: no NAT gateways of ours, and 3 addresses fewer.
+    const byo = planForTier("100", { target: "aws", aws: { vpcId: "vpc-0abc", privateSubnetIds: ["subnet-01", "subnet-02", "subnet-03"], publicSubnetIds: ["subnet-04", "subnet-05", "subnet-06"] } });
+    expect(Math.abs(p.bill.monthlyUsd - byo.bill.monthlyUsd - 3 * (0.045 + 0.005) * 730)).toBeLessThanOrEqual(0.02);
+    // Kubernetes 1.33 is in extended support on the prices' date: six times the fee, and a warning.
+    const old = planForTier("100", { target: "aws", aws: { kubernetesVersion: "1.33" } });
+    expect(Math.abs(old.bill.monthlyUsd - p.bill.monthlyUsd - 0.5 * 730)).toBeLessThanOrEqual(0.02);
+    expect(old.bill.eksSupport).toBe("extended");
+    expect(old.warnings.some((w) => /aws\.kubernetesVersion = "1\.33" is in EKS extended support/.test(w))).toBe(true);
   });
 
   it.each([
-    ["1k", { application: "c7i.4xlarge", database: "m7i.2xlarge", storage: "c7i.2xlarge", monitoring: "m7i.2xlarge", compliance: "m7i.xlarge" }],
-    ["5k", { application: "m7i.4xlarge", database: "m7i.4xlarge", storage: "c7i.4xlarge", monitoring: "m7i.2xlarge", compliance: "m7i.2xlarge" }],
-    ["20k", { application: "m7i.8xlarge", database: "m7i.8xlarge", storage: "c7i.4xlarge", monitoring: "m7i.4xlarge", compliance: "m7i.4xlarge" }],
+    ["1k", { application: "c7i.4xlarge", database: "m7i.2xlarge", storage: "c7i.2xlarge", monitoring: "m7i.2xlarge" }],
+    ["5k", { application: "m7i.4xlarge", database: "m7i.4xlarge", storage: "c7i.4xlarge", monitoring: "m7i.2xlarge" }],
+    ["20k", { application: "m7i.8xlarge", database: "m7i.8xlarge", storage: "c7i.4xlarge", monitoring: "m7i.4xlarge" }],
   ])("tier %s: instance families by memory per vCPU (2 → c7i, 4 → m7i, 8 → r7i)", (tier, types) => {
     const p = planForTier(tier);
     for (const [role, type] of Object.entries(types)) expect(row(p, role).instanceType, role).toBe(type);
@@ -476,7 +503,8 @@ describe("node pool overrides", () => {
       ["compliance", 2],
       ["monitoring", 2],
     ]);
-    expect(row(p, "application").countReason).toBe("pods fit with one node lost (N-1), Redis and Sentinels included");
+    expect(row(p, "application").countReason).toBe("packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
+    // The seed's count, asked for explicitly, needs no reason.
     expect(planFor(1000, { overrides: { nodePools: { application: { count: 5 } } } }).inventory.find((r) => r.role === "application")!.countReason).toBeUndefined();
     expect(refusal(() => planFor(100, { overrides: { nodePools: { storage: { count: 3 } } } })).message).toBe(
       "pool holds its workload: 3 storage nodes < 4 needed for 4 MinIO servers, one per node; fix: set count to 4 or more (matrix-scale:overrides.nodePools.storage.count)",
@@ -500,9 +528,11 @@ describe("node pool overrides", () => {
       database: [true, 3],
       storage: [true, 4],
       calls: [true, 4],
-      compliance: [false, 0],
       monitoring: [false, 0],
     });
+    // Nothing runs on a compliance server: the seed's one is not provisioned unless asked for.
+    expect(k8s.inventory.map((r) => r.role)).not.toContain("compliance");
+    expect(planFor(100, { overrides: { nodePools: { compliance: { count: 1 } } } }).pools.find((u) => u.role === "compliance")).toMatchObject({ nodes: 1, pods: 0, fitsNMinus1: false });
   });
 });
 
@@ -518,9 +548,9 @@ describe("instance types and prices", () => {
     expect(() => instanceType(6, 12)).toThrow("no instance type for 6 vCPU / 12 GiB");
   });
 
-  it("the prices are dated as docs/sizing.md says (2025-11)", () => {
-    expect(readFileSync(join(__dirname, "..", "..", "docs", "sizing.md"), "utf8")).toContain(`read ${PRICES_AS_OF}`);
-    expect(PRICES_AS_OF).toBe("2025-11");
+  it("the prices are dated as docs/sizing.md says", () => {
+    expect(readFileSync(join(__dirname, "..", "..", "docs", "sizing.md"), "utf8")).toContain(`read ${PRICES.asOf}`);
+    expect(PRICES.asOf).toBe("2026-11-30");
   });
 
   it("a storage node's disk is the average of its pool's drives when pools differ", () => {
@@ -539,8 +569,8 @@ describe("monitoring", () => {
     "100": [85, 70, 90, 140],
     "1k": [127, 700, 900, 210],
     "5k": [212, 3500, 4500, 280],
-    "10k": [425, 7000, 9000, 350],
-    "20k": [425, 14_000, 18_000, 560],
+    "10k": [425, 7000, 9000, 385],
+    "20k": [425, 14_000, 18_000, 595],
   };
   it.each(TIERS)("tier %s", (tier) => {
     const m = planForTier(tier).monitoring;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseSettings, SettingsError } from "../../sizing";
-import type { RawSettings } from "../../sizing/settings";
+import { DEFAULT_EKS_VERSION, type RawSettings } from "../../sizing/settings";
 import { ok } from "../fixtures/bad-settings";
 import { thrownBy } from "../helpers";
 
@@ -13,7 +13,8 @@ const accepts = (raw: RawSettings) => parseSettings({ ...ok, ...raw });
 const refusedKey = (raw: RawSettings): string => thrownBy(SettingsError, () => parseSettings({ ...ok, ...raw })).key;
 
 describe("documented defaults (docs/config.md)", () => {
-  it("target kubernetes, federation on, no overrides, namespace matrix, AWS us-east-1 / 10.42.0.0/16 / 1.33", () => {
+  it("target kubernetes, federation on, no overrides, namespace matrix, AWS us-east-1 / 10.42.0.0/16 / 1.36", () => {
+    expect(DEFAULT_EKS_VERSION).toBe("1.36");
     expect(parseSettings(ok)).toEqual({
       ccu: 100,
       serverName: "matrix.example.com",
@@ -22,12 +23,12 @@ describe("documented defaults (docs/config.md)", () => {
       overrides: {},
       kubernetes: { namespace: "matrix" },
       edge: { adminCidrs: [], tlsSecret: "matrix-tls", proxyProtocol: false },
-      aws: { region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.33" },
+      aws: { region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.36" },
     });
     // An object given without its defaulted keys still gets them.
     expect(accepts({ kubernetes: { renderDir: "out" }, aws: { region: "eu-west-1" } })).toMatchObject({
       kubernetes: { namespace: "matrix", renderDir: "out" },
-      aws: { region: "eu-west-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.33" },
+      aws: { region: "eu-west-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.36" },
     });
   });
 });
@@ -96,7 +97,8 @@ describe("names", () => {
     [`${label63}.example.com`, true],
     [`${"a".repeat(64)}.example.com`, false],
     [`${Array.from({ length: 4 }, () => label63).join(".")}`, false], // 255 characters
-    [`${Array.from({ length: 3 }, () => label63).join(".")}.${"a".repeat(61)}`, true], // 253 characters
+    // 253 characters: a DNS name, but livekit.<serverName> (261) would not be (settings.test.ts).
+    [`${Array.from({ length: 3 }, () => label63).join(".")}.${"a".repeat(61)}`, false],
     ["-matrix.example.com", false],
     ["matrix-.example.com", false],
     ["matrix..example.com", false],
@@ -115,7 +117,9 @@ describe("names", () => {
     ["matrix", true],
     ["m", true],
     ["matrix-prod-2", true],
-    ["a".repeat(63), true],
+    // 57: <namespace>-calls is 63, the most a namespace name may have (settings.test.ts).
+    ["a".repeat(57), true],
+    ["a".repeat(63), false],
     ["a".repeat(64), false],
     ["-matrix", false],
     ["matrix-", false],
@@ -129,7 +133,8 @@ describe("names", () => {
   it("image references and paths", () => {
     const image = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z";
     expect(accepts({ kubernetes: { minioImage: image } }).kubernetes.minioImage).toBe(image);
-    expect(accepts({ kubernetes: { minioImage: "registry.local:5000/minio@sha256:abc" } }).kubernetes.minioImage).toBe("registry.local:5000/minio@sha256:abc");
+    const digest = `registry.local:5000/minio@sha256:${"0a".repeat(32)}`;
+    expect(accepts({ kubernetes: { minioImage: digest } }).kubernetes.minioImage).toBe(digest);
     expect(refusedKey({ kubernetes: { minioImage: "minio latest" } })).toBe("kubernetes.minioImage");
     expect(refusedKey({ kubernetes: { minioImage: "" } })).toBe("kubernetes.minioImage");
     expect(accepts({ kubernetes: { kubeconfig: "~/.kube/config", context: "prod" } }).kubernetes).toMatchObject({ kubeconfig: "~/.kube/config", context: "prod" });
@@ -157,20 +162,20 @@ describe("AWS", () => {
   });
 
   it("VPC, subnets, CIDR, Kubernetes version, certificate", () => {
-    const vpc = { vpcId: "vpc-0abc123", privateSubnetIds: ["subnet-0a", "subnet-1b"], publicSubnetIds: ["subnet-2c"] };
+    const vpc = { vpcId: "vpc-0abc123", privateSubnetIds: ["subnet-0a", "subnet-1b", "subnet-1c"], publicSubnetIds: ["subnet-2a", "subnet-2b", "subnet-2c"] };
     expect(accepts({ aws: vpc }).aws).toMatchObject(vpc);
     expect(refusedKey({ aws: { ...vpc, vpcId: "vpc-0ABC" } })).toBe("aws.vpcId");
     expect(refusedKey({ aws: { ...vpc, vpcId: "vpc-" } })).toBe("aws.vpcId");
     expect(refusedKey({ aws: { ...vpc, vpcId: "xvpc-0abc" } })).toBe("aws.vpcId");
-    expect(refusedKey({ aws: { ...vpc, privateSubnetIds: ["subnet-0a", "sub-1"] } })).toBe("aws.privateSubnetIds.1");
+    expect(refusedKey({ aws: { ...vpc, privateSubnetIds: ["subnet-0a", "sub-1", "subnet-1c"] } })).toBe("aws.privateSubnetIds.1");
     expect(refusedKey({ aws: { ...vpc, publicSubnetIds: ["subnet-"] } })).toBe("aws.publicSubnetIds.0");
     expect(refusedKey({ aws: { ...vpc, publicSubnetIds: ["xsubnet-0a"] } })).toBe("aws.publicSubnetIds.0");
     // An existing VPC needs both subnet lists, non-empty.
     expect(refusedKey({ aws: { vpcId: "vpc-0abc", privateSubnetIds: ["subnet-0a"] } })).toBe("aws.vpcId");
     expect(refusedKey({ aws: { vpcId: "vpc-0abc", publicSubnetIds: ["subnet-0a"] } })).toBe("aws.vpcId");
     expect(refusedKey({ aws: { vpcId: "vpc-0abc", privateSubnetIds: [], publicSubnetIds: ["subnet-0a"] } })).toBe("aws.vpcId");
-    // Subnets without a VPC id are simply unused.
-    expect(accepts({ aws: { privateSubnetIds: ["subnet-0a"] } }).aws.privateSubnetIds).toEqual(["subnet-0a"]);
+    // Subnets without a VPC id are refused naming aws.vpcId (settings.test.ts).
+    expect(refusedKey({ aws: { privateSubnetIds: ["subnet-0a"] } })).toBe("aws.vpcId");
 
     expect(accepts({ aws: { vpcCidr: "10.0.0.0/16" } }).aws.vpcCidr).toBe("10.0.0.0/16");
     expect(accepts({ aws: { vpcCidr: "10.255.0.0/16" } }).aws.vpcCidr).toBe("10.255.0.0/16");
@@ -184,14 +189,14 @@ describe("AWS", () => {
     expect(refusedKey({ aws: { certificateArn: "arn:aws:iam::123:server-certificate/x" } })).toBe("aws.certificateArn");
     expect(refusedKey({ aws: { certificateArn: ` ${arn}` } })).toBe("aws.certificateArn");
 
-    expect(accepts({ aws: { availabilityZones: ["a", "b", "c"] } }).aws.availabilityZones).toEqual(["a", "b", "c"]);
+    expect(accepts({ aws: { availabilityZones: ["us-east-1a", "us-east-1b", "us-east-1c"] } }).aws.availabilityZones).toEqual(["us-east-1a", "us-east-1b", "us-east-1c"]);
     expect(refusedKey({ aws: { availabilityZones: ["a", "b", "c", "d"] } })).toBe("aws.availabilityZones");
   });
 });
 
 describe("edge", () => {
   it("admin networks: IPv4 and IPv6 CIDR blocks with their host bits zero", () => {
-    const cidrs = ["203.0.113.0/24", "10.0.0.0/8", "192.0.2.7/32", "0.0.0.0/0", "2001:db8::/32", "::1/128"];
+    const cidrs = ["203.0.113.0/24", "10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "::1/128"];
     expect(accepts({ edge: { adminCidrs: cidrs } }).edge.adminCidrs).toEqual(cidrs);
     for (const bad of ["203.0.113.1/24", "203.0.113.0", "256.0.0.0/8", "2001:db8::/129", "10.0.0.0/-1"]) expect(refusedKey({ edge: { adminCidrs: [bad] } }), bad).toBe("edge.adminCidrs.0");
   });
@@ -233,7 +238,7 @@ describe("messages", () => {
     [{ aws: { publicSubnetIds: ["s-1"] } }, 'matrix-scale:aws.publicSubnetIds.0 = "s-1": expected subnet ids'],
     [{ aws: { availabilityZones: ["a"] } }, 'matrix-scale:aws.availabilityZones = ["a"]: expected exactly three availability zones'],
     [{ aws: { vpcCidr: "10.0.0.0/8" } }, 'matrix-scale:aws.vpcCidr = "10.0.0.0/8": expected a /16 in 10.0.0.0/8 such as 10.42.0.0/16'],
-    [{ aws: { kubernetesVersion: "1.9" } }, 'matrix-scale:aws.kubernetesVersion = "1.9": expected an EKS Kubernetes version such as 1.33'],
+    [{ aws: { kubernetesVersion: "1.9" } }, 'matrix-scale:aws.kubernetesVersion = "1.9": expected an EKS Kubernetes version such as 1.36'],
     [{ aws: { certificateArn: "arn:aws:iam::1:x" } }, 'matrix-scale:aws.certificateArn = "arn:aws:iam::1:x": expected an ACM certificate ARN'],
     [{ aws: { vpcId: "vpc-0abc" } }, 'matrix-scale:aws.vpcId = "vpc-0abc": an existing VPC also needs aws.privateSubnetIds and aws.publicSubnetIds'],
   ])("%j: %s", (raw, message) => {

@@ -319,7 +319,7 @@ describe("HAProxy configuration", () => {
     const dns = " resolvers kubernetes resolve-prefer ipv4 init-addr none";
     const pod = (name: string, svc: string) => `server ${name} ${name}.${svc}.matrix.svc.cluster.local:8008${dns}`;
     expect(servers("main")).toEqual([pod("synapse-main-0", "synapse-main")]);
-    // Tier 100: 2 synchrotrons and 2 generic workers, HPA maximum ⌈1.5 × 2⌉ = 3 each, plus ⌈25%⌉ surging: 4 slots,
+    // Tier 100: 2 synchrotrons and 2 generic workers, HPA maximum ⌈1.5 × 2⌉ = 3 each, plus the one pod a rollout surges: 4 slots,
     // discovered through the Service of ready pods only.
     expect(servers("sync")).toEqual([`server-template synchrotron 4 synapse-synchrotron-routable.matrix.svc.cluster.local:8008${dns}`]);
     expect(servers("sync_initial")).toEqual(servers("sync"));
@@ -408,9 +408,9 @@ describe("which processes serve a backend", () => {
     const p = planFor(20_000);
     const source = kubernetesServers(p.synapse, p.routing.edge, "chat", 8008);
     expect(source("main")).toEqual([{ kind: "server", name: "synapse-main-0", host: "synapse-main-0.synapse-main.chat.svc.cluster.local", port: 8008 }]);
-    // 20k: 18 synchrotrons scale to ⌈1.5 × 18⌉ = 27, +7 surging; 8 generic workers to 12, +3.
-    expect(source("synchrotron")).toEqual([{ kind: "template", prefix: "synchrotron", count: 34, fqdn: "synapse-synchrotron-routable.chat.svc.cluster.local", port: 8008 }]);
-    expect(source("generic")).toEqual([{ kind: "template", prefix: "generic", count: 15, fqdn: "synapse-generic-worker-routable.chat.svc.cluster.local", port: 8008 }]);
+    // 20k: 18 synchrotrons scale to ⌈1.5 × 18⌉ = 27, +1 surging; 8 generic workers to 12, +1.
+    expect(source("synchrotron")).toEqual([{ kind: "template", prefix: "synchrotron", count: 28, fqdn: "synapse-synchrotron-routable.chat.svc.cluster.local", port: 8008 }]);
+    expect(source("generic")).toEqual([{ kind: "template", prefix: "generic", count: 13, fqdn: "synapse-generic-worker-routable.chat.svc.cluster.local", port: 8008 }]);
     expect(source("mediaRepository").map((x) => (x.kind === "server" ? x.host : ""))).toEqual(
       [0, 1, 2, 3].map((i) => `synapse-media-repository-${i}.synapse-media-repository.chat.svc.cluster.local`),
     );

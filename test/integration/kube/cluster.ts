@@ -4,8 +4,8 @@
  * manifests applied as Pulumi applies them (server-side, strict field validation), and the
  * questions asked of the result (where every pod landed, how full each pool is).
  */
-import { NODE_MAX_PODS } from "../../../sizing/additions";
 import { POOL_LABEL, type NodeGroupSpec } from "../../../sizing/inventory";
+import { DAEMONSETS, memoryCapacityGiB, nodeAllocatable, INSTANCE_MODELS } from "../../../sizing/node-model";
 import type { Capacity } from "../../../sizing/packing";
 import type { Plan } from "../../../sizing/types";
 import { waitFor } from "../harness";
@@ -24,13 +24,18 @@ const mebi = (gib: number) => `${Math.floor(gib * 1024)}Mi`;
 /**
  * One node per server of each node group (nodeGroups: a pool, or a MinIO pool's storage), as a
  * managed node group lays them out: spread over the zones in turn, labelled and tainted as the
- * plan says, allocatable what the plan assumes pods may request (capacity less the kubelet
- * reservation and DaemonSets). The control plane is the provider's.
+ * plan says. What each node reports comes from the node model (sizing/node-model.ts: the
+ * instance's vCPUs, the memory the kubelet sees, nodeadm's reservation, the node group's pod cap),
+ * never from the plan's own allocatable; the DaemonSets take their share as real pods
+ * (daemonSets()). The control plane is the provider's.
  */
 export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly string[]): Manifest[] {
   return groups.flatMap(({ id, row, count, labels }) =>
     Array.from({ length: count }, (_, i) => {
       const name = `${id.toLowerCase()}-${i}`;
+      const model = INSTANCE_MODELS[row.instanceType];
+      if (!model) throw new Error(`the node model has no ${row.instanceType}`);
+      const allocatable = nodeAllocatable(row.instanceType);
       return {
         apiVersion: "v1",
         kind: "Node",
@@ -49,12 +54,47 @@ export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly strin
         },
         spec: { taints: row.taints },
         status: {
-          capacity: { cpu: String(row.vcpu), memory: `${row.memoryGiB}Gi`, pods: String(NODE_MAX_PODS) },
-          allocatable: { cpu: milli(row.allocatable.vcpu), memory: mebi(row.allocatable.memoryGiB), pods: String(NODE_MAX_PODS) },
+          capacity: { cpu: String(model.vcpu), memory: mebi(memoryCapacityGiB(row.instanceType)), pods: String(allocatable.pods) },
+          allocatable: { cpu: milli(allocatable.vcpu), memory: mebi(allocatable.memoryGiB), pods: String(allocatable.pods) },
         },
       };
     }),
   );
+}
+
+/** The DaemonSets an EKS cluster runs on every node (the node model's list), with their requests and tolerations. */
+export function daemonSets(): Manifest[] {
+  return DAEMONSETS.map((d) => ({
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: d.name, namespace: "kube-system" },
+    spec: {
+      selector: { matchLabels: { "k8s-app": d.name } },
+      template: {
+        metadata: { labels: { "k8s-app": d.name } },
+        spec: {
+          priorityClassName: "system-node-critical",
+          tolerations: d.tolerateAllTaints ? [{ operator: "Exists" }] : [],
+          containers: [{ name: d.name, image: `${d.name}:model`, resources: { requests: { cpu: milli(d.requests.vcpu), memory: mebi(d.requests.memoryGiB) } } }],
+        },
+      },
+    },
+  }));
+}
+
+/** Starts the DaemonSets and waits until one pod of each runs on every node. */
+export async function startDaemonSets(cp: ControlPlane): Promise<void> {
+  const list = daemonSets();
+  cp.must(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: list }));
+  const nodes = cp.list("nodes").length;
+  await waitFor(`${list.length} DaemonSets on ${nodes} nodes`, async () => {
+    const running = cp.list<Pod>("pods").filter((p) => isDaemonPod(p) && isReady(p));
+    return running.length === nodes * list.length ? true : undefined;
+  }, 120_000, 1000);
+}
+
+export function isDaemonPod(pod: Pod): boolean {
+  return pod.metadata.ownerReferences?.[0]?.kind === "DaemonSet";
 }
 
 /** Per node group, the largest count and node any of the given plans asks for (nodes for a sequence of tiers). */
@@ -208,9 +248,9 @@ export function ownerOf(pod: Pod): string {
   return `${pod.metadata.namespace}/${name}`;
 }
 
-/** Pods that hold resources on a node (a finished Job's pod does not). */
+/** The program's pods that hold resources on a node (a finished Job's pod does not; the cluster's DaemonSets are not the program's). */
 export function active(pods: readonly Pod[]): Pod[] {
-  return pods.filter((p) => p.status.phase !== "Succeeded" && p.status.phase !== "Failed" && !p.metadata.deletionTimestamp);
+  return pods.filter((p) => p.status.phase !== "Succeeded" && p.status.phase !== "Failed" && !p.metadata.deletionTimestamp && !isDaemonPod(p));
 }
 
 export function isReady(pod: Pod): boolean {
@@ -220,6 +260,8 @@ export function isReady(pod: Pod): boolean {
 export interface PoolReport {
   role: string;
   nodes: number;
+  /** What the DaemonSets' pods request on the pool's nodes. */
+  daemons: Capacity;
   pods: number;
   requested: Capacity;
   allocatable: Capacity;
@@ -232,11 +274,13 @@ export function poolReport(nodes: readonly KubeObject[], pods: readonly Pod[]): 
   return roles.map((role) => {
     const members = nodes.filter((n) => poolOf.get(n.metadata.name) === role);
     const placed = active(pods).filter((p) => p.spec.nodeName && poolOf.get(p.spec.nodeName) === role);
-    const requested = placed.map(podRequests).reduce((a, r) => ({ vcpu: a.vcpu + r.vcpu, memoryGiB: a.memoryGiB + r.memoryGiB }), { vcpu: 0, memoryGiB: 0 });
+    const sum = (list: Pod[]) => list.map(podRequests).reduce((a, r) => ({ vcpu: a.vcpu + r.vcpu, memoryGiB: a.memoryGiB + r.memoryGiB }), { vcpu: 0, memoryGiB: 0 });
+    const requested = sum(placed);
+    const daemons = sum(pods.filter((p) => isDaemonPod(p) && p.spec.nodeName && poolOf.get(p.spec.nodeName) === role));
     const allocatable = members
       .map((n) => (n.status as { allocatable: Record<string, string> }).allocatable)
       .reduce((a, r) => ({ vcpu: a.vcpu + cpuOf(r.cpu), memoryGiB: a.memoryGiB + gibOf(r.memory) }), { vcpu: 0, memoryGiB: 0 });
-    return { role, nodes: members.length, pods: placed.length, requested, allocatable };
+    return { role, nodes: members.length, pods: placed.length, requested, daemons, allocatable };
   });
 }
 
@@ -273,7 +317,7 @@ export async function waitForPlacement(cp: ControlPlane, count: number, timeoutM
   let last: Pod[] = [];
   try {
     return await waitFor(`${count} pods placed and running`, async () => {
-      last = cp.list<Pod>("pods").filter((p) => !p.metadata.deletionTimestamp);
+      last = cp.list<Pod>("pods").filter((p) => !p.metadata.deletionTimestamp && !isDaemonPod(p));
       const settled = last.filter((p) => p.spec.nodeName && (isReady(p) || p.status.phase === "Succeeded"));
       return last.length === count && settled.length === count ? last : undefined;
     }, timeoutMs, 1000);
