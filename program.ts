@@ -58,7 +58,10 @@ export async function program(options: ProgramOptions = {}) {
   const aws = settings.target === "aws";
   const groups = nodeGroups(thePlan);
   // The AWS SDK is loaded only for the target that uses it (it is most of the program's load time).
-  const nodePools = aws ? new (await import("./components/nodepools")).NodePools("matrix", { aws: settings.aws, inventory: thePlan.inventory, calls: thePlan, groups }) : undefined;
+  const awsParts = aws ? await import("./components/nodepools") : undefined;
+  const nodePools = awsParts
+    ? new awsParts.NodePools("matrix", { aws: settings.aws, zones: settings.aws.availabilityZones ?? (await awsParts.regionZones()), inventory: thePlan.inventory, calls: thePlan, groups })
+    : undefined;
   const cluster = new Cluster("matrix", {
     kubernetes: settings.kubernetes,
     inventory: thePlan.inventory,
@@ -70,8 +73,8 @@ export async function program(options: ProgramOptions = {}) {
   });
   const charts: ChartOptions = { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime };
   // Load-balancer Services wait for the controller that gives them their NLB.
-  const loadBalancerController = nodePools
-    ? new (await import("./components/nodepools")).LoadBalancerController("matrix", {
+  const loadBalancerController = nodePools && awsParts
+    ? new awsParts.LoadBalancerController("matrix", {
         clusterName: nodePools.clusterName,
         region: settings.aws.region,
         vpcId: nodePools.vpcId,
@@ -86,8 +89,8 @@ export async function program(options: ProgramOptions = {}) {
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
   new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts, provisionedVolumes: aws }, { dependsOn: [secrets, objectStore] });
-  const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse }, after);
-  const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit }, after);
+  const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse, essentialPriority: cluster.essentialPriority }, after);
+  const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit, essentialPriority: cluster.essentialPriority }, after);
   if (redisSynapse.masterService !== SERVICE_NAMES.redisSynapseMaster) throw new Error("Synapse's Redis endpoint and the Redis component disagree");
   new Calls(
     "calls",
@@ -99,6 +102,7 @@ export async function program(options: ProgramOptions = {}) {
       namespace,
       hostNamespace: cluster.callHostsNamespace,
       provider: cluster.provider,
+      essentialPriority: cluster.essentialPriority,
       livekitSentinels: redisLivekit.sentinels,
       clusterCidrs: nodePools ? [nodePools.vpcCidr] : [],
       ...(settings.aws.certificateArn ? { certificateArn: settings.aws.certificateArn } : {}),
@@ -115,6 +119,7 @@ export async function program(options: ProgramOptions = {}) {
   new Synapse(
     "synapse",
     {
+      essentialPriority: cluster.essentialPriority,
       synapse: thePlan.synapse,
       routing: thePlan.routing,
       serverName: thePlan.serverName,

@@ -3,14 +3,18 @@
  * own process, so peak memory is that tier's), times the sizing module on 10,000 random settings,
  * the plan CLI against loading @pulumi/pulumi alone (both as fresh processes), and, where the test
  * command has installed the engine, a real `pulumi preview` of the 20K stack (rendering to a
- * directory, so no cluster is needed). A benchmark, not a test: it prints numbers and asserts nothing.
+ * directory, so no cluster is needed); and per tier, how much each node pool provisions over what it
+ * must hold and the monthly bill against the seed's inventory (`--capacity` prints only that).
+ * A benchmark, not a test: it prints numbers and asserts nothing.
  */
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { parseSettings, plan } from "../sizing";
-import { TIER_CCU, TIER_IDS, type TierId } from "../sizing/tiers";
+import { parseSettings, plan, type Plan } from "../sizing";
+import { instanceType, VOLUME_TYPE_BY_DISK } from "../sizing/inventory";
+import { instanceMonthlyUsd, volumeMonthlyUsd } from "../sizing/prices";
+import { TIER_CCU, TIER_IDS, TIER_TABLES, type TierId } from "../sizing/tiers";
 import { runProgram } from "./mock-runtime";
 import { program } from "../program";
 import { engineInstalled, engineProject, engineStack } from "../test/integration/engine/engine";
@@ -105,7 +109,59 @@ async function benchEnginePreview(): Promise<{ ms: number } | { missing: string 
   return { ms: performance.now() - start };
 }
 
+/**
+ * Per pool, what it provisions over what it must hold: with one node lost for the base fleet
+ * (rescheduling pools) or on every node (one-per-node pools), and on every node at maximum
+ * autoscale mid-rollout. Below 1 would not fit; the goal is at most 1.25 unless an HA floor binds.
+ */
+function poolFit(p: Plan) {
+  return p.pools
+    .filter((u) => u.pods > 0)
+    .map((u) => {
+      const survivors = u.role === "application" ? u.nodes - 1 : u.nodes;
+      const ratio = (per: number, nodes: number, used: number) => (used === 0 ? 0 : (per * nodes) / used);
+      return {
+        role: u.role,
+        nodes: u.nodes,
+        nMinus1: { vcpu: ratio(u.allocatable.vcpu, survivors, u.requested.vcpu), memoryGiB: ratio(u.allocatable.memoryGiB, survivors, u.requested.memoryGiB) },
+        atMax: { vcpu: ratio(u.allocatable.vcpu, u.nodes, u.requestedAtMaxScale.vcpu), memoryGiB: ratio(u.allocatable.memoryGiB, u.nodes, u.requestedAtMaxScale.memoryGiB) },
+      };
+    });
+}
+
+/**
+ * The seed's own inventory (its server tables, every row and count) priced from the same table:
+ * each server with its listed disk as one volume of the listed kind, plus the same network and EKS
+ * lines the plan pays on AWS.
+ */
+function seedMonthlyUsd(p: Plan): number {
+  const servers = Object.entries(TIER_TABLES[p.tier].servers).filter(([role]) => role !== "controlPlane" || p.target === "kubernetes");
+  const perServer = servers.reduce((sum, [, s]) => sum + s.count * (instanceMonthlyUsd(instanceType(s.vcpu, s.memoryGiB)) + volumeMonthlyUsd(VOLUME_TYPE_BY_DISK[s.disk], s.storageGB)), 0);
+  const shared = p.bill.lines.filter((l) => ["NAT gateways", "network load balancers", "public IPv4 addresses", "EKS control plane"].includes(l.item)).reduce((n, l) => n + l.monthlyUsd, 0);
+  return perServer + shared;
+}
+
+function benchCapacity() {
+  console.log("\ncapacity per tier (target aws): provisioned ÷ required per pool, vCPU / memory (N-1: base fleet with one node lost, or every member on its node; max: maximum autoscale mid-rollout)");
+  console.log(`${"tier".padEnd(6)}${"pool".padEnd(13)}${"nodes".padStart(6)}${"N-1 vCPU".padStart(10)}${"N-1 mem".padStart(9)}${"max vCPU".padStart(10)}${"max mem".padStart(9)}`);
+  const bills: string[] = [];
+  for (const tier of TIER_IDS) {
+    const p = plan(parseSettings({ ccu: TIER_CCU[tier], serverName: "bench.example.com", target: "aws" }));
+    for (const f of poolFit(p)) {
+      console.log(`${tier.padEnd(6)}${f.role.padEnd(13)}${String(f.nodes).padStart(6)}${f.nMinus1.vcpu.toFixed(2).padStart(10)}${f.nMinus1.memoryGiB.toFixed(2).padStart(9)}${f.atMax.vcpu.toFixed(2).padStart(10)}${f.atMax.memoryGiB.toFixed(2).padStart(9)}`);
+    }
+    const seed = seedMonthlyUsd(p);
+    bills.push(`${tier.padEnd(6)}${usd(p.bill.monthlyUsd).padStart(12)}${usd(seed).padStart(14)}${usd(seed - p.bill.monthlyUsd).padStart(12)}${`${((1 - p.bill.monthlyUsd / seed) * 100).toFixed(0)}%`.padStart(6)}`);
+  }
+  console.log("\nmonthly bill (target aws, sizing/prices.ts) against the seed's inventory priced the same way");
+  console.log(`${"tier".padEnd(6)}${"plan".padStart(12)}${"seed".padStart(14)}${"saved".padStart(12)}${"".padStart(6)}`);
+  for (const line of bills) console.log(line);
+}
+
+const usd = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
+
 async function main() {
+  if (process.argv.includes("--capacity")) return benchCapacity();
   const tierArg = process.argv.indexOf("--tier");
   if (tierArg > 0) {
     process.stdout.write(JSON.stringify(await benchTier(process.argv[tierArg + 1] as TierId)));
@@ -120,6 +176,7 @@ async function main() {
   console.log(`program under the mock runtime, ${RUNS} runs per tier, one process per tier`);
   console.log(`${"tier".padEnd(6)}${"resources".padStart(10)}${"median ms".padStart(10)}${"first ms".padStart(10)}${"peak RSS MiB".padStart(14)}`);
   for (const r of rows) console.log(`${r.tier.padEnd(6)}${String(r.resources).padStart(10)}${fmt(r.medianMs)} ${fmt(r.firstMs)}${fmt(r.peakRssMiB).padStart(14)}`);
+  benchCapacity();
   const sizing = benchSizing();
   console.log(
     `\nsizing: ${sizing.samples} random settings in ${sizing.totalMs.toFixed(0)} ms (${sizing.perPlanUs.toFixed(1)} µs per plan; ${sizing.refused} refused by an invariant)`,

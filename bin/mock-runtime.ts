@@ -123,6 +123,12 @@ export function stackConfig(raw: RawSettings): Record<string, string> {
   );
 }
 
+/** The default AWS provider's region: its environment, else the region the settings name (their default when unset). */
+function awsRegion(raw: RawSettings): string {
+  const aws = (typeof raw.aws === "string" ? JSON.parse(raw.aws) : raw.aws) as { region?: string } | undefined;
+  return process.env.AWS_REGION ?? aws?.region ?? "us-east-1";
+}
+
 /**
  * Declare the program's resources for these settings. `preview` true mimics `pulumi preview`
  * (unknown outputs stay unknown); false mimics `pulumi up` with the mocked provider answers.
@@ -139,7 +145,8 @@ export async function runProgram(raw: RawSettings, options: { asOf?: Date; previ
         if (args.type === "pulumi:pulumi:StackReference") return { id: args.name, state: { outputs: options.previousOutputs ?? {}, secretOutputNames: [] } };
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs, autoName) };
       },
-      call: (args) => args.inputs,
+      // The region's zones as EC2 names them in most regions: the region and a letter.
+      call: (args) => (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones" ? { names: ["a", "b", "c"].map((z) => `${awsRegion(raw)}${z}`), zoneIds: [] } : args.inputs),
     },
     "matrix-scale",
     "mock",

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { mermaid, svg } from "./diagram";
 import { STORAGE_OUTPUT } from "../program";
 import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type StorageState } from "../sizing";
+import { nodeGroups, POOL_LABEL } from "../sizing/inventory";
 import type { RawSettings } from "../sizing/settings";
 import { leafChanges, resourceDiff, statefulLosses } from "./diff";
 import { runProgram, type MockRun } from "./mock-runtime";
@@ -71,16 +72,31 @@ async function evaluate(raw: RawSettings, asOf: Date, previous?: StorageState): 
 }
 
 /** Node groups whose instance type changes: AWS replaces those; the program adds the new group first. */
+/**
+ * Node groups a move replaces (their instance type changes; the group's name carries it, so the
+ * new group is created before the old is deleted), with the procedure that honours the
+ * PodDisruptionBudgets: EKS drains a deleted group's nodes but force-terminates them after its own
+ * timeout. The Pulumi names are the program's (components/nodepools: `matrix-<id>` launch templates,
+ * `matrix-<id>-<type>` groups).
+ */
 export function nodeGroupReplacements(from: Plan, to: Plan): string[] {
   if (to.target !== "aws") return [];
-  return to.inventory
-    .filter((row) => row.role !== "controlPlane")
-    .flatMap((row) => {
-      const before = from.inventory.find((r) => r.role === row.role);
-      return before && before.instanceType !== row.instanceType
-        ? [`node group ${row.role}: ${before.instanceType} → ${row.instanceType} replaces the group; the new group is created before the old one is removed`]
-        : [];
-    });
+  const before = new Map(nodeGroups(from).map((g) => [g.id, g.row.instanceType]));
+  const replaced = nodeGroups(to).filter((g) => before.has(g.id) && before.get(g.id) !== g.row.instanceType);
+  const roles = [...new Set(replaced.map((g) => g.row.role))];
+  return roles.map((role) => {
+    const groups = replaced.filter((g) => g.row.role === role);
+    const oldType = before.get(groups[0]!.id)!;
+    const newType = groups[0]!.row.instanceType;
+    const targets = groups.flatMap((g) => [`--target '**::matrix-${g.id}'`, `--target '**::matrix-${g.id}-${newType.replace(".", "-")}'`]).join(" ");
+    return (
+      `node group ${role}: ${oldType} → ${newType} replaces ${groups.length === 1 ? "the group" : `its ${groups.length} groups (${groups.map((g) => g.id).join(", ")})`}; the new group is created before the old one is removed. ` +
+      `EKS force-terminates the old nodes after its own timeout whatever the PodDisruptionBudgets say; to honour them: ` +
+      `(1) pulumi up ${targets} (the new groups); ` +
+      `(2) kubectl drain -l ${POOL_LABEL}=${role},node.kubernetes.io/instance-type=${oldType} --ignore-daemonsets --delete-emptydir-data (evicts through the budgets; waits for each); ` +
+      `(3) pulumi up (deletes the emptied old groups)`
+    );
+  });
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -25,12 +25,31 @@ export function rawSettingsFromStack(config = new pulumi.Config(CONFIG_NAMESPACE
       throw new SettingsError(key, `${CONFIG_NAMESPACE}:${key} = ${JSON.stringify(value)}: expected an object; set it with \`pulumi config set --path ${CONFIG_NAMESPACE}:${key}.<name> <value>\``);
     }
   }
+  agreeOnRegion(raw);
   const known = new Set<string>([...SCALAR_KEYS, ...OBJECT_KEYS]);
   const unknown = Object.keys(allStackConfig()).find((k) => k.startsWith(`${CONFIG_NAMESPACE}:`) && !known.has(k.slice(CONFIG_NAMESPACE.length + 1)));
   if (unknown) {
     throw new SettingsError(unknown, `${unknown} is not a known setting; accepted: ${[...known].join(", ")}`);
   }
   return raw;
+}
+
+/**
+ * The AWS resources are created by the stack's default AWS provider (its `aws:region`, profile,
+ * roles and default tags): the deployment's `aws.region` takes that region when unset, and must
+ * agree with it when both are set.
+ */
+function agreeOnRegion(raw: RawSettings): void {
+  const stackRegion = new pulumi.Config("aws").get("region") ?? process.env.AWS_REGION;
+  if (!stackRegion || raw.target !== "aws") return;
+  const awsSettings = (raw.aws ?? {}) as Record<string, unknown>;
+  if (awsSettings.region === undefined) raw.aws = { ...awsSettings, region: stackRegion };
+  else if (awsSettings.region !== stackRegion) {
+    throw new SettingsError(
+      "aws.region",
+      `${CONFIG_NAMESPACE}:aws.region = ${JSON.stringify(awsSettings.region)} but the stack's AWS provider is in ${stackRegion} (aws:region or AWS_REGION); set both to the same region, or remove aws.region`,
+    );
+  }
 }
 
 function allStackConfig(): Record<string, string> {

@@ -50,6 +50,13 @@ export function databaseVolumeClassName(volume: { iops: number; throughputMiBps:
   return `${STORAGE_CLASSES.database}-${volume.iops}-iops-${volume.throughputMiBps}-mibps`;
 }
 
+/**
+ * The PriorityClass of the processes a deployment cannot serve without: Synapse's named processes
+ * (each owns a stream or a duty) and HAProxy. When a zone goes and the rest cannot hold every pod,
+ * these preempt synchrotrons and generic workers, which only lose capacity.
+ */
+export const ESSENTIAL_PRIORITY = { name: "matrix-scale-essential", value: 100_000 } as const;
+
 export const SENTINEL_MASTER_NAME = "mymaster";
 export const BACKUP_BUCKET = "synapse-db-backups";
 

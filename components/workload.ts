@@ -23,14 +23,22 @@ export const RESTRICTED_CONTAINER = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-/** Spread over nodes and zones; soft, so a lost zone still leaves the pods schedulable. */
-export function spread(labels: Record<string, string>) {
-  return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
-    maxSkew: 1,
-    topologyKey,
-    whenUnsatisfiable: "ScheduleAnyway",
-    labelSelector: { matchLabels: labels },
-  }));
+export const ZONE_KEY = "topology.kubernetes.io/zone";
+
+/**
+ * Quorum members over zones, strictly: a zone never holds two of three, so losing it leaves a
+ * majority. Nodes the pod does not tolerate (cordoned, or unreachable in an outage: the node
+ * controller taints them) do not count as a zone, so the survivors still schedule.
+ */
+export function strictZoneSpread(labels: Record<string, string>) {
+  return { maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: "DoNotSchedule", nodeTaintsPolicy: "Honor", labelSelector: { matchLabels: labels } };
+}
+
+/** Spread over nodes and zones; soft, except quorum members' zones (strictZoneSpread). */
+export function spread(labels: Record<string, string>, quorum = false) {
+  return ["kubernetes.io/hostname", ZONE_KEY].map((topologyKey) =>
+    quorum && topologyKey === ZONE_KEY ? strictZoneSpread(labels) : { maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
+  );
 }
 
 /** One pod may be down at a time; only for workloads that run at least two. */
@@ -50,7 +58,7 @@ export function poolPlacement(pool: InventoryRole, selector: Record<string, stri
     nodeSelector: { [POOL_LABEL]: pool },
     tolerations: poolTaints(pool).map((t) => ({ key: t.key, operator: "Equal", value: t.value, effect: t.effect })),
     ...(apart ? { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: apart } }] } } } : {}),
-    topologySpreadConstraints: spread(selector),
+    topologySpreadConstraints: spread(selector, apart !== undefined),
   };
 }
 

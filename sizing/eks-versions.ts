@@ -19,6 +19,7 @@
  * its source. Versions EKS released since are missing until a row is added (the settings refuse a
  * version not in the table, so adding the row is what makes a new version usable).
  */
+import { PRICES } from "./prices";
 
 export type SupportLevel = "standard" | "extended" | "unsupported";
 
@@ -38,8 +39,8 @@ export interface EksVersion {
 /** The day the table was last checked against its sources (UTC). */
 export const EKS_CALENDAR_AS_OF = "2026-11-30";
 
-/** Control-plane fee in standard and in extended support, USD per cluster-hour (source above). */
-export const EKS_CLUSTER_HOUR_USD = { standard: 0.1, extended: 0.6 } as const;
+/** Control-plane fee in standard and in extended support, USD per cluster-hour (sizing/prices.ts). */
+export const EKS_CLUSTER_HOUR_USD = { standard: PRICES.eks.standardUsdPerHour, extended: PRICES.eks.extendedUsdPerHour } as const;
 
 /** How many times the standard fee extended support costs: 6. */
 export const EXTENDED_SUPPORT_FEE_MULTIPLE = Math.round(EKS_CLUSTER_HOUR_USD.extended / EKS_CLUSTER_HOUR_USD.standard);

@@ -8,15 +8,16 @@ import { monthlyBill } from "./bill";
 import { eksVersionWarning } from "./eks-versions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
-import { instanceType, inventoryRow, totals, type ServerSpec } from "./inventory";
+import { instanceType, inventoryRow, totals, ZONE_COUNT, type ServerSpec } from "./inventory";
 import { planMinio } from "./objectstore";
 import { allocatable } from "./packing";
-import { applicationNodes, podsByPool, poolUsage } from "./pools";
+import { cheapestApplicationNodes, podsByPool, poolUsage } from "./pools";
 import { planPostgres } from "./postgres";
 import { planRedis } from "./redis";
 import { guaranteed } from "./resources";
 import type { PoolRole, Settings } from "./settings";
-import { PRICES } from "./prices";
+import { INSTANCE_MODELS } from "./node-model";
+import { instanceMonthlyUsd, PRICES } from "./prices";
 import { connectionLimit, planSynapseFleet, rolloutOverlap } from "./synapse";
 import { GIB_IN_GB } from "./units";
 import { TIER_CCU, TIER_IDS, TIER_TABLES, type TierId } from "./tiers";
@@ -63,7 +64,8 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const perNode = (role: PoolRole) => allocatable(instanceType(seedServers[role].vcpu, seedServers[role].memoryGiB));
 
   const fleet = planSynapseFleet({ tier, ccu: settings.ccu, federation: settings.federation, overrides });
-  const postgres = planPostgres(tier, fleet.connectionsInRollout, perNode("database"), overrides, options.previous?.postgres.storageGB);
+  const databaseInstance = instanceType(seedServers.database.vcpu, seedServers.database.memoryGiB);
+  const postgres = planPostgres(tier, fleet.connectionsInRollout, { instanceType: databaseInstance, allocatable: allocatable(databaseInstance) }, overrides, options.previous?.postgres.storageGB);
   const synapse = { ...fleet, connectionLimit: connectionLimit(postgres.maxConnections) };
   if (synapse.connectionsInRollout >= synapse.connectionLimit) {
     throw new PlanError(
@@ -94,8 +96,8 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   };
 
   const load = podsByPool(parts);
-  const appPerNode = perNode("application");
-  const appNeeded = applicationNodes(load.application.base, load.application.max, appPerNode, APPLICATION_NODES_FLOOR);
+  const app = cheapestApplicationNodes(load.application.base, load.application.max, APPLICATION_NODES_FLOOR, APPLICATION_CANDIDATES);
+  const appNeeded = app.count;
   const appCount = nodeOverride("application") ?? appNeeded;
   requireCount("application", appCount, appNeeded, "its pods with one node lost");
   const minioServers = minio.pools.reduce((acc, p) => acc + p.servers, 0);
@@ -103,7 +105,10 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const counts: Record<PoolRole, { count: number; reason?: string }> = {
     application: {
       count: appCount,
-      ...(appCount !== seedServers.application.count ? { reason: "packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout" } : {}),
+      reason:
+        appCount === appNeeded
+          ? "packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout"
+          : `overrides.nodePools.application.count (${appNeeded} would do)`,
     },
     database: { count: nodeOverride("database") ?? postgres.instances },
     storage: { count: nodeOverride("storage") ?? minioServers, ...(minioServers !== seedServers.storage.count ? { reason: "one node per MinIO server" } : {}) },
@@ -121,7 +126,8 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const rootDiskGB = (role: InventoryRole) => rootDisk(role === "application" ? applicationScratchGiB(synapse) : 0);
   if (settings.target === "kubernetes") specs.push({ role: "controlPlane", ...seedServers.controlPlane, rootDiskGB: rootDiskGB("controlPlane") });
   for (const role of Object.keys(counts) as PoolRole[]) {
-    const seed = seedServers[role];
+    // The application pool's node shape is its own (cheapestApplicationNodes); the others are the seed's.
+    const seed = role === "application" ? { ...seedServers.application, vcpu: app.vcpu, memoryGiB: app.memoryGiB } : seedServers[role];
     if (counts[role].count === 0) continue;
     const storageGB = volumesPerNode(role, counts[role].count, { postgres, minio, redis, monitoring });
     specs.push({ role, ...seed, storageGB, rootDiskGB: rootDiskGB(role), count: counts[role].count, ...(counts[role].reason ? { countReason: counts[role].reason } : {}) });
@@ -153,7 +159,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const aws = settings.target === "aws";
   const bill = monthlyBill(
     { inventory, postgres, minio, redis, monitoring },
-    aws ? { zones: ZONES, createsVpc: !settings.aws.vpcId, loadBalancers: INTERNET_FACING_LOAD_BALANCERS, kubernetesVersion: settings.aws.kubernetesVersion, on } : undefined,
+    aws ? { zones: ZONE_COUNT, createsVpc: !settings.aws.vpcId, loadBalancers: INTERNET_FACING_LOAD_BALANCERS, kubernetesVersion: settings.aws.kubernetesVersion, on } : undefined,
   );
   const versionWarning = aws ? eksVersionWarning(settings.aws.kubernetesVersion, on) : undefined;
   return {
@@ -199,8 +205,9 @@ function planMonitoring(tierCcu: number, storageGB: number, maxConnections: numb
   };
 }
 
-/** Zones the deployment spreads over (settings take exactly three). */
-const ZONES = 3;
+/** Every instance type the node model knows, priced: the application pool picks the cheapest that holds its pods. */
+const APPLICATION_CANDIDATES = Object.entries(INSTANCE_MODELS).map(([type, m]) => ({ instanceType: type, vcpu: m.vcpu, memoryGiB: m.memoryGiB, monthlyUsd: instanceMonthlyUsd(type), allocatable: allocatable(type) }));
+
 /** HAProxy's and LiveKit's Services of type LoadBalancer. */
 const INTERNET_FACING_LOAD_BALANCERS = 2;
 

@@ -81,6 +81,31 @@ export interface NodeGroupSpec {
   row: InventoryRow;
   count: number;
   labels: Record<string, string>;
+  /** The zone (an index into the deployment's three) a group of a zonal pool lives in; unset: all zones. */
+  zone?: number;
+}
+
+/** The zones a deployment spreads over (settings take exactly three). */
+export const ZONE_COUNT = 3;
+
+/**
+ * Pools whose pods hold zonal volumes (EBS): a node group per zone, so a replacement node comes
+ * back in the zone of the volume whose pod lost its node (a group over three zones may bring it
+ * anywhere, and the pod stays Pending). Call hosts hold no volumes.
+ */
+export const ZONAL_POOLS: ReadonlySet<InventoryRole> = new Set(["application", "database", "storage", "monitoring"]);
+
+/** `count` nodes over the zones, as evenly as they go (the first zones take the extra ones). */
+export function perZone(count: number, zones = ZONE_COUNT): number[] {
+  return Array.from({ length: zones }, (_, i) => Math.floor(count / zones) + (i < count % zones ? 1 : 0));
+}
+
+/** A zonal pool's group split into one group per zone that has nodes; the first keeps the group's id. */
+function byZone(group: NodeGroupSpec): NodeGroupSpec[] {
+  if (!ZONAL_POOLS.has(group.row.role)) return [group];
+  return perZone(group.count)
+    .map((count, zone) => ({ ...group, id: zone === 0 ? group.id : `${group.id}-z${zone}`, count, zone }))
+    .filter((g) => g.count > 0);
 }
 
 type GroupedPlan = { inventory: readonly InventoryRow[]; minio: Pick<MinioPlan, "pools">; livekit: { instances: number }; coturn: { instances: number } };
@@ -94,8 +119,13 @@ type GroupedPlan = { inventory: readonly InventoryRow[]; minio: Pick<MinioPlan, 
  * - calls, one group per service: on shared nodes one service could take every host of a zone and
  *   leave the other all its hosts in a single zone.
  * The first group keeps the pool's id (and any spare nodes), so an existing group keeps its name.
+ * Each group of a zonal pool is then split by zone (byZone).
  */
 export function nodeGroups(plan: GroupedPlan): NodeGroupSpec[] {
+  return poolGroups(plan).flatMap(byZone);
+}
+
+function poolGroups(plan: GroupedPlan): NodeGroupSpec[] {
   const split = (row: InventoryRow, label: string, parts: { id: string; value: string; count: number }[]): NodeGroupSpec[] => {
     const spare = row.count - parts.reduce((acc, p) => acc + p.count, 0);
     return parts.map((part, i) => ({

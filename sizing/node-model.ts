@@ -167,6 +167,64 @@ export function nodeAllocatable(instanceType: string): { vcpu: number; memoryGiB
   };
 }
 
+/** EBS-optimized limits of one instance type, as AWS publishes them (MB/s = 10^6 bytes/s, 128 KiB I/O; IOPS at 16 KiB I/O). */
+interface EbsLimits {
+  baselineIops: number;
+  baselineMBps: number;
+  maximumIops: number;
+  maximumMBps: number;
+}
+
+// EBS-optimized limits, typed from AWS's "Amazon EBS-optimized instance types" page, section "EBS-optimized by default"
+// (columns Baseline/Maximum bandwidth (Mbps), Baseline/Maximum throughput (MB/s, 128 KiB I/O), Baseline/Maximum IOPS (16 KiB I/O)),
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-optimized.html — read from a stored copy of that page (search index
+// file id 57911413102; the index does not name the repository holding the copy).
+// Footnote 1 on the large…4xlarge rows: "These instances can support maximum performance for 30 minutes at least once every
+// 24 hours, after which they revert to their baseline performance." Footnote 2 (8xlarge and up): "These instances can sustain
+// their stated performance indefinitely" — one published value, so baseline = maximum.
+// Every row below is identical in the EC2 Instance Types Guide, "Amazon EBS specifications" tables (Baseline / Maximum …):
+//   c7i: https://docs.aws.amazon.com/ec2/latest/instancetypes/co.html (stored copy, index file id 61191222543)
+//   m7i: https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html (stored copy, index file id 59854651341; and the 2024
+//        PDF text at https://github.com/jihoo529/ragstone/blob/fc702f1e896befe8ad362282056088c43c3186ef/backend/data/AWS/ec2-types.md,
+//        "Amazon EBS specifications" pp. 64–65)
+//   r7i: https://docs.aws.amazon.com/ec2/latest/instancetypes/mo.html (stored copy, index file id 60877627266)
+// Cross-check: Karpenter's karpenter.k8s.aws/instance-ebs-bandwidth (EC2 EbsOptimizedInfo.MaximumBandwidthInMbps) at
+// https://github.com/aws/karpenter-provider-aws/blob/0c5e7d8112409aff07b0f17a0f51c87bdba52ed1/website/content/en/docs/reference/instance-types.md
+// gives c7i.xlarge…8xlarge 10000, c7i.12xlarge 15000, c7i.16xlarge 20000 Mbps = maximumMBps × 8 below (m7i/r7i rows not read there).
+// c7i, m7i and r7i publish the same limits size for size: one row per size. Trailing comment: baseline /
+// maximum bandwidth in Mbps, as published.
+const EBS_BY_SIZE: Record<string, EbsLimits> = {
+  large: { baselineIops: 3600, baselineMBps: 81.25, maximumIops: 40000, maximumMBps: 1250 }, // 650 / 10000 Mbps (footnote 1)
+  xlarge: { baselineIops: 6000, baselineMBps: 156.25, maximumIops: 40000, maximumMBps: 1250 }, // 1250 / 10000 (1)
+  "2xlarge": { baselineIops: 12000, baselineMBps: 312.5, maximumIops: 40000, maximumMBps: 1250 }, // 2500 / 10000 (1)
+  "4xlarge": { baselineIops: 20000, baselineMBps: 625, maximumIops: 40000, maximumMBps: 1250 }, // 5000 / 10000 (1)
+  "8xlarge": { baselineIops: 40000, baselineMBps: 1250, maximumIops: 40000, maximumMBps: 1250 }, // 10000 (2)
+  "12xlarge": { baselineIops: 60000, baselineMBps: 1875, maximumIops: 60000, maximumMBps: 1875 }, // 15000 (2)
+  "16xlarge": { baselineIops: 80000, baselineMBps: 2500, maximumIops: 80000, maximumMBps: 2500 }, // 20000 (2)
+};
+const EBS: Record<string, EbsLimits> = Object.fromEntries(
+  ["c7i", "m7i", "r7i"].flatMap((family) => Object.entries(EBS_BY_SIZE).map(([size, limits]) => [`${family}.${size}`, limits])),
+);
+
+export const EBS_LIMITS: Readonly<
+  Record<string, { baselineIops: number; baselineMBps: number; maximumIops: number; maximumMBps: number }>
+> = Object.freeze(
+  Object.fromEntries(Object.entries(EBS).map(([k, v]) => [k, Object.freeze({ ...v })])),
+);
+
+const BYTES_PER_MB = 1e6;
+const BYTES_PER_MIB = 2 ** 20;
+
+/**
+ * The sustained (baseline) EBS limits of an instance type: IOPS, and throughput in MiB/s (published MB/s × 10^6 / 2^20,
+ * floored). The maximum is only a 30-minute-per-24-hours burst on large…4xlarge, so sizing must not rely on it.
+ */
+export function ebsBaseline(instanceType: string): { iops: number; mibps: number } {
+  const e = EBS[instanceType];
+  if (!e) throw new Error(`node-model: no EBS limits for instance type "${instanceType}" (modelled: ${Object.keys(EBS).join(", ")})`);
+  return { iops: e.baselineIops, mibps: Math.floor((e.baselineMBps * BYTES_PER_MB) / BYTES_PER_MIB) };
+}
+
 /**
  * The DaemonSets on every node of this project's cluster, requests summed over the pod's regular containers
  * (an init container counts only when larger than that sum; none is here).
@@ -304,6 +362,21 @@ export const NODE_MODEL_SOURCES: readonly { what: string; source: string; read: 
   {
     what: "kube-proxy 100m CPU request (UNCONFIRMED: third-party model of the EKS kube-proxy DaemonSet, not an AWS manifest)",
     source: "find_string index: third-party EKS cluster simulator `buildKubeSystem` (kube-proxy cpu ['100m'], aws-node 25m + aws-eks-nodeagent 25m)",
+    read: READ,
+  },
+  {
+    what: "EBS-optimized limits per type (baseline/maximum Mbps, MB/s at 128 KiB, IOPS at 16 KiB; large…4xlarge burst to the maximum 30 min per 24 h, 8xlarge+ sustain one value): c/m/r 7i identical — large 650/10000, 81.25/1250, 3600/40000 … 16xlarge 20000, 2500, 80000",
+    source: "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-optimized.html (\"Amazon EBS-optimized instance types\", EBS-optimized by default; stored copy, search index file id 57911413102)",
+    read: READ,
+  },
+  {
+    what: "The same EBS rows in the Instance Types Guide \"Amazon EBS specifications\" tables (c7i, m7i, r7i)",
+    source: "https://docs.aws.amazon.com/ec2/latest/instancetypes/co.html ; https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html ; https://docs.aws.amazon.com/ec2/latest/instancetypes/mo.html (stored copies, index file ids 61191222543, 59854651341, 60877627266) ; m7i also https://github.com/jihoo529/ragstone/blob/fc702f1e896befe8ad362282056088c43c3186ef/backend/data/AWS/ec2-types.md (2024 guide PDF text)",
+    read: READ,
+  },
+  {
+    what: "Cross-check of maximum EBS bandwidth (EbsOptimizedInfo.MaximumBandwidthInMbps via karpenter.k8s.aws/instance-ebs-bandwidth): c7i.xlarge…8xlarge 10000, 12xlarge 15000, 16xlarge 20000",
+    source: "https://github.com/aws/karpenter-provider-aws/blob/0c5e7d8112409aff07b0f17a0f51c87bdba52ed1/website/content/en/docs/reference/instance-types.md",
     read: READ,
   },
 ]);

@@ -1,4 +1,5 @@
 /** Which pods each node pool carries, how many nodes that takes, and how full the pool is. */
+import { ROUTING } from "./additions";
 import { PlanError } from "./errors";
 import { nodesNeeded, pack, sumDemand, type Capacity, type PodDemand } from "./packing";
 import { rolloutOverlap } from "./synapse";
@@ -38,10 +39,17 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...pods("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources),
   ];
   const synapse = (count: (w: WorkerPlan) => number) => workers.flatMap((w) => pods(`synapse/${w.type}`, count(w), w.resources));
+  // The shared Deployments roll one pod at a time too: a surging pod and an old one draining.
+  const extra = rolloutOverlap({ rolloutSurge: ROUTING.rolloutSurgePods });
+  const rolling = [
+    ...pods("haproxy", extra, p.routing.haproxy.resources),
+    ...[p.redis.synapse, p.redis.livekit].flatMap((r, i) => (r.masterProxy ? pods(`redis-master-proxy-${i}`, extra, r.masterProxy.resources) : [])),
+    ...pods("lk-jwt-service", extra, p.livekit.jwtService.resources),
+  ];
   const same = (list: PodDemand[]) => ({ base: list, max: list });
   const minioServers = p.minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
   return {
-    application: { base: [...synapse((w) => w.replicas), ...shared], max: [...synapse((w) => w.maxReplicas + rolloutOverlap(w)), ...shared] },
+    application: { base: [...synapse((w) => w.replicas), ...shared], max: [...synapse((w) => w.maxReplicas + rolloutOverlap(w)), ...shared, ...rolling] },
     database: same(pods("postgres", p.postgres.instances, p.postgres.resources, "postgres")),
     storage: same(pods("minio", minioServers, p.minio.resources, "minio")),
     calls: same([...pods("livekit", p.livekit.instances, p.livekit.resources, "call-host"), ...pods("coturn", p.coturn.instances, p.coturn.resources, "call-host")]),
@@ -68,6 +76,48 @@ export function applicationNodes(base: PodDemand[], max: PodDemand[], perNode: C
     );
   }
   return needed;
+}
+
+/** An application node shape and how many of it the pool needs. */
+export interface ApplicationNodes {
+  instanceType: string;
+  vcpu: number;
+  memoryGiB: number;
+  count: number;
+}
+
+/**
+ * The cheapest application pool: for every instance type the node model knows, the fewest nodes
+ * (applicationNodes) and their price; the cheapest total wins, fewer nodes on a tie. The pods'
+ * own mix of CPU and memory picks the family, so neither is left idle for the other.
+ */
+export function cheapestApplicationNodes(
+  base: PodDemand[],
+  max: PodDemand[],
+  floor: number,
+  candidates: readonly { instanceType: string; vcpu: number; memoryGiB: number; monthlyUsd: number; allocatable: Capacity }[],
+): ApplicationNodes {
+  let best: (ApplicationNodes & { cost: number }) | undefined;
+  const largest = { vcpu: Math.max(...max.map((p) => p.vcpu)), memoryGiB: Math.max(...max.map((p) => p.memoryGiB)) };
+  for (const c of candidates) {
+    // A node smaller than the largest pod holds nothing: no need to search for a count.
+    if (largest.vcpu > c.allocatable.vcpu || largest.memoryGiB > c.allocatable.memoryGiB) continue;
+    const count = nodesNeeded(base, max, c.allocatable, lowerBound(base, max, c.allocatable, floor));
+    if (count === null) continue;
+    const cost = count * c.monthlyUsd;
+    if (!best || cost < best.cost - 1e-6 || (Math.abs(cost - best.cost) <= 1e-6 && count < best.count)) best = { instanceType: c.instanceType, vcpu: c.vcpu, memoryGiB: c.memoryGiB, count, cost };
+  }
+  if (!best) {
+    const largest = [...base].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
+    throw new PlanError("pods fit their pool", "overrides.nodePools.application", `a ${largest?.owner} pod (${largest?.vcpu} vCPU, ${largest?.memoryGiB} GiB) fits no application node`, "reduce the worker size");
+  }
+  return { instanceType: best.instanceType, vcpu: best.vcpu, memoryGiB: best.memoryGiB, count: best.count };
+}
+
+/** No fewer nodes than the floor, nor than the requests need (one more for the base fleet's N-1). */
+function lowerBound(base: PodDemand[], max: PodDemand[], perNode: Capacity, floor: number): number {
+  const need = (pods: PodDemand[]) => Math.max(Math.ceil(sumDemand(pods).vcpu / perNode.vcpu - 1e-9), Math.ceil(sumDemand(pods).memoryGiB / perNode.memoryGiB - 1e-9));
+  return Math.max(floor, need(base) + 1, need(max));
 }
 
 /** How a pool survives losing a node: rescheduling its pods, or a quorum of one-per-node members. */

@@ -9,6 +9,7 @@ import { TIER_CCU, TIER_TABLES, type TierId } from "./tiers";
 import type { PostgresPlan } from "./types";
 import { pgMemoryGiB } from "./units";
 import { PRICES } from "./prices";
+import { ebsBaseline } from "./node-model";
 
 /** Seed 2.3: 10 GB once plus 500 MB per user per year. */
 export const PG_BASE_GB = 10;
@@ -38,7 +39,7 @@ export function planPostgres(
   tier: TierId,
   /** Synapse's connections at maximum autoscale during a rollout. */
   connectionsInRollout: number,
-  nodeAllocatable: Capacity,
+  node: { instanceType: string; allocatable: Capacity },
   overrides: Overrides,
   previousStorageGB = 0,
 ): PostgresPlan {
@@ -76,7 +77,7 @@ export function planPostgres(
     );
   }
 
-  const resources = cappedToNode(seed, nodeAllocatable);
+  const resources = cappedToNode(seed, node.allocatable);
   const parameters: Record<string, string> = { ...tierParameters(tier), max_connections: String(maxConnections) };
   const memory = resources.limits.memoryGiB;
   const sharedBuffers = pgMemoryGiB(parameters.shared_buffers!);
@@ -104,7 +105,7 @@ export function planPostgres(
     synchronousStandbys: Math.max(1, Math.floor((seed.instances - 1) / 2)),
     resources,
     storageGB,
-    volume: databaseVolume(TIER_CCU[tier], storageGB),
+    volume: databaseVolume(TIER_CCU[tier], storageGB, node.instanceType),
     maxConnections,
     maxConnectionsSource: source,
     parameters,
@@ -114,10 +115,17 @@ export function planPostgres(
   };
 }
 
-/** gp3 performance for the database volume (DATABASE_VOLUME), within what gp3 allows for its size. */
-export function databaseVolume(users: number, storageGB: number): PostgresPlan["volume"] {
+/**
+ * gp3 performance for the database volume (DATABASE_VOLUME), within what gp3 allows for its size and
+ * what the instance sustains to EBS (its baseline, less the root disk's gp3 baseline): provisioning
+ * more than the node can drive is paid for and never delivered.
+ */
+export function databaseVolume(users: number, storageGB: number, instanceType: string): PostgresPlan["volume"] {
   const gp3 = PRICES.ebs.gp3;
-  const iops = Math.min(gp3.maxIops, gp3.maxIopsPerGB * storageGB, Math.max(gp3.baselineIops, users * DATABASE_VOLUME.iopsPerUser));
-  const throughputMiBps = Math.min(gp3.maxMiBps, gp3.maxMiBpsPerIops * iops, Math.max(gp3.baselineMiBps, Math.ceil(iops * DATABASE_VOLUME.mibpsPerIops)));
+  const node = ebsBaseline(instanceType);
+  const nodeIops = Math.max(gp3.baselineIops, node.iops - gp3.baselineIops);
+  const nodeMiBps = Math.max(gp3.baselineMiBps, node.mibps - gp3.baselineMiBps);
+  const iops = Math.min(gp3.maxIops, gp3.maxIopsPerGB * storageGB, nodeIops, Math.max(gp3.baselineIops, users * DATABASE_VOLUME.iopsPerUser));
+  const throughputMiBps = Math.min(gp3.maxMiBps, gp3.maxMiBpsPerIops * iops, nodeMiBps, Math.max(gp3.baselineMiBps, Math.ceil(iops * DATABASE_VOLUME.mibpsPerIops)));
   return { iops, throughputMiBps };
 }

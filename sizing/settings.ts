@@ -278,7 +278,7 @@ export function parseSettings(raw: RawSettings): Settings {
   checkNames(settings);
   checkAdminCidrs(settings.edge.adminCidrs);
   checkMinioImage(settings.kubernetes.minioImage);
-  checkAws(settings.aws);
+  checkAws(settings.aws, settings.target);
   return settings;
 }
 
@@ -355,7 +355,10 @@ function checkMinioImage(image: string | undefined): void {
   if (tag === "latest") refuse("kubernetes.minioImage", image, `:latest moves to each new release; ${pin}`);
 }
 
-function checkAws(aws: Settings["aws"]): void {
+/** The oldest Kubernetes this program runs on EKS: VolumeAttributesClass went GA (storage.k8s.io/v1) in 1.34. */
+export const MINIMUM_EKS_VERSION = "1.34";
+
+function checkAws(aws: Settings["aws"], target: Settings["target"]): void {
   const version = aws.kubernetesVersion;
   if (supportLevel(version, SETTINGS_DATE) === "unsupported") {
     const known = eksVersion(version);
@@ -366,6 +369,16 @@ function checkAws(aws: Settings["aws"]): void {
       known && SETTINGS_DATE.getTime() >= Date.parse(`${known.endOfExtendedSupport}T00:00:00Z`)
         ? `EKS extended support for ${version} ended on ${known.endOfExtendedSupport}; ${offered}`
         : `EKS does not offer ${version} as of ${EKS_CALENDAR_AS_OF} (sizing/eks-versions.ts); ${offered}`,
+    );
+  }
+
+  const [major, minor] = version.split(".").map(Number) as [number, number];
+  const [needMajor, needMinor] = MINIMUM_EKS_VERSION.split(".").map(Number) as [number, number];
+  if (target === "aws" && (major < needMajor || (major === needMajor && minor < needMinor))) {
+    refuse(
+      "aws.kubernetesVersion",
+      version,
+      `the database volume's IOPS and throughput are a VolumeAttributesClass (storage.k8s.io/v1), served from Kubernetes ${MINIMUM_EKS_VERSION}; use ${MINIMUM_EKS_VERSION} or later (the default is ${DEFAULT_EKS_VERSION})`,
     );
   }
 

@@ -77,12 +77,18 @@ describe("npm run plan", () => {
     expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 4/);
   });
 
-  it("--from on AWS says which node groups a tier move replaces (new group first)", () => {
+  it("--from on AWS says which node groups a tier move replaces (new group first) and how to move the pods through their budgets", () => {
     const { code, stdout } = plan("--from", "5000", "--ccu", "10000", "--target", "aws");
     expect(code).toBe(0);
-    expect(stdout).toMatch(/node group application: m7i\.4xlarge → m7i\.8xlarge replaces the group; the new group is created before the old one is removed/);
-    expect(stdout).toMatch(/\+ aws:eks\/nodeGroup:NodeGroup matrix-application-m7i-8xlarge/);
-    expect(stdout).toMatch(/- aws:eks\/nodeGroup:NodeGroup matrix-application-m7i-4xlarge/);
+    // 5k → 10k: the database nodes go from the seed's 16 vCPU / 64 GB (m7i.4xlarge) to 32 / 128 (m7i.8xlarge), one group per zone.
+    expect(stdout).toMatch(/node group database: m7i\.4xlarge → m7i\.8xlarge replaces its 3 groups \(database, database-z1, database-z2\); the new group is created before the old one is removed/);
+    expect(stdout).toMatch(/\(1\) pulumi up --target '\*\*::matrix-database' --target '\*\*::matrix-database-m7i-8xlarge' .*\(2\) kubectl drain -l matrix-scale\/pool=database,node\.kubernetes\.io\/instance-type=m7i\.4xlarge --ignore-daemonsets .*\(3\) pulumi up/);
+    for (const id of ["database", "database-z1", "database-z2"]) {
+      expect(stdout).toMatch(new RegExp(`\\+ aws:eks/nodeGroup:NodeGroup matrix-${id}-m7i-8xlarge`));
+      expect(stdout).toMatch(new RegExp(`- aws:eks/nodeGroup:NodeGroup matrix-${id}-m7i-4xlarge`));
+    }
+    // The application pool keeps its c7i.4xlarge nodes: more of them, no new group.
+    expect(stdout).not.toMatch(/node group application:/);
   });
 
   it("--from a larger tier keeps every MinIO pool and the database volume", () => {

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CALL_SERVICE_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { internetFacingNlb, type NlbOptions } from "../load-balancer";
-import { componentLabels, LK_JWT, publicNames, SERVICE_NAMES } from "../naming";
+import { componentLabels, ESSENTIAL_PRIORITY, LK_JWT, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { COTURN_IMAGE, CURL_IMAGE, LIVEKIT_IMAGE, LK_JWT_SERVICE_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
@@ -33,6 +33,8 @@ export interface CallsArgs {
   /** Namespace of LiveKit and coturn (host networking), see callHostsNamespace. */
   hostNamespace: pulumi.Input<string>;
   provider: k8s.Provider;
+  /** The PriorityClass lk-jwt-service runs at (Cluster.essentialPriority). */
+  essentialPriority: pulumi.Resource;
   livekitSentinels: string[];
   /** Cluster ranges TURN must also refuse (VPC, pods, services) when not already private. */
   clusterCidrs: string[];
@@ -231,6 +233,7 @@ export class Calls extends pulumi.ComponentResource {
             metadata: { labels: jwtLabels },
             spec: {
               ...poolPlacement(jwt.pool, jwtSelector, false),
+              priorityClassName: ESSENTIAL_PRIORITY.name,
               securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
               containers: [
                 {
@@ -253,7 +256,7 @@ export class Calls extends pulumi.ComponentResource {
           },
         },
       },
-      child,
+      { ...child, dependsOn: [args.essentialPriority] },
     );
     new k8s.core.v1.Service(SERVICE_NAMES.lkJwt, { metadata: { name: SERVICE_NAMES.lkJwt, namespace: ns, labels: jwtLabels }, spec: { selector: jwtSelector, ports: [{ name: "http", port: LK_JWT.port, targetPort: "http" }] } }, child);
     new k8s.policy.v1.PodDisruptionBudget(SERVICE_NAMES.lkJwt, disruptionBudget(SERVICE_NAMES.lkJwt, ns, jwtLabels, jwtSelector), child);

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../../sizing/settings";
 import type { NodeGroupSpec } from "../../sizing/inventory";
 import type { InventoryRow, PostgresPlan } from "../../sizing/types";
-import { callHostsNamespace, componentLabels, databaseVolumeClassName, STORAGE_CLASSES } from "../naming";
+import { callHostsNamespace, componentLabels, databaseVolumeClassName, ESSENTIAL_PRIORITY, STORAGE_CLASSES } from "../naming";
 import { storageClassParameters } from "../nodepools/network";
 
 export interface ClusterArgs {
@@ -72,11 +72,13 @@ export interface RequiredNodePool {
   storageGB: number;
   labels: Record<string, string>;
   taints: string[];
+  /** For pools whose pods hold zonal volumes: which of the cluster's three zones (0, 1, 2) these nodes are in. */
+  zone?: number;
 }
 
 /** The node groups the operator's cluster must provide (storage per MinIO pool, calls per service, by label). */
 export function requiredNodePools(groups: readonly NodeGroupSpec[]): RequiredNodePool[] {
-  return groups.map(({ row, count, labels }) => ({
+  return groups.map(({ row, count, labels, zone }) => ({
     role: row.role,
     count,
     vcpu: row.vcpu,
@@ -84,6 +86,7 @@ export function requiredNodePools(groups: readonly NodeGroupSpec[]): RequiredNod
     storageGB: row.storageGB,
     labels,
     taints: row.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
+    ...(zone === undefined ? {} : { zone }),
   }));
 }
 
@@ -91,6 +94,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
   readonly namespace: pulumi.Output<string>;
   readonly callHostsNamespace: pulumi.Output<string>;
+  /** The PriorityClass of the processes a deployment cannot serve without (ESSENTIAL_PRIORITY). */
+  readonly essentialPriority: k8s.scheduling.v1.PriorityClass;
   readonly requiredNodePools: RequiredNodePool[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -126,6 +131,16 @@ export class Cluster extends pulumi.ComponentResource {
       const volumeClass = databaseVolumeClass(args.databaseVolume);
       new k8s.apiextensions.CustomResource(volumeClass.metadata.name, volumeClass, { parent: this, provider: this.provider, retainOnDelete: true });
     }
+    this.essentialPriority = new k8s.scheduling.v1.PriorityClass(
+      ESSENTIAL_PRIORITY.name,
+      {
+        metadata: { name: ESSENTIAL_PRIORITY.name, labels: componentLabels("scheduling") },
+        value: ESSENTIAL_PRIORITY.value,
+        preemptionPolicy: "PreemptLowerPriority",
+        description: "Synapse's named processes, HAProxy, Redis and its proxy, lk-jwt-service: preempt stateless workers when nodes are short",
+      },
+      { parent: this, provider: this.provider },
+    );
     this.requiredNodePools = requiredNodePools(args.groups);
     this.registerOutputs({ namespace: this.namespace, callHostsNamespace: this.callHostsNamespace, requiredNodePools: this.requiredNodePools });
   }

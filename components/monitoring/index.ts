@@ -83,6 +83,14 @@ export class Monitoring extends pulumi.ComponentResource {
           read: { replicas: 0 },
           write: { replicas: 0 },
           backend: { replicas: 0 },
+          // The chart's extras default on: memcached caches (about 11 GiB of requests), a gateway, a canary
+          // DaemonSet on every node and a test pod. None is needed by one binary on one node, and none is
+          // in the plan's node budget.
+          chunksCache: { enabled: false },
+          resultsCache: { enabled: false },
+          gateway: { enabled: false },
+          lokiCanary: { enabled: false },
+          test: { enabled: false },
         },
       },
       { ...child, dependsOn: [ns] },

@@ -12,12 +12,27 @@ import type { InventoryRow, Plan } from "../../sizing/types";
 import { LIVEKIT_PORTS, TURN_PORT } from "../calls/config";
 import { componentLabels } from "../naming";
 import { irsaRole } from "./irsa";
-import { awsTags as tags, callHostIngress, defaultZones, subnetCidrs } from "./network";
+import { awsTags as tags, callHostIngress, subnetCidrs } from "./network";
+import { ZONE_COUNT } from "../../sizing/inventory";
 
 export { LoadBalancerController } from "./load-balancer-controller";
 
+/**
+ * The region's first three availability zones by name (names differ by region and account: not
+ * every region has an `a`, `b` and `c`). Local and Wavelength zones are not availability zones. No
+ * state filter: a zone that is impaired during an incident must not change the list (its subnets
+ * and node groups are named by zone), and new zones take later letters.
+ */
+export async function regionZones(): Promise<string[]> {
+  const found = await aws.getAvailabilityZones({ allAvailabilityZones: false, filters: [{ name: "zone-type", values: ["availability-zone"] }] });
+  if (found.names.length < ZONE_COUNT) throw new Error(`the region has ${found.names.length} availability zones; matrix-scale needs ${ZONE_COUNT}`);
+  return [...found.names].sort().slice(0, ZONE_COUNT);
+}
+
 export interface NodePoolsArgs {
   aws: Settings["aws"];
+  /** Three availability zones of the region (settings, or regionZones). */
+  zones: readonly string[];
   inventory: readonly InventoryRow[];
   calls: Pick<Plan, "livekit" | "coturn">;
   /** The node groups to create (sizing's nodeGroups). */
@@ -37,7 +52,7 @@ export class NodePools extends pulumi.ComponentResource {
   constructor(name: string, args: NodePoolsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("matrix-scale:nodepools:NodePools", name, {}, opts);
     const child = { parent: this };
-    const zones = args.aws.availabilityZones ?? defaultZones(args.aws.region);
+    const zones = args.zones;
     this.vpcCidr = args.aws.vpcCidr;
 
     let privateSubnets: pulumi.Input<string>[];
@@ -120,7 +135,7 @@ export class NodePools extends pulumi.ComponentResource {
       child,
     );
 
-    const groups = args.groups.map(({ id, row, count, labels }) => {
+    const groups = args.groups.map(({ id, row, count, labels, zone }) => {
       const calls = row.role === "calls";
       const template = new aws.ec2.LaunchTemplate(
         `${name}-${id}`,
@@ -139,7 +154,8 @@ export class NodePools extends pulumi.ComponentResource {
         {
           clusterName: cluster.name,
           nodeRoleArn: nodeRole.arn,
-          subnetIds: calls ? publicSubnets : privateSubnets,
+          // A zonal pool's group lives in its zone's subnet only; call hosts are public.
+          subnetIds: calls ? publicSubnets : zone === undefined ? privateSubnets : [privateSubnets[zone]!],
           instanceTypes: [row.instanceType],
           scalingConfig: { desiredSize: count, minSize: count, maxSize: count },
           updateConfig: { maxUnavailable: 1 },

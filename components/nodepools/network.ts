@@ -13,10 +13,6 @@ export function subnetCidrs(vpcCidr: string, zones: number): { private: string[]
 /** Tags on every AWS resource the program creates. */
 export const awsTags = (name: string) => ({ Name: name, "matrix-scale/managed-by": "pulumi" });
 
-export function defaultZones(region: string): string[] {
-  return ["a", "b", "c"].map((z) => `${region}${z}`);
-}
-
 /** StorageClasses per pool: gp3 for SSD/NVMe roles, st1 (throughput HDD) for MinIO drives. */
 export function storageClassParameters(volumeType: "gp3" | "st1"): Record<string, string> {
   return volumeType === "gp3" ? { type: "gp3", encrypted: "true", fsType: "ext4" } : { type: "st1", encrypted: "true", fsType: "xfs" };

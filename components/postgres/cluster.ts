@@ -2,7 +2,7 @@
 import { POOL_LABEL } from "../../sizing/inventory";
 import type { PostgresPlan } from "../../sizing/types";
 import { DATABASE } from "../naming";
-import { containerResources } from "../workload";
+import { containerResources, strictZoneSpread } from "../workload";
 
 export const CLUSTER_NAME = "postgres";
 
@@ -46,9 +46,7 @@ export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<strin
       nodeSelector: { [POOL_LABEL]: pg.pool },
       tolerations: [{ key: POOL_LABEL, operator: "Equal", value: pg.pool, effect: "NoSchedule" }],
     },
-    topologySpreadConstraints: [
-      { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: selector } },
-    ],
+    topologySpreadConstraints: [strictZoneSpread(selector)],
     monitoring: { enablePodMonitor: true },
     backup: {
       retentionPolicy: "30d",

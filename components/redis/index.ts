@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RedisPlan } from "../../sizing/types";
-import { componentLabels, STORAGE_CLASSES } from "../naming";
+import { componentLabels, ESSENTIAL_PRIORITY, STORAGE_CLASSES } from "../naming";
 import { HAPROXY_IMAGE, REDIS_EXPORTER_IMAGE, REDIS_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { redisStartScript, renderMasterProxyConfig, renderRedisConf, renderSentinelBase, sentinelStartScript } from "./config";
@@ -25,6 +25,8 @@ export interface RedisArgs {
   namespace: string;
   provider: k8s.Provider;
   passwordSecret: string;
+  /** The PriorityClass its pods run at (Cluster.essentialPriority): a quorum is never preempted. */
+  essentialPriority: pulumi.Resource;
 }
 
 export function redisNames(name: string, namespace: string, plan: RedisPlan) {
@@ -48,7 +50,8 @@ export class Redis extends pulumi.ComponentResource {
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("matrix-scale:redis:Redis", name, {}, opts);
-    const child = { parent: this, provider: args.provider };
+    // Its pods name the PriorityClass, refused until it exists.
+    const child = { parent: this, provider: args.provider, dependsOn: [args.essentialPriority] };
     const ns = args.namespace;
     const plan = args.redis;
     const names = redisNames(args.name, ns, plan);
@@ -108,6 +111,7 @@ export class Redis extends pulumi.ComponentResource {
               metadata: { labels },
               spec: {
                 ...poolPlacement(plan.pool, selector, true),
+                priorityClassName: ESSENTIAL_PRIORITY.name,
                 securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
                 containers: [
                   {
@@ -192,6 +196,7 @@ export class Redis extends pulumi.ComponentResource {
               metadata: { labels },
               spec: {
                 ...poolPlacement(plan.pool, selector, false),
+                priorityClassName: ESSENTIAL_PRIORITY.name,
                 securityContext: { runAsNonRoot: true, runAsUser: 99, runAsGroup: 99, seccompProfile: { type: "RuntimeDefault" } },
                 containers: [
                   {

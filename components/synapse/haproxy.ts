@@ -2,7 +2,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../sizing/types";
-import { componentLabels, MONITORING_NAMESPACE, SERVICE_NAMES, TLS_POLICY_ANNOTATIONS } from "../naming";
+import { componentLabels, ESSENTIAL_PRIORITY, MONITORING_NAMESPACE, SERVICE_NAMES, TLS_POLICY_ANNOTATIONS } from "../naming";
 import { internetFacingNlb, NLB_ANNOTATION } from "../load-balancer";
 import { CHECKSUM_ANNOTATION, CONFIG_FILE } from "./manifests";
 import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
@@ -31,10 +31,13 @@ export function haproxyDeployment(
       replicas: routing.haproxy.replicas,
       selector: { matchLabels: HAPROXY_SELECTOR },
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      // A new pod counts as available only once an old one could have drained: one drains at a time.
+      minReadySeconds: routing.edge.loadBalancer.haproxyTerminationGraceSeconds,
       template: {
         metadata: { labels: LABELS, annotations: { [CHECKSUM_ANNOTATION]: checksum } },
         spec: {
           ...poolPlacement(routing.haproxy.pool, HAPROXY_SELECTOR, false),
+          priorityClassName: ESSENTIAL_PRIORITY.name,
           // fsGroup: the kubelet gives the TLS Secret's files to this group (0440), or uid 99 could not read the key.
           securityContext: { runAsNonRoot: true, runAsUser: 99, runAsGroup: 99, fsGroup: 99, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } },
           // Behind the NLB: keep serving while the target deregisters, then let long-polls finish.

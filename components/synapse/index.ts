@@ -21,6 +21,8 @@ import { kubernetesServers, renderHaproxyConfig, wellKnownClient } from "./routi
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
 
 export interface SynapseArgs {
+  /** The PriorityClass of the named processes and HAProxy (Cluster.essentialPriority). */
+  essentialPriority: pulumi.Resource;
   synapse: SynapsePlan;
   routing: Plan["routing"];
   serverName: string;
@@ -92,6 +94,8 @@ export class Synapse extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const ns = args.namespace;
     const rendered = renderFleetConfig(args.synapse, args.routing, args.serverName, ns);
+    // Pods naming a PriorityClass are refused until it exists.
+    const afterPriority = { ...child, dependsOn: [args.essentialPriority] };
 
     const configMap = (id: string, data: Record<string, string>) =>
       new k8s.core.v1.ConfigMap(id, { metadata: { namespace: ns, labels: componentLabels("synapse-config") }, immutable: true, data }, child);
@@ -146,13 +150,15 @@ export class Synapse extends pulumi.ComponentResource {
         // writes through the scale subresource.
         // The surge the connection budget counts; no pod stops before its replacement is ready.
         const strategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: worker.rolloutSurge, maxUnavailable: 0 } };
-        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy } }, child);
+        // Available only once an old pod could have drained, so one old pod drains at a time (the budget counts one).
+        const minReadySeconds = args.routing.edge.drain.terminationGraceSeconds;
+        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy, minReadySeconds } }, child);
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(workloadName, horizontalAutoscaler(worker, ns, args.synapse.autoscaling), child);
       } else {
         new k8s.apps.v1.StatefulSet(
           workloadName,
           { metadata, spec: { serviceName: workloadName, replicas: worker.replicas, podManagementPolicy: "Parallel", selector, template } },
-          child,
+          afterPriority,
         );
       }
       if (worker.replicas >= 2) new k8s.policy.v1.PodDisruptionBudget(workloadName, disruptionBudget(workloadName, ns, synapseLabels(worker.type), selectorLabels(worker.type)), child);
@@ -161,7 +167,10 @@ export class Synapse extends pulumi.ComponentResource {
 
     const haproxyConfig = configMap(SERVICE_NAMES.haproxy, { [CONFIG_FILE.haproxy]: rendered.haproxy });
     // Its pods need the controller's readiness-gate webhook running when they are created.
-    new k8s.apps.v1.Deployment(SERVICE_NAMES.haproxy, haproxyDeployment(args.routing, ns, HAPROXY_IMAGE, haproxyConfig.metadata.name, rendered.haproxyChecksum), { ...child, dependsOn: args.serviceDependsOn ?? [] });
+    new k8s.apps.v1.Deployment(SERVICE_NAMES.haproxy, haproxyDeployment(args.routing, ns, HAPROXY_IMAGE, haproxyConfig.metadata.name, rendered.haproxyChecksum), {
+      ...child,
+      dependsOn: [args.essentialPriority, ...(args.serviceDependsOn ?? [])],
+    });
     const service = new k8s.core.v1.Service(SERVICE_NAMES.haproxy, haproxyService(args.routing, args.target, ns), { ...child, dependsOn: args.serviceDependsOn ?? [] });
     new k8s.policy.v1.PodDisruptionBudget(SERVICE_NAMES.haproxy, disruptionBudget(SERVICE_NAMES.haproxy, ns, componentLabels("synapse-routing"), HAPROXY_SELECTOR), child);
     new k8s.networking.v1.NetworkPolicy(SERVICE_NAMES.haproxy, haproxyNetworkPolicy(ns), child);

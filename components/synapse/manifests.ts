@@ -9,7 +9,7 @@ import { routableServiceName } from "../../sizing/edge";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { EdgePlan, Plan, SynapsePlan, WorkerPlan } from "../../sizing/types";
-import { componentLabels } from "../naming";
+import { componentLabels, ESSENTIAL_PRIORITY } from "../naming";
 import { containerResources, mebibytes, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { SECRET_FILES } from "./config";
 import { POD_PORTS, type SynapseProcess } from "./topology";
@@ -96,6 +96,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
       ...poolPlacement(worker.pool, selectorLabels(worker.type), false),
       securityContext: { runAsUser: SYNAPSE_UID, runAsGroup: SYNAPSE_UID, fsGroup: SYNAPSE_UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
       terminationGracePeriodSeconds: inputs.drain.terminationGraceSeconds,
+      ...(worker.autoscaled ? {} : { priorityClassName: ESSENTIAL_PRIORITY.name }),
       ...(media
         ? {
             initContainers: [

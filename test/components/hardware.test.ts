@@ -19,11 +19,23 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
   let ctx: { run: MockRun; plan: Plan };
   const load = async () => (ctx ??= { run: await runProgram(settings(TIER_USERS[tier]!, "aws")), plan: plan(parseSettings(settings(TIER_USERS[tier]!, "aws"))) });
 
-  it("one managed node group per inventory role (storage: per MinIO pool; calls: per service) with the plan's instance type, count, labels and taints", async () => {
+  it("one managed node group per inventory role (storage: per MinIO pool; calls: per service; volume-holding pools: per zone) with the plan's instance type, count, labels and taints", async () => {
     const { run, plan: p } = await load();
     const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup").map((r) => r.inputs as Obj);
     const rows = p.inventory.filter((r) => r.role !== "controlPlane");
-    expect(groups).toHaveLength(rows.length - 2 + p.minio.pools.length + 2);
+    // A group per zone that has nodes (up to three) for application, database, monitoring and each MinIO pool; two for calls.
+    const zonal = (n: number) => Math.min(n, 3);
+    const expected = rows.reduce((n, r) => n + (r.role === "calls" ? 2 : r.role === "storage" ? p.minio.pools.reduce((m, pool) => m + zonal(pool.servers), 0) : zonal(r.count)), 0);
+    expect(groups).toHaveLength(expected);
+    // Each zonal group lives in exactly one private subnet, one zone's; call hosts in the three public ones.
+    for (const g of groups) {
+      if (g.labels["matrix-scale/pool"] === "calls") expect(g.subnetIds.map((id: string) => id.replace(/-us-east-1[abc]-id$/, ""))).toEqual(["matrix-public", "matrix-public", "matrix-public"]);
+      else expect(g.subnetIds, JSON.stringify(g.labels)).toEqual([expect.stringMatching(/^matrix-private-us-east-1[abc]-id$/)]);
+    }
+    for (const role of ["application", "database"]) {
+      const zones = groups.filter((g) => g.labels["matrix-scale/pool"] === role).map((g) => g.subnetIds[0]);
+      expect(new Set(zones).size, role).toBe(zones.length);
+    }
     for (const row of rows) {
       const members = groups.filter((g) => g.labels["matrix-scale/pool"] === row.role);
       for (const group of members) {
@@ -32,10 +44,11 @@ describe.each(TIERS)("tier %s on AWS", (tier) => {
       }
       expect(members.reduce((acc, g) => acc + g.scalingConfig.desiredSize, 0), row.role).toBe(row.count);
     }
-    // MinIO pool i's servers have nodes of their own, as many as it has servers.
+    // MinIO pool i's servers have nodes of their own, as many as it has servers, over the zones.
     p.minio.pools.forEach((pool, i) => {
-      const group = groups.find((g) => g.labels["matrix-scale/minio-pool"] === String(i))!;
-      expect(group.scalingConfig).toEqual({ desiredSize: pool.servers, minSize: pool.servers, maxSize: pool.servers });
+      const own = groups.filter((g) => g.labels["matrix-scale/minio-pool"] === String(i));
+      expect(own.reduce((n, g) => n + g.scalingConfig.desiredSize, 0)).toBe(pool.servers);
+      for (const g of own) expect(g.scalingConfig.minSize).toBe(g.scalingConfig.desiredSize);
     });
     // Each call service has hosts of its own, as many as it has instances.
     for (const service of ["livekit", "coturn"] as const) {

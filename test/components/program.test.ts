@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { SECRET_NAMES } from "../../components/secrets";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { onTarget, SERVER_NAME } from "../helpers";
+import { onTarget, SERVER_NAME, TEST_CERTIFICATE_ARN } from "../helpers";
 import { isKubernetesObject, manifestOf, validateManifest } from "./k8s-schema";
 
 const runs = new Map<string, MockRun>();
@@ -75,10 +75,12 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(budget.connectionsInRollout).toBeLessThan(budget.limit);
     const pools = outputs.requiredNodePools as { role: string; labels: Record<string, string>; taints: string[] }[];
     const storageGroups = pools.filter((p) => p.role === "storage");
-    expect(pools.filter((p) => p.role !== "storage").map((p) => p.role)).toEqual(["application", "database", "calls", "calls", "monitoring"]);
+    // Pools whose pods hold volumes come per zone (three groups once they have three nodes).
+    expect([...new Set(pools.filter((p) => p.role !== "storage").map((p) => p.role))]).toEqual(["application", "database", "calls", "monitoring"]);
+    for (const p of pools.filter((x) => x.role === "database")) expect((p as { zone?: number }).zone).toBeGreaterThanOrEqual(0);
     expect(pools.filter((p) => p.role === "calls").map((p) => p.labels["matrix-scale/call-service"])).toEqual(["livekit", "coturn"]);
-    // Storage nodes come per MinIO pool, labelled with the pool their servers select.
-    expect(storageGroups.map((p) => p.labels["matrix-scale/minio-pool"])).toEqual(storageGroups.map((_, i) => String(i)));
+    // Storage nodes come per MinIO pool (and per zone), labelled with the pool their servers select.
+    expect([...new Set(storageGroups.map((p) => p.labels["matrix-scale/minio-pool"]))]).toEqual([...new Set(storageGroups.map((p) => p.labels["matrix-scale/minio-pool"]))].map((_, i) => String(i)));
     for (const p of pools) expect(p.labels["matrix-scale/pool"]).toBe(p.role);
     expect(pools.find((p) => p.role === "database")!.taints).toEqual(["matrix-scale/pool=database:NoSchedule"]);
   });
@@ -111,6 +113,34 @@ describe("targets", () => {
     const k8s = (await run("5k", "kubernetes")).outputs.inventory as { role: string }[];
     expect(aws.map((r) => r.role)).not.toContain("controlPlane");
     expect(k8s.map((r) => r.role)).toContain("controlPlane");
+  });
+});
+
+describe("the AWS region: the stack's AWS provider and the deployment agree", () => {
+  const withRegion = async (region: string | undefined, run: () => Promise<unknown>) => {
+    const before = process.env.AWS_REGION;
+    if (region === undefined) delete process.env.AWS_REGION;
+    else process.env.AWS_REGION = region;
+    try {
+      return await run();
+    } finally {
+      if (before === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = before;
+    }
+  };
+  const zonesOf = (r: MockRun) => r.resources.filter((x) => x.type === "aws:ec2/subnet:Subnet").map((x) => x.inputs.availabilityZone).sort();
+
+  it("aws.region unset: the provider's region, and its zones", async () => {
+    const run = (await withRegion("eu-west-1", () => runProgram({ ccu: 100, serverName: SERVER_NAME, ...onTarget("aws") }))) as MockRun;
+    expect([...new Set(zonesOf(run))]).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+  });
+
+  it("aws.region set to another region than the provider's: refused, naming the key, nothing created", async () => {
+    const raw = { ccu: 100, serverName: SERVER_NAME, target: "aws", aws: { certificateArn: TEST_CERTIFICATE_ARN, region: "us-east-2" } };
+    const error = (await withRegion("eu-west-1", () => runProgram(raw).catch((e: unknown) => e))) as Error & { declared?: { type: string }[] };
+    expect(error.message).toMatch(/^matrix-scale:aws\.region = "us-east-2" but the stack's AWS provider is in eu-west-1/);
+    // Only the read of the stack's own previous outputs (what it already stores) happened.
+    expect(error.declared!.map((r) => r.type)).toEqual(["pulumi:pulumi:StackReference"]);
   });
 });
 

@@ -21,7 +21,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUrn } from "../../bin/gate";
 import { STORAGE_CLASSES } from "../../components/naming";
 import { SECRET_NAMES } from "../../components/secrets";
-import { defaultZones } from "../../components/nodepools/network";
 import { program } from "../../program";
 import { parseSettings, plan as planOf } from "../../sizing";
 import { nodeGroups } from "../../sizing/inventory";
@@ -30,7 +29,7 @@ import { SERVER_NAME } from "../helpers";
 import { collectSteps, engineInstalled, engineProject, engineStack, previewJson, runCli, type EngineProject, type PreviewRun } from "./engine/engine";
 import { writeChartStandIns } from "./engine/stand-ins";
 import { ROOT } from "./harness";
-import { addNodes, envelope, nodesFor, startZonalProvisioner, type Pod } from "./kube/cluster";
+import { addNodes, envelope, nodesFor, startZonalProvisioner, testZones, type Pod } from "./kube/cluster";
 import { ControlPlane, type KubeObject } from "./kube/control-plane";
 
 const SEQUENCE = ["100", "1k", "5k", "10k", "20k", "10k", "5k", "1k", "100"];
@@ -136,7 +135,7 @@ describe("the real Pulumi engine", () => {
     // What the operator's existing cluster provides: the node pools and storage classes the program names.
     const raw = (tier: string) => ({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target: "kubernetes" });
     const plans = SEQUENCE.map((tier) => planOf(parseSettings(raw(tier)), { asOf: AS_OF }));
-    await addNodes(cp, nodesFor(envelope(plans.map((p) => nodeGroups(p))), defaultZones("us-east-1")));
+    await addNodes(cp, nodesFor(envelope(plans.map((p) => nodeGroups(p))), testZones("us-east-1")));
     const classes = Object.values(STORAGE_CLASSES).map((name) => ({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name }, provisioner: "ebs.csi.aws.com", volumeBindingMode: "WaitForFirstConsumer", reclaimPolicy: "Retain", allowVolumeExpansion: true }));
     cp.must(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: classes }));
 

@@ -7,9 +7,10 @@
  * the plan says, and each pool loses its busiest node (drained through the eviction API) without
  * losing a service.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../bin/mock-runtime";
-import { defaultZones } from "../../components/nodepools/network";
 import { N_MINUS_1_BY_RESCHEDULING } from "../../sizing/pools";
 import { nodeGroups, POOL_LABEL } from "../../sizing/inventory";
 import { parseSettings, plan as planOf, type Plan } from "../../sizing";
@@ -21,6 +22,7 @@ import {
   addNodes,
   applyManifests,
   drainBusiest,
+  loseZone,
   expectedPods,
   HOST_LABEL,
   nodesFor,
@@ -29,12 +31,14 @@ import {
   poolReport,
   startDaemonSets,
   startZonalProvisioner,
+  testZones,
   waitForPlacement,
   ZONE_LABEL,
   type ApplyResult,
   type DrainResult,
   type Pod,
   type PoolReport,
+  type ZoneLoss,
 } from "./kube/cluster";
 import { ControlPlane, type KubeObject } from "./kube/control-plane";
 import { manifests, operatorStandIns, type Manifest } from "./kube/manifests";
@@ -45,8 +49,8 @@ afterAll(() => {
   if (summary.length === 0) return;
   console.log(
     [
-      "| tier | objects | pods | nodes | application | database | storage | calls | N-1 (drained busiest node per pool) | time |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      "| tier | objects | pods | nodes | application | database | storage | calls | N-1 (drained busiest node per pool) | zone lost: pods waiting | time |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
       ...summary,
     ].join("\n"),
   );
@@ -55,7 +59,7 @@ afterAll(() => {
 describe.each(TIERS)("tier %s on a real control plane", (tier) => {
   const raw = { ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, ...onTarget("aws") };
   const settings = parseSettings(raw);
-  const zones = defaultZones(settings.aws.region);
+  const zones = testZones(settings.aws.region);
   let plan: Plan;
   let cp: ControlPlane;
   let provisioner: ReturnType<typeof startZonalProvisioner>;
@@ -65,6 +69,7 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
   let nodes: KubeObject[];
   let started = 0;
   const drains: DrainResult[] = [];
+  let zoneLoss: ZoneLoss | undefined;
 
   beforeAll(async () => {
     started = Date.now();
@@ -91,7 +96,7 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
       return r ? `${r.nodes} nodes, ${pct(r.requested.vcpu / r.allocatable.vcpu)} CPU / ${pct(r.requested.memoryGiB / r.allocatable.memoryGiB)} mem` : "-";
     };
     const n1 = drains.map((d) => `${d.role}: ${d.rescheduled}/${d.evicted} moved${d.waiting.length ? `, ${d.waiting.length} wait` : ""}`).join("; ");
-    summary.push(`| ${tier} | ${applied.objects} | ${pods.length} | ${nodes.length} | ${usage("application")} | ${usage("database")} | ${usage("storage")} | ${usage("calls")} | ${n1} | ${Math.round((Date.now() - started) / 1000)} s |`);
+    summary.push(`| ${tier} | ${applied.objects} | ${pods.length} | ${nodes.length} | ${usage("application")} | ${usage("database")} | ${usage("storage")} | ${usage("calls")} | ${n1} | ${zoneLoss ? `${zoneLoss.nodes} nodes: ${[...zoneLoss.workloads].filter(([, x]) => x.ready < x.replicas).map(([o, x]) => `${o.split("/")[1]} ${x.replicas - x.ready}`).join(", ") || "none"}` : "-"} | ${Math.round((Date.now() - started) / 1000)} s |`);
   }, 60_000);
 
   it("the API server accepts every object as the provider sends it, without a PodSecurity warning, and holds each one", () => {
@@ -202,8 +207,45 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
     }
     expect(drains.map((d) => d.role)).toEqual(withPods);
   }, 900_000);
+
+  it("a zone goes (every node of it deleted): each service keeps serving exactly where docs/hardware.md says it survives a zone", async () => {
+    zoneLoss = await loseZone(cp, zones[0]!);
+    const claims = SURVIVES[tier]!;
+    const ns = settings.kubernetes.namespace;
+    const w = (name: string) => zoneLoss!.workloads.get(name) ?? { ready: 0, replicas: 0, kind: "none" };
+    const lostOf = (name: string) => w(name).replicas - w(name).ready;
+    const pgReady = w(`${ns}/postgres-instances`).ready;
+    const redisKeeps = (name: string) => w(`${ns}/redis-${name}`).ready >= 1 && w(`${ns}/redis-${name}-sentinel`).ready >= plan.redis[name as "synapse" | "livekit"].quorum;
+    const synapseOwners = [...zoneLoss.workloads.keys()].filter((o) => o.startsWith(`${ns}/synapse-`));
+    const observed: Record<string, boolean> = {
+      // A commit needs the primary and its synchronous standbys (dataDurability: required).
+      PostgreSQL: pgReady >= 1 + plan.postgres.synchronousStandbys,
+      // Every erasure set of every pool loses at most `parity` drives (MinIO's read and write quorum).
+      MinIO: plan.minio.pools.every((pool, i) => lostOf(`${ns}/minio-pool-${i}`) * pool.drivesPerServer <= plan.minio.parity),
+      "Redis (Synapse)": redisKeeps("synapse"),
+      "Redis (LiveKit)": redisKeeps("livekit"),
+      LiveKit: w(`${ns}-calls/livekit`).ready >= 1,
+      coturn: w(`${ns}-calls/coturn`).ready >= 1,
+      // Every named process (each owns a stream or a duty) and at least one of each autoscaled type.
+      Synapse: synapseOwners.every((o) => (w(o).kind === "StatefulSet" ? lostOf(o) === 0 : w(o).ready >= 1)),
+    };
+    expect(Object.keys(observed).sort()).toEqual(Object.keys(claims).sort());
+    for (const [service, keeps] of Object.entries(observed)) expect(keeps, `${tier} ${service} after losing ${zoneLoss.zone} (${zoneLoss.nodes} nodes)`).toBe(claims[service]!.includes("zone"));
+  }, 600_000);
 });
 
+/** docs/hardware.md "What each service survives": per service and tier, "node", "node, zone" or "none". */
+const SURVIVES: Record<string, Record<string, string>> = (() => {
+  const doc = readFileSync(join(__dirname, "..", "..", "docs", "hardware.md"), "utf8");
+  const lines = doc.slice(doc.indexOf("## What each service survives")).split("\n");
+  const start = lines.findIndex((l) => l.startsWith("| service |"));
+  const table = lines.slice(start + 2, lines.findIndex((l, i) => i > start && !l.startsWith("|")));
+  const rows = table.map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+  const header = ["100", "1k", "5k", "10k", "20k"];
+  // Monitoring runs no pod in this test (its charts are stand-ins): the table says it survives nothing.
+  for (const r of rows.filter((x) => x[0] === "monitoring")) if (r.slice(1).some((c) => c !== "none")) throw new Error("docs/hardware.md: monitoring survives nothing");
+  return Object.fromEntries(header.map((tier, i) => [tier, Object.fromEntries(rows.filter((r) => r[0] !== "monitoring").map((r) => [r[0]!, r[i + 1]!]))]));
+})();
 /** Why the scheduler rules out nodes when a pod's own node is cordoned (kube-scheduler's filter messages). */
 const WAITING_FOR_ITS_NODE = /^(were unschedulable|didn't match Pod's node affinity\/selector|had untolerated taint.*|had volume node affinity conflict|didn't match PersistentVolume's node affinity|didn't match pod anti-affinity rules|didn't satisfy existing pods anti-affinity rules|didn't match pod topology spread constraints|Insufficient (cpu|memory)|didn't have free ports for the requested pod ports)$/;
 

@@ -187,15 +187,22 @@ describe("deviation: call servers at 100 CCU", () => {
 });
 
 describe("deviation: the application pool is packed, the seed's count is a reference", () => {
-  // Seed server tables (3.2 … 7.2): 3, 5, 8, 12, 21 application nodes. Packed (docs/sizing.md "Pools"):
-  // every pod with one node lost and the fleet at maximum autoscale mid-rollout, never below 3.
-  const PACKED: Record<string, [seed: number, planned: number]> = { "100": [3, 4], "1k": [5, 4], "5k": [8, 6], "10k": [12, 5], "20k": [21, 6] };
+  // Seed server tables (3.2 … 7.2): 3 × 8 vCPU, 5 × 16, 8 × 16, 12 × 32, 21 × 32 application nodes. Packed
+  // (docs/sizing.md "Pools"): the cheapest instance type and count on which every pod fits with one node
+  // lost and the fleet at maximum autoscale mid-rollout, never below 3 (n-minus-1.test.ts checks it is the least).
+  const PACKED: Record<string, [seed: number, planned: number, type: string]> = {
+    "100": [3, 4, "c7i.2xlarge"],
+    "1k": [5, 7, "c7i.2xlarge"],
+    "5k": [8, 6, "c7i.4xlarge"],
+    "10k": [12, 9, "c7i.4xlarge"],
+    "20k": [21, 13, "m7i.4xlarge"],
+  };
   it.each(TIERS)("tier %s", (tier) => {
-    const [seed, planned] = PACKED[tier]!;
+    const [seed, planned, type] = PACKED[tier]!;
     expect(SERVER_TABLES[tier]!.find(([name]) => name === "Application Nodes")![1]).toBe(seed);
     const app = row(planForTier(tier), "application");
-    expect(app.count).toBe(planned);
-    expect(app.countReason).toBe("packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
+    expect([app.count, app.instanceType]).toEqual([planned, type]);
+    expect(app.countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
   });
 
   it("no compliance server: nothing of this deployment runs there (the seed lists one per tier)", () => {

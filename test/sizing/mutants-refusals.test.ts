@@ -99,7 +99,7 @@ describe("every refusal carries its rule, the key, the numbers and the fix", () 
   });
 
   it("PostgreSQL memory that does not fit its pod (100: effective_cache_size 12 GB on an 11.75 GiB pod)", () => {
-    const r = refusal(() => planPostgres("100", 119, { vcpu: 4, memoryGiB: 11.9 }, {}));
+    const r = refusal(() => planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 11.9 } }, {}));
     expectRefusal(r, "overrides.nodePools.database", [4, 12, 11.75], /memory/);
   });
 

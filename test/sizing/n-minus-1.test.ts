@@ -14,6 +14,7 @@ import type { PodDemand } from "../../sizing/packing";
 import { podsByPool, poolUsage } from "../../sizing/pools";
 import type { Plan } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
+import { PRICES } from "../../sizing/prices";
 import { planFor, planForTier, row } from "../helpers";
 import { allocatableOf, applicationPods, mayFit, packs, total, verdict, type Node, type Pod } from "./pool-model";
 
@@ -111,6 +112,25 @@ describe("N-1, recomputed", () => {
     expect(calls.pods).toBe(p.livekit.instances + p.coturn.instances);
     expect(calls.fitsNMinus1).toBe(true);
     expect(pool("monitoring").pods).toBe(0);
+  });
+
+  it.each(TIERS)("tier %s: no instance type is cheaper for the application pool than the plan's, by our own packer and the published prices", (tier) => {
+    const p = planForTier(tier);
+    const appRow = row(p, "application");
+    const planCost = appRow.count * PRICES.instanceUsdPerHour[appRow.instanceType as keyof typeof PRICES.instanceUsdPerHour];
+    const base = applicationPods(p);
+    const max = applicationPods(p, true);
+    for (const [family, ratio] of [["c7i", 2], ["m7i", 4], ["r7i", 8]] as const) {
+      for (const [size, cores] of [["2xlarge", 8], ["4xlarge", 16], ["8xlarge", 32], ["12xlarge", 48], ["16xlarge", 64]] as const) {
+        const node = allocatableOf(cores, cores * ratio);
+        // The fewest nodes our packer fills (one lost for the base fleet; all for the maximum), from 3 up.
+        let n = 3;
+        while (n < 60 && !(packs(base, node, n - 1) && packs(max, node, n))) n++;
+        if (n === 60) continue;
+        const cost = n * PRICES.instanceUsdPerHour[`${family}.${size}`];
+        expect(cost, `${tier}: ${n} × ${family}.${size} ($${cost.toFixed(3)}/h) against ${appRow.count} × ${appRow.instanceType} ($${planCost.toFixed(3)}/h)`).toBeGreaterThanOrEqual(planCost - 1e-9);
+      }
+    }
   });
 
   it("over random ccu and sync overrides, the plan's application verdict never contradicts ours", () => {

@@ -1,6 +1,16 @@
 /** The node model checked against published numbers only (each table cites where it was read). */
 import { describe, expect, it } from "vitest";
-import { DAEMONSETS, INSTANCE_MODELS, kubeletReserved, maxPods, memoryCapacityGiB, NODE_MODEL_SOURCES, nodeAllocatable } from "../../sizing/node-model";
+import {
+  DAEMONSETS,
+  EBS_LIMITS,
+  ebsBaseline,
+  INSTANCE_MODELS,
+  kubeletReserved,
+  maxPods,
+  memoryCapacityGiB,
+  NODE_MODEL_SOURCES,
+  nodeAllocatable,
+} from "../../sizing/node-model";
 
 const SIZES = ["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"] as const;
 const FAMILIES = ["c7i", "m7i", "r7i"] as const;
@@ -31,6 +41,24 @@ const KARPENTER_ALLOCATABLE: Record<string, [cpuMilli: number, memoryMi: number]
 const MEASURED: Record<string, { cpu: number; cpuAllocatable: number; memory: number; memoryAllocatable: number }> = {
   "r7i.xlarge": { cpu: 4, cpuAllocatable: 3.92, memory: 33089273856, memoryAllocatable: 32048037888 },
   "r7i.4xlarge": { cpu: 16, cpuAllocatable: 15.89, memory: 132918992896, memoryAllocatable: 129847705600 },
+};
+
+// Published EBS-optimized limits, typed from "Amazon EBS-optimized instance types" (EBS-optimized by default):
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-optimized.html — rows "c7i.large 1 | 650 | 10000 | 81.25 | 1250.00 | 3600 | 40000",
+// "m7i.2xlarge 1 | 2500 | 10000 | 312.50 | 1250.00 | 12000 | 40000", "r7i.12xlarge 2 | 15000 | 1875.0 | 60000",
+// "r7i.16xlarge 2 | 20000 | 2500.0 | 80000" (footnote 2: one value, sustained); the same rows appear in
+// https://docs.aws.amazon.com/ec2/latest/instancetypes/{co,gp,mo}.html "Amazon EBS specifications".
+const EBS_PUBLISHED: Record<string, { baselineIops: number; baselineMBps: number; maximumIops: number; maximumMBps: number }> = {
+  "c7i.large": { baselineIops: 3600, baselineMBps: 81.25, maximumIops: 40000, maximumMBps: 1250 },
+  "m7i.2xlarge": { baselineIops: 12000, baselineMBps: 312.5, maximumIops: 40000, maximumMBps: 1250 },
+  "r7i.12xlarge": { baselineIops: 60000, baselineMBps: 1875, maximumIops: 60000, maximumMBps: 1875 },
+  "r7i.16xlarge": { baselineIops: 80000, baselineMBps: 2500, maximumIops: 80000, maximumMBps: 2500 },
+};
+
+// Karpenter's karpenter.k8s.aws/instance-ebs-bandwidth (EC2 EbsOptimizedInfo.MaximumBandwidthInMbps), an independent copy:
+// https://github.com/aws/karpenter-provider-aws/blob/0c5e7d8112409aff07b0f17a0f51c87bdba52ed1/website/content/en/docs/reference/instance-types.md
+const KARPENTER_EBS_MAX_MBPS: Record<string, number> = {
+  "c7i.xlarge": 10000, "c7i.2xlarge": 10000, "c7i.4xlarge": 10000, "c7i.8xlarge": 10000, "c7i.12xlarge": 15000, "c7i.16xlarge": 20000,
 };
 
 const GIB = 2 ** 30;
@@ -90,6 +118,38 @@ describe("node model", () => {
     expect(byName["ebs-csi-node"]!.requests).toEqual({ vcpu: 0.03, memoryGiB: 0.117 }); // 3 × (10m, 40Mi)
     expect(byName["prometheus-node-exporter"]!.requests).toEqual({ vcpu: 0, memoryGiB: 0 }); // resources: {}
     for (const d of DAEMONSETS) expect(d.source.length).toBeGreaterThan(0);
+  });
+
+  it("EBS limits cover exactly the modelled types", () => {
+    expect(Object.keys(EBS_LIMITS).sort()).toEqual([...TYPES].sort());
+  });
+
+  it.each(Object.keys(EBS_PUBLISHED))("%s: EBS limits equal the published row", (t) => {
+    expect(EBS_LIMITS[t]).toEqual(EBS_PUBLISHED[t]);
+  });
+
+  it.each(Object.keys(KARPENTER_EBS_MAX_MBPS))("%s: maximum EBS throughput × 8 equals Karpenter's EBS bandwidth (Mbps)", (t) => {
+    expect(EBS_LIMITS[t]!.maximumMBps * 8).toBe(KARPENTER_EBS_MAX_MBPS[t]);
+  });
+
+  it.each(TYPES)("%s: baseline never exceeds maximum; 8xlarge and up sustain one value", (t) => {
+    const e = EBS_LIMITS[t]!;
+    expect(e.baselineIops).toBeLessThanOrEqual(e.maximumIops);
+    expect(e.baselineMBps).toBeLessThanOrEqual(e.maximumMBps);
+    if (/\.(8|12|16)xlarge$/.test(t)) expect([e.baselineIops, e.baselineMBps]).toEqual([e.maximumIops, e.maximumMBps]);
+  });
+
+  it("ebsBaseline returns the sustained IOPS and MB/s converted to MiB/s, floored", () => {
+    // 81.25 MB/s = 81_250_000 B/s ÷ 1_048_576 = 77.49 MiB/s; 312.5 MB/s → 298.02; 2500 MB/s → 2384.19.
+    expect(ebsBaseline("c7i.large")).toEqual({ iops: 3600, mibps: 77 });
+    expect(ebsBaseline("m7i.2xlarge")).toEqual({ iops: 12000, mibps: 298 });
+    expect(ebsBaseline("r7i.16xlarge")).toEqual({ iops: 80000, mibps: 2384 });
+    for (const t of TYPES) expect(ebsBaseline(t).mibps).toBe(Math.floor((EBS_LIMITS[t]!.baselineMBps * 1e6) / MIB));
+  });
+
+  it("ebsBaseline throws an Error naming an unknown type", () => {
+    expect(() => ebsBaseline("m7i.metal-48xl")).toThrow(Error);
+    expect(() => ebsBaseline("m7i.metal-48xl")).toThrow(/m7i\.metal-48xl/);
   });
 
   it("every source records a read date", () => {

@@ -60,6 +60,11 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
     if (r.masterProxy) pods.push(...each(`proxy-${name}`, r.masterProxy.replicas, r.masterProxy.resources));
   }
   pods.push(...each("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources));
+  if (atMax) {
+    // docs/sizing.md: the shared Deployments roll one pod at a time too (one surging, one draining).
+    pods.push(...each("haproxy", ROLLOUT_EXTRA_PODS, p.routing.haproxy.resources), ...each("lk-jwt-service", ROLLOUT_EXTRA_PODS, p.livekit.jwtService.resources));
+    for (const r of Object.values(p.redis)) if (r.masterProxy) pods.push(...each("proxy", ROLLOUT_EXTRA_PODS, r.masterProxy.resources));
+  }
   return pods;
 }
 

@@ -121,14 +121,14 @@ describe("PostgreSQL", () => {
 
   it("the pod must hold shared_buffers (≤ 40%) and effective_cache_size", () => {
     // Tier 100: shared_buffers 4 GB, effective_cache_size 12 GB.
-    expect(planPostgres("100", 119, { vcpu: 4, memoryGiB: 12 }, {}).resources.limits.memoryGiB).toBe(12);
-    const e = refusal(() => planPostgres("100", 119, { vcpu: 4, memoryGiB: 11.9 }, {}));
+    expect(planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 12 } }, {}).resources.limits.memoryGiB).toBe(12);
+    const e = refusal(() => planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 11.9 } }, {}));
     expect(e.message).toMatch(/shared_buffers 4 GiB \(≤ 40%\) and effective_cache_size 12 GiB must fit the 11\.75 GiB pod/);
     expect(e.key).toBe("overrides.nodePools.database");
   });
 
   it("a raised max_connections that memory cannot afford names the fleet", () => {
-    const e = refusal(() => planPostgres("100", 499, { vcpu: 4, memoryGiB: 13.75 }, {}));
+    const e = refusal(() => planPostgres("100", 499, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 13.75 } }, {}));
     // 499 connections need 600 (0.85 × 550 = 467.5 ≤ 499 < 510), above the 499 affordable.
     expect(e.message).toMatch(/max_connections 600 \(for 499 Synapse connections/);
     expect(e.key).toBe("overrides.synapse");
@@ -230,7 +230,7 @@ describe("MinIO", () => {
     expect(row(planForTier("100"), "storage").countReason).toBeUndefined();
     expect(row(planForTier("100"), "calls").countReason).toBe("one host per LiveKit and per coturn process");
     expect(row(planForTier("1k"), "calls").countReason).toBeUndefined();
-    expect(row(planForTier("100"), "application").countReason).toBe("packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
+    expect(row(planForTier("100"), "application").countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
   });
 });
 
@@ -437,9 +437,10 @@ describe("servers and cost", () => {
     ["calls", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 50 * 0.08), true],
     ["monitoring", 1, "m7i.xlarge", 0.2016 * 730 + 50 * 0.08, false],
   ];
-  // Volumes: PostgreSQL 3 × (500 GB, 3,000 IOPS, 188 MiB/s); MinIO 16 × 250 GB st1; Redis 6 × 54 GB;
-  // Prometheus 500 GB and Loki 400 GB.
-  const VOLUMES_100 = 3 * (500 * 0.08 + (188 - 125) * 0.04) + 16 * 250 * 0.045 + 6 * 54 * 0.08 + 900 * 0.08;
+  // Volumes: PostgreSQL 3 × (500 GB, 3,000 IOPS, 125 MiB/s: the rule's 188 MiB/s is more than an m7i.xlarge
+  // sustains to EBS, 149 MiB/s less the root disk's 125, so the gp3 baseline); MinIO 16 × 250 GB st1;
+  // Redis 6 × 54 GB; Prometheus 500 GB and Loki 400 GB.
+  const VOLUMES_100 = 3 * (500 * 0.08) + 16 * 250 * 0.045 + 6 * 54 * 0.08 + 900 * 0.08;
 
   it("tier 100: instance types, root disks, monthly cost per row, labels and taints, totals, the whole bill", () => {
     const p = planForTier("100");
@@ -475,17 +476,21 @@ describe("servers and cost", () => {
     // An existing VPC: no NAT gateways of ours, and 3 addresses fewer.
     const byo = planForTier("100", { target: "aws", aws: { vpcId: "vpc-0abc", privateSubnetIds: ["subnet-01", "subnet-02", "subnet-03"], publicSubnetIds: ["subnet-04", "subnet-05", "subnet-06"] } });
     expect(Math.abs(p.bill.monthlyUsd - byo.bill.monthlyUsd - 3 * (0.045 + 0.005) * 730)).toBeLessThanOrEqual(0.02);
-    // Kubernetes 1.33 is in extended support on the prices' date: six times the fee, and a warning.
-    const old = planForTier("100", { target: "aws", aws: { kubernetesVersion: "1.33" } });
-    expect(Math.abs(old.bill.monthlyUsd - p.bill.monthlyUsd - 0.5 * 730)).toBeLessThanOrEqual(0.02);
-    expect(old.bill.eksSupport).toBe("extended");
-    expect(old.warnings.some((w) => /aws\.kubernetesVersion = "1\.33" is in EKS extended support/.test(w))).toBe(true);
+    // Kubernetes 1.34 leaves standard support on 2026-12-02 (sizing/eks-versions.ts): a plan made after it pays
+    // six times the fee and warns. Older versions cannot run the database volume's VolumeAttributesClass.
+    const late = plan(parseSettings({ ccu: 100, serverName: SERVER_NAME, target: "aws", aws: { kubernetesVersion: "1.34" } }), { asOf: new Date("2026-12-15T00:00:00Z") });
+    const onTime = plan(parseSettings({ ccu: 100, serverName: SERVER_NAME, target: "aws", aws: { kubernetesVersion: "1.34" } }), { asOf: new Date("2026-12-01T00:00:00Z") });
+    expect(Math.abs(late.bill.monthlyUsd - onTime.bill.monthlyUsd - 0.5 * 730)).toBeLessThanOrEqual(0.02);
+    expect([late.bill.eksSupport, onTime.bill.eksSupport]).toEqual(["extended", "standard"]);
+    expect(late.warnings.some((w) => /aws\.kubernetesVersion = "1\.34" is in EKS extended support/.test(w))).toBe(true);
+    expect(onTime.warnings.some((w) => /kubernetesVersion/.test(w))).toBe(false);
+    expect(() => planForTier("100", { target: "aws", aws: { kubernetesVersion: "1.33" } })).toThrow(/aws\.kubernetesVersion.*VolumeAttributesClass.*1\.34/);
   });
 
   it.each([
-    ["1k", { application: "c7i.4xlarge", database: "m7i.2xlarge", storage: "c7i.2xlarge", monitoring: "m7i.2xlarge" }],
-    ["5k", { application: "m7i.4xlarge", database: "m7i.4xlarge", storage: "c7i.4xlarge", monitoring: "m7i.2xlarge" }],
-    ["20k", { application: "m7i.8xlarge", database: "m7i.8xlarge", storage: "c7i.4xlarge", monitoring: "m7i.4xlarge" }],
+    ["1k", { database: "m7i.2xlarge", storage: "c7i.2xlarge", monitoring: "m7i.2xlarge" }],
+    ["5k", { database: "m7i.4xlarge", storage: "c7i.4xlarge", monitoring: "m7i.2xlarge" }],
+    ["20k", { database: "m7i.8xlarge", storage: "c7i.4xlarge", monitoring: "m7i.4xlarge" }],
   ])("tier %s: instance families by memory per vCPU (2 → c7i, 4 → m7i, 8 → r7i)", (tier, types) => {
     const p = planForTier(tier);
     for (const [role, type] of Object.entries(types)) expect(row(p, role).instanceType, role).toBe(type);
@@ -503,9 +508,8 @@ describe("node pool overrides", () => {
       ["compliance", 2],
       ["monitoring", 2],
     ]);
-    expect(row(p, "application").countReason).toBe("packed: pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
-    // The seed's count, asked for explicitly, needs no reason.
-    expect(planFor(1000, { overrides: { nodePools: { application: { count: 5 } } } }).inventory.find((r) => r.role === "application")!.countReason).toBeUndefined();
+    expect(row(p, "application").countReason).toBe("overrides.nodePools.application.count (4 would do)");
+    expect(row(planFor(100), "application").countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
     expect(refusal(() => planFor(100, { overrides: { nodePools: { storage: { count: 3 } } } })).message).toBe(
       "pool holds its workload: 3 storage nodes < 4 needed for 4 MinIO servers, one per node; fix: set count to 4 or more (matrix-scale:overrides.nodePools.storage.count)",
     );

@@ -14,6 +14,11 @@ import type { Manifest } from "./manifests";
 import { crdsFor } from "./operator-crds";
 
 export const ZONE_LABEL = "topology.kubernetes.io/zone";
+
+/** Zone names for the test's nodes: the region and a letter, as the mock runtime answers getAvailabilityZones. */
+export function testZones(region: string): string[] {
+  return ["a", "b", "c"].map((z) => `${region}${z}`);
+}
 export const HOST_LABEL = "kubernetes.io/hostname";
 /** The field manager Pulumi's Kubernetes provider applies with. */
 export const FIELD_MANAGER = "pulumi-kubernetes";
@@ -23,14 +28,14 @@ const mebi = (gib: number) => `${Math.floor(gib * 1024)}Mi`;
 
 /**
  * One node per server of each node group (nodeGroups: a pool, or a MinIO pool's storage), as a
- * managed node group lays them out: spread over the zones in turn, labelled and tainted as the
+ * managed node group lays them out: in its zone (zonal pools) or spread over the zones in turn, labelled and tainted as the
  * plan says. What each node reports comes from the node model (sizing/node-model.ts: the
  * instance's vCPUs, the memory the kubelet sees, nodeadm's reservation, the node group's pod cap),
  * never from the plan's own allocatable; the DaemonSets take their share as real pods
  * (daemonSets()). The control plane is the provider's.
  */
 export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly string[]): Manifest[] {
-  return groups.flatMap(({ id, row, count, labels }) =>
+  return groups.flatMap(({ id, row, count, labels, zone }) =>
     Array.from({ length: count }, (_, i) => {
       const name = `${id.toLowerCase()}-${i}`;
       const model = INSTANCE_MODELS[row.instanceType];
@@ -44,7 +49,7 @@ export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly strin
           labels: {
             ...labels,
             [HOST_LABEL]: name,
-            [ZONE_LABEL]: zones[i % zones.length]!,
+            [ZONE_LABEL]: zones[zone ?? i % zones.length]!,
             "node.kubernetes.io/instance-type": row.instanceType,
             "kubernetes.io/os": "linux",
             "kubernetes.io/arch": "amd64",
@@ -402,4 +407,37 @@ export async function drainBusiest(cp: ControlPlane, role: string): Promise<Drai
 
 function unschedulable(pod: Pod): boolean {
   return !!pod.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False");
+}
+
+export interface ZoneLoss {
+  zone: string;
+  nodes: number;
+  /** Per workload: pods ready after the loss, how many it runs, and its kind (StatefulSet, ReplicaSet). */
+  workloads: Map<string, { ready: number; replicas: number; kind: string }>;
+  seconds: number;
+}
+
+/**
+ * A zone goes, as in an outage: every node of it is deleted (its kubelets are gone), the pod
+ * garbage collector removes the pods bound to them, the controllers create replacements, and the
+ * scheduler places each on what is left or says why not. Waits until every pod is ready or refused.
+ */
+export async function loseZone(cp: ControlPlane, zone: string): Promise<ZoneLoss> {
+  const started = Date.now();
+  const lost = cp.list("nodes").filter((n) => n.metadata.labels?.[ZONE_LABEL] === zone).map((n) => n.metadata.name);
+  const expected = active(cp.list<Pod>("pods")).length;
+  cp.must(["delete", "node", ...lost, "--wait=false"]);
+  const gone = new Set(lost);
+  const settled = await waitFor(`the pods of zone ${zone} to be replaced or refused`, async () => {
+    const pods = active(cp.list<Pod>("pods"));
+    const onLost = pods.filter((p) => p.spec.nodeName && gone.has(p.spec.nodeName));
+    const unsettled = pods.filter((p) => !(p.spec.nodeName ? isReady(p) : unschedulable(p)));
+    return pods.length === expected && onLost.length === 0 && unsettled.length === 0 ? pods : undefined;
+  }, 300_000, 2000);
+  const workloads = new Map<string, { ready: number; replicas: number; kind: string }>();
+  for (const p of settled) {
+    const w = workloads.get(ownerOf(p)) ?? { ready: 0, replicas: 0, kind: p.metadata.ownerReferences?.[0]?.kind ?? "Pod" };
+    workloads.set(ownerOf(p), { ...w, ready: w.ready + (isReady(p) ? 1 : 0), replicas: w.replicas + 1 });
+  }
+  return { zone, nodes: lost.length, workloads, seconds: Math.round((Date.now() - started) / 1000) };
 }

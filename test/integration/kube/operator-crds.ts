@@ -47,7 +47,7 @@ export function allOperatorCrds(): Crd[] {
   return OPERATORS.flatMap((o) => operatorCrds(o.name));
 }
 
-const BUILT_IN_GROUPS = new Set(["", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io"]);
+const BUILT_IN_GROUPS = new Set(["", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io"]);
 
 /** `group/version Kind` of each custom object in the list. */
 export function customKinds(list: readonly Manifest[]): string[] {
