@@ -39,10 +39,11 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...pods("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources),
   ];
   const synapse = (count: (w: WorkerPlan) => number) => workers.flatMap((w) => pods(`synapse/${w.type}`, count(w), w.resources));
-  // The shared Deployments roll one pod at a time too: a surging pod and an old one draining.
+  // The shared Deployments roll one pod at a time too: a surging pod and an old one draining; HAProxy's
+  // pods start in a second and drain for minutes behind the NLB, so every old one may be draining at once.
   const extra = rolloutOverlap({ rolloutSurge: ROUTING.rolloutSurgePods });
   const rolling = [
-    ...pods("haproxy", extra, p.routing.haproxy.resources),
+    ...pods("haproxy", p.routing.haproxy.replicas + ROUTING.rolloutSurgePods, p.routing.haproxy.resources),
     ...[p.redis.synapse, p.redis.livekit].flatMap((r, i) => (r.masterProxy ? pods(`redis-master-proxy-${i}`, extra, r.masterProxy.resources) : [])),
     ...pods("lk-jwt-service", extra, p.livekit.jwtService.resources),
   ];

@@ -31,8 +31,6 @@ export function haproxyDeployment(
       replicas: routing.haproxy.replicas,
       selector: { matchLabels: HAPROXY_SELECTOR },
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      // A new pod counts as available only once an old one could have drained: one drains at a time.
-      minReadySeconds: routing.edge.loadBalancer.haproxyTerminationGraceSeconds,
       template: {
         metadata: { labels: LABELS, annotations: { [CHECKSUM_ANNOTATION]: checksum } },
         spec: {

@@ -150,9 +150,7 @@ export class Synapse extends pulumi.ComponentResource {
         // writes through the scale subresource.
         // The surge the connection budget counts; no pod stops before its replacement is ready.
         const strategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: worker.rolloutSurge, maxUnavailable: 0 } };
-        // Available only once an old pod could have drained, so one old pod drains at a time (the budget counts one).
-        const minReadySeconds = args.routing.edge.drain.terminationGraceSeconds;
-        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy, minReadySeconds } }, child);
+        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy } }, child);
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(workloadName, horizontalAutoscaler(worker, ns, args.synapse.autoscaling), child);
       } else {
         new k8s.apps.v1.StatefulSet(

@@ -195,7 +195,7 @@ describe("deviation: the application pool is packed, the seed's count is a refer
     "1k": [5, 7, "c7i.2xlarge"],
     "5k": [8, 6, "c7i.4xlarge"],
     "10k": [12, 9, "c7i.4xlarge"],
-    "20k": [21, 13, "m7i.4xlarge"],
+    "20k": [21, 5, "c7i.12xlarge"],
   };
   it.each(TIERS)("tier %s", (tier) => {
     const [seed, planned, type] = PACKED[tier]!;

@@ -61,8 +61,9 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
   }
   pods.push(...each("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources));
   if (atMax) {
-    // docs/sizing.md: the shared Deployments roll one pod at a time too (one surging, one draining).
-    pods.push(...each("haproxy", ROLLOUT_EXTRA_PODS, p.routing.haproxy.resources), ...each("lk-jwt-service", ROLLOUT_EXTRA_PODS, p.livekit.jwtService.resources));
+    // docs/sizing.md: the shared Deployments roll one pod at a time too (one surging, one draining);
+    // HAProxy's old pods may all be draining at once (one surging, every replica draining).
+    pods.push(...each("haproxy", p.routing.haproxy.replicas + 1, p.routing.haproxy.resources), ...each("lk-jwt-service", ROLLOUT_EXTRA_PODS, p.livekit.jwtService.resources));
     for (const r of Object.values(p.redis)) if (r.masterProxy) pods.push(...each("proxy", ROLLOUT_EXTRA_PODS, r.masterProxy.resources));
   }
   return pods;
