@@ -57,9 +57,9 @@ describe("npm run plan", () => {
     const { code, stdout } = plan("--ccu", "20000");
     expect(code).toBe(0);
     expect(stdout).toMatch(/tier 20k/);
-    // 3 control plane + 6 application (packed) + 5 database + 12 storage + 10 call hosts + 1 monitoring.
-    expect(stdout).toMatch(/^total\s+37\s/m);
-    expect(stdout).toMatch(/^EKS control plane|^application nodes\s+6\s+m7i\.8xlarge/m);
+    // 3 control plane + 5 application (packed, test/sizing/deviations.test.ts) + 5 database + 12 storage + 10 call hosts + 1 monitoring.
+    expect(stdout).toMatch(/^total\s+36\s/m);
+    expect(stdout).toMatch(/^application nodes\s+5\s+c7i\.12xlarge/m);
     expect(stdout).toMatch(/^synchrotron\s+Deployment\+HPA\s+18\s+27/m);
     // By hand (test/sizing/connection-budget.test.ts) and as the README states: 689 connections mid-rollout need 850.
     expect(stdout).toMatch(/processes 51 \(64 at max autoscale\); database connections 485 \(641 at max, 689 mid-rollout\) < 85% of max_connections 850 = 722\.5 /);
@@ -72,8 +72,8 @@ describe("npm run plan", () => {
     const { code, stdout } = plan("--from", "5000", "--ccu", "10000");
     expect(code).toBe(0);
     expect(stdout).toMatch(/moving 5000 users \(tier 5k\) → 10000 users \(tier 10k\)/);
-    // Packed application pools (test/sizing/deviations.test.ts): 6 nodes of 16 vCPU at 5k, 5 of 32 at 10k.
-    expect(stdout).toMatch(/inventory\[application\]\.count: 6 → 5/);
+    // Packed application pools (test/sizing/deviations.test.ts): 6 × c7i.4xlarge at 5k, 9 at 10k.
+    expect(stdout).toMatch(/inventory\[application\]\.count: 6 → 9/);
     expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 4/);
   });
 

@@ -58,13 +58,14 @@ function encodedResponseBytes(name: string, addresses: number): number {
 }
 
 describe.each(TIERS)("tier %s: HAProxy's DNS payload", (tier) => {
-  it("the largest Service answer (an autoscaled type at its HPA maximum plus a rollout's 25% surge) fits accepted_payload_size", () => {
+  it("the largest Service answer (an autoscaled type at its HPA maximum plus the pod a rollout surges) fits accepted_payload_size", () => {
     const p = planFor(TIER_USERS[tier]!);
     const { dns } = p.routing.edge;
     const autoscaled = Object.values(p.synapse.workers).filter((w) => w.autoscaled);
     // Every discovered Service, not only the one the plan picked.
     for (const w of autoscaled) {
-      const addresses = w.maxReplicas + Math.ceil(w.maxReplicas / 4);
+      // docs/synapse.md: a rollout replaces one pod at a time (maxSurge 1).
+      const addresses = w.maxReplicas + 1;
       // The Service of ready pods HAProxy resolves (docs/synapse.md), found in the rendered config.
       const name = `${w.type === "synchrotron" ? "synapse-synchrotron" : "synapse-generic-worker"}-routable.matrix.svc.cluster.local`;
       expect(renderFleetConfig(p.synapse, p.routing, p.serverName, "matrix").haproxy).toContain(` ${addresses} ${name}:8008 `);
