@@ -61,11 +61,15 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const overrides = settings.overrides;
   const seedServers = table.servers;
   const nodeOverride = (role: PoolRole) => overrides.nodePools?.[role]?.count;
-  const perNode = (role: PoolRole) => allocatable(instanceType(seedServers[role].vcpu, seedServers[role].memoryGiB));
+  // A pool's node as the seed sizes it: its instance type and what pods may request on it.
+  const seedNode = (role: PoolRole) => {
+    const type = instanceType(seedServers[role].vcpu, seedServers[role].memoryGiB);
+    return { instanceType: type, allocatable: allocatable(type) };
+  };
+  const perNode = (role: PoolRole) => seedNode(role).allocatable;
 
   const fleet = planSynapseFleet({ tier, ccu: settings.ccu, federation: settings.federation, overrides });
-  const databaseInstance = instanceType(seedServers.database.vcpu, seedServers.database.memoryGiB);
-  const postgres = planPostgres(tier, fleet.connectionsInRollout, { instanceType: databaseInstance, allocatable: allocatable(databaseInstance) }, overrides, options.previous?.postgres.storageGB);
+  const postgres = planPostgres(tier, fleet.connectionsInRollout, seedNode("database"), overrides, options.previous?.postgres.storageGB);
   const synapse = { ...fleet, connectionLimit: connectionLimit(postgres.maxConnections) };
   if (synapse.connectionsInRollout >= synapse.connectionLimit) {
     throw new PlanError(
