@@ -75,7 +75,7 @@ export const DEFAULT_GROWTH_HORIZON_MONTHS = 12;
 export const PLAN_UPGRADE_AT = 0.7;
 export const URGENT_UPGRADE_AT = 0.9;
 
-/** MinIO drives per server: four volumes per node give a 16-drive erasure set per pool of four. */
+/** MinIO drives per server: four volumes per node give two 12-drive erasure sets per pool of six. */
 export const MINIO_DRIVES_PER_SERVER = 4;
 
 /**

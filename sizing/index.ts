@@ -9,7 +9,7 @@ import { eksVersionWarning } from "./eks-versions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
 import { instanceType, inventoryRow, totals, ZONE_COUNT, type ServerSpec } from "./inventory";
-import { planMinio } from "./objectstore";
+import { keepsWriteQuorum, planMinio, serversInOneZone, zoneAlignedServers } from "./objectstore";
 import { allocatable } from "./packing";
 import { cheapestApplicationNodes, podsByPool, poolUsage } from "./pools";
 import { planPostgres } from "./postgres";
@@ -48,11 +48,7 @@ function postgresSurvivesNodeLoss(pg: PostgresPlan): boolean {
 }
 
 function minioSurvivesServerLoss(minio: MinioPlan): boolean {
-  return minio.pools.every((pool) => {
-    const lostPerSet = minio.erasureSetDrives >= pool.servers ? minio.erasureSetDrives / pool.servers : 1;
-    const writeQuorumKept = minio.parity * 2 < minio.erasureSetDrives ? lostPerSet <= minio.parity : lostPerSet < minio.parity;
-    return writeQuorumKept;
-  });
+  return minio.pools.every((pool) => keepsWriteQuorum(pool, minio.parity, 1));
 }
 
 export function plan(settings: Settings, options: PlanOptions = {}): Plan {
@@ -100,10 +96,10 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   };
 
   const load = podsByPool(parts);
-  const app = cheapestApplicationNodes(load.application.base, load.application.max, APPLICATION_NODES_FLOOR, APPLICATION_CANDIDATES);
+  const app = cheapestApplicationNodes(load.application.base, load.application.max, APPLICATION_NODES_FLOOR, APPLICATION_CANDIDATES, ZONE_COUNT);
   const appNeeded = app.count;
   const appCount = nodeOverride("application") ?? appNeeded;
-  requireCount("application", appCount, appNeeded, "its pods with one node lost");
+  requireCount("application", appCount, appNeeded, "its pods with one node or a zone lost");
   const minioServers = minio.pools.reduce((acc, p) => acc + p.servers, 0);
   const callHosts = calls.livekit.instances + calls.coturn.instances;
   const counts: Record<PoolRole, { count: number; reason?: string }> = {
@@ -111,11 +107,11 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
       count: appCount,
       reason:
         appCount === appNeeded
-          ? "packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout"
+          ? "packed: the cheapest nodes its pods fit with one node lost (N-1), with a zone lost, and at maximum autoscale mid-rollout"
           : `overrides.nodePools.application.count (${appNeeded} would do)`,
     },
     database: { count: nodeOverride("database") ?? postgres.instances },
-    storage: { count: nodeOverride("storage") ?? minioServers, ...(minioServers !== seedServers.storage.count ? { reason: "one node per MinIO server" } : {}) },
+    storage: { count: nodeOverride("storage") ?? minioServers, ...(minioServers !== seedServers.storage.count ? { reason: "one node per MinIO server; a pool has as many in every zone, so it survives one" } : {}) },
     calls: { count: nodeOverride("calls") ?? callHosts, ...(callHosts !== seedServers.calls.count ? { reason: "one host per LiveKit and per coturn process" } : {}) },
     // Nothing of this deployment runs on a compliance server: none unless the operator asks for them.
     compliance: { count: nodeOverride("compliance") ?? 0, ...(seedServers.compliance.count > 0 ? { reason: "no workload runs there" } : {}) },
@@ -274,6 +270,15 @@ function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
         `less than the ${minio.horizonMonths}-month horizon: add a MinIO pool (overrides.minio.pools = ${minio.pools.length + 1})`,
     );
   }
+  minio.pools.forEach((pool, i) => {
+    const inZone = serversInOneZone(pool);
+    if (!keepsWriteQuorum(pool, minio.parity, inZone)) {
+      out.push(
+        `MinIO pool ${i + 1} (${pool.servers} servers) puts ${inZone} servers in one zone, more than EC:${minio.parity} of each erasure set: media stops while that zone is out. ` +
+          `A pool's layout is fixed; pools appended from now on are zone-aligned (${zoneAlignedServers(pool.servers)} servers)`,
+      );
+    }
+  });
   return out;
 }
 

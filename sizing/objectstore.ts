@@ -1,6 +1,7 @@
 /** MinIO: erasure-coded server pools, real erasure-set math, and months of media growth covered. */
 import { DEFAULT_GROWTH_HORIZON_MONTHS, MINIO_DRIVES_PER_SERVER, SETUP_JOB } from "./additions";
 import { PlanError } from "./errors";
+import { perZone, ZONE_COUNT } from "./inventory";
 import type { Capacity } from "./packing";
 import { cappedToNode, guaranteed } from "./resources";
 import type { Overrides } from "./settings";
@@ -37,6 +38,32 @@ export function defaultParity(setDrives: number): number {
   return 1;
 }
 
+/**
+ * Servers per pool: the seed's count rounded up to whole zones (4 → 6 over 3 zones). Each zone
+ * then holds the same share of every erasure set, a third of it, within EC:4 of a 12-drive set;
+ * the seed's 4 servers put 2 in one zone, half of a 16-drive set, and the pool stops with that zone.
+ */
+export function zoneAlignedServers(seedServers: number, zones = ZONE_COUNT): number {
+  return Math.ceil(seedServers / zones) * zones;
+}
+
+/** Drives of one erasure set on `lostServers` servers of the pool (MinIO spreads every set evenly over the servers it spans). */
+export function setDrivesLost(pool: MinioPool, lostServers: number): number {
+  const set = erasureSetDrives(pool);
+  return set >= pool.servers ? lostServers * (set / pool.servers) : Math.min(lostServers, set);
+}
+
+/** MinIO keeps writing while a set keeps its write quorum: `parity` drives lost, one fewer when parity is half the set. */
+export function keepsWriteQuorum(pool: MinioPool, parity: number, lostServers: number): boolean {
+  const lost = setDrivesLost(pool, lostServers);
+  return parity * 2 < erasureSetDrives(pool) ? lost <= parity : lost < parity;
+}
+
+/** The most servers of a pool one zone holds when its nodes are spread over the zones as evenly as they go. */
+export function serversInOneZone(pool: MinioPool): number {
+  return Math.max(...perZone(pool.servers));
+}
+
 export function usableGB(pool: MinioPool, parity: number): number {
   const set = erasureSetDrives(pool);
   return pool.servers * pool.drivesPerServer * pool.driveGB * ((set - parity) / set);
@@ -69,7 +96,7 @@ export function planMinio(
     );
   }
   const pool: MinioPool = {
-    servers: seed.serversPerPool,
+    servers: zoneAlignedServers(seed.serversPerPool),
     drivesPerServer: MINIO_DRIVES_PER_SERVER,
     driveGB: seed.driveGB / MINIO_DRIVES_PER_SERVER,
   };
@@ -95,6 +122,7 @@ export function planMinio(
     rawGB,
     usableGB: usable,
     driveFailuresTolerated: parity,
+    survivesZoneLoss: pools.every((p) => keepsWriteQuorum(p, parity, serversInOneZone(p))),
     resources: cappedToNode(seed, nodeAllocatable),
     growthGBPerYear,
     monthsCovered,

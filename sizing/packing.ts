@@ -16,6 +16,23 @@ export interface PodDemand extends Capacity {
   owner: string;
   /** Pods sharing a spread group must land on distinct nodes (required anti-affinity). */
   spreadGroup?: string;
+  /** Bound to its zone by a volume (one per zone, strictZoneSpread): lost with its zone, never moved. */
+  zonal?: boolean;
+}
+
+/** The pods that need room after a zone goes: each volume-bound group leaves its member in that zone behind. */
+export function afterZoneLoss(pods: readonly PodDemand[]): PodDemand[] {
+  const leftBehind = new Set<string>();
+  return pods.filter((p) => {
+    if (!p.zonal || !p.spreadGroup || leftBehind.has(p.spreadGroup)) return true;
+    leftBehind.add(p.spreadGroup);
+    return false;
+  });
+}
+
+/** The most nodes of `nodes` one zone holds, node groups spreading them as evenly as they go (sizing/inventory.ts perZone). */
+export function nodesInOneZone(nodes: number, zones: number): number {
+  return Math.ceil(nodes / zones);
 }
 
 const round = (n: number, decimals: number) => Math.round(n * 10 ** decimals) / 10 ** decimals;
@@ -69,16 +86,22 @@ export function pack(pods: readonly PodDemand[], perNode: Capacity, nodes: numbe
   return load.map(({ vcpu, memoryGiB }) => ({ vcpu, memoryGiB }));
 }
 
-/** Smallest node count ≥ `atLeast` on which `pods` fit with one node lost, and `podsAtMax` fit on all nodes. */
+/**
+ * Smallest node count ≥ `atLeast` on which `pods` fit with one node lost, and `podsAtMax` fit on all
+ * nodes; with `zones`, `pods` (less what a lost zone's volumes hold) also fit on the nodes the other
+ * zones keep.
+ */
 export function nodesNeeded(
   pods: readonly PodDemand[],
   podsAtMax: readonly PodDemand[],
   perNode: Capacity,
   atLeast: number,
   limit = 1000,
+  zones?: number,
 ): number | null {
   for (let n = Math.max(atLeast, 2); n <= limit; n++) {
-    if (pack(pods, perNode, n - 1) && pack(podsAtMax, perNode, n)) return n;
+    const zoneKept = zones === undefined || pack(afterZoneLoss(pods), perNode, n - nodesInOneZone(n, zones));
+    if (pack(pods, perNode, n - 1) && pack(podsAtMax, perNode, n) && zoneKept) return n;
   }
   return null;
 }

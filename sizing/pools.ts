@@ -18,7 +18,7 @@ function sumResources(a: Resources, b: Resources): Resources {
 function redisPods(name: string, redis: RedisPlan): PodDemand[] {
   return [
     // A data pod is Redis plus its metrics exporter.
-    ...pods(`redis-${name}`, redis.instances, sumResources(redis.resources, redis.exporterResources), `redis-${name}`),
+    ...pods(`redis-${name}`, redis.instances, sumResources(redis.resources, redis.exporterResources), `redis-${name}`).map((p) => ({ ...p, zonal: true })),
     ...pods(`sentinel-${name}`, redis.sentinels, redis.sentinelResources, `sentinel-${name}`),
     ...(redis.masterProxy ? pods(`redis-${name}-master-proxy`, redis.masterProxy.replicas, redis.masterProxy.resources) : []),
   ];
@@ -60,25 +60,6 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
   };
 }
 
-/**
- * Nodes the application pool needs: the fewest, not below the HA floor, on which its pods fit with
- * one node lost (base replicas) and on every node at maximum autoscale mid-rollout. The seed's
- * count is a reference, not a floor.
- */
-export function applicationNodes(base: PodDemand[], max: PodDemand[], perNode: Capacity, floor: number): number {
-  const needed = nodesNeeded(base, max, perNode, floor);
-  if (needed === null) {
-    const largest = [...base].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
-    throw new PlanError(
-      "pods fit their pool",
-      "overrides.nodePools.application",
-      `a ${largest?.owner} pod (${largest?.vcpu} vCPU, ${largest?.memoryGiB} GiB) does not fit an application node (${perNode.vcpu} vCPU, ${perNode.memoryGiB} GiB allocatable)`,
-      "reduce the worker size or use larger application nodes",
-    );
-  }
-  return needed;
-}
-
 /** An application node shape and how many of it the pool needs. */
 export interface ApplicationNodes {
   instanceType: string;
@@ -88,29 +69,39 @@ export interface ApplicationNodes {
 }
 
 /**
- * The cheapest application pool: for every instance type the node model knows, the fewest nodes
- * (applicationNodes) and their price; the cheapest total wins, fewer nodes on a tie. The pods'
- * own mix of CPU and memory picks the family, so neither is left idle for the other.
+ * The cheapest application pool: for every instance type the node model knows, the fewest nodes,
+ * not below the HA floor, on which its pods fit with one node lost (base replicas) and on every
+ * node at maximum autoscale mid-rollout, and their price; the cheapest total wins, fewer nodes on
+ * a tie. The pods' own mix of CPU and memory picks the family, so neither is left idle for the
+ * other. The seed's count is a reference, not a floor.
  */
 export function cheapestApplicationNodes(
   base: PodDemand[],
   max: PodDemand[],
   floor: number,
   candidates: readonly { instanceType: string; vcpu: number; memoryGiB: number; monthlyUsd: number; allocatable: Capacity }[],
+  /** Also hold the base fleet on the nodes the other zones keep when one goes. */
+  zones?: number,
 ): ApplicationNodes {
   let best: (ApplicationNodes & { cost: number }) | undefined;
   const largest = { vcpu: Math.max(...max.map((p) => p.vcpu)), memoryGiB: Math.max(...max.map((p) => p.memoryGiB)) };
   for (const c of candidates) {
     // A node smaller than the largest pod holds nothing: no need to search for a count.
     if (largest.vcpu > c.allocatable.vcpu || largest.memoryGiB > c.allocatable.memoryGiB) continue;
-    const count = nodesNeeded(base, max, c.allocatable, lowerBound(base, max, c.allocatable, floor));
+    const count = nodesNeeded(base, max, c.allocatable, lowerBound(base, max, c.allocatable, floor), undefined, zones);
     if (count === null) continue;
     const cost = count * c.monthlyUsd;
     if (!best || cost < best.cost - 1e-6 || (Math.abs(cost - best.cost) <= 1e-6 && count < best.count)) best = { instanceType: c.instanceType, vcpu: c.vcpu, memoryGiB: c.memoryGiB, count, cost };
   }
   if (!best) {
-    const largest = [...base].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
-    throw new PlanError("pods fit their pool", "overrides.nodePools.application", `a ${largest?.owner} pod (${largest?.vcpu} vCPU, ${largest?.memoryGiB} GiB) fits no application node`, "reduce the worker size");
+    const pod = [...base, ...max].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
+    const roomiest = [...candidates].sort((a, b) => b.allocatable.memoryGiB - a.allocatable.memoryGiB)[0];
+    throw new PlanError(
+      "pods fit their pool",
+      "overrides.nodePools.application",
+      `a ${pod?.owner} pod (${pod?.vcpu} vCPU, ${pod?.memoryGiB} GiB) fits no application node (the largest, ${roomiest?.instanceType}, has ${roomiest?.allocatable.vcpu} vCPU, ${roomiest?.allocatable.memoryGiB} GiB allocatable)`,
+      "reduce the worker size",
+    );
   }
   return { instanceType: best.instanceType, vcpu: best.vcpu, memoryGiB: best.memoryGiB, count: best.count };
 }

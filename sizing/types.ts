@@ -163,6 +163,8 @@ export interface MinioPlan {
   usableGB: number;
   /** Drives each erasure set may lose and still read and write. */
   driveFailuresTolerated: number;
+  /** Every pool keeps its write quorum with a zone's servers lost (pools made before zone alignment may not). */
+  survivesZoneLoss: boolean;
   resources: Resources;
   growthGBPerYear: number;
   monthsCovered: number;

@@ -48,7 +48,7 @@ describe("npm run plan", () => {
     expect(json.postgres.maxConnections).toBe(400);
     expect(json.postgres).toHaveProperty("maxConnections");
     expect(json.postgres).toHaveProperty("parameters");
-    expect(json.minio.pools[0]).toEqual({ servers: 4, drivesPerServer: 4, driveGB: 1000 });
+    expect(json.minio.pools[0]).toEqual({ servers: 6, drivesPerServer: 4, driveGB: 1000 });
     expect(json.resources.length).toBeGreaterThan(0);
     expect(json.resources[0]).toEqual({ type: expect.any(String), name: expect.any(String) });
   });
@@ -57,9 +57,9 @@ describe("npm run plan", () => {
     const { code, stdout } = plan("--ccu", "20000");
     expect(code).toBe(0);
     expect(stdout).toMatch(/tier 20k/);
-    // 3 control plane + 5 application (packed, test/sizing/deviations.test.ts) + 5 database + 12 storage + 10 call hosts + 1 monitoring.
-    expect(stdout).toMatch(/^total\s+36\s/m);
-    expect(stdout).toMatch(/^application nodes\s+5\s+c7i\.12xlarge/m);
+    // 3 control plane + 5 application (packed, test/sizing/deviations.test.ts) + 5 database + 18 storage (3 pools of 6) + 10 call hosts + 1 monitoring.
+    expect(stdout).toMatch(/^total\s+42\s/m);
+    expect(stdout).toMatch(/^application nodes\s+5\s+m7i\.12xlarge/m);
     expect(stdout).toMatch(/^synchrotron\s+Deployment\+HPA\s+18\s+27/m);
     // By hand (test/sizing/connection-budget.test.ts) and as the README states: 689 connections mid-rollout need 850.
     expect(stdout).toMatch(/processes 51 \(64 at max autoscale\); database connections 485 \(641 at max, 689 mid-rollout\) < 85% of max_connections 850 = 722\.5 /);
@@ -72,9 +72,9 @@ describe("npm run plan", () => {
     const { code, stdout } = plan("--from", "5000", "--ccu", "10000");
     expect(code).toBe(0);
     expect(stdout).toMatch(/moving 5000 users \(tier 5k\) → 10000 users \(tier 10k\)/);
-    // Packed application pools (test/sizing/deviations.test.ts): 6 × c7i.4xlarge at 5k, 9 at 10k.
-    expect(stdout).toMatch(/inventory\[application\]\.count: 6 → 9/);
-    expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 4/);
+    // Packed application pools (test/sizing/deviations.test.ts): 6 × m7i.4xlarge at 5k, 5 × c7i.8xlarge at 10k.
+    expect(stdout).toMatch(/inventory\[application\]\.count: 6 → 5/);
+    expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 6/);
   });
 
   it("--from on AWS says which node groups a tier move replaces (new group first) and how to move the pods through their budgets", () => {
@@ -87,8 +87,10 @@ describe("npm run plan", () => {
       expect(stdout).toMatch(new RegExp(`\\+ aws:eks/nodeGroup:NodeGroup matrix-${id}-m7i-8xlarge`));
       expect(stdout).toMatch(new RegExp(`- aws:eks/nodeGroup:NodeGroup matrix-${id}-m7i-4xlarge`));
     }
-    // The application pool keeps its c7i.4xlarge nodes: more of them, no new group.
-    expect(stdout).not.toMatch(/node group application:/);
+    // The application pool moves to the cheapest type that holds 10k with a zone lost: new groups too.
+    expect(stdout).toMatch(/node group application: m7i\.4xlarge → c7i\.8xlarge replaces its 3 groups/);
+    // The calls pool keeps its instance type: more nodes, no new group.
+    expect(stdout).not.toMatch(/node group calls/);
   });
 
   it("--from a larger tier keeps every MinIO pool and the database volume", () => {

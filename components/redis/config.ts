@@ -66,39 +66,106 @@ export function renderSentinelMasterSettings(plan: RedisPlan): string {
 }
 
 /**
- * Start scripts. Environment: SELF_HOST, SELF_PORT, FIRST_HOST, FIRST_PORT (the bootstrap master),
- * SENTINELS ("host:port ..."), REDIS_PASSWORD, CONFIG (rendered base file), RUNTIME (writable dir),
- * ANNOUNCE (set: announce SELF_HOST to the others, for DNS-named pods).
- * A node asks the Sentinels who the master is; only when none answers does it trust the bootstrap
- * order. So a restarted old master rejoins as a replica instead of taking writes beside the new one.
+ * Start scripts. Environment: SELF_HOST, SELF_PORT, PEERS (every data node, "host:port ..." in
+ * ordinal order), SENTINELS ("host:port ..."), REDIS_PASSWORD, CONFIG (rendered base file),
+ * RUNTIME (writable dir), ANNOUNCE (set: announce SELF_HOST to the others, for DNS-named pods).
+ *
+ * A data node starts as a replica of nothing (its AOF or RDB loaded, no writes taken), so it is
+ * reachable while it decides whom to follow, in this order:
+ * 1. the master a Sentinel names, once that node answers role:master (a Sentinel naming this node:
+ *    it was the master and restarted before a failover, so it takes the role back);
+ * 2. a data node that answers role:master;
+ * 3. otherwise an election among the data nodes that answer: the first in ordinal order, once all
+ *    answer, or a majority has answered for down-after (a node that cannot come back does not
+ *    block the rest). While a Sentinel still names an unreachable master, the election waits for
+ *    down-after plus failover-timeout, so a Sentinel failover goes first.
+ * A node that elected itself steps down for a lower-ordinal master for a few seconds more (two
+ * nodes that counted a different majority at the same moment). A Sentinel waits for a master one
+ * of its peers or the data nodes confirm, so after a full restart (Sentinel state is in emptyDir)
+ * the Sentinels monitor the elected master, whatever pod is missing.
  */
-const FIND_MASTER = `
+const HELPERS = `
 CLI=$(command -v valkey-cli || command -v redis-cli)
-master_host=""; master_port=""
-for s in $SENTINELS; do
-  reply=$($CLI -h "\${s%:*}" -p "\${s##*:}" --no-auth-warning -a "$REDIS_PASSWORD" --raw SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME} 2>/dev/null || true)
-  host=$(echo "$reply" | sed -n 1p); port=$(echo "$reply" | sed -n 2p)
-  if [ -n "$host" ] && [ -n "$port" ] && [ "$port" -eq "$port" ] 2>/dev/null; then master_host=$host; master_port=$port; break; fi
-done
-if [ -z "$master_host" ]; then master_host=$FIRST_HOST; master_port=$FIRST_PORT; fi
+on() { a=$1; shift; timeout 3 $CLI -h "\${a%:*}" -p "\${a##*:}" --no-auth-warning -a "$REDIS_PASSWORD" --raw "$@" 2>/dev/null | tr -d '\\r' || true; }
+role_of() { on "$1" INFO replication | sed -n 's/^role://p'; }
+sentinel_master() {
+  for s in $SENTINELS; do
+    reply=$(on "$s" SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME})
+    host=$(echo "$reply" | sed -n 1p); port=$(echo "$reply" | sed -n 2p)
+    if [ -n "$host" ] && [ "$port" -eq "$port" ] 2>/dev/null; then echo "$host:$port"; return; fi
+  done
+}
+peer_master() {
+  for p in $PEERS; do
+    if [ "$p" != "$1" ] && [ "$(role_of "$p")" = master ]; then echo "$p"; return; fi
+  done
+}
 `;
 
-export function redisStartScript(): string {
+export function redisStartScript(plan: Pick<RedisPlan, "downAfterMs" | "failoverTimeoutMs">): string {
+  const graceS = Math.ceil(plan.downAfterMs / 1000);
+  const sentinelFirstS = Math.ceil((plan.downAfterMs + plan.failoverTimeoutMs) / 1000);
   return `set -e
-${FIND_MASTER}
+${HELPERS}
+SELF="$SELF_HOST:$SELF_PORT"
+follow() { echo "following $1"; on "$SELF" REPLICAOF "\${1%:*}" "\${1##*:}" >/dev/null; }
+lead() {
+  echo "$1"; on "$SELF" REPLICAOF NO ONE >/dev/null
+  for i in 1 2 3 4 5; do
+    sleep 1
+    for p in $PEERS; do
+      [ "$p" = "$SELF" ] && break
+      if [ "$(role_of "$p")" = master ]; then follow "$p"; return; fi
+    done
+  done
+}
+decide() {
+  set +e
+  until [ "$(on "$SELF" PING)" = PONG ]; do sleep 0.2; done
+  started=$(date +%s); majority_since=""
+  total=$(echo $PEERS | wc -w)
+  while :; do
+    named=$(sentinel_master)
+    if [ "$named" = "$SELF" ]; then lead "a Sentinel names this node the master"; return; fi
+    if [ -n "$named" ] && [ "$(role_of "$named")" = master ]; then follow "$named"; return; fi
+    found=$(peer_master "$SELF")
+    if [ -n "$found" ]; then follow "$found"; return; fi
+    now=$(date +%s)
+    if [ -z "$named" ] || [ $((now - started)) -ge ${sentinelFirstS} ]; then
+      up=""; for p in $PEERS; do [ "$(on "$p" PING)" = PONG ] && up="$up $p"; done
+      count=$(echo $up | wc -w)
+      if [ $((count * 2)) -gt "$total" ]; then
+        [ -n "$majority_since" ] || majority_since=$now
+        first=$(echo $up | cut -d' ' -f1)
+        if [ "$count" -eq "$total" ] || [ $((now - majority_since)) -ge ${graceS} ]; then
+          if [ "$first" = "$SELF" ]; then lead "elected by $count of $total data nodes"; return; fi
+        fi
+      else
+        majority_since=""
+      fi
+    fi
+    sleep 1
+  done
+}
 SERVER=$(command -v valkey-server || command -v redis-server)
 cp "$CONFIG" "$RUNTIME/redis.conf"
 printf 'requirepass %s\\nmasterauth %s\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD" >> "$RUNTIME/redis.conf"
-if [ "$master_host" = "$SELF_HOST" ] && [ "$master_port" = "$SELF_PORT" ]; then
-  exec $SERVER "$RUNTIME/redis.conf"
-fi
-exec $SERVER "$RUNTIME/redis.conf" --replicaof "$master_host" "$master_port"
+decide &
+# Port 1 on the pod's own loopback refuses: a replica of nothing until decide() picks.
+exec $SERVER "$RUNTIME/redis.conf" --replicaof 127.0.0.1 1
 `;
 }
 
 export function sentinelStartScript(plan: RedisPlan): string {
   return `set -e
-${FIND_MASTER}
+${HELPERS}
+master=""
+until [ -n "$master" ]; do
+  named=$(sentinel_master)
+  if [ -n "$named" ] && [ "$(role_of "$named")" = master ]; then master=$named; else master=$(peer_master ""); fi
+  [ -n "$master" ] || sleep 1
+done
+master_host=\${master%:*}; master_port=\${master##*:}
 SERVER=$(command -v valkey-server || command -v redis-server)
 cp "$CONFIG" "$RUNTIME/sentinel.conf"
 if [ -n "$ANNOUNCE" ]; then echo "sentinel announce-ip $SELF_HOST" >> "$RUNTIME/sentinel.conf"; fi

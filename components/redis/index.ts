@@ -65,7 +65,7 @@ export class Redis extends pulumi.ComponentResource {
         data: {
           "redis.conf": renderRedisConf(plan, { port: REDIS_PORT, bind: "0.0.0.0", dir: "/data", announceHostnames: true }),
           "sentinel.conf": renderSentinelBase({ port: SENTINEL_PORT, bind: "0.0.0.0", dir: "/run/redis", announceHostnames: true }),
-          "start-redis.sh": redisStartScript(),
+          "start-redis.sh": redisStartScript(plan),
           "start-sentinel.sh": sentinelStartScript(plan),
         },
       },
@@ -77,8 +77,7 @@ export class Redis extends pulumi.ComponentResource {
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "SELF_HOST", value: `$(POD_NAME).${set}.${ns}.svc.cluster.local` },
       { name: "SELF_PORT", value: String(port) },
-      { name: "FIRST_HOST", value: names.dataHosts[0]! },
-      { name: "FIRST_PORT", value: String(REDIS_PORT) },
+      { name: "PEERS", value: names.dataHosts.map((host) => `${host}:${REDIS_PORT}`).join(" ") },
       { name: "SENTINELS", value: this.sentinels.join(" ") },
       { name: "RUNTIME", value: "/run/redis" },
       { name: "ANNOUNCE", value: "yes" },

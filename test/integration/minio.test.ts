@@ -1,16 +1,19 @@
 /**
- * MinIO (built from the Go module proxy) with the rendered server arguments: one pool of four
- * servers × the plan's drives on loopback (each server in its own mount namespace, so drives are
- * its own), objects written with checksums, one server killed, reads and writes still served with
- * nothing lost; then a second pool appended exactly as the plan's expansion renders it.
+ * MinIO (built from the Go module proxy) with the rendered server arguments: one pool of the plan's
+ * servers × drives on test hosts (each server in its own mount namespace, so drives are its own).
+ * The erasure sets MinIO forms are read from its own format.json on every drive; objects are written
+ * with checksums; a zone's share of the servers (a third of the pool) is stopped and reads and writes
+ * go on with nothing lost, while one server more costs the write quorum; then a second pool is
+ * appended exactly as the plan's expansion renders it.
  * MinIO refuses peers that resolve to loopback when it runs in a container, so each server is a
  * test host of its own (network namespace) with its drives in its own mount namespace.
  */
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { minioServerArgs, storageClassEnv, type PoolEndpoint } from "../../components/objectstore/server";
 import type { Plan } from "../../sizing/types";
+import { perZone, ZONE_COUNT } from "../../sizing/inventory";
 import { planFor } from "../helpers";
 import { httpOk, MINIO, PYTHON, Services, TestNetwork, waitFor } from "./harness";
 import { spawnSync } from "node:child_process";
@@ -78,7 +81,7 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
 
   beforeAll(async () => {
     mkdirSync(mountPoint, { recursive: true });
-    network = new TestNetwork(8);
+    network = new TestNetwork(twoPools.minio.pools.reduce((n, p) => n + p.servers, 0));
     await startServers(onePool);
     s3("mkbucket", BUCKET);
   }, 120_000);
@@ -89,11 +92,29 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     rmSync(services.dir, { recursive: true, force: true });
   }, 60_000);
 
-  it("the plan's pool is 4 servers × 4 drives with EC:4, and the rendered arguments say so", () => {
-    expect(onePool.minio.pools).toEqual([{ servers: 4, drivesPerServer: 4, driveGB: 1000 }]);
+  it("the plan's pool is 6 servers × 4 drives with EC:4, and the rendered arguments say so", () => {
+    expect(onePool.minio.pools).toEqual([{ servers: 6, drivesPerServer: 4, driveGB: 1000 }]);
     expect(storageClassEnv(onePool.minio)).toEqual({ MINIO_STORAGE_CLASS_STANDARD: "EC:4" });
     const args = minioServerArgs(onePool.minio, endpoint(onePool), { address: ":9000", console: ":9001" });
-    expect(args.at(-1)).toBe(`http://${host(0).replace(/\.1$/, "")}.{1...4}:${port}${mountPoint}/d{0...3}`);
+    expect(args.at(-1)).toBe(`http://${host(0).replace(/\.1$/, "")}.{1...6}:${port}${mountPoint}/d{0...3}`);
+  });
+
+  it("MinIO's own layout (format.json on every drive): the plan's set size, and any zone's servers hold at most parity drives of a set", () => {
+    const pool = onePool.minio.pools[0]!;
+    // Each drive's format.json names the drive ("this") and every set's drives in order.
+    const formats = Array.from({ length: pool.servers }, (_, server) =>
+      Array.from({ length: pool.drivesPerServer }, (_, d) => JSON.parse(readFileSync(join(serverDir(server), `d${d}`, ".minio.sys", "format.json"), "utf8")) as { xl: { this: string; sets: string[][] } }),
+    );
+    const sets = formats[0]![0]!.xl.sets;
+    const serverOf = new Map(formats.flatMap((drives, server) => drives.map((f) => [f.xl.this, server] as const)));
+    expect(sets.map((set) => set.length)).toEqual(Array(sets.length).fill(onePool.minio.erasureSetDrives));
+    expect(sets.length * onePool.minio.erasureSetDrives).toBe(pool.servers * pool.drivesPerServer);
+    // The worst zone holds perZone's largest share of servers; whichever servers those are, no set may lose more than parity.
+    const zoneServers = Math.max(...perZone(pool.servers, ZONE_COUNT));
+    const perServer = sets.map((set) => Array.from({ length: pool.servers }, (_, s) => set.filter((uuid) => serverOf.get(uuid) === s).length));
+    const worst = Math.max(...perServer.map((counts) => [...counts].sort((a, b) => b - a).slice(0, zoneServers).reduce((n, c) => n + c, 0)));
+    expect(worst).toBeLessThanOrEqual(onePool.minio.parity);
+    console.log(`MinIO: ${sets.length} sets of ${sets[0]!.length} drives; drives per server in each set ${JSON.stringify(perServer[0])}; a zone's ${zoneServers} servers hold at most ${worst} of a set (EC:${onePool.minio.parity})`);
   });
 
   it("stores objects with their checksums", () => {
@@ -101,12 +122,21 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     expect(stored()).toEqual(written);
   });
 
-  it("with one server killed, every object still reads back intact and writes still succeed", async () => {
-    await services.stop("minio-3", 0);
-    expect(services.running("minio-3")).toBe(false);
+  it("with a zone's servers killed, every object still reads back intact and writes still succeed; one server more and the cluster loses write quorum", async () => {
+    const pool = onePool.minio.pools[0]!;
+    const zone = Array.from({ length: Math.max(...perZone(pool.servers, ZONE_COUNT)) }, (_, k) => pool.servers - 1 - k);
+    for (const i of zone) await services.stop(`minio-${i}`, 0);
+    expect(zone.map((i) => services.running(`minio-${i}`))).toEqual(zone.map(() => false));
     fill("degraded-", 10);
     expect(stored()).toEqual(written);
-  }, 120_000);
+    // MinIO's cluster health answers 200 while every set keeps its write quorum, 503 when one does not.
+    const clusterHealth = async () => (await fetch(`http://${host(0)}:${port}/minio/health/cluster`, { signal: AbortSignal.timeout(5000) })).status;
+    expect(await clusterHealth()).toBe(200);
+    // The check can fail: a third server down is 6 drives of each 12-drive set, below the write quorum of 8.
+    const another = pool.servers - 1 - zone.length;
+    await services.stop(`minio-${another}`, 0);
+    await waitFor("the cluster to report lost write quorum", async () => ((await clusterHealth().catch(() => 0)) === 503 ? true : undefined), 60_000, 1000);
+  }, 180_000);
 
   it("appending the plan's second pool keeps every pool's arguments and serves both pools", async () => {
     const before = minioServerArgs(onePool.minio, endpoint(onePool), { address: ":9000", console: ":9001" });
@@ -114,7 +144,8 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after).toHaveLength(before.length + 1);
 
-    for (let i = 0; i < 3; i++) await services.stop(`minio-${i}`);
+    const onePoolServers = onePool.minio.pools[0]!.servers;
+    for (let i = 0; i < onePoolServers; i++) if (services.running(`minio-${i}`)) await services.stop(`minio-${i}`);
     await startServers(twoPools);
     fill("expanded-", 40);
     // Objects written while a server was down hold exactly the data shards until healed: right
@@ -128,8 +159,8 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     }, 90_000, 2000);
     expect(readable).toEqual(written);
     // New objects go to the emptier pool: its drives hold the bucket's data.
-    const secondPool = [4, 5, 6, 7].flatMap((i) => readdirSync(join(serverDir(i), "d0", BUCKET), { withFileTypes: true }).map((d) => d.name));
+    const secondPool = Array.from({ length: twoPools.minio.pools[1]!.servers }, (_, k) => onePoolServers + k).flatMap((i) => readdirSync(join(serverDir(i), "d0", BUCKET), { withFileTypes: true }).map((d) => d.name));
     expect(secondPool.filter((name) => name.startsWith("expanded-")).length).toBeGreaterThan(0);
-    console.log(`MinIO: ${written.size} objects intact after a server loss and a pool expansion; second pool holds ${new Set(secondPool).size} of them`);
+    console.log(`MinIO: ${written.size} objects intact after a zone loss and a pool expansion; second pool holds ${new Set(secondPool).size} of them`);
   }, 180_000);
 });

@@ -13,6 +13,8 @@ export interface SentinelRedis {
   cli(port: number, ...args: string[]): string;
   /** Start (or restart) data node i with the start script. */
   startNode(i: number): void;
+  /** Start (or restart) Sentinel i with its start script; its state starts empty, as in the pod's emptyDir. */
+  startSentinel(i: number): void;
 }
 
 export async function startSentinelRedis(services: Services, plan: RedisPlan, password: string, dataNodes = plan.instances): Promise<SentinelRedis> {
@@ -28,8 +30,7 @@ export async function startSentinelRedis(services: Services, plan: RedisPlan, pa
     return {
       SELF_HOST: "127.0.0.1",
       SELF_PORT: String(self),
-      FIRST_HOST: "127.0.0.1",
-      FIRST_PORT: String(data[0]),
+      PEERS: data.map((p) => `127.0.0.1:${p}`).join(" "),
       SENTINELS: sentinels.map((p) => `127.0.0.1:${p}`).join(" "),
       REDIS_PASSWORD: password,
       RUNTIME: dir,
@@ -40,7 +41,7 @@ export async function startSentinelRedis(services: Services, plan: RedisPlan, pa
   const startNode = (i: number) => {
     const e = env(data[i]!, i, "redis");
     writeFileSync(e.CONFIG, renderRedisConf(plan, { port: data[i]!, bind: "127.0.0.1", dir: e.dir }));
-    services.start(`redis-${i}`, "sh", ["-c", redisStartScript()], { env: e });
+    services.start(`redis-${i}`, "sh", ["-c", redisStartScript(plan)], { env: e });
   };
   for (let i = 0; i < dataNodes; i++) startNode(i);
   // Replicas count as good for min-replicas-to-write once they acknowledge within the lag bound.
@@ -48,14 +49,15 @@ export async function startSentinelRedis(services: Services, plan: RedisPlan, pa
     const info = cli(data[0]!, "INFO", "replication");
     return (info.match(/state=online,offset=\d+,lag=[01]\b/g) ?? []).length === dataNodes - 1 ? true : undefined;
   }, 30_000);
-  for (let i = 0; i < plan.sentinels; i++) {
+  const startSentinel = (i: number) => {
     const e = env(sentinels[i]!, i, "sentinel");
     writeFileSync(e.CONFIG, renderSentinelBase({ port: sentinels[i]!, bind: "127.0.0.1", dir: e.dir }));
     services.start(`sentinel-${i}`, "sh", ["-c", sentinelStartScript(plan)], { env: e });
-  }
+  };
+  for (let i = 0; i < plan.sentinels; i++) startSentinel(i);
   await waitFor("sentinels to find each other", async () => {
     const others = cli(sentinels[0]!, "SENTINEL", "sentinels", SENTINEL_MASTER_NAME).split("\n").filter((l) => l === "name").length;
     return others === plan.sentinels - 1 ? true : undefined;
   }, 30_000);
-  return { data, sentinels, cli, startNode };
+  return { data, sentinels, cli, startNode, startSentinel };
 }

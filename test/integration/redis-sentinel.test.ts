@@ -2,7 +2,9 @@
  * Redis with Sentinel from the rendered settings and start scripts, on loopback: three data nodes,
  * three Sentinels and the master-following proxy Synapse connects to. Acknowledged writes, the
  * master killed, a new master elected within the rendered timeouts, the proxy following it, no
- * acknowledged write lost, and the old master rejoining as a replica.
+ * acknowledged write lost, and the old master rejoining as a replica. Then the whole set stopped
+ * and restarted in different orders, each time with one data node missing: a master is elected,
+ * the Sentinels (their state gone, as in the pods' emptyDir) and the proxy follow it.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -38,6 +40,7 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
   const sentinels: number[] = [];
   let proxy: number;
   let startNode: (i: number) => void;
+  let startSentinel: (i: number) => void;
   const acknowledged = new Map<string, string>();
   let failover: { electedMs: number; proxyMs: number; newMaster: number };
 
@@ -46,6 +49,7 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
     data.push(...cluster.data);
     sentinels.push(...cluster.sentinels);
     startNode = cluster.startNode;
+    startSentinel = cluster.startSentinel;
     proxy = await freePort();
     const proxyHealth = await freePort();
     const cfg = join(services.dir, "proxy.cfg");
@@ -108,4 +112,44 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
     await waitFor("the rejoined node to sync", async () => (cli(data[0]!, "GET", "after") === "failover" ? true : undefined), 30_000);
     expect(cli(data[0]!, "INFO", "replication")).toContain("master_link_status:up");
   }, 60_000);
+
+  // Which data node stays away, and the order the others come back in (Sentinels last, in reverse).
+  it.each([
+    [0, [2, 1]],
+    [1, [0, 2]],
+    [2, [1, 0]],
+  ])("every pod stopped, then restarted without data node %i (order %j): one master, the Sentinels and the proxy follow it, nothing acknowledged lost", async (missing, order) => {
+    const key = `synapse:restart:${missing}`;
+    // Both replicas acknowledge (the node that rejoined after the previous round may still be syncing).
+    await waitFor("a write acknowledged by both replicas", async () => (pipeline(proxy, [`SET ${key} kept`, "WAIT 2 2000"]).join(" ") === "OK 2" ? true : undefined), 30_000, 500);
+    acknowledged.set(key, "kept");
+    for (let i = 0; i < sentinels.length; i++) await services.stop(`sentinel-${i}`);
+    for (let i = 0; i < data.length; i++) await services.stop(`redis-${i}`);
+    const restartedAt = Date.now();
+    for (const i of order) {
+      startNode(i);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    for (let i = sentinels.length - 1; i >= 0; i--) startSentinel(i);
+    const running = order.map((i) => data[i]!);
+    const master = await waitFor("exactly one master, the other node its replica with the link up", async () => {
+      const masters = running.filter((port) => role(port) === "master");
+      if (masters.length !== 1) return undefined;
+      const replicas = running.filter((port) => port !== masters[0]);
+      return replicas.every((port) => /master_link_status:up/.test(cli(port, "INFO", "replication")) && cli(port, "INFO", "replication").includes(`master_port:${masters[0]}`)) ? masters[0] : undefined;
+    }, 90_000, 500);
+    const electedMs = Date.now() - restartedAt;
+    await waitFor("every Sentinel to name that master", async () => (sentinels.every((s) => cli(s, "SENTINEL", "get-master-addr-by-name", SENTINEL_MASTER_NAME).split("\n")[1] === String(master)) ? true : undefined), 60_000, 500);
+    await waitFor("the proxy to write to it", async () => (cli(proxy, "SET", `after:restart:${missing}`, "ok") === "OK" ? true : undefined), 30_000, 500);
+    const servingMs = Date.now() - restartedAt;
+    const keys = [...acknowledged.keys()];
+    expect(pipeline(proxy, keys.map((k) => `GET ${k}`))).toEqual(keys.map((k) => acknowledged.get(k)));
+    console.log(`full restart without redis-${missing}: master redis-${data.indexOf(master!)} after ${electedMs} ms, Sentinels and proxy serving after ${servingMs} ms; ${keys.length} acknowledged keys intact`);
+    // The missing node comes back as a replica of the elected master.
+    startNode(missing);
+    await waitFor(`redis-${missing} to join as a replica`, async () => {
+      const info = cli(data[missing]!, "INFO", "replication");
+      return role(data[missing]!) === "slave" && info.includes(`master_port:${master}`) && info.includes("master_link_status:up") ? true : undefined;
+    }, 30_000, 500);
+  }, 240_000);
 });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { allocatable } from "../../sizing/packing";
+import { erasureSetDrives } from "../../sizing/objectstore";
 import {
   CALLS_11,
   CLAIMED_TOTAL_STORAGE,
@@ -142,15 +143,33 @@ describe("deviation: quick-reference totals (8.1) do not add up from the invento
   });
 });
 
-describe("deviation: MinIO usable capacity (seed 3-7 and 10.3) vs erasure-set math", () => {
-  it.each(TIERS)("tier %s: 4 servers × 4 drives form one 16-drive set with EC:4, so 12 of 16 drives hold data", (tier) => {
+describe("deviation: MinIO pools of 6 servers (seed 2.4: 4 nodes per pool) so that a pool survives a zone", () => {
+  it.each(TIERS)("tier %s: 6 servers over 3 zones put 2 in each, 4 drives of every 12-drive set, within EC:4; the seed's 4 put 2 in one zone, 8 of a 16-drive set", (tier) => {
     const p = planForTier(tier);
     const seed = MINIO[tier]!;
-    const raw = seed.nodes * gb(seed.hdd);
+    expect(seed.nodes / seed.pools).toBe(4);
+    for (const pool of p.minio.pools) {
+      expect(pool).toEqual({ servers: 6, drivesPerServer: 4, driveGB: gb(seed.hdd) / 4 });
+      // 24 drives: 16 does not divide them, 12 does and spreads 2 per server (MinIO's choice, proven in test/integration/minio.test.ts).
+      expect(erasureSetDrives(pool)).toBe(12);
+      const zoneShare = 2 * (12 / 6);
+      expect(zoneShare).toBeLessThanOrEqual(p.minio.parity);
+    }
+    const seedShare = 2 * (16 / 4);
+    expect(seedShare).toBeGreaterThan(p.minio.parity);
+    expect(p.minio.survivesZoneLoss).toBe(true);
+  });
+});
+
+describe("deviation: MinIO usable capacity (seed 3-7 and 10.3) vs erasure-set math", () => {
+  it.each(TIERS)("tier %s: 6 servers × 4 drives form two 12-drive sets with EC:4, so 8 of 12 drives hold data", (tier) => {
+    const p = planForTier(tier);
+    const seed = MINIO[tier]!;
+    const raw = seed.pools * 6 * gb(seed.hdd);
     expect(p.minio.rawGB).toBe(raw);
-    expect(p.minio.erasureSetDrives).toBe(16);
+    expect(p.minio.erasureSetDrives).toBe(12);
     expect(p.minio.parity).toBe(4);
-    expect(p.minio.usableGB).toBe((raw * 12) / 16);
+    expect(p.minio.usableGB).toBe((raw * 8) / 12);
     // The seed claims raw/4 in its tier sections and raw/2 in 10.3; neither is what MinIO provides.
     expect(p.minio.usableGB).not.toBe(gb(seed.usable));
     expect(p.minio.usableGB).not.toBe(raw / 2);
@@ -191,18 +210,18 @@ describe("deviation: the application pool is packed, the seed's count is a refer
   // (docs/sizing.md "Pools"): the cheapest instance type and count on which every pod fits with one node
   // lost and the fleet at maximum autoscale mid-rollout, never below 3 (n-minus-1.test.ts checks it is the least).
   const PACKED: Record<string, [seed: number, planned: number, type: string]> = {
-    "100": [3, 4, "c7i.2xlarge"],
-    "1k": [5, 7, "c7i.2xlarge"],
-    "5k": [8, 6, "c7i.4xlarge"],
-    "10k": [12, 9, "c7i.4xlarge"],
-    "20k": [21, 5, "c7i.12xlarge"],
+    "100": [3, 9, "c7i.xlarge"],
+    "1k": [5, 8, "c7i.2xlarge"],
+    "5k": [8, 6, "m7i.4xlarge"],
+    "10k": [12, 5, "c7i.8xlarge"],
+    "20k": [21, 5, "m7i.12xlarge"],
   };
   it.each(TIERS)("tier %s", (tier) => {
     const [seed, planned, type] = PACKED[tier]!;
     expect(SERVER_TABLES[tier]!.find(([name]) => name === "Application Nodes")![1]).toBe(seed);
     const app = row(planForTier(tier), "application");
     expect([app.count, app.instanceType]).toEqual([planned, type]);
-    expect(app.countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
+    expect(app.countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1), with a zone lost, and at maximum autoscale mid-rollout");
   });
 
   it("no compliance server: nothing of this deployment runs there (the seed lists one per tier)", () => {
@@ -221,14 +240,15 @@ describe("deviation: the application pool is packed, the seed's count is a refer
 });
 
 describe("deviation: application nodes at 100 CCU", () => {
-  it("the seed's 3 nodes cannot hold the fleet, Redis and Sentinels with one node lost; the plan adds a fourth", () => {
+  it("the seed's 3 × 8 vCPU nodes cannot hold the fleet, Redis and Sentinels with one node lost; the plan's 9 × c7i.xlarge hold it with a zone (3 nodes) lost", () => {
     const p = planForTier("100");
     const app = row(p, "application");
     const usage = p.pools.find((u) => u.role === "application")!;
-    const perNode = allocatable(app.instanceType);
-    expect(usage.requested.vcpu).toBeGreaterThan(2 * perNode.vcpu);
-    expect(app.count).toBe(4);
-    expect(app.countReason).toMatch(/one node lost/);
+    expect(SERVER_TABLES["100"]!.find(([name]) => name === "Application Nodes")!.slice(1, 3)).toEqual([3, "8 vCPU"]);
+    expect(usage.requested.vcpu).toBeGreaterThan(2 * allocatable("c7i.2xlarge").vcpu);
+    expect([app.count, app.instanceType]).toEqual([9, "c7i.xlarge"]);
+    expect(usage.requested.vcpu).toBeLessThan(6 * allocatable("c7i.xlarge").vcpu);
+    expect(app.countReason).toMatch(/one node lost.*a zone lost/);
   });
 });
 

@@ -75,7 +75,7 @@ describe("every pod names its workload", () => {
       "lk-jwt-service": 2,
     });
     expect(byOwner(load.database.base)).toEqual({ postgres: 3 });
-    expect(byOwner(load.storage.base)).toEqual({ minio: 4 });
+    expect(byOwner(load.storage.base)).toEqual({ minio: 6 });
     expect(byOwner(load.calls.base)).toEqual({ livekit: 2, coturn: 2 });
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { checkTransition, parseSettings, plan, PlanError, storageState } from "../../sizing";
 import { chooseTier } from "../../sizing/index";
 import { erasureSetDrives, planMinio } from "../../sizing/objectstore";
-import { applicationNodes } from "../../sizing/pools";
+import { cheapestApplicationNodes } from "../../sizing/pools";
 import { planPostgres } from "../../sizing/postgres";
 import { planFor, planForTier, SERVER_NAME, thrownBy } from "../helpers";
 
@@ -73,7 +73,7 @@ describe("every refusal carries its rule, the key, the numbers and the fix", () 
 
   it("tier moves: re-shaping a pool (5k → 1k: 1000 GB drives → 500 GB); the fix is to append (docs/sizing.md)", () => {
     const r = refusal(() => checkTransition(storageState(planForTier("5k")), storageState(planForTier("1k"))));
-    expectRefusal(r, "overrides.minio.pools", ["4×4×1000 GB", "4×4×500 GB"], /append/);
+    expectRefusal(r, "overrides.minio.pools", ["6×4×1000 GB", "6×4×500 GB"], /append/);
   });
 
   it("tier moves: a parity change (EC:4 → EC:2)", () => {
@@ -108,7 +108,7 @@ describe("every refusal carries its rule, the key, the numbers and the fix", () 
   });
 
   it("a pod larger than an application node", () => {
-    const r = refusal(() => applicationNodes([{ owner: "synapse/main", vcpu: 40, memoryGiB: 200 }], [], { vcpu: 7.56, memoryGiB: 13.87 }, 3));
+    const r = refusal(() => cheapestApplicationNodes([{ owner: "synapse/main", vcpu: 40, memoryGiB: 200 }], [], 3, [{ instanceType: "c7i.2xlarge", vcpu: 8, memoryGiB: 16, monthlyUsd: 1, allocatable: { vcpu: 7.56, memoryGiB: 13.87 } }]));
     expectRefusal(r, "overrides.nodePools.application", [40, 200, 7.56, 13.87]);
   });
 

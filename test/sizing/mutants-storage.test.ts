@@ -75,11 +75,11 @@ describe("MinIO erasure sets and pool counts", () => {
   });
 
   it("media covering exactly the horizon does not warn; one month more of horizon does", () => {
-    // 1k tier: 4 servers × 4 drives × 500 GB, EC:4 on 16 drives → 6,000 GB usable.
-    // 600 users × 10% × 20 GB = 1,200 GB a year = 100 GB a month → 60 months; 600 is 60% of 1k (no tier warning).
-    expect(planFor(600, { overrides: { minio: { growthHorizonMonths: 60 } } }).warnings).toEqual([]);
-    expect(planFor(600, { overrides: { minio: { growthHorizonMonths: 61 } } }).warnings).toEqual([
-      "media storage: 6000 GB usable covers 60 months of growth at 1200 GB/year, less than the 61-month horizon: add a MinIO pool (overrides.minio.pools = 2)",
+    // 1k tier: 6 servers × 4 drives × 500 GB, EC:4 on 12-drive sets → 8,000 GB usable.
+    // 600 users × 10% × 20 GB = 1,200 GB a year = 100 GB a month → 80 months; 600 is 60% of 1k (no tier warning).
+    expect(planFor(600, { overrides: { minio: { growthHorizonMonths: 80 } } }).warnings).toEqual([]);
+    expect(planFor(600, { overrides: { minio: { growthHorizonMonths: 81 } } }).warnings).toEqual([
+      "media storage: 8000 GB usable covers 80 months of growth at 1200 GB/year, less than the 81-month horizon: add a MinIO pool (overrides.minio.pools = 2)",
     ]);
   });
 });

@@ -16,7 +16,7 @@ import type { Plan } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
 import { PRICES } from "../../sizing/prices";
 import { planFor, planForTier, row } from "../helpers";
-import { allocatableOf, applicationPods, mayFit, packs, total, verdict, type Node, type Pod } from "./pool-model";
+import { allocatableOf, applicationPods, mayFit, nodesLeftAfterZoneLoss, packs, podsAfterZoneLoss, total, verdict, type Node, type Pod } from "./pool-model";
 
 const toDemand = (pods: Pod[]): PodDemand[] => pods.map((x) => ({ owner: x.owner, vcpu: x.vcpu, memoryGiB: x.memoryGiB, ...(x.group ? { spreadGroup: x.group } : {}) }));
 
@@ -56,7 +56,7 @@ describe("N-1, recomputed", () => {
     expect(2 * allocatableOf(8, 16).vcpu).toBeCloseTo(15.26, 9);
   });
 
-  it("100 CCU: the application pods request 21.05 vCPU and 28.625 GiB (by hand), so 3 nodes cannot lose one and 4 can", () => {
+  it("100 CCU: the application pods request 21.05 vCPU and 28.625 GiB (by hand), so 3 nodes of 8 vCPU cannot lose one and 4 can; the plan's 9 × 4 vCPU can lose a zone", () => {
     // Synapse 2 + 2×1 + 2×1 + 2×2 + 2×0.5 + 2×0.5 + 0.25 + 2×0.25 + 2×0.25 = 13.25 vCPU; HAProxy 2×0.25;
     // Redis 3×(1 + 0.05 exporter) twice; Sentinels 3×0.1 twice; master proxy 2×0.1; lk-jwt-service 2×0.1.
     // (The README's "20.4 vCPU" predates the exporters, master proxy and JWT service.)
@@ -70,7 +70,9 @@ describe("N-1, recomputed", () => {
     const node = allocatableOf(8, 16);
     expect(verdict(pods, node, 3)).toBe(false);
     expect(verdict(pods, node, 4)).toBe(true);
-    expect(row(p, "application").count).toBe(4);
+    expect([row(p, "application").count, row(p, "application").vcpu]).toEqual([9, 4]);
+    expect(packs(podsAfterZoneLoss(pods), allocatableOf(4, 8), nodesLeftAfterZoneLoss(9))).toBe(true);
+    expect(mayFit(podsAfterZoneLoss(pods), allocatableOf(4, 8), nodesLeftAfterZoneLoss(8))).toBe(false);
   });
 
   it.each(TIERS)("tier %s: every pool's verdict, requests and N-1 utilisation agree with ours", (tier) => {
@@ -83,6 +85,7 @@ describe("N-1, recomputed", () => {
     expect(verdict(base, node, app.nodes), "N-1 at base").toBe(true);
     expect(app.fitsNMinus1).toBe(true);
     expect(packs(max, node, app.nodes), "maximum autoscale on every node").toBe(true);
+    expect(packs(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(app.nodes)), "the base fleet on the nodes a zone loss leaves").toBe(true);
     expect(app.pods).toBe(base.length);
     // Reported to 1/100.
     const near = (reported: number, exact: number) => expect(Math.abs(reported - exact)).toBeLessThanOrEqual(0.005 + 1e-9);
@@ -95,7 +98,8 @@ describe("N-1, recomputed", () => {
     // Packed: the count is the least that holds above the HA floor of 3 (docs/sizing.md): with one node
     // fewer a necessary condition fails.
     expect(appRow.count).toBeGreaterThanOrEqual(3);
-    if (appRow.count > 3) expect(mayFit(base, node, appRow.count - 2) && mayFit(max, node, appRow.count - 1), `${appRow.count - 1} nodes would do`).toBe(false);
+    const fewer = appRow.count - 1;
+    if (appRow.count > 3) expect(mayFit(base, node, fewer - 1) && mayFit(max, node, fewer) && mayFit(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(fewer)), `${fewer} nodes would do`).toBe(false);
 
     // One-per-node pools: one member per node, N-1 by quorum (docs/sizing.md "Nodes").
     const pool = (role: string) => p.pools.find((u) => u.role === role)!;
@@ -121,11 +125,11 @@ describe("N-1, recomputed", () => {
     const base = applicationPods(p);
     const max = applicationPods(p, true);
     for (const [family, ratio] of [["c7i", 2], ["m7i", 4], ["r7i", 8]] as const) {
-      for (const [size, cores] of [["2xlarge", 8], ["4xlarge", 16], ["8xlarge", 32], ["12xlarge", 48], ["16xlarge", 64]] as const) {
+      for (const [size, cores] of [["large", 2], ["xlarge", 4], ["2xlarge", 8], ["4xlarge", 16], ["8xlarge", 32], ["12xlarge", 48], ["16xlarge", 64]] as const) {
         const node = allocatableOf(cores, cores * ratio);
-        // The fewest nodes our packer fills (one lost for the base fleet; all for the maximum), from 3 up.
+        // The fewest nodes our packer fills (one lost, or a zone, for the base fleet; all for the maximum), from 3 up.
         let n = 3;
-        while (n < 60 && !(packs(base, node, n - 1) && packs(max, node, n))) n++;
+        while (n < 60 && !(packs(base, node, n - 1) && packs(max, node, n) && packs(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(n)))) n++;
         if (n === 60) continue;
         const cost = n * PRICES.instanceUsdPerHour[`${family}.${size}`];
         expect(cost, `${tier}: ${n} × ${family}.${size} ($${cost.toFixed(3)}/h) against ${appRow.count} × ${appRow.instanceType} ($${planCost.toFixed(3)}/h)`).toBeGreaterThanOrEqual(planCost - 1e-9);

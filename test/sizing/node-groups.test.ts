@@ -10,7 +10,7 @@ import { TIERS } from "../fixtures/seed";
 import { planForTier, row } from "../helpers";
 
 /** Nodes per zone, written out by hand: 1 → [1], 2 → [1, 1], 3 → [1, 1, 1], 4 → [2, 1, 1], 5 → [2, 2, 1], 6 → [2, 2, 2], 7 → [3, 2, 2], 13 → [5, 4, 4]. */
-const BY_ZONE: Record<number, number[]> = { 1: [1], 2: [1, 1], 3: [1, 1, 1], 4: [2, 1, 1], 5: [2, 2, 1], 6: [2, 2, 2], 7: [3, 2, 2], 9: [3, 3, 3], 13: [5, 4, 4] };
+const BY_ZONE: Record<number, number[]> = { 1: [1], 2: [1, 1], 3: [1, 1, 1], 4: [2, 1, 1], 5: [2, 2, 1], 6: [2, 2, 2], 7: [3, 2, 2], 8: [3, 3, 2], 9: [3, 3, 3], 13: [5, 4, 4] };
 const zoneIds = (id: string, n: number) => Array.from({ length: n }, (_, z) => (z === 0 ? id : `${id}-z${z}`));
 
 describe("nodeGroups", () => {
@@ -38,10 +38,10 @@ describe("nodeGroups", () => {
   });
 
   it("spare nodes (an override above the members' count) join the first MinIO pool, then spread over its zones", () => {
-    const p = planForTier("10k", { overrides: { nodePools: { storage: { count: 10 } } } });
-    expect(row(p, "storage").count).toBe(10);
+    const p = planForTier("10k", { overrides: { nodePools: { storage: { count: 14 } } } });
+    expect(row(p, "storage").count).toBe(14);
     const storage = nodeGroups(p).filter((g) => g.row.role === "storage");
-    // Pool 0 gets 4 + 2 = 6 nodes (2 per zone), pool 1 its 4 (2, 1, 1).
-    expect(storage.map((g) => [g.id, g.count])).toEqual([["storage", 2], ["storage-z1", 2], ["storage-z2", 2], ["storage-pool1", 2], ["storage-pool1-z1", 1], ["storage-pool1-z2", 1]]);
+    // Pool 0 gets 6 + 2 = 8 nodes (3, 3, 2), pool 1 its 6 (2 per zone).
+    expect(storage.map((g) => [g.id, g.count])).toEqual([["storage", 3], ["storage-z1", 3], ["storage-z2", 2], ["storage-pool1", 2], ["storage-pool1-z1", 2], ["storage-pool1-z2", 2]]);
   });
 });

@@ -69,6 +69,23 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
   return pods;
 }
 
+/**
+ * docs/hardware.md: node groups spread a pool's nodes over 3 zones as evenly as they go, so the
+ * largest zone holds ⌈n/3⌉ of them; when it goes, each Redis data pod whose volume is in it stays
+ * behind (one per Redis service), and everything else needs room on the nodes left.
+ */
+export const ZONES = 3;
+export const nodesLeftAfterZoneLoss = (nodes: number) => nodes - Math.ceil(nodes / ZONES);
+export function podsAfterZoneLoss(pods: Pod[]): Pod[] {
+  const behind = new Set<string>();
+  return pods.filter((x) => {
+    const volumeBound = x.group !== undefined && /^redis-/.test(x.group);
+    if (!volumeBound || behind.has(x.group!)) return true;
+    behind.add(x.group!);
+    return false;
+  });
+}
+
 const EPS = 1e-6;
 export const total = (pods: Pod[]) => pods.reduce((acc, x) => ({ vcpu: acc.vcpu + x.vcpu, memoryGiB: acc.memoryGiB + x.memoryGiB }), { vcpu: 0, memoryGiB: 0 });
 

@@ -6,9 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { checkTransition, parseSettings, plan, PlanError, storageState } from "../../sizing";
 import { chooseTier } from "../../sizing/index";
-import { defaultParity, erasureSetDrives, planMinio, usableGB } from "../../sizing/objectstore";
+import { defaultParity, erasureSetDrives, keepsWriteQuorum, planMinio, serversInOneZone, setDrivesLost, usableGB } from "../../sizing/objectstore";
 import { nodesNeeded, pack } from "../../sizing/packing";
-import { applicationNodes } from "../../sizing/pools";
+import { cheapestApplicationNodes } from "../../sizing/pools";
 import { maxConnectionsFor, planPostgres } from "../../sizing/postgres";
 import { ceilTo, floorTo } from "../../sizing/resources";
 import { addMonths, pgMemoryGiB } from "../../sizing/units";
@@ -62,30 +62,31 @@ describe("tier choice and the seed 8.2 warnings", () => {
     [4600, ["ccu 4600 is 92% of the 5k tier: move to 10k now (above 90%)"]],
     [14_000, []],
     [15_000, ["ccu 15000 is 75% of the largest tier: plan a second deployment"]],
-    [19_000, ["ccu 19000 is 95% of the largest tier: plan a second deployment", expect.stringMatching(/^media storage/)]],
+    [19_000, ["ccu 19000 is 95% of the largest tier: plan a second deployment"]],
   ])("ccu %i warns %j", (ccu, expected) => {
     expect(planFor(ccu).warnings).toEqual(expected);
   });
 
-  it("20k: MinIO covers 10.8 months of growth, less than 12: the warning gives the numbers, the date and the fix", () => {
-    // 3 pools × 16 drives × 1000 GB × 12/16 = 36,000 GB usable; 20,000 users × 10% × 20 GB = 40,000 GB/year.
-    // 36,000 / (40,000 / 12) = 10.8 months; 10.8 × 30.4375 = 328.7 days after 2026-01-01 = 2026-11-25.
-    const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME }), { asOf: new Date("2026-01-01T00:00:00Z") });
+  it("20k with an 18-month horizon: MinIO covers 14.4 months of growth: the warning gives the numbers, the date and the fix", () => {
+    // 3 pools × 24 drives × 1000 GB × 8/12 = 48,000 GB usable; 20,000 users × 10% × 20 GB = 40,000 GB/year.
+    // 48,000 / (40,000 / 12) = 14.4 months; 14.4 × 30.4375 = 438.3 days after 2026-01-01 = 2027-03-15.
+    const overrides = { minio: { growthHorizonMonths: 18 } };
+    const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME, overrides }), { asOf: new Date("2026-01-01T00:00:00Z") });
     expect(p.warnings).toEqual([
       "ccu 20000 is 100% of the largest tier: plan a second deployment",
-      "media storage: 36000 GB usable covers 10.8 months of growth at 40000 GB/year (around 2026-11-25), less than the 12-month horizon: add a MinIO pool (overrides.minio.pools = 4)",
+      "media storage: 48000 GB usable covers 14.4 months of growth at 40000 GB/year (around 2027-03-15), less than the 18-month horizon: add a MinIO pool (overrides.minio.pools = 4)",
     ]);
-    expect(p.minio.runsOutOn).toBe("2026-11-25");
-    expect(planForTier("20k").warnings[1]).toMatch(/10\.8 months of growth at 40000 GB\/year, less than/);
-    expect(planForTier("20k").minio.runsOutOn).toBeUndefined();
-    // Four pools cover 14.4 months: no warning; a 24-month horizon warns again.
-    expect(planForTier("20k", { overrides: { minio: { pools: 4 } } }).warnings).toEqual(["ccu 20000 is 100% of the largest tier: plan a second deployment"]);
-    // 7000 users (70%: no tier warning) grow 14,000 GB a year: 24,000 GB cover 20.6 months.
-    expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 24 } } }).warnings).toEqual([
-      "media storage: 24000 GB usable covers 20.6 months of growth at 14000 GB/year, less than the 24-month horizon: add a MinIO pool (overrides.minio.pools = 3)",
+    expect(p.minio.runsOutOn).toBe("2027-03-15");
+    expect(planForTier("20k", { overrides }).warnings[1]).toMatch(/14\.4 months of growth at 40000 GB\/year, less than/);
+    expect(planForTier("20k", { overrides }).minio.runsOutOn).toBeUndefined();
+    // Four pools cover 19.2 months: no warning at 18.
+    expect(planForTier("20k", { overrides: { minio: { pools: 4, growthHorizonMonths: 18 } } }).warnings).toEqual(["ccu 20000 is 100% of the largest tier: plan a second deployment"]);
+    // 7000 users (70%: no tier warning) grow 14,000 GB a year: 32,000 GB cover 27.4 months.
+    expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 28 } } }).warnings).toEqual([
+      "media storage: 32000 GB usable covers 27.4 months of growth at 14000 GB/year, less than the 28-month horizon: add a MinIO pool (overrides.minio.pools = 3)",
     ]);
-    expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 20 } } }).warnings).toEqual([]);
-    expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 20 } } }).minio.horizonMonths).toBe(20);
+    expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 27 } } }).warnings).toEqual([]);
+    expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 27 } } }).minio.horizonMonths).toBe(27);
   });
 });
 
@@ -187,18 +188,20 @@ describe("MinIO", () => {
   });
 
   const EXPECTED: Record<string, [raw: number, usable: number, growth: number, months: number, driveGB: number, cpu: number, mem: number]> = {
+    // Pools of 6 servers × 4 drives: two 12-drive sets, 8 of 12 drives hold data at EC:4.
     // Server pod: c7i.xlarge 3.92 / 6.43, 2xlarge 7.91 / 13.83, 4xlarge 15.89 / 26.74 (node model) less 0.28 / 0.367.
-    "100": [4000, 3000, 200, 180, 250, 3.6, 6],
-    "1k": [8000, 6000, 2000, 36, 500, 7.6, 13.25],
-    "5k": [16_000, 12_000, 10_000, 14.4, 1000, 15.6, 26.25],
-    "10k": [32_000, 24_000, 20_000, 14.4, 1000, 15.6, 26.25],
-    "20k": [48_000, 36_000, 40_000, 10.8, 1000, 15.6, 26.25],
+    "100": [6000, 4000, 200, 240, 250, 3.6, 6],
+    "1k": [12_000, 8000, 2000, 48, 500, 7.6, 13.25],
+    "5k": [24_000, 16_000, 10_000, 19.2, 1000, 15.6, 26.25],
+    "10k": [48_000, 32_000, 20_000, 19.2, 1000, 15.6, 26.25],
+    "20k": [72_000, 48_000, 40_000, 14.4, 1000, 15.6, 26.25],
   };
   it.each(TIERS)("tier %s: raw, usable, growth (a tenth of the users × 20 GB a year), months covered, server size", (tier) => {
     const m = planForTier(tier).minio;
     const [raw, usable, growth, months, driveGB, cpu, mem] = EXPECTED[tier]!;
     expect([m.rawGB, m.usableGB, m.growthGBPerYear, m.monthsCovered, m.horizonMonths, m.driveFailuresTolerated]).toEqual([raw, usable, growth, months, 12, 4]);
-    for (const pool of m.pools) expect(pool).toEqual({ servers: 4, drivesPerServer: 4, driveGB });
+    for (const pool of m.pools) expect(pool).toEqual({ servers: 6, drivesPerServer: 4, driveGB });
+    expect(m.survivesZoneLoss).toBe(true);
     expect(m.resources.requests).toEqual({ vcpu: cpu, memoryGiB: mem });
     expect(m.setupJob).toEqual({ requests: { vcpu: 0.1, memoryGiB: 0.125 }, limits: { vcpu: 0.1, memoryGiB: 0.125 } });
     expect(m.pool).toBe("storage");
@@ -209,9 +212,12 @@ describe("MinIO", () => {
   it("a previous deployment's pools are kept as they are and new pools appended; parity stays", () => {
     const old = { servers: 4, drivesPerServer: 4, driveGB: 500 };
     const m = planMinio("5k", 5000, { vcpu: 16, memoryGiB: 32 }, { minio: { pools: 2 } }, undefined, { pools: [old], parity: 4 });
-    expect(m.pools).toEqual([old, { servers: 4, drivesPerServer: 4, driveGB: 1000 }]);
-    expect(m.rawGB).toBe(8000 + 16_000);
-    expect(m.usableGB).toBe(18_000);
+    expect(m.pools).toEqual([old, { servers: 6, drivesPerServer: 4, driveGB: 1000 }]);
+    expect(m.rawGB).toBe(8000 + 24_000);
+    // 8,000 × 12/16 + 24,000 × 8/12.
+    expect(m.usableGB).toBe(6000 + 16_000);
+    // The kept 4-server pool puts 2 servers in one zone: 8 drives of its 16-drive set, above EC:4.
+    expect(m.survivesZoneLoss).toBe(false);
     // More pools than requested are kept; fewer refused.
     expect(planMinio("100", 100, { vcpu: 4, memoryGiB: 8 }, {}, undefined, { pools: [old, old], parity: 4 }).pools).toHaveLength(2);
     const e = refusal(() => planMinio("100", 100, { vcpu: 4, memoryGiB: 8 }, { minio: { pools: 1 } }, undefined, { pools: [old, old], parity: 4 }));
@@ -223,14 +229,35 @@ describe("MinIO", () => {
     expect(planMinio("100", 100, { vcpu: 4, memoryGiB: 8 }, {}, undefined, { pools: [small], parity: 2 }).parity).toBe(2);
   });
 
+  it("a zone's servers against the write quorum: 6 × 4 loses 2 servers, 4 drives of each 12-drive set (kept); 3 servers are 6 (lost); 4 × 4 keeps 1 server, not a zone's 2", () => {
+    const six = { servers: 6, drivesPerServer: 4, driveGB: 1 };
+    const four = { servers: 4, drivesPerServer: 4, driveGB: 1 };
+    expect([serversInOneZone(six), setDrivesLost(six, 2), keepsWriteQuorum(six, 4, 2), keepsWriteQuorum(six, 4, 3)]).toEqual([2, 4, true, false]);
+    expect([serversInOneZone(four), setDrivesLost(four, 1), keepsWriteQuorum(four, 4, 1), keepsWriteQuorum(four, 4, 2)]).toEqual([2, 4, true, false]);
+    // EC:2 on a 4-drive set (parity half the set): writes need one drive more than the data drives.
+    expect(keepsWriteQuorum({ servers: 4, drivesPerServer: 1, driveGB: 1 }, 2, 1)).toBe(true);
+    expect(keepsWriteQuorum({ servers: 2, drivesPerServer: 2, driveGB: 1 }, 2, 1)).toBe(false);
+  });
+
+  it("a stack whose first pool predates zone alignment is warned, with what to do; the pools it appends are aligned", () => {
+    const previous = { tier: "5k", ccu: 5000, minio: { pools: [{ servers: 4, drivesPerServer: 4, driveGB: 1000 }], parity: 4 }, postgres: { storageGB: 2600 } };
+    const p = plan(parseSettings({ ccu: 10_000, serverName: SERVER_NAME }), { previous });
+    expect(p.minio.pools.map((x) => x.servers)).toEqual([4, 6]);
+    expect(p.minio.survivesZoneLoss).toBe(false);
+    expect(p.warnings).toContain(
+      "MinIO pool 1 (4 servers) puts 2 servers in one zone, more than EC:4 of each erasure set: media stops while that zone is out. A pool's layout is fixed; pools appended from now on are zone-aligned (6 servers)",
+    );
+    expect(planForTier("10k").warnings.some((w) => w.startsWith("MinIO pool"))).toBe(false);
+  });
+
   it("storage node count follows the servers; the reason is given when it differs from the seed", () => {
     const p = planForTier("100", { overrides: { minio: { pools: 2 } } });
-    expect(row(p, "storage").count).toBe(8);
-    expect(row(p, "storage").countReason).toBe("one node per MinIO server");
-    expect(row(planForTier("100"), "storage").countReason).toBeUndefined();
+    expect(row(p, "storage").count).toBe(12);
+    expect(row(p, "storage").countReason).toBe("one node per MinIO server; a pool has as many in every zone, so it survives one");
+    expect(row(planForTier("10k", { overrides: { minio: { pools: 2 } } }), "storage").countReason).toBe("one node per MinIO server; a pool has as many in every zone, so it survives one");
     expect(row(planForTier("100"), "calls").countReason).toBe("one host per LiveKit and per coturn process");
     expect(row(planForTier("1k"), "calls").countReason).toBeUndefined();
-    expect(row(planForTier("100"), "application").countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
+    expect(row(planForTier("100"), "application").countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1), with a zone lost, and at maximum autoscale mid-rollout");
   });
 });
 
@@ -240,11 +267,11 @@ describe("tier moves", () => {
   it("parity, drive count and drive size changes are refused; a larger drive is allowed", () => {
     const parity = { ...base(), minio: { ...base().minio, parity: 2 } };
     expect(() => checkTransition(base(), parity)).toThrow(/MinIO parity is fixed by the first pool: parity would change EC:4 → EC:2/);
-    const drives = { ...base(), minio: { ...base().minio, pools: [{ servers: 4, drivesPerServer: 2, driveGB: 1000 }] } };
-    expect(() => checkTransition(base(), drives)).toThrow(/pool 1 would change from 4×4×1000 GB to 4×2×1000 GB/);
+    const drives = { ...base(), minio: { ...base().minio, pools: [{ servers: 6, drivesPerServer: 2, driveGB: 1000 }] } };
+    expect(() => checkTransition(base(), drives)).toThrow(/pool 1 would change from 6×4×1000 GB to 6×2×1000 GB/);
     const servers = { ...base(), minio: { ...base().minio, pools: [{ servers: 5, drivesPerServer: 4, driveGB: 1000 }] } };
     expect(() => checkTransition(base(), servers)).toThrow(/MinIO pools are immutable/);
-    const bigger = { ...base(), minio: { ...base().minio, pools: [{ servers: 4, drivesPerServer: 4, driveGB: 2000 }] } };
+    const bigger = { ...base(), minio: { ...base().minio, pools: [{ servers: 6, drivesPerServer: 4, driveGB: 2000 }] } };
     expect(() => checkTransition(base(), bigger)).not.toThrow();
     const volume = { ...base(), postgres: { storageGB: 2500 } };
     expect(() => checkTransition(base(), volume)).toThrow(/moving 5k \(5000 users\) → 5k \(5000 users\) would shrink the database volume 2600 GB → 2500 GB/);
@@ -255,7 +282,7 @@ describe("tier moves", () => {
     expect(storageState(planForTier("10k"))).toEqual({
       tier: "10k",
       ccu: 10_000,
-      minio: { pools: [0, 1].map(() => ({ servers: 4, drivesPerServer: 4, driveGB: 1000 })), parity: 4 },
+      minio: { pools: [0, 1].map(() => ({ servers: 6, drivesPerServer: 4, driveGB: 1000 })), parity: 4 },
       postgres: { storageGB: 5100 },
     });
   });
@@ -431,16 +458,16 @@ describe("servers and cost", () => {
   // rounded up to 10 GB: 120 GB; 50 GB elsewhere.
   const ROWS_100: [role: string, count: number, type: string, monthly: number, taints: boolean][] = [
     ["controlPlane", 3, "c7i.xlarge", 3 * (0.1785 * 730 + 50 * 0.08), false],
-    ["application", 4, "c7i.2xlarge", 4 * (0.357 * 730 + 120 * 0.08), false],
+    ["application", 9, "c7i.xlarge", 9 * (0.1785 * 730 + 120 * 0.08), false],
     ["database", 3, "m7i.xlarge", 3 * (0.2016 * 730 + 50 * 0.08), true],
-    ["storage", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 50 * 0.08), true],
+    ["storage", 6, "c7i.xlarge", 6 * (0.1785 * 730 + 50 * 0.08), true],
     ["calls", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 50 * 0.08), true],
     ["monitoring", 1, "m7i.xlarge", 0.2016 * 730 + 50 * 0.08, false],
   ];
   // Volumes: PostgreSQL 3 × (500 GB, 3,000 IOPS, 125 MiB/s: the rule's 188 MiB/s is more than an m7i.xlarge
-  // sustains to EBS, 149 MiB/s less the root disk's 125, so the gp3 baseline); MinIO 16 × 250 GB st1;
+  // sustains to EBS, 149 MiB/s less the root disk's 125, so the gp3 baseline); MinIO 24 × 250 GB st1;
   // Redis 6 × 54 GB; Prometheus 500 GB and Loki 400 GB.
-  const VOLUMES_100 = 3 * (500 * 0.08) + 16 * 250 * 0.045 + 6 * 54 * 0.08 + 900 * 0.08;
+  const VOLUMES_100 = 3 * (500 * 0.08) + 24 * 250 * 0.045 + 6 * 54 * 0.08 + 900 * 0.08;
 
   it("tier 100: instance types, root disks, monthly cost per row, labels and taints, totals, the whole bill", () => {
     const p = planForTier("100");
@@ -454,9 +481,9 @@ describe("servers and cost", () => {
       expect(r.volumeType).toBe(role === "storage" ? "st1" : "gp3");
     }
     expect(row(p, "application").rootDiskGB).toBe(120);
-    // 19 servers; 12+32+12+16+16+4 vCPU; 24+64+48+32+32+16 GiB; volumes per node: etcd 100, Redis 6 × 54 / 4 = 81,
+    // 26 servers; 12+36+12+24+16+4 vCPU; 24+72+48+48+32+16 GiB; volumes per node: etcd 100, Redis 6 × 54 / 9 = 36,
     // PostgreSQL 500, MinIO 1000, none, Prometheus + Loki 900.
-    expect([p.totals.servers, p.totals.vcpu, p.totals.memoryGiB, p.totals.storageGB]).toEqual([19, 92, 216, 3 * 100 + 4 * 81 + 3 * 500 + 4 * 1000 + 900]);
+    expect([p.totals.servers, p.totals.vcpu, p.totals.memoryGiB, p.totals.storageGB]).toEqual([26, 104, 240, 3 * 100 + 9 * 36 + 3 * 500 + 6 * 1000 + 900]);
     const sum = ROWS_100.reduce((n, r) => n + r[3], 0) + VOLUMES_100;
     expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.1);
     expect(p.bill.monthlyUsd).toBe(p.totals.monthlyUsd);
@@ -471,7 +498,7 @@ describe("servers and cost", () => {
     const network = (3 * 0.045 + 2 * 0.0225 + 13 * 0.005 + 0.1) * 730;
     const sum = ROWS_100.slice(1).reduce((n, r) => n + r[3], 0) + VOLUMES_100 + network;
     expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.1);
-    expect(p.totals.servers).toBe(16);
+    expect(p.totals.servers).toBe(23);
     expect(p.bill.eksSupport).toBe("standard");
     // An existing VPC: no NAT gateways of ours, and 3 addresses fewer.
     const byo = planForTier("100", { target: "aws", aws: { vpcId: "vpc-0abc", privateSubnetIds: ["subnet-01", "subnet-02", "subnet-03"], publicSubnetIds: ["subnet-04", "subnet-05", "subnet-06"] } });
@@ -499,25 +526,25 @@ describe("servers and cost", () => {
 
 describe("node pool overrides", () => {
   it("counts above what the pools need are honoured; below, refused naming the pool and the need", () => {
-    const p = planFor(100, { overrides: { nodePools: { application: { count: 6 }, database: { count: 4 }, storage: { count: 5 }, calls: { count: 5 }, compliance: { count: 2 }, monitoring: { count: 2 } } } });
+    const p = planFor(100, { overrides: { nodePools: { application: { count: 10 }, database: { count: 4 }, storage: { count: 7 }, calls: { count: 5 }, compliance: { count: 2 }, monitoring: { count: 2 } } } });
     expect(p.inventory.filter((r) => r.role !== "controlPlane").map((r) => [r.role, r.count])).toEqual([
-      ["application", 6],
+      ["application", 10],
       ["database", 4],
-      ["storage", 5],
+      ["storage", 7],
       ["calls", 5],
       ["compliance", 2],
       ["monitoring", 2],
     ]);
-    expect(row(p, "application").countReason).toBe("overrides.nodePools.application.count (4 would do)");
-    expect(row(planFor(100), "application").countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1) and at maximum autoscale mid-rollout");
-    expect(refusal(() => planFor(100, { overrides: { nodePools: { storage: { count: 3 } } } })).message).toBe(
-      "pool holds its workload: 3 storage nodes < 4 needed for 4 MinIO servers, one per node; fix: set count to 4 or more (matrix-scale:overrides.nodePools.storage.count)",
+    expect(row(p, "application").countReason).toBe("overrides.nodePools.application.count (9 would do)");
+    expect(row(planFor(100), "application").countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1), with a zone lost, and at maximum autoscale mid-rollout");
+    expect(refusal(() => planFor(100, { overrides: { nodePools: { storage: { count: 5 } } } })).message).toBe(
+      "pool holds its workload: 5 storage nodes < 6 needed for 6 MinIO servers, one per node; fix: set count to 6 or more (matrix-scale:overrides.nodePools.storage.count)",
     );
     expect(refusal(() => planFor(100, { overrides: { nodePools: { calls: { count: 3 } } } })).message).toBe(
       "pool holds its workload: 3 calls nodes < 4 needed for 2 LiveKit + 2 coturn hosts; fix: set count to 4 or more (matrix-scale:overrides.nodePools.calls.count)",
     );
     expect(refusal(() => planFor(100, { overrides: { nodePools: { application: { count: 3 } } } })).message).toBe(
-      "pool holds its workload: 3 application nodes < 4 needed for its pods with one node lost; fix: set count to 4 or more (matrix-scale:overrides.nodePools.application.count)",
+      "pool holds its workload: 3 application nodes < 9 needed for its pods with one node or a zone lost; fix: set count to 9 or more (matrix-scale:overrides.nodePools.application.count)",
     );
     expect(planFor(100, { overrides: { nodePools: { database: { count: 3 } } } }).inventory.find((r) => r.role === "database")!.count).toBe(3);
   });
@@ -530,7 +557,7 @@ describe("node pool overrides", () => {
       // 16 Synapse + 2 HAProxy + (3 Redis + 3 Sentinels) × 2 + 2 master proxies + 2 JWT service = 34.
       application: [true, 34],
       database: [true, 3],
-      storage: [true, 4],
+      storage: [true, 6],
       calls: [true, 4],
       monitoring: [false, 0],
     });
@@ -558,11 +585,11 @@ describe("instance types and prices", () => {
   });
 
   it("a storage node's disk is the average of its pool's drives when pools differ", () => {
-    // A kept pool of 4 × 4 × 500 GB and a new 5k pool of 4 × 4 × 1000 GB: (8000 + 16000) GB / 8 servers.
+    // A kept pool of 4 × 4 × 500 GB and a new 5k pool of 6 × 4 × 1000 GB: (8000 + 24000) GB / 10 servers.
     const previous = { tier: "1k", ccu: 1000, minio: { pools: [{ servers: 4, drivesPerServer: 4, driveGB: 500 }], parity: 4 }, postgres: { storageGB: 1000 } };
     const p = plan(parseSettings({ ccu: 5000, serverName: SERVER_NAME, overrides: { minio: { pools: 2 } } }), { previous });
-    expect(row(p, "storage").storageGB).toBe(3000);
-    expect(row(p, "storage").count).toBe(8);
+    expect(row(p, "storage").storageGB).toBe(3200);
+    expect(row(p, "storage").count).toBe(10);
   });
 });
 
@@ -661,9 +688,9 @@ describe("small helpers", () => {
     expect(nodesNeeded(members, [], node, 999)).toBe(1000);
     expect(nodesNeeded([...members, { owner: "m999", vcpu: 0.1, memoryGiB: 0.1, spreadGroup: "g" }], [], node, 999)).toBeNull();
     const e = refusal(() =>
-      applicationNodes([{ owner: "haproxy", vcpu: 0.25, memoryGiB: 0.25 }, { owner: "synapse/main", vcpu: 40, memoryGiB: 200 }, { owner: "x", vcpu: 50, memoryGiB: 1 }], [], { vcpu: 7.56, memoryGiB: 13.87 }, 3),
+      cheapestApplicationNodes([{ owner: "haproxy", vcpu: 0.25, memoryGiB: 0.25 }, { owner: "synapse/main", vcpu: 40, memoryGiB: 200 }, { owner: "x", vcpu: 50, memoryGiB: 1 }], [], 3, [{ instanceType: "c7i.2xlarge", vcpu: 8, memoryGiB: 16, monthlyUsd: 1, allocatable: { vcpu: 7.56, memoryGiB: 13.87 } }]),
     );
-    expect(e.message).toMatch(/^pods fit their pool: a synapse\/main pod \(40 vCPU, 200 GiB\) does not fit an application node \(7\.56 vCPU, 13\.87 GiB allocatable\)/);
+    expect(e.message).toMatch(/^pods fit their pool: a synapse\/main pod \(40 vCPU, 200 GiB\) fits no application node \(the largest, c7i\.2xlarge, has 7\.56 vCPU, 13\.87 GiB allocatable\)/);
     expect(e.key).toBe("overrides.nodePools.application");
   });
 });

@@ -21,7 +21,7 @@ import {
 import { planForTier, row } from "../helpers";
 
 /** Cells where the plan deliberately differs; each is proven in deviations.test.ts. */
-const COUNT_DEVIATIONS = new Set([...TIERS.map((t) => `${t}/application`), "100/calls"]);
+const COUNT_DEVIATIONS = new Set([...TIERS.flatMap((t) => [`${t}/application`, `${t}/storage`]), "100/calls"]);
 /** Roles whose storage column is a data disk the plan keeps; elsewhere nodes get root disks sized for images and scratch. */
 const STORAGE_KEPT = new Set(["controlPlane", "database", "storage"]);
 const PARAMETER_DEVIATIONS = new Set(["10k/max_connections", "20k/max_connections"]);
@@ -112,11 +112,12 @@ describe.each(TIERS)("tier %s follows the seed's tables", (tier) => {
     expect(p.redis.livekit.persistence).toBe("rdb");
   });
 
-  it("MinIO pools of four servers with the seed's raw disk per server", () => {
+  it("MinIO: the seed's pool count and raw disk per server; six servers per pool where the seed has four (deviations.test.ts)", () => {
     const p = planForTier(tier);
     const seed = MINIO[tier]!;
     expect(p.minio.pools).toHaveLength(seed.pools);
-    expect(p.minio.pools.reduce((n, pool) => n + pool.servers, 0)).toBe(seed.nodes);
+    expect(seed.nodes / seed.pools).toBe(4);
+    expect(p.minio.pools.map((pool) => pool.servers)).toEqual(Array(seed.pools).fill(6));
     for (const pool of p.minio.pools) expect(pool.drivesPerServer * pool.driveGB).toBe(gb(seed.hdd));
   });
 

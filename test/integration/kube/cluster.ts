@@ -191,7 +191,8 @@ export interface ApplyResult {
  * everything else. Throws with the API server's words if any object is refused.
  */
 export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]): Promise<ApplyResult> {
-  const first = new Set(["Namespace", "CustomResourceDefinition", "StorageClass"]);
+  // What the engine creates before the workloads (they depend on it): namespaces, CRDs, storage and priority classes.
+  const first = new Set(["Namespace", "CustomResourceDefinition", "StorageClass", "PriorityClass"]);
   const definitions = [...list.filter((m) => first.has(m.kind)), ...crdsFor(list)];
   const rest = list.filter((m) => !first.has(m.kind));
   const warnings: string[] = [];
