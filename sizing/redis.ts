@@ -9,6 +9,24 @@ export const REDIS_INSTANCES = 3;
 const MAXMEMORY_SHARE = 0.7;
 const DOWN_AFTER_MS = 5_000;
 const FAILOVER_TIMEOUT_MS = 30_000;
+/** A peer that does not answer a probe within this long counts as down (pods answer in milliseconds). */
+const PROBE_TIMEOUT_S = 1;
+
+/**
+ * How a data node decides whom to follow when it starts (components/redis/config.ts): one pass
+ * probes every Sentinel and, three times over, every data node; an elected node watches for
+ * another master for one such pass when nothing answers. A majority that stays for down-after
+ * elects without the missing nodes; Sentinels that still name an unreachable master get their
+ * failover (down-after plus failover-timeout) first.
+ */
+function startup(instances: number, sentinels: number): RedisPlan["startup"] {
+  return {
+    probeTimeoutS: PROBE_TIMEOUT_S,
+    stepDownS: (sentinels + 3 * instances) * PROBE_TIMEOUT_S,
+    electionGraceS: Math.ceil(DOWN_AFTER_MS / 1000),
+    sentinelFirstS: Math.ceil((DOWN_AFTER_MS + FAILOVER_TIMEOUT_MS) / 1000),
+  };
+}
 /**
  * Volume per data pod: AOF/RDB files plus a rewrite's temporary copy, for the largest tier's
  * memory. A StatefulSet's volume template cannot change, so the size never depends on the tier.
@@ -29,6 +47,7 @@ function redis(size: ProcessSize, persistence: RedisPlan["persistence"], largest
     storageGB: Math.ceil(largestMemoryGiB * VOLUME_PER_MEMORY),
     downAfterMs: DOWN_AFTER_MS,
     failoverTimeoutMs: FAILOVER_TIMEOUT_MS,
+    startup: startup(REDIS_INSTANCES, SENTINEL.replicas),
     pool: "application",
   };
 }

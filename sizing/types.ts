@@ -145,6 +145,8 @@ export interface RedisPlan {
   masterProxy?: { replicas: number; resources: Resources };
   downAfterMs: number;
   failoverTimeoutMs: number;
+  /** Seconds a starting data node gives its probes, its step-down watch, a partial majority, and a Sentinel failover. */
+  startup: { probeTimeoutS: number; stepDownS: number; electionGraceS: number; sentinelFirstS: number };
   pool: PoolRole;
 }
 

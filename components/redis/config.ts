@@ -68,77 +68,121 @@ export function renderSentinelMasterSettings(plan: RedisPlan): string {
 /**
  * Start scripts. Environment: SELF_HOST, SELF_PORT, PEERS (every data node, "host:port ..." in
  * ordinal order), SENTINELS ("host:port ..."), REDIS_PASSWORD, CONFIG (rendered base file),
- * RUNTIME (writable dir), ANNOUNCE (set: announce SELF_HOST to the others, for DNS-named pods).
+ * RUNTIME (writable dir), ANNOUNCE (set: data nodes and Sentinels announce SELF_HOST, for
+ * DNS-named pods, so a Sentinel names a node as the node knows itself).
  *
  * A data node starts as a replica of nothing (its AOF or RDB loaded, no writes taken), so it is
  * reachable while it decides whom to follow, in this order:
- * 1. the master a Sentinel names, once that node answers role:master (a Sentinel naming this node:
- *    it was the master and restarted before a failover, so it takes the role back);
+ * 1. the master a quorum of Sentinels names, once that node answers role:master;
  * 2. a data node that answers role:master;
- * 3. otherwise an election among the data nodes that answer: the first in ordinal order, once all
- *    answer, or a majority has answered for down-after (a node that cannot come back does not
- *    block the rest). While a Sentinel still names an unreachable master, the election waits for
- *    down-after plus failover-timeout, so a Sentinel failover goes first.
- * A node that elected itself steps down for a lower-ordinal master for a few seconds more (two
- * nodes that counted a different majority at the same moment). A Sentinel waits for a master one
- * of its peers or the data nodes confirm, so after a full restart (Sentinel state is in emptyDir)
- * the Sentinels monitor the elected master, whatever pod is missing.
+ * 3. this node, when a quorum of Sentinels names it (it was the master and came back before a
+ *    failover), and no other node has taken the role;
+ * 4. otherwise an election among the data nodes that answer: the one with the highest replication
+ *    offset, then the most keys, then the first in ordinal order (an empty or stale volume never
+ *    wins), once all answer or a majority has answered for the election grace (a node that cannot
+ *    come back does not block the rest). While Sentinels still name an unreachable master, the
+ *    election waits for down-after plus failover-timeout, so a Sentinel failover goes first.
+ * An elected node steps down for another master for one more pass over its peers (two nodes that
+ * counted a different majority at the same moment), then points every Sentinel that still names a
+ * node that is not a master at itself (Sentinels that outlived the data nodes). A Sentinel waits for
+ * a master a quorum of its peers names, or for the one data node that answers role:master through
+ * the step-down window, so after a full restart (Sentinel state is in emptyDir) the Sentinels
+ * monitor the elected master, whatever pod is missing. The shell stays the container's first
+ * process: it reaps the decision loop and passes SIGTERM to the server.
  */
-const HELPERS = `
+function helpers(plan: RedisPlan): string {
+  return `
 CLI=$(command -v valkey-cli || command -v redis-cli)
-on() { a=$1; shift; timeout 3 $CLI -h "\${a%:*}" -p "\${a##*:}" --no-auth-warning -a "$REDIS_PASSWORD" --raw "$@" 2>/dev/null | tr -d '\\r' || true; }
+on() { a=$1; shift; timeout ${plan.startup.probeTimeoutS} $CLI -h "\${a%:*}" -p "\${a##*:}" --no-auth-warning -a "$REDIS_PASSWORD" --raw "$@" 2>/dev/null | tr -d '\\r' || true; }
 role_of() { on "$1" INFO replication | sed -n 's/^role://p'; }
 sentinel_master() {
   for s in $SENTINELS; do
     reply=$(on "$s" SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME})
     host=$(echo "$reply" | sed -n 1p); port=$(echo "$reply" | sed -n 2p)
-    if [ -n "$host" ] && [ "$port" -eq "$port" ] 2>/dev/null; then echo "$host:$port"; return; fi
-  done
+    if [ -n "$host" ] && [ "$port" -eq "$port" ] 2>/dev/null; then echo "$host:$port"; fi
+  done | sort | uniq -c | awk '$1 >= ${plan.quorum} { print $2; exit }'
 }
 peer_master() {
   for p in $PEERS; do
     if [ "$p" != "$1" ] && [ "$(role_of "$p")" = master ]; then echo "$p"; return; fi
   done
 }
+only_master() {
+  found=""; for p in $PEERS; do [ "$(role_of "$p")" = master ] && found="$found $p"; done
+  [ $(echo $found | wc -w) -eq 1 ] && echo $found
+  return 0
+}
 `;
+}
 
-export function redisStartScript(plan: Pick<RedisPlan, "downAfterMs" | "failoverTimeoutMs">): string {
-  const graceS = Math.ceil(plan.downAfterMs / 1000);
-  const sentinelFirstS = Math.ceil((plan.downAfterMs + plan.failoverTimeoutMs) / 1000);
+export function redisStartScript(plan: RedisPlan): string {
+  const s = plan.startup;
   return `set -e
-${HELPERS}
+${helpers(plan)}
 SELF="$SELF_HOST:$SELF_PORT"
-follow() { echo "following $1"; on "$SELF" REPLICAOF "\${1%:*}" "\${1##*:}" >/dev/null; }
-lead() {
-  echo "$1"; on "$SELF" REPLICAOF NO ONE >/dev/null
-  for i in 1 2 3 4 5; do
-    sleep 1
-    for p in $PEERS; do
-      [ "$p" = "$SELF" ] && break
-      if [ "$(role_of "$p")" = master ]; then follow "$p"; return; fi
-    done
+alive() { kill -0 "$server_pid" 2>/dev/null; }
+is_following() { info=$(on "$SELF" INFO replication); echo "$info" | grep -qx "master_host:\${1%:*}" && echo "$info" | grep -qx "master_port:\${1##*:}"; }
+follow() {
+  echo "following $1"
+  give_up=$(($(date +%s) + ${s.stepDownS}))
+  until is_following "$1"; do
+    alive && [ "$(date +%s)" -lt "$give_up" ] || return 1
+    on "$SELF" REPLICAOF "\${1%:*}" "\${1##*:}" >/dev/null; sleep 1
   done
 }
+repoint_sentinels() {
+  for s in $SENTINELS; do
+    reply=$(on "$s" SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME}); named="$(echo "$reply" | sed -n 1p):$(echo "$reply" | sed -n 2p)"
+    [ "$named" = "$SELF" ] && continue
+    [ -n "$reply" ] && [ "$(role_of "$named")" = master ] && continue
+    [ -n "$reply" ] || [ -n "$(on "$s" PING)" ] || continue
+    echo "pointing Sentinel $s at this node (it names $named)"
+    on "$s" SENTINEL REMOVE ${SENTINEL_MASTER_NAME} >/dev/null
+    on "$s" SENTINEL MONITOR ${SENTINEL_MASTER_NAME} "$SELF_HOST" "$SELF_PORT" ${plan.quorum} >/dev/null
+    on "$s" SENTINEL SET ${SENTINEL_MASTER_NAME} auth-pass "$REDIS_PASSWORD" down-after-milliseconds ${plan.downAfterMs} failover-timeout ${plan.failoverTimeoutMs} parallel-syncs 1 >/dev/null
+  done
+}
+lead() {
+  echo "$1"
+  until [ "$(role_of "$SELF")" = master ]; do alive || return; on "$SELF" REPLICAOF NO ONE >/dev/null; sleep 1; done
+  until_s=$(($(date +%s) + ${s.stepDownS}))
+  while [ "$(date +%s)" -lt "$until_s" ]; do
+    other=$(peer_master "$SELF")
+    # Two masters: the one a Sentinel quorum names stays; otherwise the one first in ordinal order.
+    if [ -n "$other" ]; then
+      named=$(sentinel_master)
+      if [ "$named" = "$other" ]; then follow "$other"; return; fi
+      if [ "$named" != "$SELF" ]; then for p in $PEERS; do [ "$p" = "$SELF" ] && break; [ "$p" = "$other" ] && { follow "$other"; return; }; done; fi
+    fi
+    sleep 1
+  done
+  repoint_sentinels
+}
+candidates() {
+  i=0
+  for p in $PEERS; do
+    i=$((i + 1)); info=$(on "$p" INFO replication); [ -n "$info" ] || continue
+    echo "$(echo "$info" | sed -n 's/^master_repl_offset://p') $(on "$p" DBSIZE) $i $p"
+  done | awk 'NF == 4' | sort -k1,1nr -k2,2nr -k3,3n
+}
 decide() {
-  set +e
-  until [ "$(on "$SELF" PING)" = PONG ]; do sleep 0.2; done
+  until [ "$(on "$SELF" PING)" = PONG ]; do alive || return; sleep 0.2; done
   started=$(date +%s); majority_since=""
   total=$(echo $PEERS | wc -w)
-  while :; do
+  while alive; do
     named=$(sentinel_master)
-    if [ "$named" = "$SELF" ]; then lead "a Sentinel names this node the master"; return; fi
-    if [ -n "$named" ] && [ "$(role_of "$named")" = master ]; then follow "$named"; return; fi
+    if [ -n "$named" ] && [ "$named" != "$SELF" ] && [ "$(role_of "$named")" = master ]; then follow "$named" && return; fi
     found=$(peer_master "$SELF")
-    if [ -n "$found" ]; then follow "$found"; return; fi
+    if [ -n "$found" ]; then follow "$found" && return; fi
+    if [ "$named" = "$SELF" ]; then lead "the Sentinels name this node the master"; return; fi
     now=$(date +%s)
-    if [ -z "$named" ] || [ $((now - started)) -ge ${sentinelFirstS} ]; then
-      up=""; for p in $PEERS; do [ "$(on "$p" PING)" = PONG ] && up="$up $p"; done
-      count=$(echo $up | wc -w)
+    if [ -z "$named" ] || [ $((now - started)) -ge ${s.sentinelFirstS} ]; then
+      up=$(candidates); count=$(echo "$up" | grep -c . || true)
       if [ $((count * 2)) -gt "$total" ]; then
         [ -n "$majority_since" ] || majority_since=$now
-        first=$(echo $up | cut -d' ' -f1)
-        if [ "$count" -eq "$total" ] || [ $((now - majority_since)) -ge ${graceS} ]; then
-          if [ "$first" = "$SELF" ]; then lead "elected by $count of $total data nodes"; return; fi
+        if [ "$count" -eq "$total" ] || [ $((now - majority_since)) -ge ${s.electionGraceS} ]; then
+          best=$(echo "$up" | head -1 | cut -d' ' -f4)
+          if [ "$best" = "$SELF" ]; then lead "elected by $count of $total data nodes: $(echo "$up" | tr '\\n' ';')"; return; fi
         fi
       else
         majority_since=""
@@ -150,20 +194,32 @@ decide() {
 SERVER=$(command -v valkey-server || command -v redis-server)
 cp "$CONFIG" "$RUNTIME/redis.conf"
 printf 'requirepass %s\\nmasterauth %s\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD" >> "$RUNTIME/redis.conf"
-decide &
+if [ -n "$ANNOUNCE" ]; then echo "replica-announce-ip $SELF_HOST" >> "$RUNTIME/redis.conf"; fi
+set +e
 # Port 1 on the pod's own loopback refuses: a replica of nothing until decide() picks.
-exec $SERVER "$RUNTIME/redis.conf" --replicaof 127.0.0.1 1
+$SERVER "$RUNTIME/redis.conf" --replicaof 127.0.0.1 1 &
+server_pid=$!
+trap 'kill -TERM "$server_pid" 2>/dev/null' TERM INT
+decide &
+while :; do wait "$server_pid"; status=$?; alive || break; done
+exit $status
 `;
 }
 
 export function sentinelStartScript(plan: RedisPlan): string {
   return `set -e
-${HELPERS}
+${helpers(plan)}
 master=""
 until [ -n "$master" ]; do
   named=$(sentinel_master)
-  if [ -n "$named" ] && [ "$(role_of "$named")" = master ]; then master=$named; else master=$(peer_master ""); fi
-  [ -n "$master" ] || sleep 1
+  if [ -n "$named" ] && [ "$(role_of "$named")" = master ]; then master=$named; break; fi
+  candidate=$(only_master)
+  if [ -n "$candidate" ]; then
+    sleep ${plan.startup.stepDownS + 1}
+    [ "$(only_master)" = "$candidate" ] && master=$candidate
+  else
+    sleep 1
+  fi
 done
 master_host=\${master%:*}; master_port=\${master##*:}
 SERVER=$(command -v valkey-server || command -v redis-server)

@@ -87,6 +87,11 @@ export class Redis extends pulumi.ComponentResource {
       periodSeconds: 5,
     });
 
+    const replicating = (port: number) => ({
+      exec: { command: ["sh", "-c", `$(command -v valkey-cli || command -v redis-cli) -p ${port} -a "$REDIS_PASSWORD" --no-auth-warning INFO replication | grep -Eq '^(role:master|master_link_status:up)'`] },
+      periodSeconds: 5,
+    });
+
     const statefulSet = (set: string, kind: "data" | "sentinel") => {
       const labels = componentLabels(set, { "app.kubernetes.io/name": "redis" });
       const selector = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": set };
@@ -120,7 +125,8 @@ export class Redis extends pulumi.ComponentResource {
                     env: [...commonEnv(set, port), { name: "CONFIG", value: `/config/${kind === "data" ? "redis.conf" : "sentinel.conf"}` }],
                     ports: [{ name: "redis", containerPort: port }],
                     resources,
-                    readinessProbe: ping(port),
+                    // A data node is ready once it is the master or a replica in sync with one.
+                    readinessProbe: kind === "data" ? replicating(port) : ping(port),
                     livenessProbe: { ...ping(port), periodSeconds: 10, failureThreshold: 6 },
                     securityContext: RESTRICTED_CONTAINER,
                     volumeMounts: [

@@ -7,7 +7,7 @@
  * the Sentinels (their state gone, as in the pods' emptyDir) and the proxy follow it.
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SENTINEL_MASTER_NAME } from "../../components/naming";
@@ -107,7 +107,8 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
 
   it("the old master, restarted by its start script, asks the Sentinels and rejoins as a replica", async () => {
     startNode(0);
-    await waitFor("old master to rejoin", async () => (role(data[0]!) === "slave" ? true : undefined), 30_000);
+    // It starts as a replica of nothing, then follows the master the Sentinels name.
+    await waitFor("old master to rejoin", async () => (role(data[0]!) === "slave" && cli(data[0]!, "INFO", "replication").includes(`master_port:${failover.newMaster}`) ? true : undefined), 30_000);
     expect(cli(data[0]!, "INFO", "replication")).toContain(`master_port:${failover.newMaster}`);
     await waitFor("the rejoined node to sync", async () => (cli(data[0]!, "GET", "after") === "failover" ? true : undefined), 30_000);
     expect(cli(data[0]!, "INFO", "replication")).toContain("master_link_status:up");
@@ -151,5 +152,26 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
       const info = cli(data[missing]!, "INFO", "replication");
       return role(data[missing]!) === "slave" && info.includes(`master_port:${master}`) && info.includes("master_link_status:up") ? true : undefined;
     }, 30_000, 500);
+  }, 240_000);
+
+  it("every pod stopped, data node 0's volume wiped, all restarted: the empty node is not elected, nothing acknowledged is lost, and it syncs as a replica", async () => {
+    await waitFor("a write acknowledged by both replicas", async () => (pipeline(proxy, ["SET synapse:wiped kept", "WAIT 2 2000"]).join(" ") === "OK 2" ? true : undefined), 30_000, 500);
+    acknowledged.set("synapse:wiped", "kept");
+    for (let i = 0; i < sentinels.length; i++) await services.stop(`sentinel-${i}`);
+    for (let i = 0; i < data.length; i++) await services.stop(`redis-${i}`);
+    // A replacement volume: no AOF, no RDB.
+    for (const file of ["appendonlydir", "dump.rdb"]) rmSync(join(services.dir, "redis-0", file), { recursive: true, force: true });
+    for (let i = 0; i < data.length; i++) startNode(i);
+    for (let i = 0; i < sentinels.length; i++) startSentinel(i);
+    const master = await waitFor("one master, both others in sync with it", async () => {
+      const masters = data.filter((port) => role(port) === "master");
+      if (masters.length !== 1) return undefined;
+      return data.filter((port) => port !== masters[0]).every((port) => /master_link_status:up/.test(cli(port, "INFO", "replication"))) ? masters[0] : undefined;
+    }, 120_000, 500);
+    expect(master).not.toBe(data[0]);
+    await waitFor("the proxy to write to it", async () => (cli(proxy, "SET", "after:wiped", "ok") === "OK" ? true : undefined), 60_000, 500);
+    const keys = [...acknowledged.keys()];
+    expect(pipeline(proxy, keys.map((k) => `GET ${k}`))).toEqual(keys.map((k) => acknowledged.get(k)));
+    expect(cli(data[0]!, "GET", "synapse:wiped")).toBe("kept");
   }, 240_000);
 });
