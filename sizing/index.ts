@@ -9,8 +9,8 @@ import { eksVersionWarning } from "./eks-versions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
 import { instanceType, inventoryRow, totals, ZONE_COUNT, type ServerSpec } from "./inventory";
-import { keepsWriteQuorum, planMinio, serversInOneZone, zoneAlignedServers } from "./objectstore";
-import { allocatable } from "./packing";
+import { keepsWriteQuorum, planMinio, zoneAlignedServers } from "./objectstore";
+import { allocatable, nodesInOneZone } from "./packing";
 import { cheapestApplicationNodes, podsByPool, poolUsage } from "./pools";
 import { planPostgres } from "./postgres";
 import { planRedis } from "./redis";
@@ -271,7 +271,7 @@ function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
     );
   }
   minio.pools.forEach((pool, i) => {
-    const inZone = serversInOneZone(pool);
+    const inZone = nodesInOneZone(pool.servers, ZONE_COUNT);
     if (!keepsWriteQuorum(pool, minio.parity, inZone)) {
       out.push(
         `MinIO pool ${i + 1} (${pool.servers} servers) puts ${inZone} servers in one zone, more than EC:${minio.parity} of each erasure set: media stops while that zone is out. ` +

@@ -1,8 +1,8 @@
 /** MinIO: erasure-coded server pools, real erasure-set math, and months of media growth covered. */
 import { DEFAULT_GROWTH_HORIZON_MONTHS, MINIO_DRIVES_PER_SERVER, SETUP_JOB } from "./additions";
 import { PlanError } from "./errors";
-import { perZone, ZONE_COUNT } from "./inventory";
-import type { Capacity } from "./packing";
+import { ZONE_COUNT } from "./inventory";
+import { nodesInOneZone, type Capacity } from "./packing";
 import { cappedToNode, guaranteed } from "./resources";
 import type { Overrides } from "./settings";
 import { TIER_TABLES, type TierId } from "./tiers";
@@ -57,11 +57,6 @@ export function setDrivesLost(pool: MinioPool, lostServers: number): number {
 export function keepsWriteQuorum(pool: MinioPool, parity: number, lostServers: number): boolean {
   const lost = setDrivesLost(pool, lostServers);
   return parity * 2 < erasureSetDrives(pool) ? lost <= parity : lost < parity;
-}
-
-/** The most servers of a pool one zone holds when its nodes are spread over the zones as evenly as they go. */
-export function serversInOneZone(pool: MinioPool): number {
-  return Math.max(...perZone(pool.servers));
 }
 
 export function usableGB(pool: MinioPool, parity: number): number {
@@ -122,7 +117,7 @@ export function planMinio(
     rawGB,
     usableGB: usable,
     driveFailuresTolerated: parity,
-    survivesZoneLoss: pools.every((p) => keepsWriteQuorum(p, parity, serversInOneZone(p))),
+    survivesZoneLoss: pools.every((p) => keepsWriteQuorum(p, parity, nodesInOneZone(p.servers, ZONE_COUNT))),
     resources: cappedToNode(seed, nodeAllocatable),
     growthGBPerYear,
     monthsCovered,

@@ -99,9 +99,10 @@ export function nodesNeeded(
   limit = 1000,
   zones?: number,
 ): number | null {
+  const displaced = zones === undefined ? undefined : afterZoneLoss(pods);
   for (let n = Math.max(atLeast, 2); n <= limit; n++) {
-    const zoneKept = zones === undefined || pack(afterZoneLoss(pods), perNode, n - nodesInOneZone(n, zones));
-    if (pack(pods, perNode, n - 1) && pack(podsAtMax, perNode, n) && zoneKept) return n;
+    const zoneKept = () => displaced === undefined || pack(displaced, perNode, n - nodesInOneZone(n, zones!));
+    if (pack(pods, perNode, n - 1) && pack(podsAtMax, perNode, n) && zoneKept()) return n;
   }
   return null;
 }

@@ -71,7 +71,8 @@ export interface ApplicationNodes {
 /**
  * The cheapest application pool: for every instance type the node model knows, the fewest nodes,
  * not below the HA floor, on which its pods fit with one node lost (base replicas) and on every
- * node at maximum autoscale mid-rollout, and their price; the cheapest total wins, fewer nodes on
+ * node at maximum autoscale mid-rollout (with `zones`, also on the nodes the other zones keep when
+ * the largest goes), and their price; the cheapest total wins, fewer nodes on
  * a tie. The pods' own mix of CPU and memory picks the family, so neither is left idle for the
  * other. The seed's count is a reference, not a floor.
  */

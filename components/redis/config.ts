@@ -95,12 +95,13 @@ function helpers(plan: RedisPlan): string {
 CLI=$(command -v valkey-cli || command -v redis-cli)
 on() { a=$1; shift; timeout ${plan.startup.probeTimeoutS} $CLI -h "\${a%:*}" -p "\${a##*:}" --no-auth-warning -a "$REDIS_PASSWORD" --raw "$@" 2>/dev/null | tr -d '\\r' || true; }
 role_of() { on "$1" INFO replication | sed -n 's/^role://p'; }
+named_by() {
+  reply=$(on "$1" SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME})
+  host=$(echo "$reply" | sed -n 1p); port=$(echo "$reply" | sed -n 2p)
+  if [ -n "$host" ] && [ "$port" -eq "$port" ] 2>/dev/null; then echo "$host:$port"; fi
+}
 sentinel_master() {
-  for s in $SENTINELS; do
-    reply=$(on "$s" SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME})
-    host=$(echo "$reply" | sed -n 1p); port=$(echo "$reply" | sed -n 2p)
-    if [ -n "$host" ] && [ "$port" -eq "$port" ] 2>/dev/null; then echo "$host:$port"; fi
-  done | sort | uniq -c | awk '$1 >= ${plan.quorum} { print $2; exit }'
+  for s in $SENTINELS; do named_by "$s"; done | sort | uniq -c | awk '$1 >= ${plan.quorum} { print $2; exit }'
 }
 peer_master() {
   for p in $PEERS; do
@@ -132,10 +133,10 @@ follow() {
 }
 repoint_sentinels() {
   for s in $SENTINELS; do
-    reply=$(on "$s" SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME}); named="$(echo "$reply" | sed -n 1p):$(echo "$reply" | sed -n 2p)"
+    named=$(named_by "$s")
     [ "$named" = "$SELF" ] && continue
-    [ -n "$reply" ] && [ "$(role_of "$named")" = master ] && continue
-    [ -n "$reply" ] || [ -n "$(on "$s" PING)" ] || continue
+    [ -n "$named" ] && [ "$(role_of "$named")" = master ] && continue
+    [ -n "$named" ] || [ -n "$(on "$s" PING)" ] || continue
     echo "pointing Sentinel $s at this node (it names $named)"
     on "$s" SENTINEL REMOVE ${SENTINEL_MASTER_NAME} >/dev/null
     on "$s" SENTINEL MONITOR ${SENTINEL_MASTER_NAME} "$SELF_HOST" "$SELF_PORT" ${plan.quorum} >/dev/null

@@ -82,15 +82,12 @@ export class Redis extends pulumi.ComponentResource {
       { name: "RUNTIME", value: "/run/redis" },
       { name: "ANNOUNCE", value: "yes" },
     ];
-    const ping = (port: number) => ({
-      exec: { command: ["sh", "-c", `$(command -v valkey-cli || command -v redis-cli) -p ${port} -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG`] },
+    const probe = (port: number, command: string) => ({
+      exec: { command: ["sh", "-c", `$(command -v valkey-cli || command -v redis-cli) -p ${port} -a "$REDIS_PASSWORD" --no-auth-warning ${command}`] },
       periodSeconds: 5,
     });
-
-    const replicating = (port: number) => ({
-      exec: { command: ["sh", "-c", `$(command -v valkey-cli || command -v redis-cli) -p ${port} -a "$REDIS_PASSWORD" --no-auth-warning INFO replication | grep -Eq '^(role:master|master_link_status:up)'`] },
-      periodSeconds: 5,
-    });
+    const ping = (port: number) => probe(port, "ping | grep -q PONG");
+    const replicating = (port: number) => probe(port, "INFO replication | grep -Eq '^(role:master|master_link_status:up)'");
 
     const statefulSet = (set: string, kind: "data" | "sentinel") => {
       const labels = componentLabels(set, { "app.kubernetes.io/name": "redis" });

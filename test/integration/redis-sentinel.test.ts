@@ -114,38 +114,51 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
     expect(cli(data[0]!, "INFO", "replication")).toContain("master_link_status:up");
   }, 60_000);
 
+  /** A write both replicas acknowledge, then every Sentinel and data node stopped (SIGTERM: Redis flushes its files). */
+  async function stopEverythingAfter(key: string): Promise<void> {
+    // The node that rejoined after the previous round may still be syncing.
+    await waitFor("a write acknowledged by both replicas", async () => (pipeline(proxy, [`SET ${key} kept`, "WAIT 2 2000"]).join(" ") === "OK 2" ? true : undefined), 30_000, 500);
+    acknowledged.set(key, "kept");
+    for (let i = 0; i < sentinels.length; i++) await services.stop(`sentinel-${i}`);
+    for (let i = 0; i < data.length; i++) await services.stop(`redis-${i}`);
+  }
+
+  /** Exactly one master among `running`, every other one its replica with the link up. */
+  const oneMasterInSync = (running: number[], timeoutMs: number) =>
+    waitFor("exactly one master, the other nodes its replicas with the link up", async () => {
+      const masters = running.filter((port) => role(port) === "master");
+      if (masters.length !== 1) return undefined;
+      const replicas = running.filter((port) => port !== masters[0]);
+      return replicas.every((port) => /master_link_status:up/.test(cli(port, "INFO", "replication")) && cli(port, "INFO", "replication").includes(`master_port:${masters[0]}`)) ? masters[0] : undefined;
+    }, timeoutMs, 500);
+
+  /** Every acknowledged key reads back through the proxy once it writes again. */
+  async function acknowledgedIntactThroughProxy(marker: string, timeoutMs: number): Promise<number> {
+    await waitFor("the proxy to write to the master", async () => (cli(proxy, "SET", marker, "ok") === "OK" ? true : undefined), timeoutMs, 500);
+    const keys = [...acknowledged.keys()];
+    expect(pipeline(proxy, keys.map((k) => `GET ${k}`))).toEqual(keys.map((k) => acknowledged.get(k)));
+    return keys.length;
+  }
+
   // Which data node stays away, and the order the others come back in (Sentinels last, in reverse).
   it.each([
     [0, [2, 1]],
     [1, [0, 2]],
     [2, [1, 0]],
   ])("every pod stopped, then restarted without data node %i (order %j): one master, the Sentinels and the proxy follow it, nothing acknowledged lost", async (missing, order) => {
-    const key = `synapse:restart:${missing}`;
-    // Both replicas acknowledge (the node that rejoined after the previous round may still be syncing).
-    await waitFor("a write acknowledged by both replicas", async () => (pipeline(proxy, [`SET ${key} kept`, "WAIT 2 2000"]).join(" ") === "OK 2" ? true : undefined), 30_000, 500);
-    acknowledged.set(key, "kept");
-    for (let i = 0; i < sentinels.length; i++) await services.stop(`sentinel-${i}`);
-    for (let i = 0; i < data.length; i++) await services.stop(`redis-${i}`);
+    await stopEverythingAfter(`synapse:restart:${missing}`);
     const restartedAt = Date.now();
     for (const i of order) {
       startNode(i);
       await new Promise((r) => setTimeout(r, 1500));
     }
     for (let i = sentinels.length - 1; i >= 0; i--) startSentinel(i);
-    const running = order.map((i) => data[i]!);
-    const master = await waitFor("exactly one master, the other node its replica with the link up", async () => {
-      const masters = running.filter((port) => role(port) === "master");
-      if (masters.length !== 1) return undefined;
-      const replicas = running.filter((port) => port !== masters[0]);
-      return replicas.every((port) => /master_link_status:up/.test(cli(port, "INFO", "replication")) && cli(port, "INFO", "replication").includes(`master_port:${masters[0]}`)) ? masters[0] : undefined;
-    }, 90_000, 500);
+    const master = await oneMasterInSync(order.map((i) => data[i]!), 90_000);
     const electedMs = Date.now() - restartedAt;
     await waitFor("every Sentinel to name that master", async () => (sentinels.every((s) => cli(s, "SENTINEL", "get-master-addr-by-name", SENTINEL_MASTER_NAME).split("\n")[1] === String(master)) ? true : undefined), 60_000, 500);
-    await waitFor("the proxy to write to it", async () => (cli(proxy, "SET", `after:restart:${missing}`, "ok") === "OK" ? true : undefined), 30_000, 500);
+    const intact = await acknowledgedIntactThroughProxy(`after:restart:${missing}`, 30_000);
     const servingMs = Date.now() - restartedAt;
-    const keys = [...acknowledged.keys()];
-    expect(pipeline(proxy, keys.map((k) => `GET ${k}`))).toEqual(keys.map((k) => acknowledged.get(k)));
-    console.log(`full restart without redis-${missing}: master redis-${data.indexOf(master!)} after ${electedMs} ms, Sentinels and proxy serving after ${servingMs} ms; ${keys.length} acknowledged keys intact`);
+    console.log(`full restart without redis-${missing}: master redis-${data.indexOf(master!)} after ${electedMs} ms, Sentinels and proxy serving after ${servingMs} ms; ${intact} acknowledged keys intact`);
     // The missing node comes back as a replica of the elected master.
     startNode(missing);
     await waitFor(`redis-${missing} to join as a replica`, async () => {
@@ -155,23 +168,14 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
   }, 240_000);
 
   it("every pod stopped, data node 0's volume wiped, all restarted: the empty node is not elected, nothing acknowledged is lost, and it syncs as a replica", async () => {
-    await waitFor("a write acknowledged by both replicas", async () => (pipeline(proxy, ["SET synapse:wiped kept", "WAIT 2 2000"]).join(" ") === "OK 2" ? true : undefined), 30_000, 500);
-    acknowledged.set("synapse:wiped", "kept");
-    for (let i = 0; i < sentinels.length; i++) await services.stop(`sentinel-${i}`);
-    for (let i = 0; i < data.length; i++) await services.stop(`redis-${i}`);
+    await stopEverythingAfter("synapse:wiped");
     // A replacement volume: no AOF, no RDB.
     for (const file of ["appendonlydir", "dump.rdb"]) rmSync(join(services.dir, "redis-0", file), { recursive: true, force: true });
     for (let i = 0; i < data.length; i++) startNode(i);
     for (let i = 0; i < sentinels.length; i++) startSentinel(i);
-    const master = await waitFor("one master, both others in sync with it", async () => {
-      const masters = data.filter((port) => role(port) === "master");
-      if (masters.length !== 1) return undefined;
-      return data.filter((port) => port !== masters[0]).every((port) => /master_link_status:up/.test(cli(port, "INFO", "replication"))) ? masters[0] : undefined;
-    }, 120_000, 500);
+    const master = await oneMasterInSync(data, 120_000);
     expect(master).not.toBe(data[0]);
-    await waitFor("the proxy to write to it", async () => (cli(proxy, "SET", "after:wiped", "ok") === "OK" ? true : undefined), 60_000, 500);
-    const keys = [...acknowledged.keys()];
-    expect(pipeline(proxy, keys.map((k) => `GET ${k}`))).toEqual(keys.map((k) => acknowledged.get(k)));
+    await acknowledgedIntactThroughProxy("after:wiped", 60_000);
     expect(cli(data[0]!, "GET", "synapse:wiped")).toBe("kept");
   }, 240_000);
 });

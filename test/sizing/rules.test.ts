@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { checkTransition, parseSettings, plan, PlanError, storageState } from "../../sizing";
 import { chooseTier } from "../../sizing/index";
-import { defaultParity, erasureSetDrives, keepsWriteQuorum, planMinio, serversInOneZone, setDrivesLost, usableGB } from "../../sizing/objectstore";
-import { nodesNeeded, pack } from "../../sizing/packing";
+import { defaultParity, erasureSetDrives, keepsWriteQuorum, planMinio, setDrivesLost, usableGB } from "../../sizing/objectstore";
+import { nodesInOneZone, nodesNeeded, pack } from "../../sizing/packing";
 import { cheapestApplicationNodes } from "../../sizing/pools";
 import { maxConnectionsFor, planPostgres } from "../../sizing/postgres";
 import { ceilTo, floorTo } from "../../sizing/resources";
@@ -232,8 +232,8 @@ describe("MinIO", () => {
   it("a zone's servers against the write quorum: 6 × 4 loses 2 servers, 4 drives of each 12-drive set (kept); 3 servers are 6 (lost); 4 × 4 keeps 1 server, not a zone's 2", () => {
     const six = { servers: 6, drivesPerServer: 4, driveGB: 1 };
     const four = { servers: 4, drivesPerServer: 4, driveGB: 1 };
-    expect([serversInOneZone(six), setDrivesLost(six, 2), keepsWriteQuorum(six, 4, 2), keepsWriteQuorum(six, 4, 3)]).toEqual([2, 4, true, false]);
-    expect([serversInOneZone(four), setDrivesLost(four, 1), keepsWriteQuorum(four, 4, 1), keepsWriteQuorum(four, 4, 2)]).toEqual([2, 4, true, false]);
+    expect([nodesInOneZone(six.servers, 3), setDrivesLost(six, 2), keepsWriteQuorum(six, 4, 2), keepsWriteQuorum(six, 4, 3)]).toEqual([2, 4, true, false]);
+    expect([nodesInOneZone(four.servers, 3), setDrivesLost(four, 1), keepsWriteQuorum(four, 4, 1), keepsWriteQuorum(four, 4, 2)]).toEqual([2, 4, true, false]);
     // EC:2 on a 4-drive set (parity half the set): writes need one drive more than the data drives.
     expect(keepsWriteQuorum({ servers: 4, drivesPerServer: 1, driveGB: 1 }, 2, 1)).toBe(true);
     expect(keepsWriteQuorum({ servers: 2, drivesPerServer: 2, driveGB: 1 }, 2, 1)).toBe(false);
