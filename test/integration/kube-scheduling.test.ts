@@ -232,7 +232,7 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
       Synapse: synapseOwners.every((o) => (w(o).kind === "StatefulSet" ? lostOf(o) === 0 : w(o).ready >= 1)),
     };
     expect(Object.keys(observed).sort()).toEqual(Object.keys(claims).sort());
-    for (const [service, keeps] of Object.entries(observed)) expect(keeps, `${tier} ${service} after losing ${zoneLoss.zone} (${zoneLoss.nodes} nodes)`).toBe(claims[service]!.includes("zone"));
+    for (const [service, keeps] of Object.entries(observed)) expect(keeps, `${tier} ${service} after losing ${zoneLoss.zone} (${zoneLoss.nodes} nodes); waiting: ${zoneLoss.waiting.join("; ") || "none"}`).toBe(claims[service]!.includes("zone"));
   }, 600_000);
 });
 

@@ -220,7 +220,7 @@ export interface Pod extends KubeObject {
     containers: { resources?: { requests?: Record<string, string> } }[];
     initContainers?: { resources?: { requests?: Record<string, string> } }[];
   };
-  status: { phase: string; conditions?: { type: string; status: string }[] };
+  status: { phase: string; conditions?: { type: string; status: string }[]; nominatedNodeName?: string };
 }
 
 export function cpuOf(quantity: string | undefined): number {
@@ -371,18 +371,7 @@ export async function drainBusiest(cp: ControlPlane, role: string): Promise<Drai
   const owners = new Set(evictedPods.map(ownerOf));
   cp.must(["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--grace-period=1", "--timeout=240s"]);
 
-  // Settled: every pod exists again, and each is ready elsewhere or refused by the scheduler.
-  let unsettled: Pod[] = [];
-  let count = 0;
-  const settled = await waitFor(`the pods evicted from ${node} to settle`, async () => {
-    const pods = active(cp.list<Pod>("pods"));
-    count = pods.length;
-    unsettled = pods.filter((p) => p.spec.nodeName === node || !(p.spec.nodeName ? isReady(p) : unschedulable(p)));
-    return pods.length === expected && unsettled.length === 0 ? pods : undefined;
-  }, 240_000, 1000).catch((error: unknown) => {
-    const described = unsettled.map((p) => `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName ?? "-"}: ${p.status.phase} ${JSON.stringify(p.status.conditions ?? [])}`);
-    throw new Error(`${String(error)}\n${count} pods (${expected} expected); unsettled:\n${described.join("\n")}`);
-  });
+  const settled = await settle(cp, `the pods evicted from ${node}`, expected, new Set([node]), 240_000);
   const waitingPods = settled.filter((p) => !p.spec.nodeName);
   const reasons = new Map(schedulingFailures(cp, waitingPods).map((line) => [line.split(":")[0]!, line]));
   const workloads = [...owners].sort().map((name) => {
@@ -406,6 +395,35 @@ export async function drainBusiest(cp: ControlPlane, role: string): Promise<Drai
   return { ...result, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }
 
+/**
+ * Waits until `expected` pods exist, none on the `gone` nodes, each ready or refused by the scheduler
+ * with no preemption under way (a refused pod that evicts lower-priority ones carries a nominated
+ * node until it binds). A state with pods waiting counts only once it has held for `STILL_MS`, longer
+ * than the scheduler's retry back-off: a refusal seen mid-reschedule may still turn into a placement.
+ */
+async function settle(cp: ControlPlane, what: string, expected: number, gone: ReadonlySet<string>, timeoutMs: number): Promise<Pod[]> {
+  let unsettled: Pod[] = [];
+  let count = 0;
+  let seen = "";
+  let since = Date.now();
+  return waitFor(`${what} to be replaced or refused`, async () => {
+    const pods = active(cp.list<Pod>("pods"));
+    count = pods.length;
+    unsettled = pods.filter((p) => (p.spec.nodeName ? gone.has(p.spec.nodeName) || !isReady(p) : !unschedulable(p) || !!p.status.nominatedNodeName));
+    const state = pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}@${p.spec.nodeName ?? "-"}:${isReady(p)}`).sort().join(" ");
+    if (state !== seen) [seen, since] = [state, Date.now()];
+    if (pods.length !== expected || unsettled.length > 0) return undefined;
+    const waiting = pods.some((p) => !p.spec.nodeName);
+    return !waiting || Date.now() - since >= STILL_MS ? pods : undefined;
+  }, timeoutMs, 1000).catch((error: unknown) => {
+    const described = unsettled.map((p) => `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName ?? "-"}: ${p.status.phase} ${JSON.stringify(p.status.conditions ?? [])}`);
+    throw new Error(`${String(error)}\n${count} pods (${expected} expected); unsettled:\n${described.join("\n")}`);
+  });
+}
+
+/** kube-scheduler retries a refused pod after at most podMaxBackoffSeconds (10 s by default). */
+const STILL_MS = 12_000;
+
 function unschedulable(pod: Pod): boolean {
   return !!pod.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False");
 }
@@ -415,6 +433,8 @@ export interface ZoneLoss {
   nodes: number;
   /** Per workload: pods ready after the loss, how many it runs, and its kind (StatefulSet, ReplicaSet). */
   workloads: Map<string, { ready: number; replicas: number; kind: string }>;
+  /** Pods left waiting: "namespace/pod: the scheduler's reason". */
+  waiting: string[];
   seconds: number;
 }
 
@@ -428,17 +448,14 @@ export async function loseZone(cp: ControlPlane, zone: string): Promise<ZoneLoss
   const lost = cp.list("nodes").filter((n) => n.metadata.labels?.[ZONE_LABEL] === zone).map((n) => n.metadata.name);
   const expected = active(cp.list<Pod>("pods")).length;
   cp.must(["delete", "node", ...lost, "--wait=false"]);
-  const gone = new Set(lost);
-  const settled = await waitFor(`the pods of zone ${zone} to be replaced or refused`, async () => {
-    const pods = active(cp.list<Pod>("pods"));
-    const onLost = pods.filter((p) => p.spec.nodeName && gone.has(p.spec.nodeName));
-    const unsettled = pods.filter((p) => !(p.spec.nodeName ? isReady(p) : unschedulable(p)));
-    return pods.length === expected && onLost.length === 0 && unsettled.length === 0 ? pods : undefined;
-  }, 300_000, 2000);
+  const settled = await settle(cp, `the pods of zone ${zone}`, expected, new Set(lost), 300_000);
+  const waitingPods = settled.filter((p) => !p.spec.nodeName);
+  const reasons = new Map(schedulingFailures(cp, waitingPods).map((line) => [line.split(":")[0]!, line]));
   const workloads = new Map<string, { ready: number; replicas: number; kind: string }>();
   for (const p of settled) {
     const w = workloads.get(ownerOf(p)) ?? { ready: 0, replicas: 0, kind: p.metadata.ownerReferences?.[0]?.kind ?? "Pod" };
     workloads.set(ownerOf(p), { ...w, ready: w.ready + (isReady(p) ? 1 : 0), replicas: w.replicas + 1 });
   }
-  return { zone, nodes: lost.length, workloads, seconds: Math.round((Date.now() - started) / 1000) };
+  const waiting = waitingPods.map((p) => reasons.get(`${p.metadata.namespace}/${p.metadata.name}`) ?? `${ownerOf(p)}: pending`);
+  return { zone, nodes: lost.length, workloads, waiting, seconds: Math.round((Date.now() - started) / 1000) };
 }
