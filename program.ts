@@ -7,8 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { rawSettingsFromStack } from "./components/config";
 import { Calls } from "./components/calls";
-import { publicNames, SERVICE_NAMES } from "./components/naming";
+import { callHostsNamespace, publicNames, SERVICE_NAMES } from "./components/naming";
 import { Monitoring } from "./components/monitoring";
+import { NetworkIsolation } from "./components/network";
+import { OPERATOR_NAMESPACE } from "./components/postgres";
 import { ObjectStore } from "./components/objectstore";
 import { Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
@@ -138,6 +140,19 @@ export async function program(options: ProgramOptions = {}) {
   );
 
   new Monitoring("monitoring", { plan: thePlan, namespace, provider: cluster.provider, charts }, after);
+  new NetworkIsolation("network", {
+    namespace,
+    callHostsNamespace: callHostsNamespace(namespace),
+    operatorNamespace: OPERATOR_NAMESPACE,
+    redis: [
+      { name: "synapse", client: "synapse" },
+      { name: "livekit", client: "callHosts" },
+    ],
+    // On AWS the nodes and the API server's interfaces are in the VPC; call hosts in its public subnets.
+    callHostCidrs: nodePools ? nodePools.callHostCidrs : settings.kubernetes.nodeCidrs,
+    apiServerCidrs: nodePools ? [nodePools.vpcCidr] : settings.kubernetes.nodeCidrs,
+    provider: cluster.provider,
+  }, { dependsOn: [cluster] });
 
   return {
     tier: thePlan.tier,

@@ -56,12 +56,12 @@ function settingsFor(values: { stack?: string; ccu?: string; target?: string }, 
   return raw;
 }
 
-/** Placeholder for the ACM certificate a deployment on AWS requires: the offline diff only compares objects. */
-const OFFLINE_CERTIFICATE_ARN = "arn:aws:acm:us-east-1:000000000000:certificate/offline-plan";
+/** Placeholders for what a deployment on AWS requires and the offline diff does not read: it only compares objects. */
+const OFFLINE_AWS = { certificateArn: "arn:aws:acm:us-east-1:000000000000:certificate/offline-plan", apiAccessCidrs: [] as string[] };
 
 function offlineDeployable(raw: RawSettings): RawSettings {
   const aws = (raw.aws ?? {}) as Record<string, unknown>;
-  return raw.target === "aws" && !aws.certificateArn ? { ...raw, aws: { ...aws, certificateArn: OFFLINE_CERTIFICATE_ARN } } : raw;
+  return raw.target === "aws" ? { ...raw, aws: { ...OFFLINE_AWS, ...aws } } : raw;
 }
 
 /** Plan and program run; with `previous`, as a stack that already holds that storage would see them. */

@@ -17,7 +17,7 @@ export const SERVICE_NAMES = {
 } as const;
 
 /** Element Call's token service, reached through the Synapse proxy under this path. */
-export const LK_JWT = { port: 8080, pathPrefix: "/livekit/jwt" } as const;
+export const LK_JWT = { port: 8080, pathPrefix: "/livekit/jwt", selector: { "app.kubernetes.io/name": SERVICE_NAMES.lkJwt } } as const;
 
 /** Public DNS names the operator points at the load balancers and call hosts. */
 export function publicNames(serverName: string) {

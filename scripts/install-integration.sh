@@ -5,7 +5,8 @@
 #   Go module proxy: MinIO, LiveKit; the operators' CRDs (scripts/install-operator-schemas.sh);
 #                    the Kubernetes control plane and KWOK (scripts/install-kube.sh);
 #                    the Pulumi CLI and Kubernetes provider (scripts/install-pulumi.sh)
-#   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client)
+#   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client);
+#           network-config-analyzer (the NetworkPolicy analyzer the isolation test asks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version() { node -p "require('./versions.json').$1"; }
@@ -50,6 +51,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 ln -sfn "$venv" "$CACHE/venv-synapse"
+
+# An analyzer of NetworkPolicies written apart from this project (it pins its own dependencies).
+NCA_VERSION=$(version networkConfigAnalyzer)
+nca_venv="$CACHE/venv-nca-$NCA_VERSION"
+if [ ! -x "$nca_venv/bin/nca" ]; then
+  echo "install-integration: network-config-analyzer $NCA_VERSION into $nca_venv"
+  rm -rf "$nca_venv"
+  python3 -m venv "$nca_venv"
+  "$nca_venv/bin/pip" install -q --disable-pip-version-check "network-config-analyzer==$NCA_VERSION"
+fi
+ln -sfn "$nca_venv" "$CACHE/venv-nca"
 
 # MinIO, built from the Go module proxy at a pinned version (cached binary).
 MINIO_VERSION=$(version minio)

@@ -11,6 +11,9 @@ import { TIER_CCU, TIER_IDS, type TierId } from "./tiers";
 
 export const CONFIG_NAMESPACE = "matrix-scale";
 
+/** RFC 1918: where a cluster's nodes are unless the operator narrows `kubernetes.nodeCidrs`. */
+export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] as const;
+
 export const WORKER_TYPES = [
   "main",
   "synchrotron",
@@ -186,8 +189,14 @@ const settingsSchema = z.strictObject({
       context: z.string({ error: "expected a kubeconfig context name" }).optional(),
       renderDir: z.string({ error: "expected a directory path" }).optional(),
       minioImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z" }).optional(),
+      /**
+       * Where the cluster's nodes and its API server have their addresses: the call hosts reach
+       * LiveKit's Redis from the host network, and CloudNativePG's instances reach the API server.
+       * The private ranges unless narrowed (target kubernetes; on aws the VPC's own ranges are used).
+       */
+      nodeCidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 10.0.0.0/16" })).min(1, { error: "expected at least one CIDR block" }).default([...PRIVATE_RANGES]),
     })
-    .default({ namespace: "matrix" }),
+    .default({ namespace: "matrix", nodeCidrs: [...PRIVATE_RANGES] }),
   edge: z
     .strictObject({
       /** Where the admin API answers from; none by default. */
@@ -216,6 +225,8 @@ const settingsSchema = z.strictObject({
         .default("10.42.0.0/16"),
       kubernetesVersion: z.string().regex(/^1\.\d{2}$/, { error: `expected an EKS Kubernetes version such as ${DEFAULT_EKS_VERSION}` }).default(DEFAULT_EKS_VERSION),
       certificateArn: z.string().regex(/^arn:aws:acm:/, { error: "expected an ACM certificate ARN" }).optional(),
+      /** Who may reach the EKS API from the internet (where `pulumi up` and operators run); [] keeps it inside the VPC. Required to deploy. */
+      apiAccessCidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 203.0.113.0/24" })).optional(),
     })
     .default({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: DEFAULT_EKS_VERSION }),
 });
@@ -430,6 +441,13 @@ export function requireDeployable(settings: Settings): Settings {
       "aws.certificateArn",
       `${CONFIG_NAMESPACE}:aws.certificateArn is missing: target aws ends TLS at the load balancers; ` +
         `set the ARN of an ACM certificate for ${settings.serverName} and livekit.${settings.serverName}`,
+    );
+  }
+  if (settings.target === "aws" && !settings.aws.apiAccessCidrs) {
+    throw new SettingsError(
+      "aws.apiAccessCidrs",
+      `${CONFIG_NAMESPACE}:aws.apiAccessCidrs is missing: target aws opens the EKS API only to these CIDR blocks; ` +
+        `set where \`pulumi up\` and the operators run (such as ["203.0.113.0/24"]), or [] to keep the API inside the VPC`,
     );
   }
   return settings;

@@ -25,9 +25,12 @@ export const asTier = (t: string) => t as TierId;
 /** An ACM certificate ARN for tests of target aws (the program requires one there). */
 export const TEST_CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000";
 
-/** Settings for a target: on aws with the certificate a deployment there requires. */
+/** Where tests of target aws open the EKS API (documentation range, RFC 5737). */
+export const TEST_API_ACCESS_CIDRS = ["203.0.113.0/24"];
+
+/** Settings for a target: on aws with the certificate and API access a deployment there requires. */
 export function onTarget(target: string): RawSettings {
-  return target === "aws" ? { target, aws: { certificateArn: TEST_CERTIFICATE_ARN } } : { target };
+  return target === "aws" ? { target, aws: { certificateArn: TEST_CERTIFICATE_ARN, apiAccessCidrs: TEST_API_ACCESS_CIDRS } } : { target };
 }
 
 /** The error `f` throws, checked to be a `kind`; fails the test when `f` returns. */

@@ -220,7 +220,7 @@ export class Calls extends pulumi.ComponentResource {
     );
 
     const jwt = args.livekit.jwtService;
-    const jwtSelector = { "app.kubernetes.io/name": SERVICE_NAMES.lkJwt };
+    const jwtSelector = LK_JWT.selector;
     const jwtLabels = componentLabels(SERVICE_NAMES.lkJwt, jwtSelector);
     new k8s.apps.v1.Deployment(
       SERVICE_NAMES.lkJwt,

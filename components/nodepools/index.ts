@@ -45,6 +45,8 @@ export class NodePools extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
   readonly clusterName: pulumi.Output<string>;
   readonly vpcCidr: string;
+  /** The public subnets' ranges, where the call hosts' node addresses are. */
+  readonly callHostCidrs: pulumi.Input<string>[];
   readonly vpcId: pulumi.Output<string>;
   /** The cluster's OIDC identity provider: what IRSA roles trust. */
   readonly oidcProvider: aws.iam.OpenIdConnectProvider;
@@ -62,12 +64,14 @@ export class NodePools extends pulumi.ComponentResource {
       vpcId = args.aws.vpcId;
       privateSubnets = args.aws.privateSubnetIds!;
       publicSubnets = args.aws.publicSubnetIds!;
+      this.callHostCidrs = publicSubnets.map((id) => aws.ec2.getSubnetOutput({ id }, child).cidrBlock);
     } else {
       const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: this.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags(`${name}-vpc`) }, child);
       vpcId = vpc.id;
       const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags(`${name}-igw`) }, child);
       const publicRoutes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags(`${name}-public`) }, child);
       const cidrs = subnetCidrs(this.vpcCidr, zones.length);
+      this.callHostCidrs = cidrs.public;
       publicSubnets = zones.map((zone, i) => {
         const subnet = new aws.ec2.Subnet(
           `${name}-public-${zone}`,
@@ -99,7 +103,13 @@ export class NodePools extends pulumi.ComponentResource {
       {
         version: args.aws.kubernetesVersion,
         roleArn: clusterRole.arn,
-        vpcConfig: { subnetIds: [...privateSubnets, ...publicSubnets], endpointPrivateAccess: true, endpointPublicAccess: true },
+        vpcConfig: {
+          subnetIds: [...privateSubnets, ...publicSubnets],
+          endpointPrivateAccess: true,
+          // Open to the internet only from the operator's CIDR blocks; none keeps the API inside the VPC.
+          endpointPublicAccess: args.aws.apiAccessCidrs!.length > 0,
+          ...(args.aws.apiAccessCidrs!.length > 0 ? { publicAccessCidrs: args.aws.apiAccessCidrs! } : {}),
+        },
         accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
         enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
         tags: tags(`${name}-eks`),
@@ -141,7 +151,8 @@ export class NodePools extends pulumi.ComponentResource {
         `${name}-${id}`,
         {
           blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: row.rootDiskGB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
-          metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 },
+          // One hop: the node reaches the metadata service, a pod behind it does not (pods use IRSA).
+          metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
           ...(calls ? { vpcSecurityGroupIds: [callSg.id, cluster.vpcConfig.clusterSecurityGroupId] } : {}),
           tagSpecifications: [{ resourceType: "instance", tags: tags(`${name}-${row.role}`) }],
         },
@@ -168,6 +179,12 @@ export class NodePools extends pulumi.ComponentResource {
       );
     });
 
+    // The VPC CNI as a managed add-on with its network policy agent: without it NetworkPolicies are stored, not enforced.
+    new aws.eks.Addon(
+      `${name}-vpc-cni`,
+      { clusterName: cluster.name, addonName: "vpc-cni", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }), resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "OVERWRITE" },
+      child,
+    );
     new aws.eks.Addon(`${name}-ebs-csi`, { clusterName: cluster.name, addonName: "aws-ebs-csi-driver", serviceAccountRoleArn: ebsRole.arn, resolveConflictsOnUpdate: "OVERWRITE" }, { ...child, dependsOn: groups });
 
     this.kubeconfig = pulumi.secret(

@@ -12,7 +12,7 @@ import { BACKUP_BUCKET, componentLabels, MEDIA_BUCKET, SERVICE_NAMES, STORAGE_CL
 import { SECRET_NAMES } from "../secrets";
 import { MC_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
-import { kubernetesPoolEndpoint, MINIO_PORTS, minioServerArgs, setupScript, storageClassEnv } from "./server";
+import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, minioServerArgs, setupScript, storageClassEnv } from "./server";
 
 export const HEADLESS_SERVICE = "minio-headless";
 const UID = 1000;
@@ -32,7 +32,7 @@ export class ObjectStore extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const ns = args.namespace;
     const labels = componentLabels("minio", { "app.kubernetes.io/name": "minio" });
-    const selector = { "app.kubernetes.io/name": "minio" };
+    const selector = MINIO_SELECTOR;
     const rootEnv = [
       { name: "MINIO_ROOT_USER", valueFrom: { secretKeyRef: { name: SECRET_NAMES.minioRoot, key: "rootUser" } } },
       { name: "MINIO_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: SECRET_NAMES.minioRoot, key: "rootPassword" } } },
@@ -106,11 +106,11 @@ export class ObjectStore extends pulumi.ComponentResource {
     new k8s.batch.v1.Job(
       "minio-setup",
       {
-        metadata: { namespace: ns, labels: componentLabels("minio-setup") },
+        metadata: { namespace: ns, labels: componentLabels(MINIO_SETUP_SELECTOR["app.kubernetes.io/component"]) },
         spec: {
           backoffLimit: 20,
           template: {
-            metadata: { labels: componentLabels("minio-setup") },
+            metadata: { labels: componentLabels(MINIO_SETUP_SELECTOR["app.kubernetes.io/component"]) },
             spec: {
               restartPolicy: "OnFailure",
               securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },

@@ -2,6 +2,8 @@
 import type { MinioPlan } from "../../sizing/types";
 
 export const MINIO_PORTS = { api: 9000, console: 9001 } as const;
+export const MINIO_SELECTOR = { "app.kubernetes.io/name": "minio" } as const;
+export const MINIO_SETUP_SELECTOR = { "app.kubernetes.io/component": "minio-setup" } as const;
 
 /** How a pool's servers and drives are addressed: one MinIO ellipsis argument per pool. */
 export type PoolEndpoint = (poolIndex: number, servers: number, drivesPerServer: number) => string;

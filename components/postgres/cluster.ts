@@ -5,6 +5,10 @@ import { DATABASE } from "../naming";
 import { containerResources, strictZoneSpread } from "../workload";
 
 export const CLUSTER_NAME = "postgres";
+/** Every pod CloudNativePG runs for the Cluster (instances and their join/initdb jobs) carries this label. */
+export const INSTANCE_SELECTOR = { "cnpg.io/cluster": CLUSTER_NAME } as const;
+/** The instance manager's ports besides PostgreSQL's: the operator reaches status (8000) and PostgreSQL (CloudNativePG docs, "Networking"); metrics on 9187. */
+export const INSTANCE_PORTS = { status: 8000, metrics: 9187 } as const;
 
 /** Synapse requires UTF8 with C collation and ctype. */
 export const DATABASE_LOCALE = { encoding: "UTF8", localeCollate: "C", localeCType: "C" } as const;
@@ -19,7 +23,7 @@ export interface ClusterContext {
 }
 
 export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<string, unknown> {
-  const selector = { "cnpg.io/cluster": CLUSTER_NAME };
+  const selector = INSTANCE_SELECTOR;
   return {
     instances: pg.instances,
     imageName: ctx.image,

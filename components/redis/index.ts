@@ -29,6 +29,15 @@ export interface RedisArgs {
   essentialPriority: pulumi.Resource;
 }
 
+/** Pod selectors of one Redis service's data nodes, Sentinels and master proxy (the workloads and their network policies). */
+export function redisSelectors(name: string) {
+  return {
+    data: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": `redis-${name}` },
+    sentinel: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": `redis-${name}-sentinel` },
+    proxy: { "app.kubernetes.io/name": "redis-master-proxy", "app.kubernetes.io/component": `redis-${name}-master` },
+  };
+}
+
 export function redisNames(name: string, namespace: string, plan: RedisPlan) {
   const data = `redis-${name}`;
   const sentinel = `redis-${name}-sentinel`;
@@ -91,7 +100,7 @@ export class Redis extends pulumi.ComponentResource {
 
     const statefulSet = (set: string, kind: "data" | "sentinel") => {
       const labels = componentLabels(set, { "app.kubernetes.io/name": "redis" });
-      const selector = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": set };
+      const selector = redisSelectors(args.name)[kind];
       const port = kind === "data" ? REDIS_PORT : SENTINEL_PORT;
       new k8s.core.v1.Service(
         set,
@@ -171,7 +180,7 @@ export class Redis extends pulumi.ComponentResource {
     statefulSet(names.sentinel, "sentinel");
 
     if (plan.masterProxy) {
-      const selector = { "app.kubernetes.io/name": "redis-master-proxy", "app.kubernetes.io/component": names.proxy };
+      const selector = redisSelectors(args.name).proxy;
       const labels = componentLabels(names.proxy, { "app.kubernetes.io/name": "redis-master-proxy" });
       const proxyConfig = new k8s.core.v1.ConfigMap(
         names.proxy,

@@ -2,7 +2,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../sizing/types";
-import { componentLabels, ESSENTIAL_PRIORITY, MONITORING_NAMESPACE, SERVICE_NAMES, TLS_POLICY_ANNOTATIONS } from "../naming";
+import { componentLabels, ESSENTIAL_PRIORITY, SERVICE_NAMES, TLS_POLICY_ANNOTATIONS } from "../naming";
 import { internetFacingNlb, NLB_ANNOTATION } from "../load-balancer";
 import { CHECKSUM_ANNOTATION, CONFIG_FILE } from "./manifests";
 import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
@@ -111,16 +111,3 @@ export function haproxyService(routing: Plan["routing"], target: Plan["target"],
   };
 }
 
-export function haproxyNetworkPolicy(namespace: string): k8s.types.input.networking.v1.NetworkPolicy {
-  return {
-    metadata: { name: SERVICE_NAMES.haproxy, namespace, labels: LABELS },
-    spec: {
-      podSelector: { matchLabels: HAPROXY_SELECTOR },
-      policyTypes: ["Ingress"],
-      ingress: [
-        { ports: [{ port: "https" }, { port: "http" }] },
-        { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": MONITORING_NAMESPACE } } }], ports: [{ port: "stats" }] },
-      ],
-    },
-  };
-}

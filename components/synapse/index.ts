@@ -9,15 +9,15 @@ import * as pulumi from "@pulumi/pulumi";
 import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { Plan, SynapsePlan } from "../../sizing/types";
-import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, MONITORING_NAMESPACE, publicNames, SERVICE_NAMES } from "../naming";
+import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
 import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
 import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, toYaml, type SynapseEndpoints } from "./config";
-import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyNetworkPolicy, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
+import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
 import { routableServiceName } from "../../sizing/edge";
-import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels, synapseNetworkPolicy } from "./manifests";
+import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels } from "./manifests";
 import { disruptionBudget } from "../workload";
-import { kubernetesServers, renderHaproxyConfig, wellKnownClient } from "./routing";
+import { kubernetesServers, renderHaproxyConfig, routedTypes, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
 
 export interface SynapseArgs {
@@ -121,6 +121,7 @@ export class Synapse extends pulumi.ComponentResource {
       child,
     );
 
+    const routed = routedTypes(args.synapse);
     for (const worker of Object.values(args.synapse.workers)) {
       const config = rendered.perType[worker.type];
       if (!config) continue;
@@ -139,6 +140,7 @@ export class Synapse extends pulumi.ComponentResource {
         drain: args.routing.edge.drain,
         probeTimeoutSeconds: args.routing.edge.healthCheck.timeoutSeconds,
         scratch: args.synapse.scratch,
+        routed: routed.has(worker.type),
       });
       const metadata = { name: workloadName, namespace: ns, labels: synapseLabels(worker.type) };
       const selector = { matchLabels: selectorLabels(worker.type) };
@@ -161,7 +163,6 @@ export class Synapse extends pulumi.ComponentResource {
       }
       if (worker.replicas >= 2) new k8s.policy.v1.PodDisruptionBudget(workloadName, disruptionBudget(workloadName, ns, synapseLabels(worker.type), selectorLabels(worker.type)), child);
     }
-    new k8s.networking.v1.NetworkPolicy("synapse", synapseNetworkPolicy(ns, HAPROXY_SELECTOR, MONITORING_NAMESPACE), child);
 
     const haproxyConfig = configMap(SERVICE_NAMES.haproxy, { [CONFIG_FILE.haproxy]: rendered.haproxy });
     // Its pods need the controller's readiness-gate webhook running when they are created.
@@ -171,7 +172,6 @@ export class Synapse extends pulumi.ComponentResource {
     });
     const service = new k8s.core.v1.Service(SERVICE_NAMES.haproxy, haproxyService(args.routing, args.target, ns), { ...child, dependsOn: args.serviceDependsOn ?? [] });
     new k8s.policy.v1.PodDisruptionBudget(SERVICE_NAMES.haproxy, disruptionBudget(SERVICE_NAMES.haproxy, ns, componentLabels("synapse-routing"), HAPROXY_SELECTOR), child);
-    new k8s.networking.v1.NetworkPolicy(SERVICE_NAMES.haproxy, haproxyNetworkPolicy(ns), child);
 
     this.haproxyService = service.metadata.name;
     this.registerOutputs({ haproxyService: this.haproxyService });

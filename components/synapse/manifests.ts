@@ -29,12 +29,17 @@ export const CONFIG_FILE = { shared: "homeserver.yaml", process: "process.yaml",
 const SYNAPSE_UID = 991;
 export const CHECKSUM_ANNOTATION = "matrix-scale/config-checksum";
 
+/** Every Synapse process's pods, whatever its type. */
+export const SYNAPSE_POD_SELECTOR = { "app.kubernetes.io/name": "synapse" } as const;
+/** The pods of the process types HAProxy routes requests to (routing.routedTypes): only they accept HAProxy. */
+export const ROUTED_POD_SELECTOR = { ...SYNAPSE_POD_SELECTOR, "matrix-scale/http-routed": "true" } as const;
+
 export function synapseLabels(type: WorkerType): Record<string, string> {
-  return componentLabels(WORKER_NAMES[type].replace(/^synapse-/, ""), { "app.kubernetes.io/name": "synapse" });
+  return componentLabels(WORKER_NAMES[type].replace(/^synapse-/, ""), SYNAPSE_POD_SELECTOR);
 }
 
 export function selectorLabels(type: WorkerType): Record<string, string> {
-  return { "app.kubernetes.io/name": "synapse", "app.kubernetes.io/component": WORKER_NAMES[type].replace(/^synapse-/, "") };
+  return { ...SYNAPSE_POD_SELECTOR, "app.kubernetes.io/component": WORKER_NAMES[type].replace(/^synapse-/, "") };
 }
 
 
@@ -70,11 +75,13 @@ export interface PodInputs {
   drain: EdgePlan["drain"];
   probeTimeoutSeconds: number;
   scratch: SynapsePlan["scratch"];
+  /** HAProxy sends requests to this process type. */
+  routed: boolean;
 }
 
 export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTemplateSpec {
   const { process, worker } = inputs;
-  const labels = synapseLabels(worker.type);
+  const labels = { ...synapseLabels(worker.type), ...(inputs.routed ? ROUTED_POD_SELECTOR : {}) };
   const media = worker.type === "mediaRepository";
   const ports = [
     { name: "http", containerPort: POD_PORTS.http },
@@ -195,27 +202,6 @@ export function horizontalAutoscaler(worker: WorkerPlan, namespace: string, auto
           policies: [{ type: "Pods", value: autoscaling.scaleDown.pods, periodSeconds: autoscaling.scaleDown.periodSeconds }],
         },
       },
-    },
-  };
-}
-
-
-/**
- * Synapse pods accept HTTP from HAProxy and each other, replication only from Synapse pods,
- * metrics only from Synapse pods and the monitoring namespace; nothing else.
- */
-export function synapseNetworkPolicy(namespace: string, haproxySelector: Record<string, string>, monitoringNamespace: string): k8s.types.input.networking.v1.NetworkPolicy {
-  const synapsePods = { podSelector: { matchLabels: { "app.kubernetes.io/name": "synapse" } } };
-  return {
-    metadata: { name: "synapse", namespace, labels: componentLabels("synapse") },
-    spec: {
-      podSelector: { matchLabels: { "app.kubernetes.io/name": "synapse" } },
-      policyTypes: ["Ingress"],
-      ingress: [
-        { from: [synapsePods, { podSelector: { matchLabels: haproxySelector } }], ports: [{ port: "http" }] },
-        { from: [synapsePods], ports: [{ port: "replication" }] },
-        { from: [synapsePods, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": monitoringNamespace } } }], ports: [{ port: "metrics" }] },
-      ],
     },
   };
 }

@@ -206,6 +206,11 @@ export function backendMembers(backend: BackendId, synapse: SynapsePlan): { type
   return { type: types[backend]! };
 }
 
+/** The process types HAProxy sends requests to (each route's backend, and main, which takes the rest). */
+export function routedTypes(synapse: SynapsePlan): Set<WorkerType> {
+  return new Set<WorkerType>(["main", ...routes(synapse).map((r) => backendMembers(r.backend, synapse).type)]);
+}
+
 export type HaproxyServer =
   | { kind: "server"; name: string; host: string; port: number }
   /** DNS-discovered pods of a Deployment: up to `count` slots filled from the Service's records. */

@@ -13,7 +13,7 @@ import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import committedPolicy from "../../components/nodepools/aws-load-balancer-controller-policy.json";
 import { irsaTrustPolicy } from "../../components/nodepools/irsa";
 import versions from "../../versions.json";
-import { SERVER_NAME } from "../helpers";
+import { SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -61,7 +61,7 @@ const SERVICE = "kubernetes:core/v1:Service";
 describe("target aws, with an ACM certificate", () => {
   let ctx: Run;
   beforeAll(async () => {
-    ctx = await declare({ ccu: 1000, target: "aws", aws: { region: "eu-west-1", certificateArn: CERTIFICATE } });
+    ctx = await declare({ ccu: 1000, target: "aws", aws: { region: "eu-west-1", certificateArn: CERTIFICATE, apiAccessCidrs: TEST_API_ACCESS_CIDRS } });
   }, 60_000);
 
   it("the controller: the pinned chart in kube-system, two replicas on the application pool, its own service account annotated with its role, no Service mutator", () => {

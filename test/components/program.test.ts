@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { SECRET_NAMES } from "../../components/secrets";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { onTarget, SERVER_NAME, TEST_CERTIFICATE_ARN } from "../helpers";
+import { onTarget, SERVER_NAME, TEST_CERTIFICATE_ARN, TEST_API_ACCESS_CIDRS } from "../helpers";
 import { isKubernetesObject, manifestOf, validateManifest } from "./k8s-schema";
 
 const runs = new Map<string, MockRun>();
@@ -136,7 +136,7 @@ describe("the AWS region: the stack's AWS provider and the deployment agree", ()
   });
 
   it("aws.region set to another region than the provider's: refused, naming the key, nothing created", async () => {
-    const raw = { ccu: 100, serverName: SERVER_NAME, target: "aws", aws: { certificateArn: TEST_CERTIFICATE_ARN, region: "us-east-2" } };
+    const raw = { ccu: 100, serverName: SERVER_NAME, target: "aws", aws: { certificateArn: TEST_CERTIFICATE_ARN, apiAccessCidrs: TEST_API_ACCESS_CIDRS, region: "us-east-2" } };
     const error = (await withRegion("eu-west-1", () => runProgram(raw).catch((e: unknown) => e))) as Error & { declared?: { type: string }[] };
     expect(error.message).toMatch(/^matrix-scale:aws\.region = "us-east-2" but the stack's AWS provider is in eu-west-1/);
     // Only the read of the stack's own previous outputs (what it already stores) happened.

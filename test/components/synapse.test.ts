@@ -7,7 +7,7 @@ import type { RawSettings } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -183,14 +183,6 @@ describe.each(TIERS)("tier %s", (tier) => {
       for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) expect(pod.containers[0][probe].timeoutSeconds, `${workload} ${probe}`).toBe(5);
     }
   });
-
-  it("NetworkPolicy: replication only from Synapse pods; metrics from Synapse pods and the monitoring namespace", async () => {
-    const { run } = await load();
-    const policy = named(run, "networking.k8s.io/v1:NetworkPolicy", "synapse")!.inputs.spec as Obj;
-    const rule = (port: string) => policy.ingress.find((r: Obj) => r.ports.some((x: Obj) => x.port === port));
-    expect(rule("replication").from).toEqual([{ podSelector: { matchLabels: { "app.kubernetes.io/name": "synapse" } } }]);
-    expect(rule("metrics").from[1]).toEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } });
-  });
 });
 
 
@@ -239,7 +231,7 @@ describe("federation off", () => {
 describe("the front door on AWS", () => {
   it("an internet-facing NLB of the AWS Load Balancer Controller: IP targets, PROXY protocol v2, TLS with the ACM certificate on 443", async () => {
     const arn = "arn:aws:acm:us-east-1:111122223333:certificate/edge";
-    const { run } = await program({ target: "aws", aws: { certificateArn: arn } });
+    const { run } = await program({ target: "aws", aws: { certificateArn: arn, apiAccessCidrs: TEST_API_ACCESS_CIDRS } });
     const service = named(run, "core/v1:Service", "synapse-haproxy")!.inputs as Obj;
     const lb = "service.beta.kubernetes.io/aws-load-balancer";
     expect(service.metadata.annotations).toEqual({

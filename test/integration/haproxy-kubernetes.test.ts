@@ -13,7 +13,7 @@ import { renderFleetConfig } from "../../components/synapse";
 import { renderHaproxyConfig } from "../../components/synapse/routing";
 import { HAPROXY_CERTIFICATE } from "../../components/synapse/haproxy";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { planFor } from "../helpers";
+import { planFor, TEST_API_ACCESS_CIDRS } from "../helpers";
 import { freePortBlock, httpOk, PYTHON, Services, waitFor } from "./harness";
 import { makeTestCa } from "./synapse-fleet";
 
@@ -23,7 +23,7 @@ const certificate = makeTestCa(join(services.dir, "ca")).issue("matrix.test.exam
 
 const TARGETS = {
   kubernetes: {},
-  "aws, TLS at the NLB": { target: "aws", aws: { certificateArn: "arn:aws:acm:us-east-1:111122223333:certificate/test" } },
+  "aws, TLS at the NLB": { target: "aws", aws: { certificateArn: "arn:aws:acm:us-east-1:111122223333:certificate/test", apiAccessCidrs: TEST_API_ACCESS_CIDRS } },
 };
 
 describe.each(TIERS.flatMap((t) => Object.keys(TARGETS).flatMap((target) => [[t, target, true], [t, target, false]] as const)))("tier %s, %s, federation %s", (tier, target, federation) => {

@@ -13,7 +13,7 @@ import {
   replicationNeverExposed,
 } from "../../policy/policies";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -57,7 +57,7 @@ const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d";
 
 describe.each(TIERS.flatMap((t) => [[t, "kubernetes"], [t, "aws"]] as const))("tier %s, target %s", (tier, target) => {
   it("every policy passes on everything the program declares (AWS: with an ACM certificate)", async () => {
-    const run = await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target, ...(target === "aws" ? { aws: { certificateArn: CERTIFICATE } } : {}) });
+    const run = await runProgram({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, target, ...(target === "aws" ? { aws: { certificateArn: CERTIFICATE, apiAccessCidrs: TEST_API_ACCESS_CIDRS } } : {}) });
     expect(programViolations(run)).toEqual([]);
   });
 });

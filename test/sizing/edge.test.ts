@@ -62,7 +62,11 @@ describe("drain and TLS", () => {
     expect(() => requireDeployable(settings)).toThrow(
       "matrix-scale:aws.certificateArn is missing: target aws ends TLS at the load balancers; set the ARN of an ACM certificate for matrix.test.example and livekit.matrix.test.example",
     );
-    expect(requireDeployable(parseSettings({ ccu: 100, serverName: "matrix.test.example", target: "aws", aws: { certificateArn: arn } }))).toBeTruthy();
+    // The EKS API opens only to the CIDR blocks the operator names ([] keeps it inside the VPC).
+    expect(() => requireDeployable(parseSettings({ ccu: 100, serverName: "matrix.test.example", target: "aws", aws: { certificateArn: arn } }))).toThrow(
+      "matrix-scale:aws.apiAccessCidrs is missing: target aws opens the EKS API only to these CIDR blocks; set where `pulumi up` and the operators run (such as [\"203.0.113.0/24\"]), or [] to keep the API inside the VPC",
+    );
+    expect(requireDeployable(parseSettings({ ccu: 100, serverName: "matrix.test.example", target: "aws", aws: { certificateArn: arn, apiAccessCidrs: [] } }))).toBeTruthy();
     expect(requireDeployable(parseSettings({ ccu: 100, serverName: "matrix.test.example" }))).toBeTruthy();
     // The certificate is for the NLB: on an existing cluster HAProxy still serves the Secret.
     expect(planFor(100, { aws: { certificateArn: arn } }).routing.edge.tls.terminatesAt).toBe("haproxy");

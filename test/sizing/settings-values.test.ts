@@ -21,13 +21,13 @@ describe("documented defaults (docs/config.md)", () => {
       target: "kubernetes",
       federation: true,
       overrides: {},
-      kubernetes: { namespace: "matrix" },
+      kubernetes: { namespace: "matrix", nodeCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] },
       edge: { adminCidrs: [], tlsSecret: "matrix-tls", proxyProtocol: false },
       aws: { region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.36" },
     });
     // An object given without its defaulted keys still gets them.
     expect(accepts({ kubernetes: { renderDir: "out" }, aws: { region: "eu-west-1" } })).toMatchObject({
-      kubernetes: { namespace: "matrix", renderDir: "out" },
+      kubernetes: { namespace: "matrix", renderDir: "out", nodeCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] },
       aws: { region: "eu-west-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: "1.36" },
     });
   });
@@ -297,7 +297,7 @@ describe("messages", () => {
       return "";
     };
     expect(unknown({ aws: { zone: "a" } })).toBe(
-      "matrix-scale:aws.zone is not a known setting; accepted here: region, vpcId, privateSubnetIds, publicSubnetIds, availabilityZones, vpcCidr, kubernetesVersion, certificateArn",
+      "matrix-scale:aws.zone is not a known setting; accepted here: region, vpcId, privateSubnetIds, publicSubnetIds, availabilityZones, vpcCidr, kubernetesVersion, certificateArn, apiAccessCidrs",
     );
     expect(unknown({ overrides: { postgres: { workMem: 1 } } })).toBe("matrix-scale:overrides.postgres.workMem is not a known setting; accepted here: maxConnections, storageGB");
     expect(unknown({ overrides: { minio: { drives: 1 } } })).toBe("matrix-scale:overrides.minio.drives is not a known setting; accepted here: pools, growthHorizonMonths");
