@@ -19,6 +19,7 @@ import { Synapse } from "./components/synapse";
 import { MINIO_IMAGE } from "./components/versions";
 import type { ChartOptions, ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
+import { eksDefaultServiceCidr, kubernetesServiceAddress } from "./sizing/settings";
 import { parseSettings, plan, PlanError, requireDeployable, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
@@ -148,9 +149,10 @@ export async function program(options: ProgramOptions = {}) {
       { name: "synapse", client: "synapse" },
       { name: "livekit", client: "callHosts" },
     ],
-    // On AWS the nodes and the API server's interfaces are in the VPC; call hosts in its public subnets.
+    // On AWS call hosts are in the public subnets; the API server is the `kubernetes` Service's address
+    // (the VPC CNI judges egress before kube-proxy translates it) and the endpoint's interfaces in the VPC.
     callHostCidrs: nodePools ? nodePools.callHostCidrs : settings.kubernetes.nodeCidrs,
-    apiServerCidrs: nodePools ? [nodePools.vpcCidr] : settings.kubernetes.nodeCidrs,
+    apiServerCidrs: nodePools ? [`${kubernetesServiceAddress(eksDefaultServiceCidr([nodePools.vpcCidr]))}/32`, nodePools.vpcCidr] : settings.kubernetes.nodeCidrs,
     provider: cluster.provider,
   }, { dependsOn: [cluster] });
 

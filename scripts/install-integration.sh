@@ -6,7 +6,8 @@
 #                    the Kubernetes control plane and KWOK (scripts/install-kube.sh);
 #                    the Pulumi CLI and Kubernetes provider (scripts/install-pulumi.sh)
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client);
-#           network-config-analyzer (the NetworkPolicy analyzer the isolation test asks)
+#           network-config-analyzer (the NetworkPolicy analyzer the isolation test asks);
+#           barman with its cloud tools (what CloudNativePG runs to back up and restore)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version() { node -p "require('./versions.json').$1"; }
@@ -27,6 +28,12 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # network namespaces (test hosts of our own) and mount namespaces for the MinIO pool test
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v unshare >/dev/null || need_apt+=(util-linux)
+# barman-cloud runs as PostgreSQL's archive and restore commands, as the postgres user, so its venv is
+# built on the system Python (a per-user Python under /root is out of that user's reach); psycopg2
+# compiles against libpq.
+/usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+ls /usr/include/python3*/Python.h >/dev/null 2>&1 || need_apt+=(python3-dev)
+command -v pg_config >/dev/null || need_apt+=(libpq-dev)
 # certificates for the test control plane
 command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -52,16 +59,27 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 ln -sfn "$venv" "$CACHE/venv-synapse"
 
+# A tool from PyPI in a venv of its own, once per version: venv_tool NAME VERSION PYTHON REQUIREMENT BINARY.
+venv_tool() {
+  local name=$1 ver=$2 python=$3 requirement=$4 binary=$5
+  local dir="$CACHE/venv-$name-$ver"
+  if [ ! -x "$dir/bin/$binary" ]; then
+    echo "install-integration: $requirement into $dir"
+    rm -rf "$dir"
+    "$python" -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check "$requirement"
+  fi
+  ln -sfn "$dir" "$CACHE/venv-$name"
+}
+
 # An analyzer of NetworkPolicies written apart from this project (it pins its own dependencies).
 NCA_VERSION=$(version networkConfigAnalyzer)
-nca_venv="$CACHE/venv-nca-$NCA_VERSION"
-if [ ! -x "$nca_venv/bin/nca" ]; then
-  echo "install-integration: network-config-analyzer $NCA_VERSION into $nca_venv"
-  rm -rf "$nca_venv"
-  python3 -m venv "$nca_venv"
-  "$nca_venv/bin/pip" install -q --disable-pip-version-check "network-config-analyzer==$NCA_VERSION"
-fi
-ln -sfn "$nca_venv" "$CACHE/venv-nca"
+venv_tool nca "$NCA_VERSION" python3 "network-config-analyzer==$NCA_VERSION" nca
+
+# barman-cloud: the backup and restore tools CloudNativePG runs, for the restore drill. PostgreSQL
+# runs them as the postgres user, hence the system Python (see the packages above).
+BARMAN_VERSION=$(version barman)
+venv_tool barman "$BARMAN_VERSION" /usr/bin/python3 "barman[cloud]==$BARMAN_VERSION" barman-cloud-restore
 
 # MinIO, built from the Go module proxy at a pinned version (cached binary).
 MINIO_VERSION=$(version minio)

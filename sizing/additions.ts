@@ -88,6 +88,14 @@ export const MINIO_DRIVES_PER_SERVER = 4;
 export const DATABASE_VOLUME = { iopsPerUser: 3, mibpsPerIops: 1 / 16 } as const;
 
 /**
+ * Database backups: a base backup every night at 03:00 (CloudNativePG's cron has a seconds field),
+ * WAL archived continuously, kept for a 30-day recovery window. PostgreSQL closes a WAL segment at
+ * most `archiveTimeoutS` after a commit even when quiet, which bounds the data a restore can lose
+ * (CloudNativePG's own default is 5 minutes).
+ */
+export const DATABASE_BACKUP = { schedule: "0 0 3 * * *", retentionDays: 30, archiveTimeoutS: 60 } as const;
+
+/**
  * Node root disks hold the OS, the images the node pulls, container logs and the pods' scratch
  * (emptyDir): 40 GB before scratch, every pod's scratch limit on one node in the worst case, and
  * 10% more because the kubelet evicts pods below 10% free (nodefs.available), rounded up to 10 GB.

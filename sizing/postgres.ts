@@ -1,5 +1,5 @@
 /** PostgreSQL: instances, durability, resources, volume, max_connections and the tuning set. */
-import { DATABASE_VOLUME, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
+import { DATABASE_BACKUP, DATABASE_VOLUME, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
 import { cappedToNode, ceilTo } from "./resources";
@@ -78,7 +78,7 @@ export function planPostgres(
   }
 
   const resources = cappedToNode(seed, node.allocatable);
-  const parameters: Record<string, string> = { ...tierParameters(tier), max_connections: String(maxConnections) };
+  const parameters: Record<string, string> = { ...tierParameters(tier), max_connections: String(maxConnections), archive_timeout: `${DATABASE_BACKUP.archiveTimeoutS}s` };
   const memory = resources.limits.memoryGiB;
   const sharedBuffers = pgMemoryGiB(parameters.shared_buffers!);
   const cache = pgMemoryGiB(parameters.effective_cache_size!);
@@ -112,6 +112,7 @@ export function planPostgres(
     growthGBPerYear,
     monthsCovered: Math.round(((storageGB - PG_BASE_GB) / (growthGBPerYear / 12)) * 10) / 10,
     pool: "database",
+    backup: { ...DATABASE_BACKUP },
   };
 }
 

@@ -155,6 +155,12 @@ export function isCidr(value: string): boolean {
  * `aws.vpcCidr` only accepts a /16 in 10.0.0.0/8, so a VPC the program creates always gets
  * 172.20.0.0/16, which it cannot overlap: the settings test checks every accepted block.
  */
+/** The `kubernetes` Service's address: the first of the Service range (Kubernetes allocates it so). */
+export function kubernetesServiceAddress(serviceCidr: string): string {
+  const [a, b, c, d] = serviceCidr.split("/")[0]!.split(".").map(Number) as [number, number, number, number];
+  return [a, b, c, d + 1].join(".");
+}
+
 export function eksDefaultServiceCidr(vpcCidrs: readonly string[]): "172.20.0.0/16" | "10.100.0.0/16" {
   return vpcCidrs.some((c) => c.startsWith("10.")) ? "172.20.0.0/16" : "10.100.0.0/16";
 }

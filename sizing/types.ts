@@ -126,6 +126,8 @@ export interface PostgresPlan {
   growthGBPerYear: number;
   monthsCovered: number;
   pool: PoolRole;
+  /** Base backup schedule (cron with seconds), recovery window, and the longest a commit waits to be archived. */
+  backup: { schedule: string; retentionDays: number; archiveTimeoutS: number };
 }
 
 export interface RedisPlan {

@@ -58,7 +58,10 @@ export interface FlowContext {
   redis: readonly { name: string; client: "synapse" | "callHosts" }[];
   /** Where the call hosts' node addresses are (LiveKit reaches its Redis from the host network). */
   callHostCidrs: readonly pulumi.Input<string>[];
-  /** Where the Kubernetes API server answers (CloudNativePG's instance manager reports through it). */
+  /**
+   * Where the Kubernetes API server answers (CloudNativePG's instance manager reports through it):
+   * the `kubernetes` Service's address too where the CNI judges egress before translating it (EKS).
+   */
   apiServerCidrs: readonly pulumi.Input<string>[];
 }
 
@@ -74,8 +77,10 @@ export const DNS_PORTS: readonly FlowPort[] = [{ port: 53, protocol: "UDP" }, { 
 const OPERATOR_SELECTOR = { "app.kubernetes.io/name": "cloudnative-pg" };
 
 const tcp = (...ports: (number | string)[]): FlowPort[] => ports.map((port) => ({ port }));
-/** Synapse's container ports by name: only the processes that listen for replication are reached on it. */
+/** A Synapse container port by its name (the pods of the processes that do not declare it are not reached). */
 const synapsePort = (name: keyof typeof POD_PORTS) => name;
+/** Prometheus's pods, as the Prometheus operator labels them (not Grafana, Alertmanager or the log agents). */
+const PROMETHEUS_SELECTOR = { "app.kubernetes.io/name": "prometheus" };
 
 export function networkFlows(ctx: FlowContext): Flow[] {
   const own = (name: string, selector: Readonly<Record<string, string>>): OwnPods => ({ kind: "pods", name, namespace: ctx.namespace, selector });
@@ -86,7 +91,7 @@ export function networkFlows(ctx: FlowContext): Flow[] {
   const minio = own("minio", MINIO_SELECTOR);
   const minioSetup = own("minio-setup", MINIO_SETUP_SELECTOR);
   const lkJwt = own("lk-jwt-service", LK_JWT.selector);
-  const monitoring: ForeignPods = { kind: "namespace", namespace: MONITORING_NAMESPACE };
+  const monitoring: ForeignPods = { kind: "namespace", namespace: MONITORING_NAMESPACE, selector: PROMETHEUS_SELECTOR };
   const operator: ForeignPods = { kind: "namespace", namespace: ctx.operatorNamespace, selector: OPERATOR_SELECTOR };
   const callHosts: Addresses = { kind: "cidrs", cidrs: ctx.callHostCidrs };
 
@@ -98,7 +103,7 @@ export function networkFlows(ctx: FlowContext): Flow[] {
     { from: synapse, to: postgres, ports: tcp(DATABASE.port), why: "Synapse's database" },
     { from: synapse, to: minio, ports: tcp(MINIO_PORTS.api), why: "the media store (S3 provider)" },
     { from: synapse, to: INTERNET, ports: [], why: "federation, push gateways, URL previews and remote media, on any port" },
-    { from: lkJwt, to: INTERNET, ports: tcp(443, 8448), why: "LiveKit's public URL and the homeservers whose OpenID tokens it checks" },
+    { from: lkJwt, to: INTERNET, ports: [], why: "LiveKit's public URL and the homeservers whose OpenID tokens it checks, on any port (server discovery may name any)" },
     { from: postgres, to: postgres, ports: tcp(DATABASE.port), why: "streaming replication and new instances cloning the primary" },
     { from: operator, to: postgres, ports: tcp(INSTANCE_PORTS.status, DATABASE.port), why: "the operator reads each instance's status" },
     { from: postgres, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the instance manager reports to the Kubernetes API" },

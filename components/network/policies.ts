@@ -50,9 +50,11 @@ export function groupPolicy(group: OwnPods, flows: readonly Flow[]): NetworkPoli
   };
 }
 
+export const DEFAULT_DENY = "default-deny";
+
 /** Nothing in or out of the namespace's pods unless another policy allows it. */
 export function defaultDeny(namespace: string): NetworkPolicy {
-  return { metadata: { name: "default-deny", namespace, labels: LABELS }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } };
+  return { metadata: { name: DEFAULT_DENY, namespace, labels: LABELS }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } };
 }
 
 /** Every pod of the namespace may ask the cluster's DNS. */

@@ -53,7 +53,7 @@ export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<strin
     topologySpreadConstraints: [strictZoneSpread(selector)],
     monitoring: { enablePodMonitor: true },
     backup: {
-      retentionPolicy: "30d",
+      retentionPolicy: `${pg.backup.retentionDays}d`,
       barmanObjectStore: {
         destinationPath: `s3://${ctx.backup.bucket}/`,
         endpointURL: ctx.backup.endpoint,
@@ -69,6 +69,6 @@ export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<strin
 }
 
 /** A daily base backup (CloudNativePG cron has a seconds field); WAL is archived continuously. */
-export function scheduledBackupSpec(): Record<string, unknown> {
-  return { schedule: "0 0 3 * * *", immediate: true, backupOwnerReference: "self", method: "barmanObjectStore", cluster: { name: CLUSTER_NAME } };
+export function scheduledBackupSpec(backup: PostgresPlan["backup"]): Record<string, unknown> {
+  return { schedule: backup.schedule, immediate: true, backupOwnerReference: "self", method: "barmanObjectStore", cluster: { name: CLUSTER_NAME } };
 }

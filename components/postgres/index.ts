@@ -60,7 +60,7 @@ export class Postgres extends pulumi.ComponentResource {
         apiVersion: "postgresql.cnpg.io/v1",
         kind: "ScheduledBackup",
         metadata: { name: `${CLUSTER_NAME}-daily`, namespace: args.namespace, labels: componentLabels("postgres") },
-        spec: scheduledBackupSpec(),
+        spec: scheduledBackupSpec(args.postgres.backup),
       },
       { ...child, dependsOn: [cluster] },
     );

@@ -8,6 +8,7 @@ import { chmodSync, chownSync, createWriteStream, mkdirSync, mkdtempSync, readFi
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pgMemoryGiB } from "../../sizing/units";
 
 export const ROOT = join(__dirname, "..", "..");
 export const VENV = join(ROOT, ".cache", "venv-synapse");
@@ -158,7 +159,7 @@ const PG_BIN = (() => {
 })();
 
 /** PostgreSQL runs as the `postgres` user (initdb refuses root); its data lives in the test dir. */
-function asPostgres(command: string, args: string[]): string[] {
+export function asPostgres(command: string, args: string[]): string[] {
   return process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", command, ...args] : [command, ...args];
 }
 
@@ -171,16 +172,26 @@ export interface Postgres {
 export async function startPostgres(services: Services, parameters: Record<string, string> = {}): Promise<Postgres> {
   const data = join(services.dir, "pgdata");
   mkdirSync(data, { recursive: true });
-  if (process.getuid?.() === 0) {
-    const pgUser = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim();
-    const pgGroup = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim();
-    chownSync(data, Number(pgUser), Number(pgGroup));
-    chownSync(services.dir, Number(pgUser), Number(pgGroup));
-    chmodSync(services.dir, 0o777);
-  }
+  ownedByPostgres(services.dir, data);
   const [cmd, ...args] = asPostgres(`${PG_BIN}/initdb`, ["-D", data, "--encoding=UTF8", "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256", "-U", "postgres"]);
   const init = spawnSync(cmd!, args, { encoding: "utf8" });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  return runPostgres(services, data, parameters);
+}
+
+/** Hands the test dir and a data directory to the `postgres` user when the tests run as root. */
+export function ownedByPostgres(dir: string, data: string): void {
+  if (process.getuid?.() !== 0) return;
+  const pgUser = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
+  const pgGroup = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
+  spawnSync("chown", ["-R", `${pgUser}:${pgGroup}`, data]);
+  chownSync(dir, pgUser, pgGroup);
+  chmodSync(dir, 0o777);
+  chmodSync(data, 0o700);
+}
+
+/** Starts PostgreSQL on an existing data directory (a fresh initdb, or one a restore wrote); `ready` says when it serves. */
+export async function runPostgres(services: Services, data: string, parameters: Record<string, string> = {}, ready = "SELECT 1", timeoutMs = 30_000): Promise<Postgres> {
   const port = await freePort();
   const settings = { listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: services.dir, fsync: "off", ...parameters };
   const [pg, ...pgArgs] = asPostgres(`${PG_BIN}/postgres`, ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])]);
@@ -191,8 +202,26 @@ export async function startPostgres(services: Services, parameters: Record<strin
     if (r.status !== 0) throw new Error(`psql failed (${sql}): ${r.stderr}`);
     return r.stdout.trim();
   };
-  await waitFor("PostgreSQL to accept connections", async () => (psql("SELECT 1") === "1" ? true : undefined), 30_000);
+  await waitFor("PostgreSQL to accept connections", async () => {
+    try {
+      return ["t", "1"].includes(psql(ready)) ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs);
   return { port, socketDir: services.dir, psql };
+}
+
+const MEMORY_PARAMETERS = ["shared_buffers", "effective_cache_size", "maintenance_work_mem", "work_mem", "wal_buffers"];
+/** Test machine budget: the largest shared_buffers a test instance gets. */
+const TEST_SHARED_BUFFERS_GIB = 0.125;
+
+/** A tier's PostgreSQL memory settings scaled by one factor to this machine (keeping their ratios); the rest untouched. */
+export function scaledForThisMachine(parameters: Record<string, string>): Record<string, string> {
+  const factor = Math.min(1, TEST_SHARED_BUFFERS_GIB / pgMemoryGiB(parameters.shared_buffers!));
+  return Object.fromEntries(
+    Object.entries(parameters).map(([k, v]) => [k, MEMORY_PARAMETERS.includes(k) ? `${Math.max(64, Math.round(pgMemoryGiB(v) * factor * 1024 * 1024))}kB` : v]),
+  );
 }
 
 export interface Redis {

@@ -21,7 +21,7 @@ import { INTERNET, neededFlows, type Endpoint, type NeededFlow, type World } fro
 const NCA = join(ROOT, ".cache", "venv-nca", "bin", "nca");
 const OWN_NAMESPACES = ["matrix", "matrix-calls"];
 const work = mkdtempSync(join(tmpdir(), "nca-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => process.env.KEEP_NCA ? undefined : rmSync(work, { recursive: true, force: true }));
 const summary: string[] = [];
 afterAll(() => console.log(["| case | needed flows (workload pairs and address ranges) | allowed by the analyzer | open but not needed |", "|---|---:|---:|---:|", ...summary].join("\n")));
 
@@ -86,7 +86,8 @@ function portKeys(conn: string): string[] {
 
 // A pod as the analyzer names it ("matrix/redis-synapse-1"): its workload ("matrix/redis-synapse").
 const workloadOf = (pod: string) => pod.replace(/\[[A-Za-z]+\]$/, "").replace(/-[0-9a-z]{1,5}$/, "");
-const isRange = (end: string) => /^\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+$/.test(end);
+/** An address end: a range `a.b.c.d-e.f.g.h`, or one address. */
+const isRange = (end: string) => /^\d+\.\d+\.\d+\.\d+(-\d+\.\d+\.\d+\.\d+)?$/.test(end);
 
 const ip = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
 function cidrRange(cidr: string): [number, number] {
@@ -106,13 +107,18 @@ const covers = (outer: [number, number][], [a, b]: [number, number]) => {
   for (const [x, y] of [...outer].sort((p, q) => p[0] - q[0])) if (x <= at && y >= at) at = y + 1;
   return at > b;
 };
-const rangeOf = (end: string): [number, number] => end.split("-").map(ip) as [number, number];
+const rangeOf = (end: string): [number, number] => {
+  const [from, to] = end.split("-") as [string, string | undefined];
+  return [ip(from), ip(to ?? from)];
+};
 const allows = (ports: string[], key: string) => ports.includes("ALL") || ports.includes(key) || ports.includes(`${key.split(":")[0]}:*`);
 
 const CASES = [
   { name: "tier 100, an existing cluster with its nodes in 10.20.0.0/16", raw: { ccu: TIER_USERS["100"]!, kubernetes: { nodeCidrs: ["10.20.0.0/16"] } }, nodes: ["10.20.0.0/16"], api: ["10.20.0.0/16"] },
-  // The program's own VPC (10.42.0.0/16): call hosts in the public subnets (the upper half's first /20s), the API in the VPC.
-  { name: "tier 20k on AWS", raw: { ccu: TIER_USERS["20k"]!, ...onTarget("aws") }, nodes: ["10.42.128.0/20", "10.42.144.0/20", "10.42.160.0/20"], api: ["10.42.0.0/16"] },
+  // The program's own VPC (10.42.0.0/16): call hosts in the public subnets (the upper half's first /20s). The API: EKS
+  // gives Services 172.20.0.0/16 in a VPC of 10.0.0.0/8 (EKS user guide, "service-ipv4-cidr") and the `kubernetes`
+  // Service takes its first address, which the VPC CNI judges before translating; the endpoint's interfaces are in the VPC.
+  { name: "tier 20k on AWS", raw: { ccu: TIER_USERS["20k"]!, ...onTarget("aws") }, nodes: ["10.42.128.0/20", "10.42.144.0/20", "10.42.160.0/20"], api: ["172.20.0.1/32", "10.42.0.0/16"] },
 ];
 
 describe.each(CASES)("$name", ({ name, raw, nodes, api }) => {
@@ -130,6 +136,9 @@ describe.each(CASES)("$name", ({ name, raw, nodes, api }) => {
     expect(allowed.length).toBeGreaterThan(20);
   }, 300_000);
 
+  /** The analyzer's pods of a workload, in any line. */
+  const podsSeen = (workload: string) => new Set(allowed.flatMap((a) => [a.from, a.to]).filter((end) => !isRange(end) && workloadOf(end) === workload)).size;
+
   it("every connection the configuration needs is open", () => {
     const missing: string[] = [];
     for (const f of needed) {
@@ -142,9 +151,9 @@ describe.each(CASES)("$name", ({ name, raw, nodes, api }) => {
           for (const r of ranges(f.from.cidrs ? f.from : f.to)) if (!covers(open, r)) missing.push(`${f.from.name} => ${f.to.name} ${key} (${f.source})`);
         } else {
           const open = allowed.some((a) => workloadOf(a.from) === f.from.name && workloadOf(a.to) === f.to.name && allows(a.ports, key));
-          // The analyzer shows a workload's pods to each other only when it runs two or more.
-          const selfWithOnePod = f.from.name === f.to.name && !allowed.some((a) => workloadOf(a.from) === f.from.name && workloadOf(a.to) === f.to.name);
-          if (!open && !selfWithOnePod) missing.push(`${f.from.name} => ${f.to.name} ${key} (${f.source})`);
+          // A workload's pods reach each other only when it has two: the analyzer then shows both.
+          const onePod = f.from.name === f.to.name && podsSeen(f.from.name) < 2;
+          if (!open && !onePod) missing.push(`${f.from.name} => ${f.to.name} ${key} (${f.source})`);
         }
       }
     }

@@ -11,19 +11,7 @@ import type { Plan } from "../../sizing/types";
 import { pgMemoryGiB } from "../../sizing/units";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
 import { planFor } from "../helpers";
-import { PYTHON, Services, startPostgres, type Postgres } from "./harness";
-
-const MEMORY_PARAMETERS = ["shared_buffers", "effective_cache_size", "maintenance_work_mem", "work_mem", "wal_buffers"];
-/** Test machine budget: the largest shared_buffers a test instance gets. */
-const TEST_SHARED_BUFFERS_GIB = 0.125;
-
-/** Memory settings scaled by one factor (keeping their ratios); the rest untouched. */
-function scaledForThisMachine(parameters: Record<string, string>): Record<string, string> {
-  const factor = Math.min(1, TEST_SHARED_BUFFERS_GIB / pgMemoryGiB(parameters.shared_buffers!));
-  return Object.fromEntries(
-    Object.entries(parameters).map(([k, v]) => [k, MEMORY_PARAMETERS.includes(k) ? `${Math.max(64, Math.round(pgMemoryGiB(v) * factor * 1024 * 1024))}kB` : v]),
-  );
-}
+import { PYTHON, scaledForThisMachine, Services, startPostgres, type Postgres } from "./harness";
 
 /** SHOW output and config values in comparable form: memory in kB, times in seconds. */
 function normalise(value: string): string {

@@ -55,6 +55,7 @@ export interface World {
 }
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job"]);
+/** Not the internet: private (RFC 1918), shared (RFC 6598), link-local (RFC 3927) and loopback ranges. */
 const INTERNET_EXCEPT = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"];
 export const INTERNET: Endpoint = { name: "internet", cidrs: ["0.0.0.0/0"], except: INTERNET_EXCEPT };
 export const ANYWHERE: Endpoint = { name: "anywhere", cidrs: ["0.0.0.0/0"] };
@@ -117,10 +118,14 @@ const HOST = /((?:[a-z0-9]([-a-z0-9]*[a-z0-9])?\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?
 export function references(text: string): { service: string; namespace: string; port: number }[] {
   const found: { service: string; namespace: string; port: number }[] = [];
   for (const m of text.matchAll(HOST)) {
+    // `$(POD_NAME).<service>…`: a pod's own name, filled in by Kubernetes (what it announces, not what it reaches).
+    if (text.slice(0, m.index).endsWith(").")) continue;
     const labels = m[1]!.split(".");
     const service = labels[labels.length - 1]!;
     const port = m[5] ?? /^[^\n]*\n?\s*port:\s*(\d+)/.exec(text.slice(m.index! + m[0].length))?.[1];
-    if (port) found.push({ service, namespace: m[4]!, port: Number(port) });
+    // A name whose port this reading cannot find would drop a needed flow unseen.
+    if (!port) throw new Error(`no port found for ${m[0]} (neither host:port nor a following port: line)`);
+    found.push({ service, namespace: m[4]!, port: Number(port) });
   }
   return found;
 }
@@ -136,10 +141,12 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
   /** Where a reference to Service `svc` on `port` lands: each target workload and its listening port. */
   const resolve = (svc: Service, port: number) => {
     const entry = svc.spec.ports.find((p) => p.port === port);
-    if (!entry || !svc.spec.selector) return [];
-    return podsOf(svc.metadata.namespace, svc.spec.selector).flatMap((w) => {
+    const targets = entry && svc.spec.selector ? podsOf(svc.metadata.namespace, svc.spec.selector) : [];
+    if (!entry || targets.length === 0) throw new Error(`Service ${svc.metadata.namespace}/${svc.metadata.name} has no port ${port} or no pods behind it`);
+    return targets.map((w) => {
       const listening = targetPort(w, entry.targetPort ?? entry.port);
-      return listening === undefined ? [] : [{ w, port: listening }];
+      if (listening === undefined) throw new Error(`${id(w)} declares no port ${String(entry.targetPort)} for ${svc.metadata.name}`);
+      return { w, port: listening };
     });
   };
   const referenced = (w: Workload) =>
@@ -209,16 +216,12 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
     }
   }
 
-  // Outside the cluster: Synapse federates, pushes and fetches remote media and previews on any port
-  // (server discovery may name any port); lk-jwt-service reaches LiveKit's public URL and checks
-  // OpenID tokens at homeservers (the Matrix federation port 8448, or 443 when delegated).
+  // Outside the cluster, on any port: Synapse federates, pushes and fetches remote media and previews;
+  // lk-jwt-service reaches LiveKit's public URL and checks OpenID tokens at homeservers. Matrix server
+  // discovery (.well-known, SRV) may name any port (Matrix spec, "Resolving server names").
   for (const w of all) {
-    if (w.labels["app.kubernetes.io/name"] === "synapse") add(endpoint(w), INTERNET, ["ALL"], "Synapse federation and outbound HTTP");
-    if (w.labels["app.kubernetes.io/name"] === "lk-jwt-service") {
-      const url = w.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === "LIVEKIT_URL")?.value ?? "";
-      const port = /^wss?:\/\/[^/:]+:(\d+)/.exec(url)?.[1] ?? (url.startsWith("wss:") ? "443" : "80");
-      add(endpoint(w), INTERNET, [...new Set([`TCP:${port}`, "TCP:443", "TCP:8448"])], "lk-jwt-service: LiveKit URL and homeservers' OpenID");
-    }
+    const app = w.labels["app.kubernetes.io/name"];
+    if (app === "synapse" || app === "lk-jwt-service") add(endpoint(w), INTERNET, ["ALL"], `${app}: federation and outbound HTTPS`);
   }
   return flows;
 }
