@@ -59,10 +59,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 ln -sfn "$venv" "$CACHE/venv-synapse"
 
-# A tool from PyPI in a venv of its own, once per version: venv_tool NAME VERSION PYTHON REQUIREMENT BINARY.
+# A tool from PyPI in a venv of its own, once per version:
+# venv_tool NAME VERSION PYTHON REQUIREMENT BINARY [PARENT DIR, default the cache]; linked as $CACHE/venv-NAME.
 venv_tool() {
-  local name=$1 ver=$2 python=$3 requirement=$4 binary=$5
-  local dir="$CACHE/venv-$name-$ver"
+  local name=$1 ver=$2 python=$3 requirement=$4 binary=$5 parent=${6:-$CACHE}
+  local dir="$parent/venv-$name-$ver"
   if [ ! -x "$dir/bin/$binary" ]; then
     echo "install-integration: $requirement into $dir"
     rm -rf "$dir"
@@ -77,9 +78,15 @@ NCA_VERSION=$(version networkConfigAnalyzer)
 venv_tool nca "$NCA_VERSION" python3 "network-config-analyzer==$NCA_VERSION" nca
 
 # barman-cloud: the backup and restore tools CloudNativePG runs, for the restore drill. PostgreSQL
-# runs them as the postgres user, hence the system Python (see the packages above).
+# runs them as the postgres user, hence the system Python (see the packages above) and, when the
+# tests run as root, a venv outside the checkout, whose directories that user may not enter.
 BARMAN_VERSION=$(version barman)
-venv_tool barman "$BARMAN_VERSION" /usr/bin/python3 "barman[cloud]==$BARMAN_VERSION" barman-cloud-restore
+barman_parent=$CACHE
+if [ "$(id -u)" = 0 ]; then
+  barman_parent=${MATRIX_SCALE_SHARED_CACHE:-/var/cache/matrix-scale}
+  mkdir -p "$barman_parent" && chmod 755 "$barman_parent"
+fi
+venv_tool barman "$BARMAN_VERSION" /usr/bin/python3 "barman[cloud]==$BARMAN_VERSION" barman-cloud-restore "$barman_parent"
 
 # MinIO, built from the Go module proxy at a pinned version (cached binary).
 MINIO_VERSION=$(version minio)

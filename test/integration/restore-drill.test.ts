@@ -6,7 +6,7 @@
  * every row is checked. docs/data-tier.md's restore runbook follows the same steps.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterSpec, CLUSTER_NAME } from "../../components/postgres/cluster";
@@ -14,9 +14,10 @@ import { BACKUP_BUCKET } from "../../components/naming";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS } from "../fixtures/seed";
 import { planFor } from "../helpers";
-import { ownedByPostgres, ROOT, runPostgres, scaledForThisMachine, Services, startMinio, startPostgres, waitFor, type Minio, type Postgres } from "./harness";
+import { asPostgres, ownedByPostgres, ROOT, runPostgres, scaledForThisMachine, Services, startMinio, startPostgres, waitFor, type Minio, type Postgres } from "./harness";
 
-const BARMAN = join(ROOT, ".cache", "venv-barman", "bin");
+// The venv's own path: PostgreSQL runs these tools as the postgres user, which may not enter the checkout.
+const BARMAN = join(realpathSync(join(ROOT, ".cache", "venv-barman")), "bin");
 const KEY = "drill-access-key";
 const SECRET = "drill-secret-key-0123456789";
 const ROWS_PER_PHASE = 500;
@@ -56,6 +57,10 @@ describe("restore drill (5k tier's parameters): base backup and WAL in the objec
   };
 
   beforeAll(async () => {
+    // PostgreSQL runs the archive and restore commands as itself: they must be within its reach.
+    const [cmd, ...args] = asPostgres(`${BARMAN}/barman-cloud-wal-archive`, ["--version"]);
+    const reach = spawnSync(cmd!, args, { encoding: "utf8" });
+    if (reach.status !== 0) throw new Error(`PostgreSQL's user cannot run ${BARMAN}/barman-cloud-wal-archive: ${reach.stderr}${reach.error ?? ""}`);
     plan = planFor(TIER_USERS["5k"]!);
     minio = await startMinio(storeHost, "minio", KEY, SECRET, [join(storeHost.dir, "drive")]);
     const spec = clusterSpec(plan.postgres, { image: "x", storageClass: "x", ownerSecret: "x", backup: { endpoint: minio.endpoint, bucket: BACKUP_BUCKET, credentialsSecret: "x" } }) as { backup: { barmanObjectStore: ObjectStore }; postgresql: { parameters: Record<string, string> } };
