@@ -96,6 +96,8 @@ export class NodePools extends pulumi.ComponentResource {
       });
     }
 
+    // requireDeployable refuses target aws without it.
+    const apiAccessCidrs = args.aws.apiAccessCidrs!;
     const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeRole("eks.amazonaws.com"), tags: tags(`${name}-cluster`) }, child);
     new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" }, child);
     const cluster = new aws.eks.Cluster(
@@ -107,8 +109,8 @@ export class NodePools extends pulumi.ComponentResource {
           subnetIds: [...privateSubnets, ...publicSubnets],
           endpointPrivateAccess: true,
           // Open to the internet only from the operator's CIDR blocks; none keeps the API inside the VPC.
-          endpointPublicAccess: args.aws.apiAccessCidrs!.length > 0,
-          ...(args.aws.apiAccessCidrs!.length > 0 ? { publicAccessCidrs: args.aws.apiAccessCidrs! } : {}),
+          endpointPublicAccess: apiAccessCidrs.length > 0,
+          ...(apiAccessCidrs.length > 0 ? { publicAccessCidrs: apiAccessCidrs } : {}),
         },
         accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
         enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],

@@ -31,8 +31,8 @@ export class ObjectStore extends pulumi.ComponentResource {
     super("matrix-scale:objectstore:ObjectStore", name, {}, opts);
     const child = { parent: this, provider: args.provider };
     const ns = args.namespace;
-    const labels = componentLabels("minio", { "app.kubernetes.io/name": "minio" });
     const selector = MINIO_SELECTOR;
+    const labels = componentLabels("minio", selector);
     const rootEnv = [
       { name: "MINIO_ROOT_USER", valueFrom: { secretKeyRef: { name: SECRET_NAMES.minioRoot, key: "rootUser" } } },
       { name: "MINIO_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: SECRET_NAMES.minioRoot, key: "rootPassword" } } },

@@ -6,7 +6,7 @@
  * everything else closed.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -50,7 +50,7 @@ interface Allowed {
 /** Runs the analyzer; one line per allowed pair: `SRC => DST : CONN`, each end `ns/workload[Kind]` or an address range. */
 function analyze(name: string, list: readonly Manifest[]): Allowed[] {
   const dir = join(work, name);
-  execFileSync("mkdir", ["-p", dir]);
+  mkdirSync(dir, { recursive: true });
   const docs = (kinds: string[]) => list.filter((m) => kinds.includes(m.kind)).map((m) => stringify(m)).join("---\n");
   // Namespaces first: the analyzer labels a namespace only when it has read its object.
   const namespaces = [...new Set([...list.filter((m) => m.kind === "Namespace").map((m) => m.metadata.name), "kube-system"])];
@@ -59,7 +59,7 @@ function analyze(name: string, list: readonly Manifest[]): Allowed[] {
   writeFileSync(join(dir, "policies.yaml"), docs(["NetworkPolicy"]));
   const out = join(dir, "connectivity.txt");
   execFileSync(NCA, ["--connectivity", "-r", join(dir, "namespaces.yaml"), "-r", join(dir, "workloads.yaml"), "-r", join(dir, "policies.yaml"), "-o", "txt_no_fw_rules", "--output_endpoints", "pods", "-f", out], { stdio: "pipe", timeout: 120_000 });
-  const text = execFileSync("cat", [out], { encoding: "utf8" });
+  const text = readFileSync(out, "utf8");
   return text
     .split("\n")
     .filter((l) => l.includes(" => "))

@@ -372,8 +372,7 @@ export async function drainBusiest(cp: ControlPlane, role: string): Promise<Drai
   cp.must(["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--grace-period=1", "--timeout=240s"]);
 
   const settled = await settle(cp, `the pods evicted from ${node}`, expected, new Set([node]), 240_000);
-  const waitingPods = settled.filter((p) => !p.spec.nodeName);
-  const reasons = new Map(schedulingFailures(cp, waitingPods).map((line) => [line.split(":")[0]!, line]));
+  const waiting = waitingFor(cp, settled);
   const workloads = [...owners].sort().map((name) => {
     const members = active(settled).filter((p) => ownerOf(p) === name);
     return { name, ready: members.filter(isReady).length, replicas: members.length };
@@ -382,8 +381,8 @@ export async function drainBusiest(cp: ControlPlane, role: string): Promise<Drai
     role,
     node,
     evicted: evictedPods.length,
-    rescheduled: evictedPods.length - waitingPods.length,
-    waiting: waitingPods.map((p) => reasons.get(`${p.metadata.namespace}/${p.metadata.name}`) ?? `${ownerOf(p)}: pending`),
+    rescheduled: evictedPods.length - waiting.length,
+    waiting,
     workloads,
     seconds: 0,
   };
@@ -421,6 +420,13 @@ async function settle(cp: ControlPlane, what: string, expected: number, gone: Re
   });
 }
 
+/** The pods left unplaced, each as "namespace/pod: the scheduler's reason". */
+function waitingFor(cp: ControlPlane, pods: readonly Pod[]): string[] {
+  const waitingPods = pods.filter((p) => !p.spec.nodeName);
+  const reasons = new Map(schedulingFailures(cp, waitingPods).map((line) => [line.split(":")[0]!, line]));
+  return waitingPods.map((p) => reasons.get(`${p.metadata.namespace}/${p.metadata.name}`) ?? `${ownerOf(p)}: pending`);
+}
+
 /** kube-scheduler retries a refused pod after at most podMaxBackoffSeconds (10 s by default). */
 const STILL_MS = 12_000;
 
@@ -449,13 +455,10 @@ export async function loseZone(cp: ControlPlane, zone: string): Promise<ZoneLoss
   const expected = active(cp.list<Pod>("pods")).length;
   cp.must(["delete", "node", ...lost, "--wait=false"]);
   const settled = await settle(cp, `the pods of zone ${zone}`, expected, new Set(lost), 300_000);
-  const waitingPods = settled.filter((p) => !p.spec.nodeName);
-  const reasons = new Map(schedulingFailures(cp, waitingPods).map((line) => [line.split(":")[0]!, line]));
   const workloads = new Map<string, { ready: number; replicas: number; kind: string }>();
   for (const p of settled) {
     const w = workloads.get(ownerOf(p)) ?? { ready: 0, replicas: 0, kind: p.metadata.ownerReferences?.[0]?.kind ?? "Pod" };
     workloads.set(ownerOf(p), { ...w, ready: w.ready + (isReady(p) ? 1 : 0), replicas: w.replicas + 1 });
   }
-  const waiting = waitingPods.map((p) => reasons.get(`${p.metadata.namespace}/${p.metadata.name}`) ?? `${ownerOf(p)}: pending`);
-  return { zone, nodes: lost.length, workloads, waiting, seconds: Math.round((Date.now() - started) / 1000) };
+  return { zone, nodes: lost.length, workloads, waiting: waitingFor(cp, settled), seconds: Math.round((Date.now() - started) / 1000) };
 }

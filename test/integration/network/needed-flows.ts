@@ -212,7 +212,6 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
         const svc = services.find((s) => s.metadata.name === r.service && s.metadata.namespace === r.namespace)!;
         for (const t of resolve(svc, r.port)) add(endpoint(w), endpoint(t.w), [`TCP:${t.port}`], "CloudNativePG backups");
       }
-      add(endpoint(w), { name: "kube-system/kube-dns" }, ["UDP:53", "TCP:53"], "cluster DNS");
     }
   }
 
