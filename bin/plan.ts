@@ -12,6 +12,7 @@ import { STORAGE_OUTPUT } from "../program";
 import { parseSettings, plan, PlanError, SettingsError, storageState, type Plan, type StorageState } from "../sizing";
 import { nodeGroups, POOL_LABEL } from "../sizing/inventory";
 import type { RawSettings } from "../sizing/settings";
+import { consequences } from "./consequences";
 import { leafChanges, resourceDiff, statefulLosses } from "./diff";
 import { runProgram, type MockRun } from "./mock-runtime";
 import { humanReport, humanTierMove, markdownTierMove, planJson, type TierMove } from "./report";
@@ -146,10 +147,11 @@ async function main(argv: string[]): Promise<number> {
     sizing: leafChanges(planJson(from.plan, []), planJson(to.plan, [])),
     resources: resourceDiff(from.run.resources, to.run.resources),
     nodeGroupReplacements: nodeGroupReplacements(from.plan, to.plan),
+    consequences: consequences(from.run.resources, to.run.resources),
   };
   if (values.json) {
-    const { sizing, resources, nodeGroupReplacements: replacements } = move;
-    process.stdout.write(`${JSON.stringify({ from: from.plan.tier, to: to.plan.tier, sizing, resources, nodeGroupReplacements: replacements, statefulLosses: statefulLosses(resources) }, null, 2)}\n`);
+    const { sizing, resources, nodeGroupReplacements: replacements, consequences: effects } = move;
+    process.stdout.write(`${JSON.stringify({ from: from.plan.tier, to: to.plan.tier, sizing, resources, nodeGroupReplacements: replacements, consequences: effects, statefulLosses: statefulLosses(resources) }, null, 2)}\n`);
   } else process.stdout.write(values.markdown ? markdownTierMove(move) : humanTierMove(move));
   return 0;
 }

@@ -1,5 +1,6 @@
 /** The plan CLI's outputs: the JSON contract (DESIGN.md) and the human report. */
 import type { InventoryRow, Plan } from "../sizing/types";
+import type { Consequence } from "./consequences";
 import { statefulLosses, type LeafChange, type ResourceDiff } from "./diff";
 import type { DeclaredResource } from "./mock-runtime";
 
@@ -176,6 +177,8 @@ export interface TierMove {
   sizing: LeafChange[];
   resources: ResourceDiff;
   nodeGroupReplacements: string[];
+  /** What happens while the move applies, beyond create/update/replace, and what to do by hand. */
+  consequences: Consequence[];
 }
 
 const kind = (type: string) => type.replace(/^kubernetes:/, "").replace(/^[a-z0-9.]+\/[a-z0-9]+:/, "");
@@ -229,6 +232,10 @@ export function markdownTierMove(move: TierMove): string {
   }
   const losses = statefulLosses(resources);
   out.push("", losses.length ? `**⚠ Stateful resources at risk**:\n${losses.map((l) => `- ${l}`).join("\n")}` : "**Stateful resources**: none replaced or deleted ✓");
+  if (move.consequences.length) {
+    out.push("", "**While it applies, and by hand**", "", "| resource | what happens | by hand |", "|---|---|---|");
+    for (const c of move.consequences) out.push(`| ${c.subject} | ${c.during} | ${c.byHand ?? ""} |`);
+  }
   if (move.nodeGroupReplacements.length) out.push("", "**Node groups replaced (new group first)**", ...move.nodeGroupReplacements.map((n) => `- ${n}`));
   if (to.warnings.length) out.push("", "**Warnings after the move**", ...to.warnings.map((w) => `- ${w}`));
   return out.join("\n") + "\n";
@@ -248,6 +255,10 @@ export function humanTierMove(move: TierMove): string {
   const losses = statefulLosses(resources);
   lines.push(losses.length ? `\nSTATEFUL RESOURCES AT RISK:\n${losses.map((l) => `  ! ${l}`).join("\n")}` : "\nStateful resources: none replaced or deleted");
   for (const note of move.nodeGroupReplacements) lines.push(`  ! ${note}`);
+  if (move.consequences.length) {
+    lines.push(`\nWhile it applies, and by hand (${move.consequences.length})`);
+    for (const c of move.consequences) lines.push(`  * ${c.subject}: ${c.during}${c.byHand ? `\n      by hand: ${c.byHand}` : ""}`);
+  }
   if (to.warnings.length) lines.push(`\nWarnings after the move:\n${to.warnings.map((w) => `  ! ${w}`).join("\n")}`);
   return `${lines.join("\n")}\n`;
 }

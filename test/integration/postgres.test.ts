@@ -4,14 +4,16 @@
  * whole connection budget, and creates Synapse's database with the rendered encoding and locale.
  */
 import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HOT_STANDBY_SENSITIVE, PARAMETER_CONTEXT } from "../../bin/postgres-parameters";
 import { clusterSpec, DATABASE_LOCALE } from "../../components/postgres/cluster";
 import type { Plan } from "../../sizing/types";
 import { pgMemoryGiB } from "../../sizing/units";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
 import { planFor } from "../helpers";
-import { PYTHON, scaledForThisMachine, Services, startPostgres, type Postgres } from "./harness";
+import { asPostgres, ownedByPostgres, PYTHON, runPostgres, scaledForThisMachine, Services, startPostgres, waitFor, type Postgres } from "./harness";
 
 /** SHOW output and config values in comparable form: memory in kB, times in seconds. */
 function normalise(value: string): string {
@@ -58,4 +60,51 @@ describe.each(TIERS)("PostgreSQL with the %s tier's parameters", (tier) => {
     const row = pg.psql(`SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = '${init.database}'`);
     expect(row.split("|")).toEqual([DATABASE_LOCALE.encoding, DATABASE_LOCALE.localeCollate, DATABASE_LOCALE.localeCType]);
   });
+});
+
+/**
+ * The tier diff's PostgreSQL rules (bin/consequences.ts) against a real server: which parameters
+ * need a restart is what pg_settings reports, and a standby below its primary's max_connections
+ * does not serve, which is why lowering it must restart the primary first.
+ */
+describe("the tier diff's PostgreSQL rules, on a real primary and standby", () => {
+  const primaryServices = new Services("pg-primary");
+  const standbyServices = new Services("pg-standby");
+  const PRIMARY_CONNECTIONS = 200;
+  let primary: Postgres;
+
+  beforeAll(async () => {
+    primary = await startPostgres(primaryServices, { max_connections: String(PRIMARY_CONNECTIONS) });
+  }, 60_000);
+  afterAll(async () => {
+    await standbyServices.stopAll();
+    await primaryServices.stopAll();
+  }, 30_000);
+
+  it("every parameter a tier sets needs a restart, a reload or nothing exactly as pg_settings.context says", () => {
+    const names = [...new Set(TIERS.flatMap((t) => Object.keys(planFor(TIER_USERS[t]!).postgres.parameters)))].sort();
+    const rows = primary.psql(`SELECT name, context FROM pg_settings WHERE name IN (${names.map((n) => `'${n}'`).join(", ")}) ORDER BY name`);
+    const reported = Object.fromEntries(rows.split("\n").map((line) => line.split("|") as [string, string]));
+    expect(Object.fromEntries(names.map((n) => [n, PARAMETER_CONTEXT[n]]))).toEqual(reported);
+    const sensitive = primary.psql(`SELECT string_agg(context, ',') FROM pg_settings WHERE name IN (${HOT_STANDBY_SENSITIVE.map((n) => `'${n}'`).join(", ")})`);
+    expect(sensitive.split(",")).toEqual(HOT_STANDBY_SENSITIVE.map(() => "postmaster"));
+  });
+
+  it("a standby below its primary's max_connections does not serve; at the primary's value it does", async () => {
+    const data = join(standbyServices.dir, "pgdata");
+    mkdirSync(data, { recursive: true });
+    ownedByPostgres(standbyServices.dir, data);
+    const [cmd, ...args] = asPostgres("pg_basebackup", ["-h", primary.socketDir, "-p", String(primary.port), "-U", "postgres", "-D", data, "-R", "-X", "stream"]);
+    const backup = spawnSync(cmd!, args, { encoding: "utf8", timeout: 60_000 });
+    expect(backup.status, backup.stderr).toBe(0);
+
+    const lower = runPostgres(standbyServices, data, { max_connections: String(PRIMARY_CONNECTIONS / 2) }, "SELECT 1", 8_000).then(() => "served", () => "did not serve");
+    await waitFor("the standby to refuse its settings", async () => (standbyServices.log("postgres").includes("insufficient parameter settings") ? true : undefined), 20_000);
+    expect(standbyServices.log("postgres")).toMatch(new RegExp(`max_connections = ${PRIMARY_CONNECTIONS / 2} is a lower setting than on the primary server, where its value was ${PRIMARY_CONNECTIONS}`));
+    await standbyServices.stop("postgres");
+    expect(await lower).toBe("did not serve");
+
+    const equal = await runPostgres(standbyServices, data, { max_connections: String(PRIMARY_CONNECTIONS) }, "SELECT pg_is_in_recovery()");
+    expect(equal.psql("SELECT pg_is_in_recovery()")).toBe("t");
+  }, 90_000);
 });
