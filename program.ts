@@ -15,7 +15,7 @@ import { OPERATOR_NAMESPACE, Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
-import { MINIO_IMAGE } from "./components/versions";
+import { MC_IMAGE, MINIO_IMAGE } from "./components/versions";
 import type { ChartOptions, ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
 import { eksDefaultServiceCidr, kubernetesServiceAddress } from "./sizing/settings";
@@ -89,7 +89,7 @@ export async function program(options: ProgramOptions = {}) {
   const serviceDependsOn = loadBalancerController ? [loadBalancerController] : [];
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
-  const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE }, after);
+  const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE, mcImage: settings.kubernetes.mcImage ?? MC_IMAGE }, after);
   new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts, provisionedVolumes: aws }, { dependsOn: [secrets, objectStore] });
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse, essentialPriority: cluster.essentialPriority }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit, essentialPriority: cluster.essentialPriority }, after);

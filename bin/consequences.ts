@@ -4,6 +4,7 @@
  * behaviour each one states is the documented behaviour of the software that acts on the change
  * (cited at the rule), never inferred from this program.
  */
+import { RESTART_ANNOTATION } from "../components/coordinated-restart";
 import type { DeclaredResource } from "./mock-runtime";
 import { HOT_STANDBY_SENSITIVE, PARAMETER_CONTEXT } from "./postgres-parameters";
 
@@ -226,7 +227,19 @@ export const nodeGroupScaleIns: Rule = (before, after) =>
     ];
   });
 
-export const RULES: readonly Rule[] = [secretReplacements, postgresChanges, statefulSetLeftovers, launchTemplateRolls, nodeGroupScaleIns];
+/**
+ * A coordinating Job (components/coordinated-restart.ts) is named after its fleet's specification:
+ * a new name is a new run, which stops the whole fleet at once and waits for it to come back.
+ */
+export const coordinatedRestarts: Rule = (before, after) =>
+  kept(before, after, "kubernetes:batch/v1:Job")
+    .filter(([a, b]) => objectName(a) !== objectName(b))
+    .flatMap(([, b]) => {
+      const effect = ((b.inputs.metadata as Obj | undefined)?.annotations as Record<string, string> | undefined)?.[RESTART_ANNOTATION];
+      return effect ? [{ subject: subject(b), during: `${effect}; pulumi up waits for it and fails if the fleet does not come back` }] : [];
+    });
+
+export const RULES: readonly Rule[] = [secretReplacements, postgresChanges, statefulSetLeftovers, launchTemplateRolls, nodeGroupScaleIns, coordinatedRestarts];
 
 export function consequences(before: readonly DeclaredResource[], after: readonly DeclaredResource[]): Consequence[] {
   const index = (list: readonly DeclaredResource[]) => new Map(list.map((r) => [r.urn, r]));

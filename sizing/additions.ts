@@ -155,6 +155,14 @@ export const ROUTING = {
 export const SETUP_JOB = { vcpu: 0.1, memoryGiB: 0.125 } as const;
 
 /**
+ * A coordinated restart (every MinIO server at once, as MinIO requires for a new pool list or a new
+ * release): how long the coordinating Job waits for every server to come back on the new
+ * specification and the cluster to report write quorum (MinIO's servers wait for each other at
+ * start; the test measures tens of seconds), and how often it looks.
+ */
+export const COORDINATED_RESTART = { timeoutSeconds: 600, pollSeconds: 2 } as const;
+
+/**
  * Call hosts. coturn: concurrent allocations per vCPU from seed 11.3 (~4,000 on 8 vCPU), a relay
  * port per allocation plus headroom; LiveKit: one RTC port per participant track, headroom likewise.
  */

@@ -1,5 +1,5 @@
 /** MinIO: erasure-coded server pools, real erasure-set math, and months of media growth covered. */
-import { DEFAULT_GROWTH_HORIZON_MONTHS, MINIO_DRIVES_PER_SERVER, SETUP_JOB } from "./additions";
+import { COORDINATED_RESTART, DEFAULT_GROWTH_HORIZON_MONTHS, MINIO_DRIVES_PER_SERVER, SETUP_JOB } from "./additions";
 import { PlanError } from "./errors";
 import { ZONE_COUNT } from "./inventory";
 import { nodesInOneZone, type Capacity } from "./packing";
@@ -125,5 +125,6 @@ export function planMinio(
     ...(asOf ? { runsOutOn: addMonths(asOf, monthsCovered) } : {}),
     pool: "storage",
     setupJob: guaranteed(SETUP_JOB),
+    restart: { ...COORDINATED_RESTART },
   };
 }

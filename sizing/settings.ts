@@ -195,6 +195,8 @@ const settingsSchema = z.strictObject({
       context: z.string({ error: "expected a kubeconfig context name" }).optional(),
       renderDir: z.string({ error: "expected a directory path" }).optional(),
       minioImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z" }).optional(),
+      /** The MinIO client image the setup Job runs (bucket, user and policy creation). */
+      mcImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z" }).optional(),
       /**
        * Where the cluster's nodes and its API server have their addresses: the call hosts reach
        * LiveKit's Redis from the host network, and CloudNativePG's instances reach the API server.
@@ -294,7 +296,8 @@ export function parseSettings(raw: RawSettings): Settings {
   }
   checkNames(settings);
   checkAdminCidrs(settings.edge.adminCidrs);
-  checkMinioImage(settings.kubernetes.minioImage);
+  checkPinnedImage("kubernetes.minioImage", settings.kubernetes.minioImage, "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z or quay.io/minio/minio@sha256:<64 hex digits>");
+  checkPinnedImage("kubernetes.mcImage", settings.kubernetes.mcImage, "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z or quay.io/minio/mc@sha256:<64 hex digits>");
   checkAws(settings.aws, settings.target);
   return settings;
 }
@@ -360,16 +363,16 @@ const PINNING_DIGEST = /@sha256:[a-f0-9]{64}$/;
 /** A tag (distribution/reference grammar: `[\w][\w.-]{0,127}`). */
 const TAG = /^\w[\w.-]{0,127}$/;
 
-function checkMinioImage(image: string | undefined): void {
+function checkPinnedImage(key: string, image: string | undefined, example: string): void {
   if (image === undefined || PINNING_DIGEST.test(image)) return;
-  const pin = "pin a release tag or a digest, such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z or quay.io/minio/minio@sha256:<64 hex digits>";
-  if (image.includes("@")) refuse("kubernetes.minioImage", image, `expected a digest @sha256: followed by 64 lower-case hexadecimal digits; ${pin}`);
+  const pin = `pin a release tag or a digest, such as ${example}`;
+  if (image.includes("@")) refuse(key, image, `expected a digest @sha256: followed by 64 lower-case hexadecimal digits; ${pin}`);
   const lastPart = image.slice(image.lastIndexOf("/") + 1);
   const colon = lastPart.indexOf(":");
-  if (colon < 0) refuse("kubernetes.minioImage", image, `no tag, so the image is whatever :latest is when a node pulls it; ${pin}`);
+  if (colon < 0) refuse(key, image, `no tag, so the image is whatever :latest is when a node pulls it; ${pin}`);
   const tag = lastPart.slice(colon + 1);
-  if (!TAG.test(tag)) refuse("kubernetes.minioImage", image, `"${tag}" is not an image tag; ${pin}`);
-  if (tag === "latest") refuse("kubernetes.minioImage", image, `:latest moves to each new release; ${pin}`);
+  if (!TAG.test(tag)) refuse(key, image, `"${tag}" is not an image tag; ${pin}`);
+  if (tag === "latest") refuse(key, image, `:latest moves to each new release; ${pin}`);
 }
 
 /** The oldest Kubernetes this program runs on EKS: VolumeAttributesClass went GA (storage.k8s.io/v1) in 1.34. */

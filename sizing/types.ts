@@ -175,8 +175,10 @@ export interface MinioPlan {
   horizonMonths: number;
   runsOutOn?: string;
   pool: PoolRole;
-  /** The Job that creates buckets and users. */
+  /** The Job that creates buckets and users (and the one that restarts every server together). */
   setupJob: Resources;
+  /** Every server restarts at once when the servers' specification changes: the coordinating Job's limits. */
+  restart: { timeoutSeconds: number; pollSeconds: number };
 }
 
 export interface CallHostPlan {

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { DATABASE, LK_JWT, MONITORING_NAMESPACE } from "../naming";
-import { MINIO_PORTS, MINIO_SELECTOR, MINIO_SETUP_SELECTOR } from "../objectstore/server";
+import { MINIO_PORTS, MINIO_RESTART_SELECTOR, MINIO_SELECTOR, MINIO_SETUP_SELECTOR } from "../objectstore/server";
 import { INSTANCE_PORTS, INSTANCE_SELECTOR } from "../postgres/cluster";
 import { REDIS_EXPORTER_PORT, REDIS_PORT, redisSelectors, SENTINEL_PORT } from "../redis/index";
 import { HAPROXY_PORTS, HAPROXY_SELECTOR } from "../synapse/haproxy";
@@ -90,6 +90,7 @@ export function networkFlows(ctx: FlowContext): Flow[] {
   const postgres = own("postgres", INSTANCE_SELECTOR);
   const minio = own("minio", MINIO_SELECTOR);
   const minioSetup = own("minio-setup", MINIO_SETUP_SELECTOR);
+  const minioRestart = own("minio-restart", MINIO_RESTART_SELECTOR);
   const lkJwt = own("lk-jwt-service", LK_JWT.selector);
   const monitoring: ForeignPods = { kind: "namespace", namespace: MONITORING_NAMESPACE, selector: PROMETHEUS_SELECTOR };
   const operator: ForeignPods = { kind: "namespace", namespace: ctx.operatorNamespace, selector: OPERATOR_SELECTOR };
@@ -110,6 +111,8 @@ export function networkFlows(ctx: FlowContext): Flow[] {
     { from: postgres, to: minio, ports: tcp(MINIO_PORTS.api), why: "base backups and WAL archive" },
     { from: minio, to: minio, ports: tcp(MINIO_PORTS.api), why: "MinIO servers of every pool talk to each other" },
     { from: minioSetup, to: minio, ports: tcp(MINIO_PORTS.api), why: "the setup job creates buckets, users and policies" },
+    { from: minioRestart, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the restart job stops every MinIO server together and watches them come back" },
+    { from: minioRestart, to: minio, ports: tcp(MINIO_PORTS.api), why: "the restart job checks the cluster's write quorum" },
     { from: monitoring, to: synapse, ports: tcp(synapsePort("metrics")), why: "Prometheus scrapes Synapse" },
     { from: monitoring, to: haproxy, ports: tcp(HAPROXY_PORTS.stats), why: "Prometheus scrapes HAProxy" },
     { from: monitoring, to: minio, ports: tcp(MINIO_PORTS.api), why: "Prometheus scrapes MinIO's cluster metrics" },

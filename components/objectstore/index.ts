@@ -1,8 +1,10 @@
 /**
  * MinIO: one StatefulSet per erasure-coded server pool (pools are only appended), a shared
  * headless Service for their stable names, the client Service, and a setup Job that creates the
- * media and backup buckets with one least-privilege user each. The community edition is in
- * maintenance mode: the image is configurable (kubernetes.minioImage).
+ * media and backup buckets with one least-privilege user each. MinIO requires every server of
+ * every pool to restart together when the pool list (or the release) changes, so the StatefulSets
+ * never roll: a coordinating Job restarts all servers at once (components/coordinated-restart.ts).
+ * The community edition is in maintenance mode: the images are configurable.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,9 +12,10 @@ import { MINIO_POOL_LABEL } from "../../sizing/inventory";
 import type { MinioPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, componentLabels, MEDIA_BUCKET, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
-import { MC_IMAGE } from "../versions";
+import { coordinatedRestart, SKIP_AWAIT, SPEC_LABEL, specHash } from "../coordinated-restart";
+import { CURL_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
-import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, minioServerArgs, setupScript, storageClassEnv } from "./server";
+import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_RESTART_NAME, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, minioServerArgs, setupScript, storageClassEnv } from "./server";
 
 export const HEADLESS_SERVICE = "minio-headless";
 const UID = 1000;
@@ -22,6 +25,7 @@ export interface ObjectStoreArgs {
   namespace: string;
   provider: k8s.Provider;
   image: string;
+  mcImage: string;
 }
 
 export class ObjectStore extends pulumi.ComponentResource {
@@ -47,45 +51,54 @@ export class ObjectStore extends pulumi.ComponentResource {
     // Every server lists every pool: appending a pool restarts the servers with the longer list.
     const args_ = minioServerArgs(args.minio, kubernetesPoolEndpoint(ns, HEADLESS_SERVICE), { address: `:${MINIO_PORTS.api}`, console: `:${MINIO_PORTS.console}` });
     const health = (path: string) => ({ httpGet: { path, port: "api" }, periodSeconds: 10 });
-    args.minio.pools.forEach((pool, i) => {
-      const set = `minio-pool-${i}`;
+    const templates = args.minio.pools.map((pool, i) => {
       const poolLabels = { ...labels, "matrix-scale/minio-pool": String(i) };
       const placement = poolPlacement(args.minio.pool, selector, true);
-      new k8s.apps.v1.StatefulSet(
+      return {
+        metadata: { labels: poolLabels },
+        spec: {
+          ...placement,
+          // The pool's own nodes (see nodeGroups): a new pool never takes a restarting server's node.
+          nodeSelector: { ...placement.nodeSelector, [MINIO_POOL_LABEL]: String(i) },
+          securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "minio",
+              image: args.image,
+              args: args_,
+              env: [...rootEnv, ...Object.entries(storageClassEnv(args.minio)).map(([n, value]) => ({ name: n, value })), { name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" }],
+              ports: [
+                { name: "api", containerPort: MINIO_PORTS.api },
+                { name: "console", containerPort: MINIO_PORTS.console },
+              ],
+              resources: containerResources(args.minio.resources),
+              livenessProbe: health("/minio/health/live"),
+              readinessProbe: health("/minio/health/ready"),
+              securityContext: RESTRICTED_CONTAINER,
+              volumeMounts: Array.from({ length: pool.drivesPerServer }, (_, d) => ({ name: `data${d}`, mountPath: `/data${d}` })),
+            },
+          ],
+        },
+      };
+    });
+    // One specification for every server of every pool: a new pool changes every server's arguments.
+    const hash = specHash(templates);
+    const sets = args.minio.pools.map((pool, i) => {
+      const set = `minio-pool-${i}`;
+      const template = templates[i]!;
+      const poolLabels = template.metadata.labels;
+      const statefulSet = new k8s.apps.v1.StatefulSet(
         set,
         {
-          metadata: { name: set, namespace: ns, labels: poolLabels },
+          metadata: { name: set, namespace: ns, labels: poolLabels, annotations: SKIP_AWAIT },
           spec: {
             serviceName: HEADLESS_SERVICE,
             replicas: pool.servers,
             podManagementPolicy: "Parallel",
+            // Never rolled one pod at a time: minio-restart restarts every server together.
+            updateStrategy: { type: "OnDelete" },
             selector: { matchLabels: { ...selector, "matrix-scale/minio-pool": String(i) } },
-            template: {
-              metadata: { labels: poolLabels },
-              spec: {
-                ...placement,
-                // The pool's own nodes (see nodeGroups): a new pool never takes a restarting server's node.
-                nodeSelector: { ...placement.nodeSelector, [MINIO_POOL_LABEL]: String(i) },
-                securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-                containers: [
-                  {
-                    name: "minio",
-                    image: args.image,
-                    args: args_,
-                    env: [...rootEnv, ...Object.entries(storageClassEnv(args.minio)).map(([n, value]) => ({ name: n, value })), { name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" }],
-                    ports: [
-                      { name: "api", containerPort: MINIO_PORTS.api },
-                      { name: "console", containerPort: MINIO_PORTS.console },
-                    ],
-                    resources: containerResources(args.minio.resources),
-                    livenessProbe: health("/minio/health/live"),
-                    readinessProbe: health("/minio/health/ready"),
-                    securityContext: RESTRICTED_CONTAINER,
-                    volumeMounts: Array.from({ length: pool.drivesPerServer }, (_, d) => ({ name: `data${d}`, mountPath: `/data${d}` })),
-                  },
-                ],
-              },
-            },
+            template: { ...template, metadata: { labels: { ...poolLabels, [SPEC_LABEL]: hash } } },
             volumeClaimTemplates: Array.from({ length: pool.drivesPerServer }, (_, d) => ({
               metadata: { name: `data${d}` },
               spec: { accessModes: ["ReadWriteOnce"], storageClassName: STORAGE_CLASSES.storage, resources: { requests: { storage: `${pool.driveGB}G` } } },
@@ -96,9 +109,28 @@ export class ObjectStore extends pulumi.ComponentResource {
         { ...child, protect: true, retainOnDelete: true },
       );
       new k8s.policy.v1.PodDisruptionBudget(set, disruptionBudget(set, ns, poolLabels, { ...selector, "matrix-scale/minio-pool": String(i) }), child);
+      return { statefulSet, name: set, replicas: pool.servers };
     });
-
     this.endpoint = `http://${SERVICE_NAMES.minio}.${ns}.svc.cluster.local:${MINIO_PORTS.api}`;
+    coordinatedRestart(
+      {
+        name: MINIO_RESTART_NAME,
+        namespace: ns,
+        selector,
+        hash,
+        statefulSets: sets.map(({ name: set, replicas }) => ({ name: set, replicas })),
+        // 200 once every erasure set of every pool has its write quorum.
+        healthUrl: `${this.endpoint}/minio/health/cluster`,
+        timeoutSeconds: args.minio.restart.timeoutSeconds,
+        pollSeconds: args.minio.restart.pollSeconds,
+        image: CURL_IMAGE,
+        resources: args.minio.setupJob,
+        uid: UID,
+        effect: "every MinIO server of every pool stops at once and starts with the new specification: media and backups are unavailable until the cluster has its write quorum again",
+      },
+      sets.map((s) => s.statefulSet),
+      child,
+    );
     const keys = (secret: string, prefix: string) => [
       { name: `${prefix}_ACCESS_KEY`, valueFrom: { secretKeyRef: { name: secret, key: "accessKey" } } },
       { name: `${prefix}_SECRET_KEY`, valueFrom: { secretKeyRef: { name: secret, key: "secretKey" } } },
@@ -117,7 +149,7 @@ export class ObjectStore extends pulumi.ComponentResource {
               containers: [
                 {
                   name: "mc",
-                  image: MC_IMAGE,
+                  image: args.mcImage,
                   command: ["sh", "-c", setupScript(this.endpoint, [
                     { bucket: MEDIA_BUCKET, accessKeyEnv: "MEDIA_ACCESS_KEY", secretKeyEnv: "MEDIA_SECRET_KEY" },
                     { bucket: BACKUP_BUCKET, accessKeyEnv: "BACKUP_ACCESS_KEY", secretKeyEnv: "BACKUP_SECRET_KEY" },

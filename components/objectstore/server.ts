@@ -4,6 +4,9 @@ import type { MinioPlan } from "../../sizing/types";
 export const MINIO_PORTS = { api: 9000, console: 9001 } as const;
 export const MINIO_SELECTOR = { "app.kubernetes.io/name": "minio" } as const;
 export const MINIO_SETUP_SELECTOR = { "app.kubernetes.io/component": "minio-setup" } as const;
+/** The Job that restarts every server together, and its ServiceAccount and Role (components/coordinated-restart.ts). */
+export const MINIO_RESTART_NAME = "minio-restart";
+export const MINIO_RESTART_SELECTOR = { "app.kubernetes.io/component": MINIO_RESTART_NAME } as const;
 
 /** How a pool's servers and drives are addressed: one MinIO ellipsis argument per pool. */
 export type PoolEndpoint = (poolIndex: number, servers: number, drivesPerServer: number) => string;

@@ -42,9 +42,11 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     return `http://${subnet}.{${first + 1}...${first + servers}}:${port}${mountPoint}/d{0...${drives - 1}}`;
   };
 
-  function startServers(plan: Plan) {
+  /** Starts servers `which` (default all) with `plan`'s arguments; resolves once they are ready and the cluster has write quorum. */
+  function startServers(plan: Plan, which?: readonly number[]) {
     const count = plan.minio.pools.reduce((n, p) => n + p.servers, 0);
-    for (let i = 0; i < count; i++) {
+    const servers = which ?? Array.from({ length: count }, (_, i) => i);
+    for (const i of servers) {
       // Drives are volumes of their own in production; MinIO refuses drives on the root filesystem.
       if (!mounted.has(i)) {
         mkdirSync(serverDir(i), { recursive: true });
@@ -60,10 +62,13 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
         env: { MINIO_ROOT_USER: ROOT_USER, MINIO_ROOT_PASSWORD: ROOT_PASSWORD, MINIO_BROWSER: "off", MINIO_UPDATE: "off", ...storageClassEnv(plan.minio) },
       });
     }
-    return Promise.all(
-      Array.from({ length: count }, (_, i) => waitFor(`minio-${i} ready`, () => httpOk(`http://${host(i)}:${port}/minio/health/ready`), 90_000, 500)),
-    ).then(() => waitFor("the cluster to have write quorum", () => httpOk(`http://${host(0)}:${port}/minio/health/cluster`), 90_000, 500));
+    return readyWithQuorum(servers);
   }
+  /** What the coordinating Job waits for: every server ready, then the cluster's write quorum. */
+  const readyWithQuorum = (servers: readonly number[]) =>
+    Promise.all(servers.map((i) => waitFor(`minio-${i} ready`, () => httpOk(`http://${host(i)}:${port}/minio/health/ready`), 90_000, 500))).then(() =>
+      waitFor("the cluster to have write quorum", () => httpOk(`http://${host(0)}:${port}/minio/health/cluster`), 90_000, 500),
+    );
 
   function s3(...args: string[]): string[] {
     const r = spawnSync(PYTHON, [join(__dirname, "client", "s3.py"), `http://${host(0)}:${port}`, ROOT_USER, ROOT_PASSWORD, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -138,15 +143,35 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     await waitFor("the cluster to report lost write quorum", async () => ((await clusterHealth().catch(() => 0)) === 503 ? true : undefined), 60_000, 1000);
   }, 180_000);
 
-  it("appending the plan's second pool keeps every pool's arguments and serves both pools", async () => {
+  it("appending the plan's second pool as Kubernetes runs it: the new pool starts beside the old, then every old server restarts at once; no object lost", async () => {
     const before = minioServerArgs(onePool.minio, endpoint(onePool), { address: ":9000", console: ":9001" });
     const after = minioServerArgs(twoPools.minio, endpoint(twoPools), { address: ":9000", console: ":9001" });
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after).toHaveLength(before.length + 1);
 
+    // The zone-loss test above left servers down: the first pool serves whole again first.
     const onePoolServers = onePool.minio.pools[0]!.servers;
-    for (let i = 0; i < onePoolServers; i++) if (services.running(`minio-${i}`)) await services.stop(`minio-${i}`);
-    await startServers(twoPools);
+    const oldPool = Array.from({ length: onePoolServers }, (_, i) => i);
+    await startServers(onePool, oldPool.filter((i) => !services.running(`minio-${i}`)));
+    // 1. pulumi up creates the new pool's StatefulSet: its servers start with both pools while the old ones still run with one.
+    const newPool = Array.from({ length: twoPools.minio.pools[1]!.servers }, (_, k) => onePoolServers + k);
+    void startServers(twoPools, newPool).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(stored()).toEqual(written);
+    // 2. The coordinating Job stops every old server in one request; the StatefulSet controller starts them on the new specification.
+    const stopped = Date.now();
+    await Promise.all(oldPool.map((i) => services.stop(`minio-${i}`)));
+    await startServers(twoPools, oldPool);
+    // 3. What it waits for before it reports success: every server ready, then write quorum; clients read again.
+    await readyWithQuorum([...oldPool, ...newPool]);
+    const serving = await waitFor("a read through the restarted cluster", async () => {
+      try {
+        return s3("check", BUCKET).length > 0 ? Date.now() : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 90_000, 500);
+    console.log(`MinIO expansion: unavailable ${((serving - stopped) / 1000).toFixed(1)} s from stopping the old servers to the first read on ${onePoolServers + newPool.length} servers`);
     fill("expanded-", 40);
     // Objects written while a server was down hold exactly the data shards until healed: right
     // after the restart, wait until the peers see each other and every object reads back.

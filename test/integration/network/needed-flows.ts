@@ -32,6 +32,7 @@ interface Container {
 }
 interface PodSpec {
   hostNetwork?: boolean;
+  automountServiceAccountToken?: boolean;
   containers: Container[];
   initContainers?: Container[];
   volumes?: { configMap?: { name: string }; secret?: { secretName: string }; projected?: { sources: { configMap?: { name: string }; secret?: { name: string } }[] } }[];
@@ -162,6 +163,8 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
     for (const sentinel of referenced(w).filter((t) => t.w.spec.containers.some((c) => c.name === "sentinel"))) {
       for (const data of referenced(sentinel.w).filter((t) => t.w !== sentinel.w)) add(endpoint(w), endpoint(data.w), [`TCP:${data.port}`], `${id(w)} follows ${id(sentinel.w)} to the master`);
     }
+    // A pod given its ServiceAccount token whose command uses the in-cluster API address talks to the API server.
+    if (w.spec.automountServiceAccountToken && w.text.includes("KUBERNETES_SERVICE_HOST")) add(endpoint(w), { name: "API server", cidrs: world.apiServerCidrs }, ["TCP:443", "TCP:6443"], `${id(w)} calls the Kubernetes API`);
     // Cluster DNS (every name above is resolved there).
     if (!w.spec.hostNetwork) add(endpoint(w), { name: "kube-system/kube-dns" }, ["UDP:53", "TCP:53"], "cluster DNS");
   }

@@ -1,0 +1,154 @@
+/**
+ * MinIO pool expansion the Kubernetes way, on the real control plane (kube-apiserver,
+ * kube-controller-manager, kube-scheduler; KWOK nodes of the storage pool): a 5K stack's MinIO
+ * objects, then the same stack at 10K (one pool appended) applied as the engine applies them.
+ * The StatefulSet controller does not roll the old pool (OnDelete); then the coordinating Job's own
+ * script, as rendered, runs with a token of the Job's ServiceAccount (so the Role is what grants
+ * it): every old server is stopped in one request, the controller recreates them on the new
+ * specification, and the script waits for every pool before it asks for the cluster's health.
+ * What MinIO itself does through the same sequence is test/integration/minio.test.ts.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runProgram, type MockRun } from "../../bin/mock-runtime";
+import { restartScript, SPEC_LABEL } from "../../components/coordinated-restart";
+import { MINIO_RESTART_NAME, MINIO_SELECTOR } from "../../components/objectstore/server";
+import { parseSettings, plan as planOf, storageState } from "../../sizing";
+import { nodeGroups } from "../../sizing/inventory";
+import { TIER_USERS } from "../fixtures/seed";
+import { onTarget, SERVER_NAME } from "../helpers";
+import { addNodes, applyManifests, isReady, nodesFor, startZonalProvisioner, testZones, type Pod } from "./kube/cluster";
+import { ControlPlane } from "./kube/control-plane";
+import { waitFor } from "./harness";
+import { manifests, type Manifest } from "./kube/manifests";
+
+const NAMESPACE = "matrix";
+const raw = (tier: string) => ({ ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, ...onTarget("aws") });
+const isMinio = (m: Manifest) =>
+  ["Namespace", "StorageClass", "PriorityClass"].includes(m.kind) ||
+  ["minio", "minio-headless", MINIO_RESTART_NAME].includes(m.metadata.name) ||
+  /^minio-pool-\d+$/.test(m.metadata.name) ||
+  m.metadata.labels?.["app.kubernetes.io/component"] === MINIO_RESTART_NAME;
+const jobScript = (list: readonly Manifest[]) => {
+  const job = list.find((m) => m.kind === "Job" && m.metadata.name.startsWith(`${MINIO_RESTART_NAME}-`))!;
+  return { name: job.metadata.name, script: (job.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command[2]! };
+};
+
+describe("MinIO pool expansion on a real control plane: every server restarts together", () => {
+  let cp: ControlPlane;
+  let provisioner: ReturnType<typeof startZonalProvisioner>;
+  let at5k: MockRun;
+  let at10k: MockRun;
+  let health: Server;
+  let healthUrl = "";
+  const healthCalls: number[] = [];
+  const minioPods = () => cp.list<Pod>("pods", NAMESPACE).filter((p) => p.metadata.labels?.["app.kubernetes.io/name"] === MINIO_SELECTOR["app.kubernetes.io/name"] && !p.metadata.deletionTimestamp);
+  const serviceAccount = () => {
+    const dir = join(cp.services.dir, "serviceaccount");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "token"), cp.must(["create", "token", MINIO_RESTART_NAME, "-n", NAMESPACE, "--duration=1h"]).trim());
+    writeFileSync(join(dir, "namespace"), NAMESPACE);
+    writeFileSync(join(dir, "ca.crt"), readFileSync(join(cp.services.dir, "pki", "ca.crt")));
+    return dir;
+  };
+  /** Runs a rendered script as the Job would, against this control plane; resolves with its exit code and output. */
+  const runScript = (script: string, dir: string) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const server = new URL(cp.must(["config", "view", "-o", "jsonpath={.clusters[0].cluster.server}"]).trim());
+      const child = spawn("sh", ["-c", script], {
+        env: { ...process.env, SERVICEACCOUNT: dir, KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += String(d)));
+      child.stderr.on("data", (d) => (out += String(d)));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, out });
+      });
+    });
+
+  beforeAll(async () => {
+    at5k = await runProgram(raw("5k"));
+    at10k = await runProgram(raw("10k"), { previousOutputs: { storage: at5k.outputs.storage } });
+    const settings = parseSettings(raw("10k"));
+    const plan10k = planOf(settings, { previous: storageState(planOf(parseSettings(raw("5k")))) });
+    cp = await ControlPlane.start("minio-restart");
+    provisioner = startZonalProvisioner(cp);
+    await addNodes(cp, nodesFor(nodeGroups(plan10k).filter((g) => g.row.role === "storage"), testZones(settings.aws.region)));
+    health = createServer((_req, res) => {
+      healthCalls.push(Date.now());
+      res.end("ok");
+    });
+    await new Promise<void>((r) => health.listen(0, "127.0.0.1", () => r()));
+    healthUrl = `http://127.0.0.1:${(health.address() as AddressInfo).port}/minio/health/cluster`;
+  }, 300_000);
+  afterAll(async () => {
+    provisioner?.stop();
+    health?.close();
+    await cp?.stop();
+  }, 60_000);
+
+  it("applying the 10K objects over a running 5K pool adds the second pool and restarts nothing by itself", async () => {
+    await applyManifests(cp, manifests(at5k.resources).filter(isMinio));
+    const servers5k = (at5k.outputs.storage as { minio: { pools: { servers: number }[] } }).minio.pools.reduce((n, p) => n + p.servers, 0);
+    const first = await waitFor(`${servers5k} MinIO servers ready`, async () => {
+      const pods = minioPods();
+      return pods.length === servers5k && pods.every(isReady) ? pods : undefined;
+    }, 120_000, 500);
+    await applyManifests(cp, manifests(at10k.resources).filter(isMinio));
+    await new Promise((r) => setTimeout(r, 5000));
+    const stillThere = minioPods().filter((p) => first.some((f) => f.metadata.uid === p.metadata.uid));
+    expect(stillThere).toHaveLength(servers5k);
+    expect(new Set(stillThere.map((p) => p.metadata.labels?.[SPEC_LABEL]))).toEqual(new Set([first[0]!.metadata.labels?.[SPEC_LABEL]]));
+  }, 300_000);
+
+  it("the Job's script, with the Job's own ServiceAccount, stops every old server in one request and waits for every pool on the new specification before the health check", async () => {
+    const { name, script } = jobScript(manifests(at10k.resources));
+    const hash = name.slice(`${MINIO_RESTART_NAME}-`.length);
+    const old = minioPods().filter((p) => p.metadata.labels?.[SPEC_LABEL] !== hash);
+    expect(old.length).toBeGreaterThan(0);
+    const dir = serviceAccount();
+    const gone = new Map<string, number>();
+    const watch = setInterval(() => {
+      const now = new Set(minioPods().map((p) => p.metadata.uid));
+      for (const p of old) if (!now.has(p.metadata.uid) && !gone.has(p.metadata.uid!)) gone.set(p.metadata.uid!, Date.now());
+    }, 100);
+    const healthUrlInScript = /curl -sS --fail --max-time 5 -o \/dev\/null "([^"]+)"/.exec(script)![1]!;
+    const result = await runScript(script.replace(healthUrlInScript, healthUrl), dir);
+    clearInterval(watch);
+    expect(result.code, `${result.out}\n${cp.kubectl(["get", "statefulsets,pods", "-n", NAMESPACE, "-o", "wide", "--show-labels"]).stdout}\n${cp.kubectl(["get", "statefulsets", "-n", NAMESPACE, "-o", "jsonpath={range .items[*]}{.metadata.name} {.status}{\"\\n\"}{end}"]).stdout}`).toBe(0);
+    expect(result.out).toMatch(new RegExp(`stopped every pod not on specification ${hash}`));
+
+    const pods = minioPods();
+    const total = (at10k.outputs.storage as { minio: { pools: { servers: number }[] } }).minio.pools.reduce((n, p) => n + p.servers, 0);
+    expect(pods).toHaveLength(total);
+    expect(pods.every((p) => p.metadata.labels?.[SPEC_LABEL] === hash && isReady(p))).toBe(true);
+    // Every old server went, within one poll of each other: one request, not a roll.
+    expect(gone.size).toBe(old.length);
+    const times = [...gone.values()];
+    expect(Math.max(...times) - Math.min(...times)).toBeLessThan(2000);
+    // The health check came after every pool was settled (the script's last step), exactly once it answered.
+    expect(healthCalls.length).toBeGreaterThanOrEqual(1);
+    expect(healthCalls[0]!).toBeGreaterThanOrEqual(Math.max(...times));
+    console.log(`MinIO restart on the control plane: ${old.length} old servers stopped within ${Math.max(...times) - Math.min(...times)} ms; ${total} servers on ${hash}`);
+  }, 240_000);
+
+  it("the script fails when a pool never settles (the wait can fail), and without the Role's grant it cannot stop a pod", async () => {
+    const dir = join(cp.services.dir, "serviceaccount");
+    const never = restartScript({ selector: { "app.kubernetes.io/name": "no-such-pods" }, hash: "unreachable", statefulSets: [{ name: "minio-pool-1", replicas: 99 }], healthUrl, timeoutSeconds: 6, pollSeconds: 1 });
+    const stuck = await runScript(never, dir);
+    expect(stuck.code).not.toBe(0);
+    expect(stuck.out).toMatch(/gave up after 6 s waiting for: settled minio-pool-1 99/);
+    // The Role names its StatefulSets: another one is forbidden.
+    const other = restartScript({ selector: { "app.kubernetes.io/name": "no-such-pods" }, hash: "x", statefulSets: [{ name: "redis-synapse", replicas: 1 }], healthUrl, timeoutSeconds: 4, pollSeconds: 1 });
+    const refused = await runScript(other, dir);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toMatch(/403/);
+  }, 60_000);
+});
