@@ -86,12 +86,62 @@ describe.each(TIERS)("tier %s", (tier) => {
       expect(set.template.spec.nodeSelector).toEqual({ "matrix-scale/pool": "storage", "matrix-scale/minio-pool": String(i) });
       expect(set.template.spec.tolerations).toEqual([{ key: "matrix-scale/pool", operator: "Equal", value: "storage", effect: "NoSchedule" }]);
     });
-    const job = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job")!.inputs.spec as Obj;
+    const job = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "minio-setup")!.inputs.spec as Obj;
     const script = job.template.spec.containers[0].command[2] as string;
     expect(script).toContain("mc mb --ignore-existing store/synapse-media");
     expect(script).toContain("mc mb --ignore-existing store/synapse-db-backups");
     expect(script).toContain('"Resource":["arn:aws:s3:::synapse-media/*"]');
     expect(script).not.toMatch(/mock-/);
+  });
+});
+
+describe("MinIO servers restart together, never one by one", () => {
+  const jobOf = (run: MockRun) => run.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "minio-restart")!;
+  const hashOf = (run: MockRun) => (jobOf(run).inputs.metadata as Obj).name.replace(/^minio-restart-/, "") as string;
+  const sets = (run: MockRun) => run.resources.filter((r) => r.type === "kubernetes:apps/v1:StatefulSet" && /^minio-pool-\d+$/.test(r.name));
+
+  it("no pool's StatefulSet rolls by itself, every server's pods carry the one specification hash the Job is named after, and the engine leaves the waiting to the Job", async () => {
+    const run = await runProgram(settings(10_000));
+    const hash = hashOf(run);
+    expect(hash).toMatch(/^[0-9a-f]{12}$/);
+    expect(sets(run).length).toBeGreaterThanOrEqual(2);
+    for (const set of sets(run)) {
+      const s = set.inputs.spec as Obj;
+      expect(s.updateStrategy).toEqual({ type: "OnDelete" });
+      expect(s.template.metadata.labels["matrix-scale/spec"]).toBe(hash);
+      expect((set.inputs.metadata as Obj).annotations).toEqual({ "pulumi.com/skipAwait": "true" });
+    }
+  });
+
+  it("the Job runs after every pool, with a ServiceAccount that may only stop pods and read the pools' StatefulSets", async () => {
+    const run = await runProgram(settings(10_000));
+    const job = jobOf(run);
+    const pod = (job.inputs.spec as Obj).template.spec;
+    expect(pod.serviceAccountName).toBe("minio-restart");
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect((job.inputs.spec as Obj).backoffLimit).toBe(0);
+    const role = run.resources.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:Role" && r.name === "minio-restart")!;
+    expect(role.inputs.rules).toEqual([
+      { apiGroups: [""], resources: ["pods"], verbs: ["list", "deletecollection"] },
+      { apiGroups: ["apps"], resources: ["statefulsets"], verbs: ["get"], resourceNames: sets(run).map((s) => s.name) },
+    ]);
+    const account = run.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && r.name === "minio-restart")!;
+    expect(account.inputs.automountServiceAccountToken).toBe(false);
+    const script = pod.containers[0].command[2] as string;
+    for (const set of sets(run)) expect(script).toContain(`wait_for settled ${set.name} ${(set.inputs.spec as Obj).replicas}`);
+    expect(script.indexOf("k -X DELETE")).toBeLessThan(script.indexOf("wait_for settled"));
+    expect(script.indexOf("wait_for settled")).toBeLessThan(script.indexOf("wait_for healthy"));
+    expect(script).toContain("http://minio.matrix.svc.cluster.local:9000/minio/health/cluster");
+  });
+
+  it("a new pool changes every server's specification (a new Job: all restart); the same plan twice, or a change elsewhere, does not", async () => {
+    const at5k = await runProgram(settings(5000));
+    const again = await runProgram(settings(5000));
+    const elsewhere = await runProgram(settings(5000, { overrides: { livekit: { instances: 5 }, postgres: { maxConnections: 500 } } }));
+    const expanded = await runProgram(settings(5000, { overrides: { minio: { pools: 2 } } }));
+    expect(hashOf(again)).toBe(hashOf(at5k));
+    expect(hashOf(elsewhere)).toBe(hashOf(at5k));
+    expect(hashOf(expanded)).not.toBe(hashOf(at5k));
   });
 });
 
