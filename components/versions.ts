@@ -8,7 +8,8 @@ export const S3_PROVIDER_REQUIREMENT = `synapse-s3-storage-provider==${versions.
 export const CNPG_CHART_VERSION = versions.cnpgChart;
 export const POSTGRES_IMAGE = versions.postgresImage;
 export const REDIS_IMAGE = versions.redisImage;
-export const MINIO_IMAGE = versions.minioImage;
+/** MinIO built from the source the tests run (images/minio/Dockerfile, pushed by .github/workflows/images.yml). */
+export const MINIO_IMAGE = `${versions.minioImageRepository}:${versions.minio}`;
 export const MC_IMAGE = versions.mcImage;
 export const LIVEKIT_IMAGE = versions.livekitImage;
 export const LK_JWT_SERVICE_IMAGE = versions.lkJwtServiceImage;

@@ -194,7 +194,7 @@ const settingsSchema = z.strictObject({
       kubeconfig: z.string({ error: "expected a path to a kubeconfig file" }).optional(),
       context: z.string({ error: "expected a kubeconfig context name" }).optional(),
       renderDir: z.string({ error: "expected a directory path" }).optional(),
-      minioImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z" }).optional(),
+      minioImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z" }).optional(),
       /** The MinIO client image the setup Job runs (bucket, user and policy creation). */
       mcImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z" }).optional(),
       /**
@@ -296,7 +296,8 @@ export function parseSettings(raw: RawSettings): Settings {
   }
   checkNames(settings);
   checkAdminCidrs(settings.edge.adminCidrs);
-  checkPinnedImage("kubernetes.minioImage", settings.kubernetes.minioImage, "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z or quay.io/minio/minio@sha256:<64 hex digits>");
+  checkPinnedImage("kubernetes.minioImage", settings.kubernetes.minioImage, "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z or quay.io/minio/minio@sha256:<64 hex digits>");
+  checkMinioRelease(settings.kubernetes.minioImage);
   checkPinnedImage("kubernetes.mcImage", settings.kubernetes.mcImage, "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z or quay.io/minio/mc@sha256:<64 hex digits>");
   checkAws(settings.aws, settings.target);
   return settings;
@@ -373,6 +374,26 @@ function checkPinnedImage(key: string, image: string | undefined, example: strin
   const tag = lastPart.slice(colon + 1);
   if (!TAG.test(tag)) refuse(key, image, `"${tag}" is not an image tag; ${pin}`);
   if (tag === "latest") refuse(key, image, `:latest moves to each new release; ${pin}`);
+}
+
+/**
+ * CVE-2025-62506 (MinIO: privilege escalation through the session policies of service accounts and
+ * STS credentials) is fixed first in RELEASE.2025-10-15T17-29-55Z (the CVE record and MinIO's advisory). MinIO's
+ * release tags sort by date, so an earlier tag is an unfixed server.
+ */
+export const MINIO_FIRST_FIXED_RELEASE = "RELEASE.2025-10-15T17-29-55Z";
+const MINIO_RELEASE_TAG = /:(RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)/;
+
+function checkMinioRelease(image: string | undefined): void {
+  const release = image === undefined ? undefined : MINIO_RELEASE_TAG.exec(image)?.[1];
+  if (release !== undefined && release < MINIO_FIRST_FIXED_RELEASE) {
+    refuse(
+      "kubernetes.minioImage",
+      image!,
+      `${release} predates the fix for CVE-2025-62506 (privilege escalation through session policies), first in ${MINIO_FIRST_FIXED_RELEASE}; ` +
+        "leave the setting out (the default is built from a fixed source: images/minio/Dockerfile) or pin that release or a later one",
+    );
+  }
 }
 
 /** The oldest Kubernetes this program runs on EKS: VolumeAttributesClass went GA (storage.k8s.io/v1) in 1.34. */

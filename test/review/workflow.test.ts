@@ -51,3 +51,36 @@ describe("stacks workflow", () => {
     expect(workflow.jobs.up.strategy["max-parallel"]).toBe(1);
   });
 });
+
+describe("images workflow: the MinIO image the program deploys by default is the source the tests run", () => {
+  const root = join(__dirname, "..", "..");
+  const versions = JSON.parse(readFileSync(join(root, "versions.json"), "utf8")) as { minio: string; minioImageRepository: string };
+  const images = parse(readFileSync(join(root, ".github", "workflows", "images.yml"), "utf8")) as Obj;
+  const dockerfile = readFileSync(join(root, "images", "minio", "Dockerfile"), "utf8");
+
+  it("builds images/minio with versions.json's MinIO module version and tags it with that version, as components/versions.ts names it", async () => {
+    const { MINIO_IMAGE } = await import("../../components/versions");
+    const job = images.jobs.minio.steps as Obj[];
+    const read = String(job.find((s) => s.id === "version")!.run);
+    expect(read).toContain("jq -r .minio versions.json");
+    expect(read).toContain("jq -r .minioImageRepository versions.json");
+    const build = job.find((s) => String(s.uses ?? "").startsWith("docker/build-push-action@"))!;
+    expect(build.with).toMatchObject({ context: "images/minio", "build-args": "MINIO_VERSION=${{ steps.version.outputs.minio }}", tags: "${{ steps.version.outputs.repository }}:${{ steps.version.outputs.minio }}", push: true });
+    expect(MINIO_IMAGE).toBe(`${versions.minioImageRepository}:${versions.minio}`);
+    expect(dockerfile).toMatch(/go install [^\n]*"github\.com\/minio\/minio@\$\{MINIO_VERSION\}"/);
+    const installer = readFileSync(join(root, "scripts", "install-integration.sh"), "utf8");
+    expect(installer).toMatch(/MINIO_VERSION=\$\(version minio\)[\s\S]*go install "github\.com\/minio\/minio@\$MINIO_VERSION"/);
+  });
+
+  it("that version's commit is after the release that fixed CVE-2025-62506, and the settings check accepts the default while it refuses the last published official image", async () => {
+    const { parseSettings, SettingsError } = await import("../../sizing");
+    const { MINIO_FIRST_FIXED_RELEASE } = await import("../../sizing/settings");
+    // A Go pseudo-version carries its commit's UTC time (yyyymmddhhmmss), the release tag its UTC time too.
+    const commit = /^v0\.0\.0-(\d{14})-[0-9a-f]{12}$/.exec(versions.minio)![1]!;
+    const fixed = MINIO_FIRST_FIXED_RELEASE.replace(/^RELEASE\./, "").replace(/[-TZ:]/g, "");
+    expect(commit > fixed, `${commit} after ${fixed}`).toBe(true);
+    const { MINIO_IMAGE } = await import("../../components/versions");
+    expect(parseSettings({ ccu: 100, serverName: "matrix.test.example", kubernetes: { minioImage: MINIO_IMAGE } }).kubernetes.minioImage).toBe(MINIO_IMAGE);
+    expect(() => parseSettings({ ccu: 100, serverName: "matrix.test.example", kubernetes: { minioImage: "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z" } })).toThrow(SettingsError);
+  });
+});

@@ -131,7 +131,7 @@ describe("names", () => {
   });
 
   it("image references and paths", () => {
-    const image = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z";
+    const image = "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z";
     expect(accepts({ kubernetes: { minioImage: image } }).kubernetes.minioImage).toBe(image);
     const digest = `registry.local:5000/minio@sha256:${"0a".repeat(32)}`;
     expect(accepts({ kubernetes: { minioImage: digest } }).kubernetes.minioImage).toBe(digest);
@@ -228,7 +228,7 @@ describe("messages", () => {
     [{ kubernetes: { kubeconfig: 1 } }, "matrix-scale:kubernetes.kubeconfig = 1: expected a path to a kubeconfig file"],
     [{ kubernetes: { context: 1 } }, "matrix-scale:kubernetes.context = 1: expected a kubeconfig context name"],
     [{ kubernetes: { renderDir: 1 } }, "matrix-scale:kubernetes.renderDir = 1: expected a directory path"],
-    [{ kubernetes: { minioImage: "a b" } }, 'matrix-scale:kubernetes.minioImage = "a b": expected an image reference such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z'],
+    [{ kubernetes: { minioImage: "a b" } }, 'matrix-scale:kubernetes.minioImage = "a b": expected an image reference such as quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z'],
     [{ edge: { adminCidrs: ["10.0.0.1/8"] } }, 'matrix-scale:edge.adminCidrs.0 = "10.0.0.1/8": expected CIDR blocks such as 203.0.113.0/24'],
     [{ edge: { adminCidrs: ["10.0.0.0/33"] } }, 'matrix-scale:edge.adminCidrs.0 = "10.0.0.0/33": expected CIDR blocks such as 203.0.113.0/24'],
     [{ edge: { adminCidrs: ["example.com/24"] } }, 'matrix-scale:edge.adminCidrs.0 = "example.com/24": expected CIDR blocks such as 203.0.113.0/24'],

@@ -355,12 +355,12 @@ describe("settings refused in context (sizing/eks-versions.ts, Kubernetes and DN
   describe("kubernetes.minioImage: pinned by a tag other than latest, or by a sha256 digest", () => {
     const digest = "0123456789abcdef".repeat(4);
     const pin =
-      "pin a release tag or a digest, such as quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z or quay.io/minio/minio@sha256:<64 hex digits>";
+      "pin a release tag or a digest, such as quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z or quay.io/minio/minio@sha256:<64 hex digits>";
 
     it.each([
-      ["quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"],
+      ["quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z"],
       ["minio:v1"],
-      ["registry.local:5000/minio:RELEASE.2025-04-22T22-12-26Z"],
+      ["registry.local:5000/minio:RELEASE.2025-10-15T17-29-55Z"],
       [`quay.io/minio/minio@sha256:${digest}`],
       [`registry.local:5000/minio@sha256:${digest}`],
       [`quay.io/minio/minio:latest@sha256:${digest}`], // the digest pins it, whatever the tag
@@ -392,6 +392,30 @@ describe("settings refused in context (sizing/eks-versions.ts, Kubernetes and DN
       expect(r.key).toBe("kubernetes.minioImage");
       expect(r.message.endsWith(`: ${why}`), r.message).toBe(true);
       expect(r.message.startsWith("matrix-scale:kubernetes.minioImage = ")).toBe(true);
+    });
+
+    // CVE-2025-62506 is fixed first in RELEASE.2025-10-15T17-29-55Z (the CVE record).
+    it.each([["quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"], ["quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"], [`minio:RELEASE.2025-10-15T17-29-54Z@sha256:${digest}`]])(
+      "%s: refused, it predates the fix for CVE-2025-62506",
+      (image) => {
+        const r = refusal({ kubernetes: { minioImage: image } });
+        expect(r.key).toBe("kubernetes.minioImage");
+        expect(r.message).toMatch(/predates the fix for CVE-2025-62506 .*first in RELEASE\.2025-10-15T17-29-55Z; leave the setting out/);
+      },
+    );
+    it.each([["quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z"], ["quay.io/minio/minio:RELEASE.2026-01-01T00-00-00Z"]])("%s: accepted, the fix is in", (image) => {
+      expect(accepts({ kubernetes: { minioImage: image } }).kubernetes.minioImage).toBe(image);
+    });
+  });
+
+  describe("kubernetes.mcImage: pinned like the server's image", () => {
+    it("a release tag is accepted; no tag or :latest is refused, naming the key", () => {
+      expect(accepts({ kubernetes: { mcImage: "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z" } }).kubernetes.mcImage).toBe("quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z");
+      for (const image of ["quay.io/minio/mc", "quay.io/minio/mc:latest"]) {
+        const r = refusal({ kubernetes: { mcImage: image } });
+        expect(r.key).toBe("kubernetes.mcImage");
+        expect(r.message).toMatch(/such as quay\.io\/minio\/mc:RELEASE\.2025-04-16T18-13-26Z/);
+      }
     });
   });
 });
