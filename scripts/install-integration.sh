@@ -36,6 +36,8 @@ ls /usr/include/python3*/Python.h >/dev/null 2>&1 || need_apt+=(python3-dev)
 command -v pg_config >/dev/null || need_apt+=(libpq-dev)
 # certificates for the test control plane
 command -v openssl >/dev/null || need_apt+=(openssl)
+# the MinIO restart Job's script (curl against the API server) runs on the test control plane
+command -v curl >/dev/null || need_apt+=(curl ca-certificates)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-integration: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
