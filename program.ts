@@ -12,6 +12,7 @@ import { Monitoring } from "./components/monitoring";
 import { NetworkIsolation } from "./components/network";
 import { ObjectStore } from "./components/objectstore";
 import { OPERATOR_NAMESPACE, Postgres } from "./components/postgres";
+import { backupPrefix, CLUSTER_NAME } from "./components/postgres/cluster";
 import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
@@ -90,7 +91,17 @@ export async function program(options: ProgramOptions = {}) {
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE, mcImage: settings.kubernetes.mcImage ?? MC_IMAGE }, after);
-  new Postgres("postgres", { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts, provisionedVolumes: aws }, { dependsOn: [secrets, objectStore] });
+  // On AWS with a bucket of the operator's, the instances keep backups there through their own IAM role.
+  const backupBucket = settings.aws.backupBucket;
+  const backupRoleArn =
+    nodePools && awsParts && backupBucket
+      ? awsParts.backupRole("matrix-postgres-backup", nodePools.oidcProvider, { namespace, name: CLUSTER_NAME }, backupBucket, backupPrefix(namespace)).arn
+      : undefined;
+  new Postgres(
+    "postgres",
+    { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts, provisionedVolumes: aws, ...(backupBucket && backupRoleArn ? { backupBucket: { bucket: backupBucket, roleArn: backupRoleArn } } : {}) },
+    { dependsOn: [secrets, objectStore] },
+  );
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse, essentialPriority: cluster.essentialPriority }, after);
   const redisLivekit = new Redis("redis-livekit", { name: "livekit", redis: thePlan.redis.livekit, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisLivekit, essentialPriority: cluster.essentialPriority }, after);
   if (redisSynapse.masterService !== SERVICE_NAMES.redisSynapseMaster) throw new Error("Synapse's Redis endpoint and the Redis component disagree");
@@ -152,6 +163,7 @@ export async function program(options: ProgramOptions = {}) {
     // (the VPC CNI judges egress before kube-proxy translates it) and the endpoint's interfaces in the VPC.
     callHostCidrs: nodePools ? nodePools.callHostCidrs : settings.kubernetes.nodeCidrs,
     apiServerCidrs: nodePools ? [`${kubernetesServiceAddress(eksDefaultServiceCidr([nodePools.vpcCidr]))}/32`, nodePools.vpcCidr] : settings.kubernetes.nodeCidrs,
+    databaseBackups: backupRoleArn ? "s3" : "minio",
     provider: cluster.provider,
   }, { dependsOn: [cluster] });
 

@@ -174,7 +174,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     pools,
     monitoring,
     bill,
-    warnings: [...warnings(settings.ccu, tier, minio), ...(versionWarning ? [versionWarning] : [])],
+    warnings: [...warnings(settings.ccu, tier, minio), ...(versionWarning ? [versionWarning] : []), ...backupWarning(settings)],
   };
 }
 
@@ -251,6 +251,13 @@ function volumesPerNode(role: PoolRole, nodes: number, p: { postgres: PostgresPl
 function minioDiskPerServer(minio: MinioPlan): number {
   const servers = minio.pools.reduce((n, p) => n + p.servers, 0);
   return Math.round(minio.pools.reduce((n, p) => n + p.servers * p.drivesPerServer * p.driveGB, 0) / servers);
+}
+
+/** On AWS, backups belong in a bucket apart from the media store: one failure domain otherwise. */
+function backupWarning(settings: Settings): string[] {
+  return settings.target === "aws" && !settings.aws.backupBucket
+    ? ["database backups go to the in-cluster MinIO with the media (one failure domain): set aws.backupBucket to an S3 bucket of yours"]
+    : [];
 }
 
 function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {

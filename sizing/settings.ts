@@ -235,6 +235,12 @@ const settingsSchema = z.strictObject({
       certificateArn: z.string().regex(/^arn:aws:acm:/, { error: "expected an ACM certificate ARN" }).optional(),
       /** Who may reach the EKS API from the internet (where `pulumi up` and operators run); [] keeps it inside the VPC. Required to deploy. */
       apiAccessCidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 203.0.113.0/24" })).optional(),
+      /**
+       * An S3 bucket of the operator's for the database's base backups and WAL, apart from the media
+       * store (S3 naming rules: 3–63 lower-case letters, digits, dots and hyphens, a letter or digit at
+       * each end). Without it they go to the in-cluster MinIO, with the media (a plan warning says so).
+       */
+      backupBucket: z.string().regex(/^(?=.{3,63}$)[a-z0-9][a-z0-9.-]*[a-z0-9]$/, { error: "expected an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)" }).optional(),
     })
     .default({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: DEFAULT_EKS_VERSION }),
 });

@@ -28,9 +28,12 @@ export const TEST_CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certific
 /** Where tests of target aws open the EKS API (documentation range, RFC 5737). */
 export const TEST_API_ACCESS_CIDRS = ["203.0.113.0/24"];
 
-/** Settings for a target: on aws with the certificate and API access a deployment there requires. */
+/** The operator's S3 bucket for database backups in tests of target aws. */
+export const TEST_BACKUP_BUCKET = "example-matrix-backups";
+
+/** Settings for a target: on aws with the certificate and API access a deployment there requires, and a backup bucket. */
 export function onTarget(target: string): RawSettings {
-  return target === "aws" ? { target, aws: { certificateArn: TEST_CERTIFICATE_ARN, apiAccessCidrs: TEST_API_ACCESS_CIDRS } } : { target };
+  return target === "aws" ? { target, aws: { certificateArn: TEST_CERTIFICATE_ARN, apiAccessCidrs: TEST_API_ACCESS_CIDRS, backupBucket: TEST_BACKUP_BUCKET } } : { target };
 }
 
 /** The error `f` throws, checked to be a `kind`; fails the test when `f` returns. */

@@ -63,6 +63,8 @@ export interface FlowContext {
    * the `kubernetes` Service's address too where the CNI judges egress before translating it (EKS).
    */
   apiServerCidrs: readonly pulumi.Input<string>[];
+  /** Where the database keeps backups: the in-cluster MinIO, or an S3 bucket over the internet (HTTPS). */
+  databaseBackups: "minio" | "s3";
 }
 
 /** Private, shared, link-local (the instance metadata service) and loopback ranges: never "the internet". */
@@ -108,7 +110,9 @@ export function networkFlows(ctx: FlowContext): Flow[] {
     { from: postgres, to: postgres, ports: tcp(DATABASE.port), why: "streaming replication and new instances cloning the primary" },
     { from: operator, to: postgres, ports: tcp(INSTANCE_PORTS.status, DATABASE.port), why: "the operator reads each instance's status" },
     { from: postgres, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the instance manager reports to the Kubernetes API" },
-    { from: postgres, to: minio, ports: tcp(MINIO_PORTS.api), why: "base backups and WAL archive" },
+    ctx.databaseBackups === "s3"
+      ? { from: postgres, to: INTERNET, ports: tcp(443), why: "base backups and WAL archive in the operator's S3 bucket (and STS for the instances' IAM role)" }
+      : { from: postgres, to: minio, ports: tcp(MINIO_PORTS.api), why: "base backups and WAL archive" },
     { from: minio, to: minio, ports: tcp(MINIO_PORTS.api), why: "MinIO servers of every pool talk to each other" },
     { from: minioSetup, to: minio, ports: tcp(MINIO_PORTS.api), why: "the setup job creates buckets, users and policies" },
     { from: minioRestart, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the restart job stops every MinIO server together and watches them come back" },

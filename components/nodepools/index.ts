@@ -16,6 +16,7 @@ import { awsTags as tags, callHostIngress, subnetCidrs } from "./network";
 import { ZONE_COUNT } from "../../sizing/inventory";
 
 export { LoadBalancerController } from "./load-balancer-controller";
+export { backupRole } from "./backup";
 
 /**
  * The region's first three availability zones by name (names differ by region and account: not

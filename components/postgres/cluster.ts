@@ -1,4 +1,5 @@
 /** The CloudNativePG Cluster for Synapse's database, as plain data (pure). */
+import type { Input } from "@pulumi/pulumi";
 import { POOL_LABEL } from "../../sizing/inventory";
 import type { PostgresPlan } from "../../sizing/types";
 import { DATABASE } from "../naming";
@@ -19,7 +20,36 @@ export interface ClusterContext {
   /** The VolumeAttributesClass with the volume's IOPS and throughput (AWS), reconciled onto existing volumes. */
   volumeAttributesClass?: string;
   ownerSecret: string;
-  backup: { endpoint: string; bucket: string; credentialsSecret: string };
+  backup: BackupStore;
+}
+
+/**
+ * Where base backups and WAL go: the in-cluster MinIO with keys from a Secret, or an S3 bucket
+ * reached with the IAM role the instances' ServiceAccount is annotated with (IRSA).
+ */
+export type BackupStore =
+  | { kind: "minio"; endpoint: string; bucket: string; credentialsSecret: string }
+  | { kind: "s3"; bucket: string; prefix: string; roleArn: Input<string> };
+
+/** Where in an operator's bucket this deployment's backups live: one prefix per namespace. */
+export const backupPrefix = (namespace: string) => `matrix-scale/${namespace}/${CLUSTER_NAME}`;
+
+/** The IRSA annotation EKS's pod identity webhook reads. */
+export const ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn";
+
+function objectStore(store: BackupStore) {
+  const compression = { wal: { compression: "gzip", maxParallel: 2 }, data: { compression: "gzip" } };
+  return store.kind === "minio"
+    ? {
+        destinationPath: `s3://${store.bucket}/`,
+        endpointURL: store.endpoint,
+        s3Credentials: {
+          accessKeyId: { name: store.credentialsSecret, key: "accessKey" },
+          secretAccessKey: { name: store.credentialsSecret, key: "secretKey" },
+        },
+        ...compression,
+      }
+    : { destinationPath: `s3://${store.bucket}/${store.prefix}/`, s3Credentials: { inheritFromIAMRole: true }, ...compression };
 }
 
 export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<string, unknown> {
@@ -52,19 +82,8 @@ export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<strin
     },
     topologySpreadConstraints: [strictZoneSpread(selector)],
     monitoring: { enablePodMonitor: true },
-    backup: {
-      retentionPolicy: `${pg.backup.retentionDays}d`,
-      barmanObjectStore: {
-        destinationPath: `s3://${ctx.backup.bucket}/`,
-        endpointURL: ctx.backup.endpoint,
-        s3Credentials: {
-          accessKeyId: { name: ctx.backup.credentialsSecret, key: "accessKey" },
-          secretAccessKey: { name: ctx.backup.credentialsSecret, key: "secretKey" },
-        },
-        wal: { compression: "gzip", maxParallel: 2 },
-        data: { compression: "gzip" },
-      },
-    },
+    backup: { retentionPolicy: `${pg.backup.retentionDays}d`, barmanObjectStore: objectStore(ctx.backup) },
+    ...(ctx.backup.kind === "s3" ? { serviceAccountTemplate: { metadata: { annotations: { [ROLE_ARN_ANNOTATION]: ctx.backup.roleArn } } } } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { BACKUP_BUCKET, componentLabels, databaseVolumeClassName, SERVICE_NAMES,
 import { SECRET_NAMES } from "../secrets";
 import { CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
 import { namespaceFor, pinnedChart, type ChartOptions } from "../workload";
-import { CLUSTER_NAME, clusterSpec, scheduledBackupSpec } from "./cluster";
+import { backupPrefix, CLUSTER_NAME, clusterSpec, scheduledBackupSpec } from "./cluster";
 
 export const OPERATOR_NAMESPACE = "cnpg-system";
 
@@ -21,6 +21,8 @@ export interface PostgresArgs {
   charts?: ChartOptions;
   /** The cluster provides the database volume's VolumeAttributesClass (AWS: EBS CSI). */
   provisionedVolumes?: boolean;
+  /** An S3 bucket for backups and the IAM role the instances assume for it; without it, the in-cluster MinIO. */
+  backupBucket?: { bucket: string; roleArn: pulumi.Input<string> };
 }
 
 export class Postgres extends pulumi.ComponentResource {
@@ -48,7 +50,9 @@ export class Postgres extends pulumi.ComponentResource {
           storageClass: STORAGE_CLASSES.database,
           ...(args.provisionedVolumes ? { volumeAttributesClass: databaseVolumeClassName(args.postgres.volume) } : {}),
           ownerSecret: SECRET_NAMES.postgresOwner,
-          backup: { endpoint: minio, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup },
+          backup: args.backupBucket
+            ? { kind: "s3", ...args.backupBucket, prefix: backupPrefix(args.namespace) }
+            : { kind: "minio", endpoint: minio, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup },
         }),
       },
       // The database: never replaced, never deleted with the stack.

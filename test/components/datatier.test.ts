@@ -6,7 +6,7 @@ import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { parseSettings, plan, storageState } from "../../sizing";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
-import { SERVER_NAME } from "../helpers";
+import { onTarget, SERVER_NAME, TEST_BACKUP_BUCKET, TEST_CERTIFICATE_ARN } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const settings = (ccu: number, extra: Obj = {}) => ({ ccu, serverName: SERVER_NAME, ...extra });
@@ -177,5 +177,38 @@ describe("the stack plans around what it already stores, and refuses overrides t
   it("keeping the pools on a downgrade (overrides) is allowed", async () => {
     const run = await runProgram(settings(10_000, { overrides: { minio: { pools: 3 }, postgres: { storageGB: 10_100 } } }), { previousOutputs: previous(20_000) });
     expect((run.outputs.storage as Obj).minio.pools).toHaveLength(3);
+  });
+});
+
+describe("database backups on AWS go to the operator's S3 bucket, apart from the media store", () => {
+  const aws = (extra: Obj = {}) => ({ ...settings(5000), ...onTarget("aws"), ...extra });
+
+  it("the instances assume an IAM role only their ServiceAccount can, allowed the bucket's listing and this deployment's prefix; barman-cloud takes its credentials from it", async () => {
+    const run = await runProgram(aws());
+    const cluster = spec(run, "postgresql.cnpg.io/v1:Cluster", "postgres");
+    expect(cluster.backup.barmanObjectStore).toMatchObject({ destinationPath: `s3://${TEST_BACKUP_BUCKET}/matrix-scale/matrix/postgres/`, s3Credentials: { inheritFromIAMRole: true } });
+    expect(cluster.backup.barmanObjectStore.endpointURL).toBeUndefined();
+    expect(Object.keys(cluster.serviceAccountTemplate.metadata.annotations)).toEqual(["eks.amazonaws.com/role-arn"]);
+    const policy = JSON.parse(run.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "matrix-postgres-backup")!.inputs.policy as string) as Obj;
+    expect(policy.Statement).toEqual([
+      { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: [`arn:aws:s3:::${TEST_BACKUP_BUCKET}`] },
+      { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [`arn:aws:s3:::${TEST_BACKUP_BUCKET}/matrix-scale/matrix/postgres/*`] },
+    ]);
+    // CloudNativePG runs the instances as a ServiceAccount named after the Cluster; the trust policy names exactly it.
+    const trust = JSON.parse(run.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "matrix-postgres-backup")!.inputs.assumeRolePolicy as string) as Obj;
+    expect(JSON.stringify(trust)).toContain('"system:serviceaccount:matrix:postgres"');
+    expect(plan(parseSettings(aws())).warnings.join("\n")).not.toMatch(/backups go to the in-cluster MinIO/);
+  });
+
+  it("without a bucket they stay in the in-cluster MinIO, and the plan warns that media and backups share one failure domain", async () => {
+    const raw = { ...settings(5000), target: "aws", aws: { certificateArn: TEST_CERTIFICATE_ARN, apiAccessCidrs: [] } };
+    const run = await runProgram(raw);
+    expect(spec(run, "postgresql.cnpg.io/v1:Cluster", "postgres").backup.barmanObjectStore.endpointURL).toBe("http://minio.matrix.svc.cluster.local:9000");
+    expect(run.resources.some((r) => r.name === "matrix-postgres-backup")).toBe(false);
+    expect(plan(parseSettings(raw)).warnings).toContain("database backups go to the in-cluster MinIO with the media (one failure domain): set aws.backupBucket to an S3 bucket of yours");
+  });
+
+  it("a bucket name S3 would refuse is refused, naming the key", () => {
+    expect(() => parseSettings(aws({ aws: { backupBucket: "Not_A_Bucket" } }))).toThrow(/aws\.backupBucket.*expected an S3 bucket name/);
   });
 });

@@ -33,7 +33,7 @@ describe.each(TIERS)("PostgreSQL with the %s tier's parameters", (tier) => {
 
   beforeAll(async () => {
     thePlan = planFor(TIER_USERS[tier]!);
-    spec = clusterSpec(thePlan.postgres, { image: "x", storageClass: "x", ownerSecret: "x", backup: { endpoint: "x", bucket: "x", credentialsSecret: "x" } });
+    spec = clusterSpec(thePlan.postgres, { image: "x", storageClass: "x", ownerSecret: "x", backup: { kind: "minio", endpoint: "x", bucket: "x", credentialsSecret: "x" } });
     rendered = scaledForThisMachine(spec.postgresql.parameters);
     pg = await startPostgres(services, rendered);
   }, 60_000);

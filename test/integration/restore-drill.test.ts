@@ -63,7 +63,7 @@ describe("restore drill (5k tier's parameters): base backup and WAL in the objec
     if (reach.status !== 0) throw new Error(`PostgreSQL's user cannot run ${BARMAN}/barman-cloud-wal-archive: ${reach.stderr}${reach.error ?? ""}`);
     plan = planFor(TIER_USERS["5k"]!);
     minio = await startMinio(storeHost, "minio", KEY, SECRET, [join(storeHost.dir, "drive")]);
-    const spec = clusterSpec(plan.postgres, { image: "x", storageClass: "x", ownerSecret: "x", backup: { endpoint: minio.endpoint, bucket: BACKUP_BUCKET, credentialsSecret: "x" } }) as { backup: { barmanObjectStore: ObjectStore }; postgresql: { parameters: Record<string, string> } };
+    const spec = clusterSpec(plan.postgres, { image: "x", storageClass: "x", ownerSecret: "x", backup: { kind: "minio", endpoint: minio.endpoint, bucket: BACKUP_BUCKET, credentialsSecret: "x" } }) as { backup: { barmanObjectStore: ObjectStore }; postgresql: { parameters: Record<string, string> } };
     store = spec.backup.barmanObjectStore;
     minio.s3("mkbucket", BACKUP_BUCKET);
     parameters = scaledForThisMachine(spec.postgresql.parameters);

@@ -297,7 +297,7 @@ describe("messages", () => {
       return "";
     };
     expect(unknown({ aws: { zone: "a" } })).toBe(
-      "matrix-scale:aws.zone is not a known setting; accepted here: region, vpcId, privateSubnetIds, publicSubnetIds, availabilityZones, vpcCidr, kubernetesVersion, certificateArn, apiAccessCidrs",
+      "matrix-scale:aws.zone is not a known setting; accepted here: region, vpcId, privateSubnetIds, publicSubnetIds, availabilityZones, vpcCidr, kubernetesVersion, certificateArn, apiAccessCidrs, backupBucket",
     );
     expect(unknown({ overrides: { postgres: { workMem: 1 } } })).toBe("matrix-scale:overrides.postgres.workMem is not a known setting; accepted here: maxConnections, storageGB");
     expect(unknown({ overrides: { minio: { drives: 1 } } })).toBe("matrix-scale:overrides.minio.drives is not a known setting; accepted here: pools, growthHorizonMonths");

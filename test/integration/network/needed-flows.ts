@@ -209,8 +209,10 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
       add(endpoint(w), { name: "API server", cidrs: world.apiServerCidrs }, ["TCP:443", "TCP:6443"], "CloudNativePG: instance manager to the Kubernetes API");
       // enablePodMonitor: the operator's PodMonitor scrapes the instances' metrics port (9187, docs "Monitoring").
       if (c.monitoring?.enablePodMonitor) add(prometheus, endpoint(w), ["TCP:9187"], "CloudNativePG PodMonitor");
-      // The backup object store the Cluster names.
-      const backup = c.backup?.barmanObjectStore?.endpointURL;
+      // The backup object store the Cluster names; an s3:// destination without an endpoint is AWS S3 over HTTPS (barman-cloud's default endpoint).
+      const store = c.backup?.barmanObjectStore as { endpointURL?: string; destinationPath?: string } | undefined;
+      if (store?.destinationPath?.startsWith("s3://") && !store.endpointURL) add(endpoint(w), INTERNET, ["TCP:443"], "CloudNativePG backups to AWS S3");
+      const backup = store?.endpointURL;
       if (backup) for (const r of references(backup)) {
         const svc = services.find((s) => s.metadata.name === r.service && s.metadata.namespace === r.namespace)!;
         for (const t of resolve(svc, r.port)) add(endpoint(w), endpoint(t.w), [`TCP:${t.port}`], "CloudNativePG backups");
