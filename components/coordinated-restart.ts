@@ -7,12 +7,11 @@
  * so a fleet that does not come back fails the update. The Job talks to the API with curl and its
  * own ServiceAccount, allowed to list and delete the fleet's pods and read its StatefulSets.
  */
-import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources } from "../sizing/types";
 import { componentLabels } from "./naming";
-import { containerResources, RESTRICTED_CONTAINER } from "./workload";
+import { checksum, containerResources, RESTRICTED_CONTAINER } from "./workload";
 
 /** The label a fleet's pod template carries: the hash of the rest of the template. */
 export const SPEC_LABEL = "matrix-scale/spec";
@@ -22,7 +21,7 @@ export const RESTART_ANNOTATION = "matrix-scale/coordinated-restart";
 export const SKIP_AWAIT = { "pulumi.com/skipAwait": "true" } as const;
 
 export function specHash(template: unknown): string {
-  return createHash("sha256").update(JSON.stringify(template)).digest("hex").slice(0, 12);
+  return checksum(JSON.stringify(template)).slice(0, 12);
 }
 
 export interface RestartScript {

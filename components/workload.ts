@@ -1,10 +1,16 @@
 /** Pieces every workload shares: resources, security, spreading, placement on a pool, disruption budgets. */
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { componentLabels } from "./naming";
 import { POOL_LABEL, poolTaints } from "../sizing/inventory";
 import type { Resources } from "../sizing/types";
 import type { InventoryRole } from "../sizing/types";
+
+/** A short hash of configuration texts: a pod template that carries it restarts when they change. */
+export function checksum(...texts: string[]): string {
+  return createHash("sha256").update(texts.join("\0")).digest("hex").slice(0, 16);
+}
 
 /** A size in GiB as a Kubernetes quantity in whole MiB. */
 export const mebibytes = (gib: number) => `${Math.round(gib * 1024)}Mi`;

@@ -3,7 +3,6 @@
  * ./config.ts), the HAProxy routing tier (./routing.ts) and the policies around them. Thin: every
  * number comes from its plan slice, every object shape from the pure builders.
  */
-import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { WorkerType } from "../../sizing/settings";
@@ -16,7 +15,7 @@ import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedCon
 import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
 import { routableServiceName } from "../../sizing/edge";
 import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels } from "./manifests";
-import { disruptionBudget } from "../workload";
+import { checksum, disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig, routedTypes, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
 
@@ -51,10 +50,6 @@ export function kubernetesEndpoints(serverName: string, namespace: string): Syna
     pgpassPath: `${MOUNTS.runtime}/${SECRET_FILES.pgpass}`,
     mediaStorePath: MOUNTS.media,
   };
-}
-
-export function checksum(...texts: string[]): string {
-  return createHash("sha256").update(texts.join("\0")).digest("hex").slice(0, 16);
 }
 
 /** Rendered configuration per type: what each type's pods mount, and the checksum that rolls them. */
