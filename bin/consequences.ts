@@ -4,7 +4,7 @@
  * behaviour each one states is the documented behaviour of the software that acts on the change
  * (cited at the rule), never inferred from this program.
  */
-import { RESTART_ANNOTATION } from "../components/coordinated-restart";
+import { RESTART_ANNOTATION, STOPS_ANNOTATION } from "../components/coordinated-restart";
 import type { DeclaredResource } from "./mock-runtime";
 import { HOT_STANDBY_SENSITIVE, PARAMETER_CONTEXT } from "./postgres-parameters";
 
@@ -38,6 +38,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 const spec = (r: DeclaredResource): Obj => (r.inputs.spec as Obj | undefined) ?? {};
 const objectName = (r: DeclaredResource): string => r.autoName ?? ((r.inputs.metadata as Obj | undefined)?.name as string | undefined) ?? r.name;
 const namespaceOf = (r: DeclaredResource): string => ((r.inputs.metadata as Obj | undefined)?.namespace as string | undefined) ?? "default";
+const annotation = (r: DeclaredResource, key: string) => ((r.inputs.metadata as Obj | undefined)?.annotations as Record<string, string> | undefined)?.[key];
 const kindOf = (type: string) => type.split(":").pop()!;
 const subject = (r: DeclaredResource) => `${kindOf(r.type)} ${r.name}`;
 
@@ -229,13 +230,14 @@ export const nodeGroupScaleIns: Rule = (before, after) =>
 
 /**
  * A coordinating Job (components/coordinated-restart.ts) is named after its fleet's specification:
- * a new name is a new run, which stops the whole fleet at once and waits for it to come back.
+ * a new name is a new run. It stops the whole fleet at once only when the label value it keeps
+ * (its STOPS_ANNOTATION) changes; otherwise it only waits for the workloads' own rolls.
  */
 export const coordinatedRestarts: Rule = (before, after) =>
   kept(before, after, "kubernetes:batch/v1:Job")
-    .filter(([a, b]) => objectName(a) !== objectName(b))
+    .filter(([a, b]) => objectName(a) !== objectName(b) && annotation(a, STOPS_ANNOTATION) !== annotation(b, STOPS_ANNOTATION))
     .flatMap(([, b]) => {
-      const effect = ((b.inputs.metadata as Obj | undefined)?.annotations as Record<string, string> | undefined)?.[RESTART_ANNOTATION];
+      const effect = annotation(b, RESTART_ANNOTATION);
       return effect ? [{ subject: subject(b), during: `${effect}; pulumi up waits for it and fails if the fleet does not come back` }] : [];
     });
 

@@ -163,6 +163,14 @@ export const SETUP_JOB = { vcpu: 0.1, memoryGiB: 0.125 } as const;
 export const COORDINATED_RESTART = { timeoutSeconds: 600, pollSeconds: 2 } as const;
 
 /**
+ * A coordinated Synapse restart (every process at once, as Synapse's worker documentation requires
+ * when instance_map, a stream writer or a shard list changes). The wait covers main's schema
+ * migrations (its startup probe allows 15 minutes), the old processes' drain, and the autoscaled
+ * types' return, which their Deployments bring back in steps of their surge.
+ */
+export const SYNAPSE_RESTART = { timeoutSeconds: 1800, pollSeconds: 2 } as const;
+
+/**
  * Call hosts. coturn: concurrent allocations per vCPU from seed 11.3 (~4,000 on 8 vCPU), a relay
  * port per allocation plus headroom; LiveKit: one RTC port per participant track, headroom likewise.
  */

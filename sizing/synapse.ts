@@ -9,6 +9,8 @@ import {
   HPA_MAX_FACTOR,
   LIGHT_WORKER_CP_MAX,
   ROUTING,
+  SETUP_JOB,
+  SYNAPSE_RESTART,
   SYNAPSE_SCRATCH,
 } from "./additions";
 import { PlanError } from "./errors";
@@ -225,6 +227,7 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
       rcRegistration: { ...SEED_RC_REGISTRATION },
       federationMaxConcurrent: table.synapseConfig.federationMaxConcurrent,
     },
+    restart: { ...SYNAPSE_RESTART, job: guaranteed(SETUP_JOB), gate: guaranteed(SETUP_JOB) },
     autoscaling: {
       targetCpuUtilisation: HPA_BEHAVIOUR.targetCpuUtilisation,
       scaleUp: { ...HPA_BEHAVIOUR.scaleUp },

@@ -105,6 +105,12 @@ export interface SynapsePlan {
   /** emptyDir limits of a pod: /tmp, and on media workers the provider's cache and modules (GiB). */
   scratch: { tmpGiB: number; mediaGiB: number; modulesGiB: number };
   config: SynapseConfigPlan;
+  /**
+   * Every process stops and starts together when the processes' topology (instance_map, stream
+   * writers, shard lists) changes: the coordinating Job's limits and resources, and those of the
+   * gate each pod passes before Synapse starts.
+   */
+  restart: { timeoutSeconds: number; pollSeconds: number; job: Resources; gate: Resources };
   autoscaling: {
     targetCpuUtilisation: number;
     scaleUp: { stabilizationWindowSeconds: number; pods: number; periodSeconds: number };

@@ -9,7 +9,7 @@ import { MINIO_PORTS, MINIO_RESTART_SELECTOR, MINIO_SELECTOR, MINIO_SETUP_SELECT
 import { INSTANCE_PORTS, INSTANCE_SELECTOR } from "../postgres/cluster";
 import { REDIS_EXPORTER_PORT, REDIS_PORT, redisSelectors, SENTINEL_PORT } from "../redis/index";
 import { HAPROXY_PORTS, HAPROXY_SELECTOR } from "../synapse/haproxy";
-import { ROUTED_POD_SELECTOR, SYNAPSE_POD_SELECTOR } from "../synapse/manifests";
+import { ROUTED_POD_SELECTOR, SYNAPSE_POD_SELECTOR, SYNAPSE_TOPOLOGY } from "../synapse/manifests";
 import { POD_PORTS } from "../synapse/topology";
 
 /** Pods the program runs, in one of its namespaces: the policies select them. */
@@ -93,6 +93,7 @@ export function networkFlows(ctx: FlowContext): Flow[] {
   const minio = own("minio", MINIO_SELECTOR);
   const minioSetup = own("minio-setup", MINIO_SETUP_SELECTOR);
   const minioRestart = own("minio-restart", MINIO_RESTART_SELECTOR);
+  const synapseRestart = own(SYNAPSE_TOPOLOGY.restart, { "app.kubernetes.io/component": SYNAPSE_TOPOLOGY.restart });
   const lkJwt = own("lk-jwt-service", LK_JWT.selector);
   const monitoring: ForeignPods = { kind: "namespace", namespace: MONITORING_NAMESPACE, selector: PROMETHEUS_SELECTOR };
   const operator: ForeignPods = { kind: "namespace", namespace: ctx.operatorNamespace, selector: OPERATOR_SELECTOR };
@@ -106,6 +107,8 @@ export function networkFlows(ctx: FlowContext): Flow[] {
     { from: synapse, to: postgres, ports: tcp(DATABASE.port), why: "Synapse's database" },
     { from: synapse, to: minio, ports: tcp(MINIO_PORTS.api), why: "the media store (S3 provider)" },
     { from: synapse, to: INTERNET, ports: [], why: "federation, push gateways, URL previews and remote media, on any port" },
+    { from: synapse, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "each pod's topology gate waits until no process of another topology runs" },
+    { from: synapseRestart, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the restart job stops every Synapse process of another topology and watches the fleet come back" },
     { from: lkJwt, to: INTERNET, ports: [], why: "LiveKit's public URL and the homeservers whose OpenID tokens it checks, on any port (server discovery may name any)" },
     { from: postgres, to: postgres, ports: tcp(DATABASE.port), why: "streaming replication and new instances cloning the primary" },
     { from: operator, to: postgres, ports: tcp(INSTANCE_PORTS.status, DATABASE.port), why: "the operator reads each instance's status" },

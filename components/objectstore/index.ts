@@ -109,7 +109,7 @@ export class ObjectStore extends pulumi.ComponentResource {
         { ...child, protect: true, retainOnDelete: true },
       );
       new k8s.policy.v1.PodDisruptionBudget(set, disruptionBudget(set, ns, poolLabels, { ...selector, "matrix-scale/minio-pool": String(i) }), child);
-      return { statefulSet, name: set, replicas: pool.servers };
+      return { statefulSet, name: set };
     });
     this.endpoint = `http://${SERVICE_NAMES.minio}.${ns}.svc.cluster.local:${MINIO_PORTS.api}`;
     coordinatedRestart(
@@ -118,7 +118,8 @@ export class ObjectStore extends pulumi.ComponentResource {
         namespace: ns,
         selector,
         hash,
-        statefulSets: sets.map(({ name: set, replicas }) => ({ name: set, replicas })),
+        current: { label: SPEC_LABEL, value: hash },
+        workloads: sets.map(({ name: set }) => ({ kind: "statefulsets" as const, name: set })),
         // 200 once every erasure set of every pool has its write quorum.
         healthUrl: `${this.endpoint}/minio/health/cluster`,
         timeoutSeconds: args.minio.restart.timeoutSeconds,

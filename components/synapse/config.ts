@@ -101,6 +101,29 @@ export function renderSharedConfig(synapse: SynapsePlan, all: readonly SynapsePr
   };
 }
 
+/**
+ * The shared settings every process must agree on: which instance owns each stream, shard and
+ * duty, and where it answers. Synapse's worker documentation requires every process to restart
+ * together when they change; nothing else in the shared config places work on an instance.
+ */
+export const TOPOLOGY_KEYS = [
+  "instance_map",
+  "stream_writers",
+  "send_federation",
+  "federation_sender_instances",
+  "start_pushers",
+  "pusher_instances",
+  "run_background_tasks_on",
+  "update_user_directory_from_worker",
+  "notify_appservices_from_worker",
+  "enable_media_repo",
+  "media_instance_running_background_jobs",
+] as const;
+
+export function topologyOf(shared: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(TOPOLOGY_KEYS.filter((k) => k in shared).map((k) => [k, shared[k]]));
+}
+
 function listeners(process: SynapseProcess, placement: Placement): Record<string, unknown>[] {
   const ports = placement.ports(process);
   const bind_addresses = placement.bindAddresses;

@@ -11,10 +11,11 @@ import type { Plan, SynapsePlan } from "../../sizing/types";
 import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
 import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
-import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, toYaml, type SynapseEndpoints } from "./config";
+import { accountWithRole, coordinatedRestart, gateRules, SKIP_AWAIT, specHash, topologyGate, type Workload } from "../coordinated-restart";
+import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, topologyOf, toYaml, type SynapseEndpoints } from "./config";
 import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
 import { routableServiceName } from "../../sizing/edge";
-import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, synapseLabels } from "./manifests";
+import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, SYNAPSE_POD_SELECTOR, SYNAPSE_TOPOLOGY, SYNAPSE_UID, synapseLabels } from "./manifests";
 import { checksum, disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig, routedTypes, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
@@ -57,7 +58,8 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
   const placement = kubernetesPlacement(synapse, namespace);
   const endpoints = kubernetesEndpoints(serverName, namespace);
   const all = processes(synapse);
-  const shared = toYaml(renderSharedConfig(synapse, all, placement, endpoints));
+  const sharedConfig = renderSharedConfig(synapse, all, placement, endpoints);
+  const shared = toYaml(sharedConfig);
   const types = Object.values(synapse.workers).filter((w) => w.replicas > 0);
   const perType = Object.fromEntries(
     types.map((w) => {
@@ -78,7 +80,7 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
       jwtPathPrefix: LK_JWT.pathPrefix,
     },
   });
-  return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy) };
+  return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy), topology: specHash(topologyOf(sharedConfig)) };
 }
 
 export class Synapse extends pulumi.ComponentResource {
@@ -117,6 +119,11 @@ export class Synapse extends pulumi.ComponentResource {
     );
 
     const routed = routedTypes(args.synapse);
+    const restart = args.synapse.restart;
+    const topology = { label: SYNAPSE_TOPOLOGY.label, value: rendered.topology };
+    const gate = topologyGate({ selector: SYNAPSE_POD_SELECTOR, current: topology, configMap: SYNAPSE_TOPOLOGY.configMap, pollSeconds: restart.pollSeconds, image: SYNAPSE_IMAGE, resources: restart.gate });
+    accountWithRole(SYNAPSE_TOPOLOGY.account, ns, gateRules(SYNAPSE_TOPOLOGY.configMap), child);
+    const workloads: { resource: pulumi.Resource; workload: Workload }[] = [];
     for (const worker of Object.values(args.synapse.workers)) {
       const config = rendered.perType[worker.type];
       if (!config) continue;
@@ -136,8 +143,11 @@ export class Synapse extends pulumi.ComponentResource {
         probeTimeoutSeconds: args.routing.edge.healthCheck.timeoutSeconds,
         scratch: args.synapse.scratch,
         routed: routed.has(worker.type),
+        topology: rendered.topology,
+        gate,
       });
-      const metadata = { name: workloadName, namespace: ns, labels: synapseLabels(worker.type) };
+      // The coordinating Job waits for every roll: a roll onto a new topology completes only through it.
+      const metadata = { name: workloadName, namespace: ns, labels: synapseLabels(worker.type), annotations: SKIP_AWAIT };
       const selector = { matchLabels: selectorLabels(worker.type) };
       new k8s.core.v1.Service(workloadName, headlessService(worker.type, ns, config.process.replication), child);
       if (worker.autoscaled) new k8s.core.v1.Service(routableServiceName(workloadName), routableService(worker.type, ns), child);
@@ -147,17 +157,48 @@ export class Synapse extends pulumi.ComponentResource {
         // writes through the scale subresource.
         // The surge the connection budget counts; no pod stops before its replacement is ready.
         const strategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: worker.rolloutSurge, maxUnavailable: 0 } };
-        new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy } }, child);
+        const resource = new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy } }, child);
+        workloads.push({ resource, workload: { kind: "deployments", name: workloadName } });
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(workloadName, horizontalAutoscaler(worker, ns, args.synapse.autoscaling), child);
       } else {
-        new k8s.apps.v1.StatefulSet(
+        const resource = new k8s.apps.v1.StatefulSet(
           workloadName,
           { metadata, spec: { serviceName: workloadName, replicas: worker.replicas, podManagementPolicy: "Parallel", selector, template } },
           afterPriority,
         );
+        workloads.push({ resource, workload: { kind: "statefulsets", name: workloadName } });
       }
       if (worker.replicas >= 2) new k8s.policy.v1.PodDisruptionBudget(workloadName, disruptionBudget(workloadName, ns, synapseLabels(worker.type), selectorLabels(worker.type)), child);
     }
+
+    // Named after the workloads are applied: their new pods wait for it (the gate) to name their topology.
+    const declared = new k8s.core.v1.ConfigMap(
+      SYNAPSE_TOPOLOGY.configMap,
+      { metadata: { name: SYNAPSE_TOPOLOGY.configMap, namespace: ns, labels: componentLabels(SYNAPSE_TOPOLOGY.configMap), annotations: { [topology.label]: topology.value } } },
+      { ...child, dependsOn: workloads.map((w) => w.resource) },
+    );
+    coordinatedRestart(
+      {
+        name: SYNAPSE_TOPOLOGY.restart,
+        namespace: ns,
+        selector: SYNAPSE_POD_SELECTOR,
+        hash: specHash({ rendered, synapse: args.synapse, image: SYNAPSE_IMAGE }),
+        current: topology,
+        workloads: workloads.map((w) => w.workload),
+        timeoutSeconds: restart.timeoutSeconds,
+        pollSeconds: restart.pollSeconds,
+        image: SYNAPSE_IMAGE,
+        resources: restart.job,
+        uid: SYNAPSE_UID,
+        effect:
+          "every Synapse process stops at once and starts with the new instance map and shard lists, as Synapse requires: " +
+          "requests fail from the moment the StatefulSets replace their first pods (the new ones wait for the old ones to stop) " +
+          `until main and the stream writers run again: about the old processes' ${args.routing.edge.drain.preStopSeconds} s drain plus a start; ` +
+          "the autoscaled types return in steps of their rollout surge",
+      },
+      [...workloads.map((w) => w.resource), declared],
+      child,
+    );
 
     const haproxyConfig = configMap(SERVICE_NAMES.haproxy, { [CONFIG_FILE.haproxy]: rendered.haproxy });
     // Its pods need the controller's readiness-gate webhook running when they are created.

@@ -26,8 +26,15 @@ export const MOUNTS = {
 } as const;
 export const CONFIG_FILE = { shared: "homeserver.yaml", process: "process.yaml", haproxy: "haproxy.cfg" } as const;
 /** The official image's synapse user. */
-const SYNAPSE_UID = 991;
+export const SYNAPSE_UID = 991;
 export const CHECKSUM_ANNOTATION = "matrix-scale/config-checksum";
+
+/**
+ * A coordinated restart (components/coordinated-restart.ts): every pod carries the hash of the
+ * processes' topology (config.ts TOPOLOGY_KEYS); the ConfigMap names the one the fleet runs; the
+ * pods' ServiceAccount lets their gate read both; the Job stops every pod of another topology.
+ */
+export const SYNAPSE_TOPOLOGY = { label: "matrix-scale/topology", configMap: "synapse-topology", account: "synapse", restart: "synapse-restart" } as const;
 
 /** Every Synapse process's pods, whatever its type. */
 export const SYNAPSE_POD_SELECTOR = { "app.kubernetes.io/name": "synapse" } as const;
@@ -77,11 +84,14 @@ export interface PodInputs {
   scratch: SynapsePlan["scratch"];
   /** HAProxy sends requests to this process type. */
   routed: boolean;
+  /** The hash of the processes' topology, and the gate that keeps the pod from starting beside another. */
+  topology: string;
+  gate: { initContainer: k8s.types.input.core.v1.Container; volume: k8s.types.input.core.v1.Volume };
 }
 
 export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTemplateSpec {
   const { process, worker } = inputs;
-  const labels = { ...synapseLabels(worker.type), ...(inputs.routed ? ROUTED_POD_SELECTOR : {}) };
+  const labels = { ...synapseLabels(worker.type), ...(inputs.routed ? ROUTED_POD_SELECTOR : {}), [SYNAPSE_TOPOLOGY.label]: inputs.topology };
   const media = worker.type === "mediaRepository";
   const ports = [
     { name: "http", containerPort: POD_PORTS.http },
@@ -104,9 +114,13 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
       securityContext: { runAsUser: SYNAPSE_UID, runAsGroup: SYNAPSE_UID, fsGroup: SYNAPSE_UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
       terminationGracePeriodSeconds: inputs.drain.terminationGraceSeconds,
       ...(worker.autoscaled ? {} : { priorityClassName: ESSENTIAL_PRIORITY.name }),
-      ...(media
-        ? {
-            initContainers: [
+      // The gate's token is projected into the gate alone.
+      serviceAccountName: SYNAPSE_TOPOLOGY.account,
+      automountServiceAccountToken: false,
+      initContainers: [
+        inputs.gate.initContainer,
+        ...(media
+          ? [
               {
                 name: "s3-storage-provider",
                 image: inputs.image,
@@ -115,9 +129,9 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
                 resources: containerResources(worker.resources),
                 volumeMounts: [{ name: "modules", mountPath: MOUNTS.modules }, { name: "tmp", mountPath: "/tmp" }],
               },
-            ],
-          }
-        : {}),
+            ]
+          : []),
+      ],
       containers: [
         {
           name: "synapse",
@@ -150,6 +164,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
         { name: "shared", configMap: { name: inputs.sharedConfigMap } },
         { name: "process", configMap: { name: inputs.processConfigMap } },
         { name: "secrets", secret: { secretName: inputs.secretName, defaultMode: 0o440 } },
+        inputs.gate.volume,
         { name: "runtime", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
         { name: "tmp", emptyDir: { sizeLimit: mebibytes(inputs.scratch.tmpGiB) } },
         ...(media ? [{ name: "media", emptyDir: { sizeLimit: mebibytes(inputs.scratch.mediaGiB) } }, { name: "modules", emptyDir: { sizeLimit: mebibytes(inputs.scratch.modulesGiB) } }] : []),

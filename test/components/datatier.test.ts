@@ -128,7 +128,7 @@ describe("MinIO servers restart together, never one by one", () => {
     const account = run.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && r.name === "minio-restart")!;
     expect(account.inputs.automountServiceAccountToken).toBe(false);
     const script = pod.containers[0].command[2] as string;
-    for (const set of sets(run)) expect(script).toContain(`wait_for settled ${set.name} ${(set.inputs.spec as Obj).replicas}`);
+    for (const set of sets(run)) expect(script).toContain(`wait_for settled statefulsets ${set.name}`);
     expect(script.indexOf("k -X DELETE")).toBeLessThan(script.indexOf("wait_for settled"));
     expect(script.indexOf("wait_for settled")).toBeLessThan(script.indexOf("wait_for healthy"));
     expect(script).toContain("http://minio.matrix.svc.cluster.local:9000/minio/health/cluster");

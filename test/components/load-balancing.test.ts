@@ -7,12 +7,12 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runProgram, type MockRun } from "../../bin/mock-runtime";
+import type { MockRun } from "../../bin/mock-runtime";
 import committedPolicy from "../../components/nodepools/aws-load-balancer-controller-policy.json";
 import { irsaTrustPolicy } from "../../components/nodepools/irsa";
 import versions from "../../versions.json";
+import { runRecordingDependencies, type RunWithDependencies } from "../dependencies";
 import { SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -23,33 +23,7 @@ const ACCOUNT = "123456789012";
 const CONTROLLER_SA = "system:serviceaccount:kube-system:aws-load-balancer-controller";
 const LB = "service.beta.kubernetes.io/aws-load-balancer";
 
-/** Each registration's dependencies (explicit and through its inputs) as `type::name`, recorded from the mock monitor. */
-let recording: Map<string, string[]> | undefined;
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getDependenciesList(): string[];
-}
-const register = MockMonitor.prototype.registerResource;
-MockMonitor.prototype.registerResource = function (this: MockMonitor, req: RegisterRequest, callback: (err: unknown, response: unknown) => void) {
-  const byTypeAndName = (urn: string) => {
-    const [, , qualifiedType, name] = urn.split("::");
-    return `${qualifiedType!.split("$").pop()}::${name}`;
-  };
-  recording?.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map(byTypeAndName));
-  return register.call(this, req, callback);
-};
-
-interface Run {
-  run: MockRun;
-  dependencies: Map<string, string[]>;
-}
-async function declare(settings: Obj): Promise<Run> {
-  const dependencies = (recording = new Map());
-  const run = await runProgram({ serverName: SERVER_NAME, ...settings });
-  recording = undefined;
-  return { run, dependencies };
-}
+const declare = (settings: Obj): Promise<RunWithDependencies> => runRecordingDependencies({ serverName: SERVER_NAME, ...settings });
 const one = (run: MockRun, type: string, name: string) => {
   const found = run.resources.filter((r) => r.type === type && r.name === name);
   expect(found, `${type} ${name}`).toHaveLength(1);
@@ -59,7 +33,7 @@ const CHART = "kubernetes:helm.sh/v4:Chart";
 const SERVICE = "kubernetes:core/v1:Service";
 
 describe("target aws, with an ACM certificate", () => {
-  let ctx: Run;
+  let ctx: RunWithDependencies;
   beforeAll(async () => {
     ctx = await declare({ ccu: 1000, target: "aws", aws: { region: "eu-west-1", certificateArn: CERTIFICATE, apiAccessCidrs: TEST_API_ACCESS_CIDRS } });
   }, 60_000);

@@ -5,8 +5,10 @@ import { runProgram, type DeclaredResource, type MockRun } from "../../bin/mock-
 import { parseSettings, plan } from "../../sizing";
 import type { RawSettings } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
+import { TOPOLOGY_KEYS } from "../../components/synapse/config";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
+import { runRecordingDependencies } from "../dependencies";
 import { SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -18,7 +20,7 @@ async function program(extra: RawSettings = {}, ccu = 100): Promise<{ run: MockR
 
 const ofKind = (run: MockRun, kind: string) => run.resources.filter((r) => r.type === `kubernetes:${kind}`);
 const named = (run: MockRun, kind: string, name: string) => ofKind(run, kind).find((r) => (r.inputs.metadata as Obj).name === name);
-const configMapData = (r: DeclaredResource) => r.inputs.data as Record<string, string>;
+const configMapData = (r: DeclaredResource) => (r.inputs.data ?? {}) as Record<string, string>;
 
 function sharedConfig(run: MockRun): Obj {
   const cm = ofKind(run, "core/v1:ConfigMap").find((r) => configMapData(r)["homeserver.yaml"]);
@@ -255,5 +257,85 @@ describe("the front door on AWS", () => {
 
   it("without a certificate ARN nothing is declared: the key is named", async () => {
     await expect(program({ target: "aws" })).rejects.toThrow(/matrix-scale:aws\.certificateArn is missing: target aws ends TLS at the load balancers/);
+  });
+});
+
+describe("shard changes restart every Synapse process together, never in a roll", () => {
+  const TOPOLOGY = "matrix-scale/topology";
+  const workloadsOf = (run: MockRun) => [...ofKind(run, "apps/v1:StatefulSet"), ...ofKind(run, "apps/v1:Deployment")].filter((r) => /^synapse-(?!haproxy)/.test(r.name));
+  const topologyOf = (run: MockRun) => {
+    const values = new Set(workloadsOf(run).map((w) => (w.inputs.spec as Obj).template.metadata.labels[TOPOLOGY] as string));
+    expect(values.size).toBe(1);
+    return [...values][0]!;
+  };
+  const jobOf = (run: MockRun) => ofKind(run, "batch/v1:Job").find((r) => r.name === "synapse-restart")!;
+  const at = (synapse: Obj, ccu = 5000) => program({ overrides: { synapse } } as RawSettings, ccu).then((x) => x.run);
+
+  it("every pod waits in a gate holding the only token of the pod; the gate may list pods and read one ConfigMap; the engine leaves the waiting to the Job", async () => {
+    const { run } = await program({}, 5000);
+    const hash = topologyOf(run);
+    expect(hash).toMatch(/^[0-9a-f]{12}$/);
+    for (const w of workloadsOf(run)) {
+      const pod = (w.inputs.spec as Obj).template.spec;
+      expect((w.inputs.metadata as Obj).annotations, w.name).toEqual({ "pulumi.com/skipAwait": "true" });
+      expect([pod.serviceAccountName, pod.automountServiceAccountToken], w.name).toEqual(["synapse", false]);
+      const gate = pod.initContainers[0];
+      expect(gate.name, w.name).toBe("topology-gate");
+      const tokenVolume = pod.volumes.find((v: Obj) => v.projected?.sources.some((s: Obj) => s.serviceAccountToken));
+      expect(gate.volumeMounts).toEqual([{ name: tokenVolume.name, mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true }]);
+      // Synapse itself (and the media provider's installer) never sees the token.
+      for (const c of [...pod.containers, ...pod.initContainers.slice(1)]) expect(c.volumeMounts.map((m: Obj) => m.name), `${w.name} ${c.name}`).not.toContain(tokenVolume.name);
+      expect(gate.command[2]).toContain(`matrix-scale%2Ftopology!%3D${hash}`);
+      // Synapse's StatefulSets keep rolling one pod at a time for every other change.
+      expect((w.inputs.spec as Obj).updateStrategy, w.name).toBeUndefined();
+    }
+    const role = ofKind(run, "rbac.authorization.k8s.io/v1:Role").find((r) => r.name === "synapse")!;
+    expect(role.inputs.rules).toEqual([
+      { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: ["synapse-topology"] },
+    ]);
+    const declared = named(run, "core/v1:ConfigMap", "synapse-topology")!;
+    expect((declared.inputs.metadata as Obj).annotations).toEqual({ [TOPOLOGY]: hash });
+    expect(declared.inputs.data).toBeUndefined();
+  });
+
+  it("the Job stops pods of another topology, may read exactly the fleet's workloads, and runs after them and the ConfigMap", async () => {
+    const { run } = await program({}, 5000);
+    const job = jobOf(run);
+    const metadata = job.inputs.metadata as Obj;
+    expect(metadata.annotations["matrix-scale/stops-pods-not-on"]).toBe(`${TOPOLOGY}=${topologyOf(run)}`);
+    const role = ofKind(run, "rbac.authorization.k8s.io/v1:Role").find((r) => r.name === "synapse-restart")!;
+    const names = (kind: string) => workloadsOf(run).filter((w) => w.type === `kubernetes:apps/v1:${kind}`).map((w) => (w.inputs.metadata as Obj).name).sort();
+    const rules = role.inputs.rules as Obj[];
+    expect(rules[0]).toEqual({ apiGroups: [""], resources: ["pods"], verbs: ["list", "deletecollection"] });
+    expect(rules.find((r) => r.resources[0] === "statefulsets")!.resourceNames.sort()).toEqual(names("StatefulSet"));
+    expect(rules.find((r) => r.resources[0] === "deployments")!.resourceNames.sort()).toEqual(names("Deployment"));
+    const script = (job.inputs.spec as Obj).template.spec.containers[0].command[2] as string;
+    for (const w of workloadsOf(run)) expect(script).toContain(`wait_for settled ${w.type.endsWith("StatefulSet") ? "statefulsets" : "deployments"} ${w.name}`);
+    expect(script).not.toContain("wait_for healthy");
+    const { dependencies } = await runRecordingDependencies({ ccu: 5000, serverName: SERVER_NAME });
+    const key = (w: DeclaredResource) => `${w.type}::${w.name}`;
+    const topologyMap = "kubernetes:core/v1:ConfigMap::synapse-topology";
+    expect(dependencies.get(key(job))).toEqual(expect.arrayContaining([...workloadsOf(run).map(key), topologyMap]));
+    expect(dependencies.get(topologyMap)).toEqual(expect.arrayContaining(workloadsOf(run).map(key)));
+  });
+
+  it("the topology changes with the event persisters, federation senders, pushers and stream writers; not with the autoscaled types or pool sizes", async () => {
+    const base = topologyOf(await at({}));
+    expect(topologyOf(await at({}))).toBe(base);
+    for (const change of [{ eventPersister: { replicas: 3 } }, { federationSender: { replicas: 3 } }, { pusher: { replicas: 3 } }, { streamWriter: { replicas: 3 } }])
+      expect(topologyOf(await at(change)), JSON.stringify(change)).not.toBe(base);
+    for (const same of [{ synchrotron: { replicas: 5, maxReplicas: 10 } }, { generic: { replicas: 5 } }, { eventPersister: { cpMax: 7 } }])
+      expect(topologyOf(await at(same)), JSON.stringify(same)).toBe(base);
+  });
+
+  it("the keys that make the topology are exactly the shared config's keys that name a Synapse instance", async () => {
+    const { run, plan: p } = await program({}, 20_000);
+    const shared = sharedConfig(run);
+    const instances = new Set(["main", ...Object.values(p.synapse.workers).flatMap((w) => w.instances)]);
+    const names = (v: unknown): boolean => (typeof v === "string" ? instances.has(v) : Array.isArray(v) ? v.some(names) : !!v && typeof v === "object" && Object.entries(v).some(([k, x]) => instances.has(k) || names(x)));
+    const naming = Object.keys(shared).filter((k) => names(shared[k])).sort();
+    // Plus the switches that move a duty off main (send_federation, start_pushers, enable_media_repo).
+    expect(naming).toEqual(TOPOLOGY_KEYS.filter((k) => !["send_federation", "start_pushers", "enable_media_repo"].includes(k)).sort());
   });
 });

@@ -11,7 +11,7 @@
  * through a hosts file of the test's own, bind-mounted over /etc/hosts in a private mount
  * namespace of each Synapse process (nothing on the machine is changed).
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseSettings, plan } from "../../sizing";
 import type { Plan } from "../../sizing/types";
 import { waitFor } from "./harness";
-import { bootFleet, makeTestCa, reducedTier, type Fleet, type TestCa } from "./synapse-fleet";
+import { bootFleet, clientCall, makeTestCa, reducedTier, registerUser, type Fleet, type TestCa } from "./synapse-fleet";
 
 const BOOT_TIMEOUT = 1_200_000;
 /** The admin API (shared-secret registration) answers only from here (edge.adminCidrs). */
@@ -86,18 +86,10 @@ interface RoomEvent {
   content: { body?: string; membership?: string };
 }
 
-async function call<T = Record<string, unknown>>(fleet: Fleet, method: string, path: string, token?: string, body?: unknown): Promise<T> {
-  const r = await fleet.request(method, path, { from: ADMIN_FROM, body, headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (r.status !== 200) throw new Error(`${method} ${path} on ${fleet.baseUrl}: ${r.status} ${r.body}`);
-  return JSON.parse(r.body) as T;
-}
+const call = <T = Record<string, unknown>>(fleet: Fleet, method: string, path: string, token?: string, body?: unknown) => clientCall<T>(fleet, method, path, { from: ADMIN_FROM, token, body });
 
-/** Shared-secret registration through the admin API (as test/integration/client/scenario.py does it). */
 async function register(side: Side, fleet: Fleet): Promise<Account> {
-  const { nonce } = await call<{ nonce: string }>(fleet, "GET", "/_synapse/admin/v1/register");
-  const mac = createHmac("sha1", fleet.registrationSecret).update([nonce, side.localpart, PASSWORD, "notadmin"].join("\x00")).digest("hex");
-  const r = await call<{ user_id: string; access_token: string }>(fleet, "POST", "/_synapse/admin/v1/register", undefined, { nonce, username: side.localpart, password: PASSWORD, admin: false, mac });
-  return { side, fleet, userId: r.user_id, token: r.access_token };
+  return { side, fleet, ...(await registerUser(fleet, side.localpart, PASSWORD, ADMIN_FROM)) };
 }
 
 const SYNC_FILTER = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 50 } }, presence: { types: [] }, account_data: { types: [] } }));

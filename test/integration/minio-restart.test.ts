@@ -8,11 +8,8 @@
  * specification, and the script waits for every pool before it asks for the cluster's health.
  * What MinIO itself does through the same sequence is test/integration/minio.test.ts.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { restartScript, SPEC_LABEL } from "../../components/coordinated-restart";
@@ -23,6 +20,7 @@ import { TIER_USERS } from "../fixtures/seed";
 import { onTarget, SERVER_NAME } from "../helpers";
 import { addNodes, applyManifests, isReady, nodesFor, startZonalProvisioner, testZones, type Pod } from "./kube/cluster";
 import { ControlPlane } from "./kube/control-plane";
+import { runInCluster, serviceAccountDir } from "./kube/in-cluster";
 import { waitFor } from "./harness";
 import { manifests, type Manifest } from "./kube/manifests";
 
@@ -47,31 +45,8 @@ describe("MinIO pool expansion on a real control plane: every server restarts to
   let healthUrl = "";
   const healthCalls: number[] = [];
   const minioPods = () => cp.list<Pod>("pods", NAMESPACE).filter((p) => p.metadata.labels?.["app.kubernetes.io/name"] === MINIO_SELECTOR["app.kubernetes.io/name"] && !p.metadata.deletionTimestamp);
-  const serviceAccount = () => {
-    const dir = join(cp.services.dir, "serviceaccount");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "token"), cp.must(["create", "token", MINIO_RESTART_NAME, "-n", NAMESPACE, "--duration=1h"]).trim());
-    writeFileSync(join(dir, "namespace"), NAMESPACE);
-    writeFileSync(join(dir, "ca.crt"), readFileSync(join(cp.services.dir, "pki", "ca.crt")));
-    return dir;
-  };
-  /** Runs a rendered script as the Job would, against this control plane; resolves with its exit code and output. */
-  const runScript = (script: string, dir: string) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      const server = new URL(cp.must(["config", "view", "-o", "jsonpath={.clusters[0].cluster.server}"]).trim());
-      const child = spawn("sh", ["-c", script], {
-        env: { ...process.env, SERVICEACCOUNT: dir, KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      child.stdout.on("data", (d) => (out += String(d)));
-      child.stderr.on("data", (d) => (out += String(d)));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.on("exit", (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, out });
-      });
-    });
+  const serviceAccount = () => serviceAccountDir(cp, MINIO_RESTART_NAME, NAMESPACE);
+  const runScript = (script: string, dir: string) => runInCluster(cp, script, dir);
 
   beforeAll(async () => {
     at5k = await runProgram(raw("5k"));
@@ -123,7 +98,7 @@ describe("MinIO pool expansion on a real control plane: every server restarts to
     const result = await runScript(script.replace(healthUrlInScript, healthUrl), dir);
     clearInterval(watch);
     expect(result.code, `${result.out}\n${cp.kubectl(["get", "statefulsets,pods", "-n", NAMESPACE, "-o", "wide", "--show-labels"]).stdout}\n${cp.kubectl(["get", "statefulsets", "-n", NAMESPACE, "-o", "jsonpath={range .items[*]}{.metadata.name} {.status}{\"\\n\"}{end}"]).stdout}`).toBe(0);
-    expect(result.out).toMatch(new RegExp(`stopped every pod not on specification ${hash}`));
+    expect(result.out).toContain(`stopped every pod not on ${SPEC_LABEL}=${hash}`);
 
     const pods = minioPods();
     const total = (at10k.outputs.storage as { minio: { pools: { servers: number }[] } }).minio.pools.reduce((n, p) => n + p.servers, 0);
@@ -140,14 +115,16 @@ describe("MinIO pool expansion on a real control plane: every server restarts to
   }, 240_000);
 
   it("the script fails when a pool never settles (the wait can fail), and without the Role's grant it cannot stop a pod", async () => {
-    const dir = join(cp.services.dir, "serviceaccount");
-    const never = restartScript({ selector: { "app.kubernetes.io/name": "no-such-pods" }, hash: "unreachable", statefulSets: [{ name: "minio-pool-1", replicas: 99 }], healthUrl, timeoutSeconds: 6, pollSeconds: 1 });
-    const stuck = await runScript(never, dir);
+    const dir = serviceAccount();
+    // One server more than the pool's nodes: the new one cannot be placed (one server per node).
+    const servers = Number(cp.must(["get", "statefulset", "minio-pool-1", "-n", NAMESPACE, "-o", "jsonpath={.spec.replicas}"]).trim());
+    cp.must(["scale", "statefulset", "minio-pool-1", "-n", NAMESPACE, `--replicas=${servers + 1}`]);
+    const none = { selector: { "app.kubernetes.io/name": "no-such-pods" }, current: { label: SPEC_LABEL, value: "x" }, healthUrl, pollSeconds: 1 };
+    const stuck = await runScript(restartScript({ ...none, workloads: [{ kind: "statefulsets", name: "minio-pool-1" }], timeoutSeconds: 6 }), dir);
     expect(stuck.code).not.toBe(0);
-    expect(stuck.out).toMatch(/gave up after 6 s waiting for: settled minio-pool-1 99/);
+    expect(stuck.out).toMatch(/gave up after 6 s waiting for: settled statefulsets minio-pool-1/);
     // The Role names its StatefulSets: another one is forbidden.
-    const other = restartScript({ selector: { "app.kubernetes.io/name": "no-such-pods" }, hash: "x", statefulSets: [{ name: "redis-synapse", replicas: 1 }], healthUrl, timeoutSeconds: 4, pollSeconds: 1 });
-    const refused = await runScript(other, dir);
+    const refused = await runScript(restartScript({ ...none, workloads: [{ kind: "statefulsets", name: "redis-synapse" }], timeoutSeconds: 4 }), dir);
     expect(refused.code).not.toBe(0);
     expect(refused.out).toMatch(/403/);
   }, 60_000);

@@ -2,7 +2,7 @@
  * Boots a plan's Synapse fleet on loopback from the program's own renderers: PostgreSQL, Redis,
  * main, every worker, and HAProxy in front, each from the rendered files.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
@@ -39,6 +39,13 @@ export interface Fleet {
   accessLog(name: string): AccessLine[];
   /** One HTTPS request through HAProxy, trusting only the test CA, from a chosen loopback address. */
   request(method: string, path: string, options?: ClientRequestOptions): Promise<ClientResponse>;
+  /**
+   * A coordinated restart onto another plan's processes, as the Kubernetes Job and gates do it:
+   * HAProxy and every Synapse process stop together, then every process of the new plan starts at
+   * once with the new configs (main first only at boot, when the schema is new). The data services
+   * keep running. Returns when every process answers /health and HAProxy has every backend up.
+   */
+  restartWith(plan: Plan): Promise<{ stoppedMs: number; healthyMs: number }>;
   stop(): Promise<void>;
 }
 
@@ -194,14 +201,9 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   const minio = await startMinio(services, "minio", minioUser, minioPassword, [join(services.dir, "minio-data")]);
   minio.s3("mkbucket", MEDIA_BUCKET);
 
-  const all = processes(plan.synapse, copies);
-  const base = await freePortBlock(all.length * 3 + 3);
-  const placement = loopbackPlacement(all, base);
   const address = options.address ?? "127.0.0.1";
-  const ports = { https: options.httpsPort ?? base + all.length * 3, http: base + all.length * 3 + 1, stats: base + all.length * 3 + 2 };
   const ca = options.ca ?? makeTestCa(join(services.dir, "ca"));
   const tls = ca.issue(plan.serverName, [address]);
-
   const configDir = join(services.dir, "config");
   const secretsDir = join(services.dir, "secrets");
   mkdirSync(configDir);
@@ -211,86 +213,105 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   write(secretsDir, SECRET_FILES.pgpass, renderPgpass("synapse", values.databasePassword), 0o600);
   write(secretsDir, SECRET_FILES.redisPassword, values.redisPassword, 0o600);
   write(secretsDir, SECRET_FILES.config, renderSecretsConfig(values), 0o600);
-
-  const baseUrl = `https://${address}:${ports.https}`;
-  const endpoints: SynapseEndpoints = {
-    serverName: plan.serverName,
-    publicBaseUrl: `${baseUrl}/`,
-    database: { host: "127.0.0.1", port: pg.port, name: "synapse", user: "synapse" },
-    redis: { host: "127.0.0.1", port: redis.port },
-    objectStore: { endpoint: minio.endpoint, bucket: MEDIA_BUCKET, region: "us-east-1" },
-    turnUris: ["turn:turn.matrix.test:3478?transport=udp"],
-    secretsDir,
-    pgpassPath: join(secretsDir, SECRET_FILES.pgpass),
-    mediaStorePath: join(services.dir, "media"),
-  };
-  write(configDir, "shared.yaml", toYaml({ ...renderSharedConfig(plan.synapse, all, placement, endpoints), ...options.sharedOverlay }));
-  const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
-  for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, plan.synapse.workers[p.type], placement, endpoints)));
-
   // Media workers reach the object store with the credentials the program mounts as AWS_* variables.
   const s3Env = { AWS_ACCESS_KEY_ID: minioUser, AWS_SECRET_ACCESS_KEY: minioPassword };
   const [command, ...prefix] = [...(options.prefix ?? []), PYTHON];
-  const startProcess = (p: SynapseProcess) =>
-    services.start(p.name!, command!, [
-      ...prefix,
-      "-m",
-      p.type === "main" ? "synapse.app.homeserver" : "synapse.app.generic_worker",
-      "--config-path",
-      join(configDir, "shared.yaml"),
-      "--config-path",
-      join(configDir, fileOf(p)),
-      "--config-path",
-      join(secretsDir, SECRET_FILES.config),
-    ], p.type === "mediaRepository" ? { env: s3Env } : {});
-  const healthy = (p: SynapseProcess) =>
-    waitFor(`${p.name} /health`, async () => {
-      if (!services.running(p.name!)) throw new GaveUp(`${p.name} exited:\n${services.log(p.name!).slice(-2000)}`);
-      return httpOk(`http://127.0.0.1:${placement.ports(p).http}/health`);
-    }, 240_000, 500);
+  const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
 
-  // Main first: it prepares the database schema the workers check at start.
-  const main = all.find((p) => p.type === "main")!;
-  startProcess(main);
-  await healthy(main);
-  const workers = all.filter((p) => p.type !== "main");
-  workers.forEach(startProcess);
-  await Promise.all(workers.map(healthy));
+  /** Writes the plan's configs on fresh ports and starts its processes (main first when `mainFirst`), then HAProxy. */
+  const launch = async (current: Plan, mainFirst: boolean) => {
+    const all = processes(current.synapse, copies);
+    const base = await freePortBlock(all.length * 3 + 3);
+    const placement = loopbackPlacement(all, base);
+    const ports = { https: options.httpsPort ?? base + all.length * 3, http: base + all.length * 3 + 1, stats: base + all.length * 3 + 2 };
+    const baseUrl = `https://${address}:${ports.https}`;
+    const endpoints: SynapseEndpoints = {
+      serverName: current.serverName,
+      publicBaseUrl: `${baseUrl}/`,
+      database: { host: "127.0.0.1", port: pg.port, name: "synapse", user: "synapse" },
+      redis: { host: "127.0.0.1", port: redis.port },
+      objectStore: { endpoint: minio.endpoint, bucket: MEDIA_BUCKET, region: "us-east-1" },
+      turnUris: ["turn:turn.matrix.test:3478?transport=udp"],
+      secretsDir,
+      pgpassPath: join(secretsDir, SECRET_FILES.pgpass),
+      mediaStorePath: join(services.dir, "media"),
+    };
+    write(configDir, "shared.yaml", toYaml({ ...renderSharedConfig(current.synapse, all, placement, endpoints), ...options.sharedOverlay }));
+    for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, current.synapse.workers[p.type], placement, endpoints)));
+    const startProcess = (p: SynapseProcess) =>
+      services.start(p.name!, command!, [
+        ...prefix,
+        "-m",
+        p.type === "main" ? "synapse.app.homeserver" : "synapse.app.generic_worker",
+        "--config-path",
+        join(configDir, "shared.yaml"),
+        "--config-path",
+        join(configDir, fileOf(p)),
+        "--config-path",
+        join(secretsDir, SECRET_FILES.config),
+      ], p.type === "mediaRepository" ? { env: s3Env } : {});
+    const healthy = (p: SynapseProcess) =>
+      waitFor(`${p.name} /health`, async () => {
+        if (!services.running(p.name!)) throw new GaveUp(`${p.name} exited:\n${services.log(p.name!).slice(-2000)}`);
+        return httpOk(`http://127.0.0.1:${placement.ports(p).http}/health`);
+      }, 240_000, 500);
 
-  const source: ServerSource = (type, instances) =>
-    all
-      .filter((p) => p.type === type && (!instances || instances.includes(p.name!)))
-      .map((p) => ({ kind: "server" as const, name: p.name!, host: "127.0.0.1", port: placement.ports(p).http }));
-  const haproxyConfig = renderHaproxyConfig(plan, source, { bind: address, ports, certificate: tls.certificate, dnsResolvers: false });
-  write(configDir, "haproxy.cfg", haproxyConfig);
-  const check = spawnSync("haproxy", ["-c", "-f", join(configDir, "haproxy.cfg")], { encoding: "utf8" });
-  if (check.status !== 0) throw new Error(`haproxy -c rejected the rendered config:\n${check.stdout}${check.stderr}`);
-  services.start("haproxy", "haproxy", ["-db", "-f", join(configDir, "haproxy.cfg")]);
-  // Every backend has its servers up before traffic starts.
-  await waitFor("HAProxy backends up", async () => {
-    const metrics = await (await fetch(`http://${address}:${ports.stats}/metrics`)).text();
-    const down = [...metrics.matchAll(/^haproxy_backend_active_servers\{proxy="([^"]+)"\} (\d+)/gm)].filter(([, , n]) => n === "0");
-    return down.length === 0 && metrics.includes("haproxy_backend_active_servers") ? true : undefined;
-  }, 60_000, 500);
+    // Main first at boot: it prepares the database schema the workers check at start.
+    const main = all.find((p) => p.type === "main")!;
+    const workers = all.filter((p) => p.type !== "main");
+    if (mainFirst) {
+      startProcess(main);
+      await healthy(main);
+      workers.forEach(startProcess);
+    } else all.forEach(startProcess);
+    await Promise.all((mainFirst ? workers : all).map(healthy));
 
-  return {
+    const source: ServerSource = (type, instances) =>
+      all
+        .filter((p) => p.type === type && (!instances || instances.includes(p.name!)))
+        .map((p) => ({ kind: "server" as const, name: p.name!, host: "127.0.0.1", port: placement.ports(p).http }));
+    const haproxyConfig = renderHaproxyConfig(current, source, { bind: address, ports, certificate: tls.certificate, dnsResolvers: false });
+    write(configDir, "haproxy.cfg", haproxyConfig);
+    const check = spawnSync("haproxy", ["-c", "-f", join(configDir, "haproxy.cfg")], { encoding: "utf8" });
+    if (check.status !== 0) throw new Error(`haproxy -c rejected the rendered config:\n${check.stdout}${check.stderr}`);
+    services.start("haproxy", "haproxy", ["-db", "-f", join(configDir, "haproxy.cfg")]);
+    // Every backend has its servers up before traffic starts.
+    await waitFor("HAProxy backends up", async () => {
+      const metrics = await (await fetch(`http://${address}:${ports.stats}/metrics`)).text();
+      const down = [...metrics.matchAll(/^haproxy_backend_active_servers\{proxy="([^"]+)"\} (\d+)/gm)].filter(([, , n]) => n === "0");
+      return down.length === 0 && metrics.includes("haproxy_backend_active_servers") ? true : undefined;
+    }, 60_000, 500);
+    return { all, placement, ports, baseUrl, haproxyConfig };
+  };
+
+  let layout = await launch(plan, true);
+  const fleet: Fleet = {
     services,
-    processes: all,
-    baseUrl,
-    httpUrl: `http://${address}:${ports.http}`,
+    processes: layout.all,
+    baseUrl: layout.baseUrl,
+    httpUrl: `http://${address}:${layout.ports.http}`,
     ca,
     registrationSecret: values.registrationSharedSecret,
     configDir,
-    haproxyConfig,
+    haproxyConfig: layout.haproxyConfig,
     minio,
-    httpPort: (name) => placement.ports(all.find((p) => p.name === name)!).http,
+    httpPort: (name) => layout.placement.ports(layout.all.find((p) => p.name === name)!).http,
     sql: (query) => pg.psql(query, "synapse"),
     requests: () => parseHaproxyLog(services.log("haproxy")),
     haproxyLogPath: services.logPath("haproxy"),
     accessLog: (name) => parseAccessLog(services.log(name)),
-    request: (method, path, request = {}) => clientRequest(request.plain ? `http://${address}:${ports.http}` : baseUrl, ca.certificate, method, path, request),
+    request: (method, path, request = {}) => clientRequest(request.plain ? fleet.httpUrl : fleet.baseUrl, ca.certificate, method, path, request),
+    async restartWith(next) {
+      const started = Date.now();
+      await Promise.all(["haproxy", ...layout.all.map((p) => p.name!)].map((name) => services.stop(name, 60_000)));
+      const stoppedMs = Date.now() - started;
+      layout = await launch(next, false);
+      Object.assign(fleet, { processes: layout.all, baseUrl: layout.baseUrl, httpUrl: `http://${address}:${layout.ports.http}`, haproxyConfig: layout.haproxyConfig });
+      return { stoppedMs, healthyMs: Date.now() - started };
+    },
     stop: () => services.stopAll(),
   };
+  return fleet;
 }
 
 function clientRequest(base: string, caFile: string, method: string, path: string, options: ClientRequestOptions): Promise<ClientResponse> {
@@ -352,4 +373,25 @@ export function runScenario(fleet: Fleet, options: ScenarioOptions = {}): Promis
       }
     });
   });
+}
+
+/** One client API call through HAProxy (from a chosen loopback address); the JSON answer, or an error naming the status. */
+export async function clientCall<T = Record<string, unknown>>(fleet: Fleet, method: string, path: string, options: { token?: string; body?: unknown; from?: string } = {}): Promise<T> {
+  const r = await fleet.request(method, path, { from: options.from, body: options.body, headers: options.token ? { Authorization: `Bearer ${options.token}` } : {} });
+  if (r.status !== 200) throw new Error(`${method} ${path} on ${fleet.baseUrl}: ${r.status} ${r.body}`);
+  return JSON.parse(r.body) as T;
+}
+
+/** Shared-secret registration through the admin API (as test/integration/client/scenario.py does it); `from` must be an admin address. */
+export async function registerUser(fleet: Fleet, localpart: string, password: string, from: string): Promise<{ userId: string; token: string }> {
+  const { nonce } = await clientCall<{ nonce: string }>(fleet, "GET", "/_synapse/admin/v1/register", { from });
+  const mac = createHmac("sha1", fleet.registrationSecret).update([nonce, localpart, password, "notadmin"].join("\x00")).digest("hex");
+  const r = await clientCall<{ user_id: string; access_token: string }>(fleet, "POST", "/_synapse/admin/v1/register", { from, body: { nonce, username: localpart, password, admin: false, mac } });
+  return { userId: r.user_id, token: r.access_token };
+}
+
+/** Synapse's own event sharding (ShardedWorkerHandlingConfig): sha256 of the room id, little-endian, modulo the writers. */
+export function persisterOf(roomId: string, persisters: readonly string[]): string {
+  const digest = createHash("sha256").update(roomId, "utf8").digest().reverse();
+  return persisters[Number(BigInt(`0x${digest.toString("hex")}`) % BigInt(persisters.length))]!;
 }

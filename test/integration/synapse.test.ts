@@ -17,7 +17,7 @@ import type { Plan, SynapseStream, WorkerPlan } from "../../sizing/types";
 import { MEDIA_BUCKET } from "../../components/naming";
 import { STREAM_ROUTES } from "../../components/synapse/routing";
 import { waitFor } from "./harness";
-import { bootFleet, reducedTier, runScenario, type AccessLine, type Fleet, type ProxiedRequest } from "./synapse-fleet";
+import { bootFleet, persisterOf, reducedTier, runScenario, type AccessLine, type Fleet, type ProxiedRequest } from "./synapse-fleet";
 
 const BOOT_TIMEOUT = 900_000;
 const SERVER_NAME = "matrix.test";
@@ -70,12 +70,6 @@ const roomOf = (r: ProxiedRequest) => {
 };
 /** The user HAProxy hashes on: the localpart in the access token (base64). */
 const userOf = (r: ProxiedRequest) => (r.user === "-" ? undefined : Buffer.from(r.user, "base64").toString("utf8"));
-
-/** Synapse's own event sharding (ShardedWorkerHandlingConfig): sha256 of the room id, little-endian, modulo the writers. */
-function persisterOf(roomId: string, persisters: readonly string[]): string {
-  const digest = createHash("sha256").update(roomId, "utf8").digest().reverse();
-  return persisters[Number(BigInt(`0x${digest.toString("hex")}`) % BigInt(persisters.length))]!;
-}
 
 /** `key → servers` of the requests that have a key. */
 function serversByKey(rs: ProxiedRequest[], key: (r: ProxiedRequest) => string | undefined): Map<string, Set<string>> {

@@ -170,6 +170,25 @@ describe("node groups", () => {
   });
 });
 
+describe("a coordinating Job", () => {
+  // components/coordinated-restart.ts: a run stops every pod of the fleet without the label value in its annotation.
+  const job = (hash: string, stops: string) =>
+    resource("kubernetes:batch/v1:Job", "fleet-restart", {
+      metadata: { name: `fleet-restart-${hash}`, annotations: { "matrix-scale/coordinated-restart": "every process stops at once", "matrix-scale/stops-pods-not-on": `matrix-scale/topology=${stops}` } },
+    });
+
+  it("a new run with a new label value stops the fleet, and the diff says so", () => {
+    const before = job("aaa", "t1");
+    const after = changed(before, job("bbb", "t2").inputs);
+    expect(only(consequences([before], [after])).during).toMatch(/^every process stops at once; pulumi up waits for it/);
+  });
+
+  it("a new run that keeps the label value only waits for the rolls: nothing to say", () => {
+    const before = job("aaa", "t1");
+    expect(consequences([before], [changed(before, job("bbb", "t1").inputs)])).toEqual([]);
+  });
+});
+
 describe("real tier moves of the program (target aws)", () => {
   const run = (ccu: number, previous?: Obj) => runProgram({ ccu, serverName: SERVER_NAME, ...onTarget("aws") }, previous ? { previousOutputs: { storage: previous } } : {});
   const movesOf = async (from: string, to: string) => {
@@ -190,5 +209,13 @@ describe("real tier moves of the program (target aws)", () => {
     const found = await movesOf("5k", "10k");
     expect(found.some((c) => /switches the primary over to an updated standby/.test(c.during))).toBe(true);
     expect(found.some((c) => /grow to .* and take the new IOPS and throughput/.test(c.during) && /two modifications/.test(c.byHand ?? ""))).toBe(true);
+    // The tables name more workers at 10K (instance_map changes): every Synapse process restarts together.
+    expect(found.some((c) => c.subject === "Job synapse-restart" && /every Synapse process stops at once/.test(c.during))).toBe(true);
+  });
+
+  it("10K → 10K with more synchrotrons: the Synapse fleet rolls, no coordinated stop", async () => {
+    const before = await run(TIER_USERS["10k"]!);
+    const after = await runProgram({ ccu: TIER_USERS["10k"]!, serverName: SERVER_NAME, ...onTarget("aws"), overrides: { synapse: { synchrotron: { replicas: 9 } } } } as never, { previousOutputs: { storage: before.outputs.storage } });
+    expect(consequences(before.resources, after.resources).filter((c) => c.subject === "Job synapse-restart")).toEqual([]);
   });
 });

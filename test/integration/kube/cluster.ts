@@ -197,6 +197,7 @@ export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]
   const rest = list.filter((m) => !first.has(m.kind));
   const warnings: string[] = [];
   const apply = (items: readonly Manifest[]) => {
+    if (items.length === 0) return;
     const r = cp.kubectl(["apply", "--server-side", `--field-manager=${FIELD_MANAGER}`, "--validate=strict", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     if (r.status !== 0) throw new Error(`the API server refused objects:\n${r.stderr.slice(0, 6000)}`);
     warnings.push(...r.stderr.split("\n").filter((line) => line.startsWith("Warning:")));

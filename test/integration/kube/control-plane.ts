@@ -71,14 +71,17 @@ export class ControlPlane {
   readonly kubeconfig: string;
   private readonly ports: { etcdClient: number; etcdPeer: number; apiserver: number; controllerManager: number; scheduler: number };
 
-  private constructor(services: Services, kubeconfigPath: string, ports: ControlPlane["ports"]) {
+  private constructor(services: Services, kubeconfigPath: string, ports: ControlPlane["ports"], private readonly kwokStages: string) {
     this.services = services;
     this.kubeconfig = kubeconfigPath;
     this.ports = ports;
   }
 
-  /** Starts every component and waits until the API server is healthy and nodes can be managed. */
-  static async start(prefix: string): Promise<ControlPlane> {
+  /**
+   * Starts every component and waits until the API server is healthy and nodes can be managed.
+   * `kwokStages` replaces KWOK's stages file (how fake pods progress).
+   */
+  static async start(prefix: string, options: { kwokStages?: string } = {}): Promise<ControlPlane> {
     const services = new Services(prefix);
     const pki = join(services.dir, "pki");
     mkdirSync(pki);
@@ -86,7 +89,7 @@ export class ControlPlane {
     const base = await freePortBlock(5);
     const ports = { etcdClient: base, etcdPeer: base + 1, apiserver: base + 2, controllerManager: base + 3, scheduler: base + 4 };
     const server = `https://127.0.0.1:${ports.apiserver}`;
-    const plane = new ControlPlane(services, kubeconfig(pki, server), ports);
+    const plane = new ControlPlane(services, kubeconfig(pki, server), ports, options.kwokStages ?? KWOK_STAGES);
     try {
       await plane.boot(pki);
     } catch (error) {
@@ -171,7 +174,7 @@ export class ControlPlane {
     this.component("kube-scheduler", [kubeconfigArg, "--bind-address=127.0.0.1", `--secure-port=${scheduler}`, "--leader-elect=false", "--profiling=false", "--v=1"]);
     this.services.start("kwok", KWOK_BIN, [
       kubeconfigArg,
-      `--config=${KWOK_STAGES}`,
+      `--config=${this.kwokStages}`,
       "--manage-all-nodes=true",
       "--node-lease-duration-seconds=40",
       "--cidr=10.244.0.0/16",

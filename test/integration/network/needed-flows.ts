@@ -25,6 +25,7 @@ export interface NeededFlow {
 
 interface Container {
   name: string;
+  volumeMounts?: { name: string }[];
   ports?: { name?: string; containerPort: number; protocol?: string }[];
   env?: { name: string; value?: string }[];
   args?: string[];
@@ -35,7 +36,7 @@ interface PodSpec {
   automountServiceAccountToken?: boolean;
   containers: Container[];
   initContainers?: Container[];
-  volumes?: { configMap?: { name: string }; secret?: { secretName: string }; projected?: { sources: { configMap?: { name: string }; secret?: { name: string } }[] } }[];
+  volumes?: { name: string; configMap?: { name: string }; secret?: { secretName: string }; projected?: { sources: { configMap?: { name: string }; secret?: { name: string }; serviceAccountToken?: unknown }[] } }[];
 }
 export interface Workload {
   namespace: string;
@@ -53,6 +54,14 @@ export interface World {
   monitoringNamespace: string;
   /** Where the CloudNativePG operator runs, and its pods' labels (the chart's). */
   operator: { namespace: string; name: string };
+}
+
+function callsTheApi(spec: PodSpec): boolean {
+  const usesApi = (c: Container) => [...(c.command ?? []), ...(c.args ?? [])].some((x) => x.includes("KUBERNETES_SERVICE_HOST"));
+  const containers = [...spec.containers, ...(spec.initContainers ?? [])];
+  if (spec.automountServiceAccountToken) return containers.some(usesApi);
+  const tokenVolumes = new Set((spec.volumes ?? []).filter((v) => v.projected?.sources.some((s) => s.serviceAccountToken)).map((v) => v.name));
+  return containers.some((c) => usesApi(c) && (c.volumeMounts ?? []).some((m) => tokenVolumes.has(m.name)));
 }
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job"]);
@@ -163,8 +172,8 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
     for (const sentinel of referenced(w).filter((t) => t.w.spec.containers.some((c) => c.name === "sentinel"))) {
       for (const data of referenced(sentinel.w).filter((t) => t.w !== sentinel.w)) add(endpoint(w), endpoint(data.w), [`TCP:${data.port}`], `${id(w)} follows ${id(sentinel.w)} to the master`);
     }
-    // A pod given its ServiceAccount token whose command uses the in-cluster API address talks to the API server.
-    if (w.spec.automountServiceAccountToken && w.text.includes("KUBERNETES_SERVICE_HOST")) add(endpoint(w), { name: "API server", cidrs: world.apiServerCidrs }, ["TCP:443", "TCP:6443"], `${id(w)} calls the Kubernetes API`);
+    // A pod given its ServiceAccount token (every container, or one through a projected volume) whose command uses the in-cluster API address talks to the API server.
+    if (callsTheApi(w.spec)) add(endpoint(w), { name: "API server", cidrs: world.apiServerCidrs }, ["TCP:443", "TCP:6443"], `${id(w)} calls the Kubernetes API`);
     // Cluster DNS (every name above is resolved there).
     if (!w.spec.hostNetwork) add(endpoint(w), { name: "kube-system/kube-dns" }, ["UDP:53", "TCP:53"], "cluster DNS");
   }
