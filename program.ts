@@ -20,6 +20,9 @@ import { MC_IMAGE, MINIO_IMAGE } from "./components/versions";
 import type { ChartOptions, ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
 import { eksDefaultServiceCidr, kubernetesServiceAddress } from "./sizing/settings";
+
+/** The port an HTTPS URL names, or 443. */
+const httpsPort = (url: string) => Number(new URL(url).port || 443);
 import { parseSettings, plan, PlanError, requireDeployable, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
@@ -93,13 +96,22 @@ export async function program(options: ProgramOptions = {}) {
   const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE, mcImage: settings.kubernetes.mcImage ?? MC_IMAGE }, after);
   // On AWS with a bucket of the operator's, the instances keep backups there through their own IAM role.
   const backupBucket = settings.aws.backupBucket;
+  const backupStore = settings.kubernetes.backupStore;
   const backupRoleArn =
     nodePools && awsParts && backupBucket
       ? awsParts.backupRole("matrix-postgres-backup", nodePools.oidcProvider, { namespace, name: CLUSTER_NAME }, backupBucket, backupPrefix(namespace)).arn
       : undefined;
   new Postgres(
     "postgres",
-    { postgres: thePlan.postgres, namespace, provider: cluster.provider, charts, provisionedVolumes: aws, ...(backupBucket && backupRoleArn ? { backupBucket: { bucket: backupBucket, roleArn: backupRoleArn } } : {}) },
+    {
+      postgres: thePlan.postgres,
+      namespace,
+      provider: cluster.provider,
+      charts,
+      provisionedVolumes: aws,
+      ...(backupBucket && backupRoleArn ? { backupBucket: { bucket: backupBucket, roleArn: backupRoleArn } } : {}),
+      ...(backupStore ? { backupStore: { endpoint: backupStore.endpoint, bucket: backupStore.bucket, credentialsSecret: backupStore.credentialsSecret } } : {}),
+    },
     { dependsOn: [secrets, objectStore] },
   );
   const redisSynapse = new Redis("redis-synapse", { name: "synapse", redis: thePlan.redis.synapse, namespace, provider: cluster.provider, passwordSecret: secrets.names.redisSynapse, essentialPriority: cluster.essentialPriority }, after);
@@ -163,7 +175,7 @@ export async function program(options: ProgramOptions = {}) {
     // (the VPC CNI judges egress before kube-proxy translates it) and the endpoint's interfaces in the VPC.
     callHostCidrs: nodePools ? nodePools.callHostCidrs : settings.kubernetes.nodeCidrs,
     apiServerCidrs: nodePools ? [`${kubernetesServiceAddress(eksDefaultServiceCidr([nodePools.vpcCidr]))}/32`, nodePools.vpcCidr] : settings.kubernetes.nodeCidrs,
-    databaseBackups: backupRoleArn ? "s3" : "minio",
+    databaseBackups: backupRoleArn ? "s3" : backupStore ? { cidrs: backupStore.cidrs, port: httpsPort(backupStore.endpoint) } : "minio",
     provider: cluster.provider,
   }, { dependsOn: [cluster] });
 

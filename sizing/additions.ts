@@ -88,12 +88,22 @@ export const MINIO_DRIVES_PER_SERVER = 4;
 export const DATABASE_VOLUME = { iopsPerUser: 3, mibpsPerIops: 1 / 16 } as const;
 
 /**
- * Database backups: a base backup every night at 03:00 (CloudNativePG's cron has a seconds field),
- * WAL archived continuously, kept for a 30-day recovery window. PostgreSQL closes a WAL segment at
- * most `archiveTimeoutS` after a commit even when quiet, which bounds the data a restore can lose
- * (CloudNativePG's own default is 5 minutes).
+ * Database backups: a base backup every Sunday at 03:00 (CloudNativePG's cron has a seconds field),
+ * WAL archived continuously, kept for a 30-day recovery window. Weekly, not nightly: a base backup
+ * is the whole database (terabytes at 10K and 20K: hours to upload, and 31 kept copies would be
+ * about 30× the database); a restore then replays at most a week of WAL. PostgreSQL closes a WAL
+ * segment at most `archiveTimeoutS` after a commit even when quiet, which bounds the data a restore
+ * can lose (CloudNativePG's own default is 5 minutes).
  */
-export const DATABASE_BACKUP = { schedule: "0 0 3 * * *", retentionDays: 30, archiveTimeoutS: 60 } as const;
+export const DATABASE_BACKUP = { schedule: "0 0 3 * * 0", baseBackupEveryDays: 7, retentionDays: 30, archiveTimeoutS: 60 } as const;
+
+/**
+ * WAL written per GB the database grows: every change is logged, a page's first change after a
+ * checkpoint logs the whole page (full_page_writes), and updates, deletes and vacuum write WAL that
+ * adds no size. An assumption to replace with pg_stat_wal's wal_bytes once a deployment runs.
+ * Backups are sized uncompressed (barman-cloud gzips them): an upper bound.
+ */
+export const WAL_GB_PER_GROWTH_GB = 3;
 
 /**
  * Node root disks hold the OS, the images the node pulls, container logs and the pods' scratch

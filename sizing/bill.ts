@@ -18,6 +18,8 @@ export interface AwsFootprint {
   kubernetesVersion: string;
   /** The day the EKS support level is judged on. */
   on: Date;
+  /** Database backups go to an S3 bucket of the operator's (otherwise into MinIO, whose drives are priced). */
+  backupBucket: boolean;
 }
 
 /** Parts of the bill the table cannot price: they depend on traffic or on the operator's account. */
@@ -26,7 +28,7 @@ export const NOT_PRICED = [
   "NAT gateway data processing ($/GB)",
   "load balancer capacity units",
   "CloudWatch logs of the control plane",
-  "snapshots and backups",
+  "S3 requests for the backups, and snapshots",
 ] as const;
 
 const cents = (usd: number) => Math.round(usd * 100) / 100;
@@ -78,6 +80,9 @@ function awsLines(plan: Priced, aws: AwsFootprint): { lines: BillLine[]; eksSupp
       { item: "network load balancers", quantity: aws.loadBalancers, unit: "HAProxy, LiveKit", monthlyUsd: cents(aws.loadBalancers * hourly(PRICES.networkLoadBalancer.usdPerHour)) },
       { item: "public IPv4 addresses", quantity: addresses, unit: "NAT, load balancers, call hosts", monthlyUsd: cents(addresses * hourly(PRICES.publicIpv4.usdPerHour)) },
       { item: "EKS control plane", quantity: 1, unit: `Kubernetes ${aws.kubernetesVersion}, ${level} support`, monthlyUsd: cents(hourly(eksPerHour)) },
+      ...(aws.backupBucket
+        ? [{ item: "database backups (S3 Standard)", quantity: 1, unit: `${plan.postgres.backup.storageGB} GB at the growth horizon`, monthlyUsd: cents(plan.postgres.backup.storageGB * PRICES.s3.standardUsdPerGBMonth) }]
+        : []),
     ],
   };
 }

@@ -9,7 +9,7 @@ import { eksVersionWarning } from "./eks-versions";
 import { planCalls } from "./calls";
 import { PlanError } from "./errors";
 import { instanceType, inventoryRow, totals, ZONE_COUNT, type ServerSpec } from "./inventory";
-import { keepsWriteQuorum, planMinio, zoneAlignedServers } from "./objectstore";
+import { keepsWriteQuorum, planMinio, usableGB, zoneAlignedServers } from "./objectstore";
 import { allocatable, nodesInOneZone } from "./packing";
 import { cheapestApplicationNodes, podsByPool, poolUsage } from "./pools";
 import { planPostgres } from "./postgres";
@@ -76,7 +76,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     );
   }
   const redis = planRedis(tier);
-  const minio = planMinio(tier, settings.ccu, perNode("storage"), overrides, options.asOf, options.previous?.minio);
+  const minio = planMinio(tier, settings.ccu, perNode("storage"), overrides, options.asOf, options.previous?.minio, backupsElsewhere(settings) ? 0 : postgres.backup.storageGB);
   const calls = planCalls(tier, perNode("calls"), overrides);
   const haproxy = HAPROXY[tier];
   const parts = {
@@ -159,7 +159,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const aws = settings.target === "aws";
   const bill = monthlyBill(
     { inventory, postgres, minio, redis, monitoring },
-    aws ? { zones: ZONE_COUNT, createsVpc: !settings.aws.vpcId, loadBalancers: INTERNET_FACING_LOAD_BALANCERS, kubernetesVersion: settings.aws.kubernetesVersion, on } : undefined,
+    aws ? { zones: ZONE_COUNT, createsVpc: !settings.aws.vpcId, loadBalancers: INTERNET_FACING_LOAD_BALANCERS, kubernetesVersion: settings.aws.kubernetesVersion, on, backupBucket: backupsElsewhere(settings) } : undefined,
   );
   const versionWarning = aws ? eksVersionWarning(settings.aws.kubernetesVersion, on) : undefined;
   return {
@@ -248,16 +248,28 @@ function volumesPerNode(role: PoolRole, nodes: number, p: { postgres: PostgresPl
   }
 }
 
+/** Pools (the last one's shape appended) whose usable capacity holds the backups and the horizon's media. */
+function poolsForHorizon(minio: MinioPlan): number {
+  const needed = minio.databaseBackupsGB + (minio.growthGBPerYear * minio.horizonMonths) / 12;
+  const perPool = usableGB(minio.pools.at(-1)!, minio.parity);
+  return minio.pools.length + Math.max(1, Math.ceil((needed - minio.usableGB) / perPool));
+}
+
 function minioDiskPerServer(minio: MinioPlan): number {
   const servers = minio.pools.reduce((n, p) => n + p.servers, 0);
   return Math.round(minio.pools.reduce((n, p) => n + p.servers * p.drivesPerServer * p.driveGB, 0) / servers);
 }
 
-/** On AWS, backups belong in a bucket apart from the media store: one failure domain otherwise. */
+/** Whether the database's backups go to a store of the operator's (not the in-cluster MinIO). */
+export function backupsElsewhere(settings: Settings): boolean {
+  return settings.target === "aws" ? !!settings.aws.backupBucket : !!settings.kubernetes.backupStore;
+}
+
+/** Backups belong in a store apart from the media: one failure domain otherwise. */
 function backupWarning(settings: Settings): string[] {
-  return settings.target === "aws" && !settings.aws.backupBucket
-    ? ["database backups go to the in-cluster MinIO with the media (one failure domain): set aws.backupBucket to an S3 bucket of yours"]
-    : [];
+  if (backupsElsewhere(settings)) return [];
+  const fix = settings.target === "aws" ? "set aws.backupBucket to an S3 bucket of yours" : "set kubernetes.backupStore to an S3-compatible store of yours";
+  return [`database backups go to the in-cluster MinIO with the media (one failure domain): ${fix}`];
 }
 
 function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
@@ -273,8 +285,8 @@ function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {
   if (minio.monthsCovered < minio.horizonMonths) {
     const when = minio.runsOutOn ? ` (around ${minio.runsOutOn})` : "";
     out.push(
-      `media storage: ${minio.usableGB} GB usable covers ${minio.monthsCovered} months of growth at ${minio.growthGBPerYear} GB/year${when}, ` +
-        `less than the ${minio.horizonMonths}-month horizon: add a MinIO pool (overrides.minio.pools = ${minio.pools.length + 1})`,
+      `media storage: ${minio.usableGB} GB usable${minio.databaseBackupsGB ? ` less ${minio.databaseBackupsGB} GB of database backups` : ""} covers ${minio.monthsCovered} months of growth at ${minio.growthGBPerYear} GB/year${when}, ` +
+        `less than the ${minio.horizonMonths}-month horizon: add MinIO pools (overrides.minio.pools = ${poolsForHorizon(minio)})`,
     );
   }
   minio.pools.forEach((pool, i) => {

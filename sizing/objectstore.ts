@@ -79,6 +79,8 @@ export function planMinio(
   overrides: Overrides,
   asOf?: Date,
   previous?: { pools: MinioPool[]; parity: number },
+  /** Database backups kept in this store (none when they go to a bucket of the operator's). */
+  databaseBackupsGB = 0,
 ): MinioPlan {
   const seed = TIER_TABLES[tier].minio;
   const requested = overrides.minio?.pools;
@@ -108,7 +110,7 @@ export function planMinio(
   }
   const usable = Math.floor(pools.reduce((acc, p) => acc + usableGB(p, parity), 0));
   const growthGBPerYear = mediaGrowthGBPerYear(ccu);
-  const monthsCovered = Math.round((usable / (growthGBPerYear / 12)) * 10) / 10;
+  const monthsCovered = Math.round((Math.max(0, usable - databaseBackupsGB) / (growthGBPerYear / 12)) * 10) / 10;
   const horizonMonths = overrides.minio?.growthHorizonMonths ?? DEFAULT_GROWTH_HORIZON_MONTHS;
   return {
     pools,
@@ -120,6 +122,7 @@ export function planMinio(
     survivesZoneLoss: pools.every((p) => keepsWriteQuorum(p, parity, nodesInOneZone(p.servers, ZONE_COUNT))),
     resources: cappedToNode(seed, nodeAllocatable),
     growthGBPerYear,
+    databaseBackupsGB,
     monthsCovered,
     horizonMonths,
     ...(asOf ? { runsOutOn: addMonths(asOf, monthsCovered) } : {}),

@@ -1,5 +1,5 @@
 /** PostgreSQL: instances, durability, resources, volume, max_connections and the tuning set. */
-import { DATABASE_BACKUP, DATABASE_VOLUME, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
+import { DATABASE_BACKUP, DATABASE_VOLUME, WAL_GB_PER_GROWTH_GB, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
 import { cappedToNode, ceilTo } from "./resources";
@@ -112,8 +112,19 @@ export function planPostgres(
     growthGBPerYear,
     monthsCovered: Math.round(((storageGB - PG_BASE_GB) / (growthGBPerYear / 12)) * 10) / 10,
     pool: "database",
-    backup: { ...DATABASE_BACKUP },
+    backup: { ...DATABASE_BACKUP, storageGB: backupStorageGB(PG_BASE_GB + (growthGBPerYear * horizon) / 12, growthGBPerYear) },
   };
+}
+
+/**
+ * What the backup store holds at the growth horizon: every base backup the recovery window needs
+ * (those taken within it and the one before) of the database at that size, and the window's WAL.
+ */
+export function backupStorageGB(databaseGB: number, growthGBPerYear: number): number {
+  const { retentionDays, baseBackupEveryDays } = DATABASE_BACKUP;
+  const baseBackups = Math.ceil(retentionDays / baseBackupEveryDays) + 1;
+  const wal = ((growthGBPerYear * WAL_GB_PER_GROWTH_GB) / 365) * retentionDays;
+  return Math.ceil(baseBackups * databaseGB + wal);
 }
 
 /**

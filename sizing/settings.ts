@@ -177,6 +177,9 @@ export function ipv4CidrsOverlap(a: string, b: string): boolean {
   return aStart <= bEnd && bStart <= aEnd;
 }
 
+/** S3's bucket naming rules: 3–63 lower-case letters, digits, dots and hyphens, a letter or digit at each end. */
+const S3_BUCKET = z.string().regex(/^(?=.{3,63}$)[a-z0-9][a-z0-9.-]*[a-z0-9]$/, { error: "expected an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)" });
+
 const settingsSchema = z.strictObject({
   ccu: wholeNumber(`a whole number of concurrent users from 1 to ${LARGEST_TIER_CCU}`, 1, LARGEST_TIER_CCU),
   tier: z
@@ -195,6 +198,21 @@ const settingsSchema = z.strictObject({
       context: z.string({ error: "expected a kubeconfig context name" }).optional(),
       renderDir: z.string({ error: "expected a directory path" }).optional(),
       minioImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z" }).optional(),
+      /**
+       * An S3-compatible store of the operator's for the database's base backups and WAL, apart from
+       * the media store (target kubernetes; on aws, aws.backupBucket): its HTTPS endpoint, a bucket,
+       * a Secret in the namespace holding ACCESS_KEY_ID and ACCESS_SECRET_KEY, and the CIDR blocks
+       * the endpoint answers from (the database's network policy opens them on the endpoint's port).
+       * Without it the backups go to the in-cluster MinIO, whose capacity they then share with media.
+       */
+      backupStore: z
+        .strictObject({
+          endpoint: z.url({ protocol: /^https$/, error: "expected the store's HTTPS endpoint, such as https://s3.example.net" }),
+          bucket: S3_BUCKET,
+          credentialsSecret: z.string().regex(K8S_NAME, { error: "expected the name of a Secret in the namespace with ACCESS_KEY_ID and ACCESS_SECRET_KEY" }),
+          cidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 198.51.100.0/24" })).min(1, { error: "expected the CIDR blocks the endpoint answers from" }),
+        })
+        .optional(),
       /** The MinIO client image the setup Job runs (bucket, user and policy creation). */
       mcImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z" }).optional(),
       /**
@@ -240,7 +258,7 @@ const settingsSchema = z.strictObject({
        * store (S3 naming rules: 3–63 lower-case letters, digits, dots and hyphens, a letter or digit at
        * each end). Without it they go to the in-cluster MinIO, with the media (a plan warning says so).
        */
-      backupBucket: z.string().regex(/^(?=.{3,63}$)[a-z0-9][a-z0-9.-]*[a-z0-9]$/, { error: "expected an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)" }).optional(),
+      backupBucket: S3_BUCKET.optional(),
     })
     .default({ region: "us-east-1", vpcCidr: "10.42.0.0/16", kubernetesVersion: DEFAULT_EKS_VERSION }),
 });
@@ -306,6 +324,9 @@ export function parseSettings(raw: RawSettings): Settings {
   checkMinioRelease(settings.kubernetes.minioImage);
   checkPinnedImage("kubernetes.mcImage", settings.kubernetes.mcImage, "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z or quay.io/minio/mc@sha256:<64 hex digits>");
   checkAws(settings.aws, settings.target);
+  if (settings.target === "aws" && settings.kubernetes.backupStore) {
+    refuse("kubernetes.backupStore", settings.kubernetes.backupStore.endpoint, "on target aws the backups go to aws.backupBucket (with an IAM role, no keys): set that instead");
+  }
   return settings;
 }
 

@@ -133,7 +133,7 @@ export interface PostgresPlan {
   monthsCovered: number;
   pool: PoolRole;
   /** Base backup schedule (cron with seconds), recovery window, and the longest a commit waits to be archived. */
-  backup: { schedule: string; retentionDays: number; archiveTimeoutS: number };
+  backup: { schedule: string; baseBackupEveryDays: number; retentionDays: number; archiveTimeoutS: number; storageGB: number };
 }
 
 export interface RedisPlan {
@@ -177,6 +177,9 @@ export interface MinioPlan {
   survivesZoneLoss: boolean;
   resources: Resources;
   growthGBPerYear: number;
+  /** Database backups this store holds besides media (PostgresPlan.backup.storageGB, or 0 with a bucket of the operator's). */
+  databaseBackupsGB: number;
+  /** Months of media growth the usable capacity left after the backups covers. */
   monthsCovered: number;
   horizonMonths: number;
   runsOutOn?: string;

@@ -6,8 +6,16 @@ import { TIER_USERS } from "./fixtures/seed";
 
 export const SERVER_NAME = "matrix.test.example";
 
+/**
+ * A store of the operator's for the database backups (target kubernetes), as a production stack sets
+ * one: the sizing tests then see MinIO holding media only, as the seed's tables size it. Tests of
+ * backups kept in MinIO pass `kubernetes` without it.
+ */
+export const TEST_BACKUP_STORE = { endpoint: "https://backups.example.net", bucket: "example-matrix-backups", credentialsSecret: "backup-store-keys", cidrs: ["198.51.100.0/24"] };
+
 export function planFor(ccu: number, extra: RawSettings = {}): Plan {
-  return plan(parseSettings({ ccu, serverName: SERVER_NAME, target: "kubernetes", ...extra }));
+  const onKubernetes = (extra.target ?? "kubernetes") === "kubernetes";
+  return plan(parseSettings({ ccu, serverName: SERVER_NAME, target: "kubernetes", ...(onKubernetes ? { kubernetes: { backupStore: TEST_BACKUP_STORE } } : {}), ...extra }));
 }
 
 export function planForTier(tier: string, extra: RawSettings = {}): Plan {

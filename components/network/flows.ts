@@ -64,7 +64,8 @@ export interface FlowContext {
    */
   apiServerCidrs: readonly pulumi.Input<string>[];
   /** Where the database keeps backups: the in-cluster MinIO, or an S3 bucket over the internet (HTTPS). */
-  databaseBackups: "minio" | "s3";
+  /** Where the database's backups go: the in-cluster MinIO, an S3 bucket, or an operator's store at these addresses. */
+  databaseBackups: "minio" | "s3" | { cidrs: readonly string[]; port: number };
 }
 
 /** Private, shared, link-local (the instance metadata service) and loopback ranges: never "the internet". */
@@ -83,6 +84,12 @@ const tcp = (...ports: (number | string)[]): FlowPort[] => ports.map((port) => (
 const synapsePort = (name: keyof typeof POD_PORTS) => name;
 /** Prometheus's pods, as the Prometheus operator labels them (not Grafana, Alertmanager or the log agents). */
 const PROMETHEUS_SELECTOR = { "app.kubernetes.io/name": "prometheus" };
+
+function backupFlow(store: FlowContext["databaseBackups"], postgres: OwnPods, minio: OwnPods): Flow {
+  if (store === "s3") return { from: postgres, to: INTERNET, ports: tcp(443), why: "base backups and WAL archive in the operator's S3 bucket (and STS for the instances' IAM role)" };
+  if (store === "minio") return { from: postgres, to: minio, ports: tcp(MINIO_PORTS.api), why: "base backups and WAL archive" };
+  return { from: postgres, to: { kind: "cidrs", cidrs: store.cidrs }, ports: tcp(store.port), why: "base backups and WAL archive in the operator's store" };
+}
 
 export function networkFlows(ctx: FlowContext): Flow[] {
   const own = (name: string, selector: Readonly<Record<string, string>>): OwnPods => ({ kind: "pods", name, namespace: ctx.namespace, selector });
@@ -113,9 +120,7 @@ export function networkFlows(ctx: FlowContext): Flow[] {
     { from: postgres, to: postgres, ports: tcp(DATABASE.port), why: "streaming replication and new instances cloning the primary" },
     { from: operator, to: postgres, ports: tcp(INSTANCE_PORTS.status, DATABASE.port), why: "the operator reads each instance's status" },
     { from: postgres, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the instance manager reports to the Kubernetes API" },
-    ctx.databaseBackups === "s3"
-      ? { from: postgres, to: INTERNET, ports: tcp(443), why: "base backups and WAL archive in the operator's S3 bucket (and STS for the instances' IAM role)" }
-      : { from: postgres, to: minio, ports: tcp(MINIO_PORTS.api), why: "base backups and WAL archive" },
+    backupFlow(ctx.databaseBackups, postgres, minio),
     { from: minio, to: minio, ports: tcp(MINIO_PORTS.api), why: "MinIO servers of every pool talk to each other" },
     { from: minioSetup, to: minio, ports: tcp(MINIO_PORTS.api), why: "the setup job creates buckets, users and policies" },
     { from: minioRestart, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the restart job stops every MinIO server together and watches them come back" },

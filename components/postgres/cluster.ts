@@ -29,7 +29,12 @@ export interface ClusterContext {
  */
 export type BackupStore =
   | { kind: "minio"; endpoint: string; bucket: string; credentialsSecret: string }
-  | { kind: "s3"; bucket: string; prefix: string; roleArn: Input<string> };
+  | { kind: "s3"; bucket: string; prefix: string; roleArn: Input<string> }
+  /** An S3-compatible store of the operator's, reached with the keys in its Secret. */
+  | { kind: "external"; endpoint: string; bucket: string; prefix: string; credentialsSecret: string };
+
+/** The keys of an external store's Secret (the names barman-cloud's own documentation uses). */
+export const EXTERNAL_STORE_KEYS = { accessKeyId: "ACCESS_KEY_ID", secretAccessKey: "ACCESS_SECRET_KEY" } as const;
 
 /** Where in an operator's bucket this deployment's backups live: one prefix per namespace. */
 export const backupPrefix = (namespace: string) => `matrix-scale/${namespace}/${CLUSTER_NAME}`;
@@ -39,17 +44,20 @@ export const ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn";
 
 function objectStore(store: BackupStore) {
   const compression = { wal: { compression: "gzip", maxParallel: 2 }, data: { compression: "gzip" } };
-  return store.kind === "minio"
-    ? {
-        destinationPath: `s3://${store.bucket}/`,
+  const keys = (secret: string, accessKeyId: string, secretAccessKey: string) => ({ accessKeyId: { name: secret, key: accessKeyId }, secretAccessKey: { name: secret, key: secretAccessKey } });
+  switch (store.kind) {
+    case "minio":
+      return { destinationPath: `s3://${store.bucket}/`, endpointURL: store.endpoint, s3Credentials: keys(store.credentialsSecret, "accessKey", "secretKey"), ...compression };
+    case "external":
+      return {
+        destinationPath: `s3://${store.bucket}/${store.prefix}/`,
         endpointURL: store.endpoint,
-        s3Credentials: {
-          accessKeyId: { name: store.credentialsSecret, key: "accessKey" },
-          secretAccessKey: { name: store.credentialsSecret, key: "secretKey" },
-        },
+        s3Credentials: keys(store.credentialsSecret, EXTERNAL_STORE_KEYS.accessKeyId, EXTERNAL_STORE_KEYS.secretAccessKey),
         ...compression,
-      }
-    : { destinationPath: `s3://${store.bucket}/${store.prefix}/`, s3Credentials: { inheritFromIAMRole: true }, ...compression };
+      };
+    case "s3":
+      return { destinationPath: `s3://${store.bucket}/${store.prefix}/`, s3Credentials: { inheritFromIAMRole: true }, ...compression };
+  }
 }
 
 export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<string, unknown> {

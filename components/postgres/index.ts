@@ -23,6 +23,8 @@ export interface PostgresArgs {
   provisionedVolumes?: boolean;
   /** An S3 bucket for backups and the IAM role the instances assume for it; without it, the in-cluster MinIO. */
   backupBucket?: { bucket: string; roleArn: pulumi.Input<string> };
+  /** An S3-compatible store of the operator's (target kubernetes), reached with the keys in its Secret. */
+  backupStore?: { endpoint: string; bucket: string; credentialsSecret: string };
 }
 
 export class Postgres extends pulumi.ComponentResource {
@@ -52,18 +54,20 @@ export class Postgres extends pulumi.ComponentResource {
           ownerSecret: SECRET_NAMES.postgresOwner,
           backup: args.backupBucket
             ? { kind: "s3", ...args.backupBucket, prefix: backupPrefix(args.namespace) }
-            : { kind: "minio", endpoint: minio, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup },
+            : args.backupStore
+              ? { kind: "external", ...args.backupStore, prefix: backupPrefix(args.namespace) }
+              : { kind: "minio", endpoint: minio, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup },
         }),
       },
       // The database: never replaced, never deleted with the stack.
       { ...child, dependsOn: [operator], protect: true, retainOnDelete: true },
     );
     new k8s.apiextensions.CustomResource(
-      `${CLUSTER_NAME}-daily`,
+      `${CLUSTER_NAME}-base-backup`,
       {
         apiVersion: "postgresql.cnpg.io/v1",
         kind: "ScheduledBackup",
-        metadata: { name: `${CLUSTER_NAME}-daily`, namespace: args.namespace, labels: componentLabels("postgres") },
+        metadata: { name: `${CLUSTER_NAME}-base-backup`, namespace: args.namespace, labels: componentLabels("postgres") },
         spec: scheduledBackupSpec(args.postgres.backup),
       },
       { ...child, dependsOn: [cluster] },

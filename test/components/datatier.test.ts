@@ -31,7 +31,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(cluster.bootstrap.initdb).toMatchObject({ database: "synapse", owner: "synapse", encoding: "UTF8", localeCollate: "C", localeCType: "C", secret: { name: "postgres-synapse-owner" } });
     expect(cluster.monitoring.enablePodMonitor).toBe(true);
     expect(cluster.backup.barmanObjectStore).toMatchObject({ destinationPath: "s3://synapse-db-backups/", endpointURL: "http://minio.matrix.svc.cluster.local:9000" });
-    expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" } });
+    expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-base-backup")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" }, schedule: "0 0 3 * * 0" });
     const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "cloudnative-pg")!;
     expect(chart.inputs).toMatchObject({ chart: "cloudnative-pg", version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
   });
@@ -210,5 +210,32 @@ describe("database backups on AWS go to the operator's S3 bucket, apart from the
 
   it("a bucket name S3 would refuse is refused, naming the key", () => {
     expect(() => parseSettings(aws({ aws: { backupBucket: "Not_A_Bucket" } }))).toThrow(/aws\.backupBucket.*expected an S3 bucket name/);
+  });
+});
+
+describe("database backups in an S3-compatible store of the operator's (target kubernetes)", () => {
+  const store = { endpoint: "https://backups.example.net:9443", bucket: "example-pg-backups", credentialsSecret: "backup-store-keys", cidrs: ["198.51.100.0/24"] };
+  const raw = { ...settings(5000), kubernetes: { backupStore: store } };
+
+  it("the Cluster archives under this deployment's prefix at the store's endpoint with the keys of the operator's Secret; the database may reach only the store's addresses on its port", async () => {
+    const run = await runProgram(raw);
+    expect(spec(run, "postgresql.cnpg.io/v1:Cluster", "postgres").backup.barmanObjectStore).toMatchObject({
+      destinationPath: "s3://example-pg-backups/matrix-scale/matrix/postgres/",
+      endpointURL: "https://backups.example.net:9443",
+      s3Credentials: { accessKeyId: { name: "backup-store-keys", key: "ACCESS_KEY_ID" }, secretAccessKey: { name: "backup-store-keys", key: "ACCESS_SECRET_KEY" } },
+    });
+    const egress = run.resources
+      .filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+      .filter((r) => JSON.stringify((r.inputs.spec as Obj).podSelector).includes("postgres"))
+      .flatMap((r) => ((r.inputs.spec as Obj).egress ?? []) as Obj[]);
+    expect(egress).toContainEqual(expect.objectContaining({ to: [{ ipBlock: { cidr: "198.51.100.0/24" } }], ports: [{ protocol: "TCP", port: 9443 }] }));
+    expect(JSON.stringify(egress)).not.toContain(`"port":9000`);
+    expect(plan(parseSettings(raw)).warnings.join("\n")).not.toMatch(/backups go to the in-cluster MinIO/);
+  });
+
+  it("refused where it cannot work: plain HTTP, no addresses, or on target aws (which uses aws.backupBucket)", () => {
+    expect(() => parseSettings({ ...raw, kubernetes: { backupStore: { ...store, endpoint: "http://backups.example.net" } } })).toThrow(/kubernetes\.backupStore\.endpoint.*HTTPS/);
+    expect(() => parseSettings({ ...raw, kubernetes: { backupStore: { ...store, cidrs: [] } } })).toThrow(/kubernetes\.backupStore\.cidrs/);
+    expect(() => parseSettings({ ...raw, ...onTarget("aws"), kubernetes: { backupStore: store } })).toThrow(/kubernetes\.backupStore.*aws\.backupBucket/);
   });
 });

@@ -77,8 +77,9 @@ describe("docs/network.md", () => {
   it("lists every flow the program opens, with its reason", () => {
     const doc = readFileSync(join(__dirname, "..", "..", "docs", "network.md"), "utf8");
     const context = { namespace: "matrix", callHostsNamespace: "matrix-calls", operatorNamespace: "cnpg-system", redis: [{ name: "synapse", client: "synapse" as const }, { name: "livekit", client: "callHosts" as const }], callHostCidrs: [], apiServerCidrs: [] };
-    // Backups to the in-cluster MinIO or to an S3 bucket: the table lists both variants' flows.
-    const flows = [...new Map([...networkFlows({ ...context, databaseBackups: "minio" }), ...networkFlows({ ...context, databaseBackups: "s3" })].map((f) => [f.why, f])).values()];
+    // Backups to the in-cluster MinIO, an S3 bucket or an operator's store: the table lists every variant's flows.
+    const stores = ["minio", "s3", { cidrs: ["198.51.100.0/24"], port: 443 }] as const;
+    const flows = [...new Map(stores.flatMap((databaseBackups) => networkFlows({ ...context, databaseBackups })).map((f) => [f.why, f])).values()];
     // The flow table: from its header to the first line that is not a row.
     const lines = doc.split("\n");
     const start = lines.indexOf("| from | to | port | why |") + 2;

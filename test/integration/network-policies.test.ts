@@ -118,6 +118,16 @@ const CASES = [
   // The program's own VPC (10.42.0.0/16): call hosts in the public subnets (the upper half's first /20s). The API: EKS
   // gives Services 172.20.0.0/16 in a VPC of 10.0.0.0/8 (EKS user guide, "service-ipv4-cidr") and the `kubernetes`
   // Service takes its first address, which the VPC CNI judges before translating; the endpoint's interfaces are in the VPC.
+  // An operator's S3-compatible store outside the cluster, named by its address (a documentation range, RFC 5737).
+  {
+    name: "tier 5k on an existing cluster, backups in an operator's store",
+    raw: {
+      ccu: TIER_USERS["5k"]!,
+      kubernetes: { nodeCidrs: ["10.20.0.0/16"], backupStore: { endpoint: "https://198.51.100.7:9443", bucket: "example-pg-backups", credentialsSecret: "backup-store-keys", cidrs: ["198.51.100.7/32"] } },
+    },
+    nodes: ["10.20.0.0/16"],
+    api: ["10.20.0.0/16"],
+  },
   { name: "tier 20k on AWS, backups in an S3 bucket", raw: { ccu: TIER_USERS["20k"]!, ...onTarget("aws") }, nodes: ["10.42.128.0/20", "10.42.144.0/20", "10.42.160.0/20"], api: ["172.20.0.1/32", "10.42.0.0/16"] },
 ];
 
@@ -187,12 +197,13 @@ describe.each(CASES)("$name", ({ name, raw, nodes, api }) => {
     expect([...new Set(fromOutside.filter((a) => !covers(ranges({ name: "", cidrs: [...nodes, ...api] }), rangeOf(a.from))).map((a) => workloadOf(a.to)))]).toEqual(["matrix/synapse-haproxy"]);
     const publicRanges = ranges(INTERNET);
     const toInternet = allowed.filter((a) => isRange(a.to) && OWN_NAMESPACES.includes(a.from.split("/")[0]!) && !a.from.startsWith("matrix-calls/") && publicRanges.some(([x, y]) => rangeOf(a.to)[0] <= y && rangeOf(a.to)[1] >= x));
-    const s3Backups = Boolean((raw as { aws?: { backupBucket?: string } }).aws?.backupBucket);
-    expect([...new Set(toInternet.map((a) => workloadOf(a.from).replace(/^matrix\/synapse-(?!haproxy).*/, "matrix/synapse")))].sort()).toEqual(["matrix/lk-jwt-service", ...(s3Backups ? ["matrix/postgres-instances"] : []), "matrix/synapse"]);
-    if (s3Backups) {
+    const settings = raw as { aws?: { backupBucket?: string }; kubernetes?: { backupStore?: { endpoint: string } } };
+    const storePort = settings.aws?.backupBucket ? "443" : settings.kubernetes?.backupStore ? new URL(settings.kubernetes.backupStore.endpoint).port : undefined;
+    expect([...new Set(toInternet.map((a) => workloadOf(a.from).replace(/^matrix\/synapse-(?!haproxy).*/, "matrix/synapse")))].sort()).toEqual(["matrix/lk-jwt-service", ...(storePort ? ["matrix/postgres-instances"] : []), "matrix/synapse"]);
+    if (storePort) {
       const ports = toInternet.filter((a) => workloadOf(a.from) === "matrix/postgres-instances").flatMap((a) => a.ports);
       expect(ports.length).toBeGreaterThan(0);
-      expect(ports.every((p) => /\b443$/.test(String(p))), ports.join(", ")).toBe(true);
+      expect(ports.every((p) => new RegExp(`\\b${storePort}$`).test(String(p))), ports.join(", ")).toBe(true);
     }
   });
 });

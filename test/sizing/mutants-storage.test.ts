@@ -79,7 +79,7 @@ describe("MinIO erasure sets and pool counts", () => {
     // 600 users × 10% × 20 GB = 1,200 GB a year = 100 GB a month → 80 months; 600 is 60% of 1k (no tier warning).
     expect(planFor(600, { overrides: { minio: { growthHorizonMonths: 80 } } }).warnings).toEqual([]);
     expect(planFor(600, { overrides: { minio: { growthHorizonMonths: 81 } } }).warnings).toEqual([
-      "media storage: 8000 GB usable covers 80 months of growth at 1200 GB/year, less than the 81-month horizon: add a MinIO pool (overrides.minio.pools = 2)",
+      "media storage: 8000 GB usable covers 80 months of growth at 1200 GB/year, less than the 81-month horizon: add MinIO pools (overrides.minio.pools = 2)",
     ]);
   });
 });

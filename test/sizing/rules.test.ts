@@ -18,7 +18,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Resources } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
-import { planFor, planForTier, row, SERVER_NAME, thrownBy } from "../helpers";
+import { onTarget, planFor, planForTier, row, SERVER_NAME, TEST_BACKUP_STORE, thrownBy } from "../helpers";
 
 /**
  * CPU and memory of a Resources value. (guaranteed() copies every field of what it is given, so a
@@ -71,10 +71,11 @@ describe("tier choice and the seed 8.2 warnings", () => {
     // 3 pools × 24 drives × 1000 GB × 8/12 = 48,000 GB usable; 20,000 users × 10% × 20 GB = 40,000 GB/year.
     // 48,000 / (40,000 / 12) = 14.4 months; 14.4 × 30.4375 = 438.3 days after 2026-01-01 = 2027-03-15.
     const overrides = { minio: { growthHorizonMonths: 18 } };
-    const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME, overrides }), { asOf: new Date("2026-01-01T00:00:00Z") });
+    const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME, overrides, kubernetes: { backupStore: TEST_BACKUP_STORE } }), { asOf: new Date("2026-01-01T00:00:00Z") });
+    // 40,000 × 18/12 = 60,000 GB needed, 12,000 more than usable: one more 16,000 GB pool.
     expect(p.warnings).toEqual([
       "ccu 20000 is 100% of the largest tier: plan a second deployment",
-      "media storage: 48000 GB usable covers 14.4 months of growth at 40000 GB/year (around 2027-03-15), less than the 18-month horizon: add a MinIO pool (overrides.minio.pools = 4)",
+      "media storage: 48000 GB usable covers 14.4 months of growth at 40000 GB/year (around 2027-03-15), less than the 18-month horizon: add MinIO pools (overrides.minio.pools = 4)",
     ]);
     expect(p.minio.runsOutOn).toBe("2027-03-15");
     expect(planForTier("20k", { overrides }).warnings[1]).toMatch(/14\.4 months of growth at 40000 GB\/year, less than/);
@@ -83,10 +84,36 @@ describe("tier choice and the seed 8.2 warnings", () => {
     expect(planForTier("20k", { overrides: { minio: { pools: 4, growthHorizonMonths: 18 } } }).warnings).toEqual(["ccu 20000 is 100% of the largest tier: plan a second deployment"]);
     // 7000 users (70%: no tier warning) grow 14,000 GB a year: 32,000 GB cover 27.4 months.
     expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 28 } } }).warnings).toEqual([
-      "media storage: 32000 GB usable covers 27.4 months of growth at 14000 GB/year, less than the 28-month horizon: add a MinIO pool (overrides.minio.pools = 3)",
+      "media storage: 32000 GB usable covers 27.4 months of growth at 14000 GB/year, less than the 28-month horizon: add MinIO pools (overrides.minio.pools = 3)",
     ]);
     expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 27 } } }).warnings).toEqual([]);
     expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 27 } } }).minio.horizonMonths).toBe(27);
+  });
+
+  it("backups kept in MinIO take their share first: at 5K, 15,677 GB of 16,000 leave 0.4 months of media; the warnings say so and give both fixes", () => {
+    // PostgreSQL at 5K: 10 GB + 2,500 GB/year (5,000 × 0.5) at the 12-month horizon = 2,510 GB of data;
+    // weekly base backups over a 30-day window keep ⌈30/7⌉ + 1 = 6 of them (15,060 GB) and 30 days of WAL
+    // at 3 GB per GB of growth (2,500 × 3 / 365 × 30 = 616.4 GB): 15,677 GB.
+    const p = plan(parseSettings({ ccu: 5000, serverName: SERVER_NAME }));
+    expect(p.postgres.backup.storageGB).toBe(15_677);
+    expect([p.minio.usableGB, p.minio.databaseBackupsGB]).toEqual([16_000, 15_677]);
+    // (16,000 − 15,677) / (10,000 / 12) = 0.39 months; 15,677 + 10,000 = 25,677 GB needed: one more pool.
+    expect(p.minio.monthsCovered).toBe(0.4);
+    expect(p.warnings).toEqual([
+      "ccu 5000 is 100% of the 5k tier: move to 10k now (above 90%)",
+      "media storage: 16000 GB usable less 15677 GB of database backups covers 0.4 months of growth at 10000 GB/year, less than the 12-month horizon: add MinIO pools (overrides.minio.pools = 2)",
+      "database backups go to the in-cluster MinIO with the media (one failure domain): set kubernetes.backupStore to an S3-compatible store of yours",
+    ]);
+    // With the store set, MinIO holds media only (the seed's sizing) and the store is the operator's.
+    const elsewhere = planFor(5000);
+    expect([elsewhere.minio.databaseBackupsGB, elsewhere.minio.monthsCovered]).toEqual([0, 19.2]);
+  });
+
+  it("on AWS with a bucket the backups are in the bill at S3 Standard's price", () => {
+    const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME, ...onTarget("aws") }));
+    // 20K: 10,010 GB of data × 6 base backups + 10,000 × 3 / 365 × 30 GB of WAL = 62,526 GB; × $0.023 = $1,438.10.
+    expect(p.bill.lines.find((l) => l.item === "database backups (S3 Standard)")).toEqual({ item: "database backups (S3 Standard)", quantity: 1, unit: "62526 GB at the growth horizon", monthlyUsd: 1438.1 });
+    expect(p.minio.databaseBackupsGB).toBe(0);
   });
 });
 

@@ -222,6 +222,11 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
       const store = c.backup?.barmanObjectStore as { endpointURL?: string; destinationPath?: string } | undefined;
       if (store?.destinationPath?.startsWith("s3://") && !store.endpointURL) add(endpoint(w), INTERNET, ["TCP:443"], "CloudNativePG backups to AWS S3");
       const backup = store?.endpointURL;
+      // A store outside the cluster named by its address: that address, on the URL's port.
+      const outside = backup ? new URL(backup) : undefined;
+      if (outside && /^\d+\.\d+\.\d+\.\d+$/.test(outside.hostname)) {
+        add(endpoint(w), { name: `backup store ${outside.host}`, cidrs: [`${outside.hostname}/32`] }, [`TCP:${outside.port || (outside.protocol === "https:" ? 443 : 80)}`], "CloudNativePG backups to the operator's store");
+      }
       if (backup) for (const r of references(backup)) {
         const svc = services.find((s) => s.metadata.name === r.service && s.metadata.namespace === r.namespace)!;
         for (const t of resolve(svc, r.port)) add(endpoint(w), endpoint(t.w), [`TCP:${t.port}`], "CloudNativePG backups");
