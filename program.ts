@@ -16,7 +16,7 @@ import { backupPrefix, CLUSTER_NAME } from "./components/postgres/cluster";
 import { Redis } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
-import { MC_IMAGE, MINIO_IMAGE } from "./components/versions";
+import { MC_IMAGE, MINIO_IMAGE, SYNAPSE_IMAGE } from "./components/versions";
 import type { ChartOptions, ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
 import { eksDefaultServiceCidr, kubernetesServiceAddress } from "./sizing/settings";
@@ -145,6 +145,7 @@ export async function program(options: ProgramOptions = {}) {
     "synapse",
     {
       essentialPriority: cluster.essentialPriority,
+      image: settings.kubernetes.synapseImage ?? SYNAPSE_IMAGE,
       synapse: thePlan.synapse,
       routing: thePlan.routing,
       serverName: thePlan.serverName,

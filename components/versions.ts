@@ -1,10 +1,20 @@
 /** Images and versions, pinned in one place (versions.json, also read by the test installers). */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import versions from "../versions.json";
 
-export const SYNAPSE_IMAGE = `${versions.synapseImage}:v${versions.synapse}`;
+/** The S3 media storage provider and its dependencies, pinned with hashes: built into the Synapse image, installed the same way by the tests. */
+export const MEDIA_PROVIDER_REQUIREMENTS = join(__dirname, "..", "images", "synapse", "requirements.txt");
+/** The upstream Synapse release the project's image builds on (images/synapse/Dockerfile). */
+export const UPSTREAM_SYNAPSE_IMAGE = `${versions.synapseImage}:v${versions.synapse}`;
+/**
+ * The Synapse image every process runs: the upstream release with the media provider built in
+ * (pushed by .github/workflows/images.yml), tagged with the release and the requirements file's
+ * hash, so a change to either names a new image.
+ */
+export const SYNAPSE_IMAGE = `${versions.synapseMediaImageRepository}:v${versions.synapse}-${createHash("sha256").update(readFileSync(MEDIA_PROVIDER_REQUIREMENTS)).digest("hex").slice(0, 12)}`;
 export const HAPROXY_IMAGE = versions.haproxyImage;
-/** The S3 media storage provider, installed next to Synapse on media workers. */
-export const S3_PROVIDER_REQUIREMENT = `synapse-s3-storage-provider==${versions.synapseS3StorageProvider}`;
 export const CNPG_CHART_VERSION = versions.cnpgChart;
 export const POSTGRES_IMAGE = versions.postgresImage;
 export const REDIS_IMAGE = versions.redisImage;

@@ -5,14 +5,14 @@
 #   Go module proxy: MinIO, LiveKit; the operators' CRDs (scripts/install-operator-schemas.sh);
 #                    the Kubernetes control plane and KWOK (scripts/install-kube.sh);
 #                    the Pulumi CLI and Kubernetes provider (scripts/install-pulumi.sh)
-#   PyPI:   Synapse (postgres + redis extras), the S3 storage provider, matrix-nio (the test client);
+#   PyPI:   Synapse (postgres + redis extras), the S3 storage provider (images/synapse/requirements.txt,
+#           hashes required), matrix-nio (the test client);
 #           network-config-analyzer (the NetworkPolicy analyzer the isolation test asks);
 #           barman with its cloud tools (what CloudNativePG runs to back up and restore)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version() { node -p "require('./versions.json').$1"; }
 SYNAPSE_VERSION=$(version synapse)
-SYNAPSE_S3_STORAGE_PROVIDER_VERSION=$(version synapseS3StorageProvider)
 MATRIX_NIO_VERSION=$(version matrixNio)
 
 CACHE=${MATRIX_SCALE_CACHE:-$PWD/.cache}
@@ -49,14 +49,17 @@ fi
 
 venv="$CACHE/venv-synapse-$SYNAPSE_VERSION"
 stamp="$venv/.installed"
-want="synapse=$SYNAPSE_VERSION s3=$SYNAPSE_S3_STORAGE_PROVIDER_VERSION nio=$MATRIX_NIO_VERSION"
+# The media provider from the file the Synapse image is built from, hashes required (images/synapse).
+media_requirements="$PWD/images/synapse/requirements.txt"
+want="synapse=$SYNAPSE_VERSION media=$(sha256sum "$media_requirements" | cut -c1-12) nio=$MATRIX_NIO_VERSION"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "install-integration: Synapse $SYNAPSE_VERSION into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check \
     "matrix-synapse[postgres,redis]==$SYNAPSE_VERSION" \
-    "synapse-s3-storage-provider==$SYNAPSE_S3_STORAGE_PROVIDER_VERSION" \
     "matrix-nio==$MATRIX_NIO_VERSION"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes -r "$media_requirements"
+  "$venv/bin/pip" check
   echo "$want" > "$stamp"
 fi
 ln -sfn "$venv" "$CACHE/venv-synapse"

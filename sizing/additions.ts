@@ -112,8 +112,8 @@ export const WAL_GB_PER_GROWTH_GB = 3;
  */
 export const ROOT_DISK = { baseGB: 40, evictionShare: 0.1, stepGB: 10 } as const;
 
-/** Scratch limits of a Synapse pod: uploads in flight, and on media workers the provider's cache and modules. */
-export const SYNAPSE_SCRATCH = { tmpGiB: 1, mediaGiB: 20, modulesGiB: 0.5 } as const;
+/** Scratch limits of a Synapse pod: uploads in flight, and on media workers the provider's local copies. */
+export const SYNAPSE_SCRATCH = { tmpGiB: 1, mediaGiB: 20 } as const;
 
 /**
  * Kept free on every node beyond the DaemonSets' requests (sizing/node-model.ts): the node exporter

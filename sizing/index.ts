@@ -223,7 +223,7 @@ function rootDisk(scratchGiB: number): number {
  */
 function applicationScratchGiB(synapse: Pick<Plan["synapse"], "workers" | "scratch">): number {
   return Object.values(synapse.workers).reduce((sum, w) => {
-    const perPod = synapse.scratch.tmpGiB + (w.type === "mediaRepository" ? synapse.scratch.mediaGiB + synapse.scratch.modulesGiB : 0);
+    const perPod = synapse.scratch.tmpGiB + (w.type === "mediaRepository" ? synapse.scratch.mediaGiB : 0);
     return sum + (w.maxReplicas + rolloutOverlap(w)) * perPod;
   }, 0);
 }

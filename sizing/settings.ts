@@ -213,6 +213,11 @@ const settingsSchema = z.strictObject({
           cidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 198.51.100.0/24" })).min(1, { error: "expected the CIDR blocks the endpoint answers from" }),
         })
         .optional(),
+      /**
+       * The Synapse image every process runs. It must have the S3 media storage provider built in, as
+       * images/synapse builds it (the default is that build): pods install nothing at start.
+       */
+      synapseImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as registry.example.net/synapse:v1.163.2-media" }).optional(),
       /** The MinIO client image the setup Job runs (bucket, user and policy creation). */
       mcImage: z.string().regex(/^[\w.\-/:@]+$/, { error: "expected an image reference such as quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z" }).optional(),
       /**
@@ -322,6 +327,7 @@ export function parseSettings(raw: RawSettings): Settings {
   checkAdminCidrs(settings.edge.adminCidrs);
   checkPinnedImage("kubernetes.minioImage", settings.kubernetes.minioImage, "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z or quay.io/minio/minio@sha256:<64 hex digits>");
   checkMinioRelease(settings.kubernetes.minioImage);
+  checkPinnedImage("kubernetes.synapseImage", settings.kubernetes.synapseImage, "registry.example.net/synapse:v1.163.2-media or registry.example.net/synapse@sha256:<64 hex digits>");
   checkPinnedImage("kubernetes.mcImage", settings.kubernetes.mcImage, "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z or quay.io/minio/mc@sha256:<64 hex digits>");
   checkAws(settings.aws, settings.target);
   if (settings.target === "aws" && settings.kubernetes.backupStore) {

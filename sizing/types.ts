@@ -102,8 +102,8 @@ export interface SynapsePlan {
   federationSenderInstances: string[];
   pusherInstances: string[];
   federation: boolean;
-  /** emptyDir limits of a pod: /tmp, and on media workers the provider's cache and modules (GiB). */
-  scratch: { tmpGiB: number; mediaGiB: number; modulesGiB: number };
+  /** emptyDir limits of a pod: /tmp, and on media workers the provider's local copies (GiB). */
+  scratch: { tmpGiB: number; mediaGiB: number };
   config: SynapseConfigPlan;
   /**
    * Every process stops and starts together when the processes' topology (instance_map, stream

@@ -10,7 +10,7 @@ import { WORKER_NAMES } from "../../sizing/synapse";
 import type { Plan, SynapsePlan } from "../../sizing/types";
 import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
-import { HAPROXY_IMAGE, S3_PROVIDER_REQUIREMENT, SYNAPSE_IMAGE } from "../versions";
+import { HAPROXY_IMAGE } from "../versions";
 import { accountWithRole, coordinatedRestart, gateRules, SKIP_AWAIT, specHash, topologyGate, type Workload } from "../coordinated-restart";
 import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, topologyOf, toYaml, type SynapseEndpoints } from "./config";
 import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
@@ -34,6 +34,8 @@ export interface SynapseArgs {
     postgresPassword: pulumi.Output<string>;
     redisSynapsePassword: pulumi.Output<string>;
   };
+  /** The Synapse image, with the S3 media storage provider built in (images/synapse). */
+  image: string;
   /** What the load-balancer Service and HAProxy's pods wait for (on AWS: the load balancer controller). */
   serviceDependsOn?: pulumi.Resource[];
 }
@@ -121,7 +123,7 @@ export class Synapse extends pulumi.ComponentResource {
     const routed = routedTypes(args.synapse);
     const restart = args.synapse.restart;
     const topology = { label: SYNAPSE_TOPOLOGY.label, value: rendered.topology };
-    const gate = topologyGate({ selector: SYNAPSE_POD_SELECTOR, current: topology, configMap: SYNAPSE_TOPOLOGY.configMap, pollSeconds: restart.pollSeconds, image: SYNAPSE_IMAGE, resources: restart.gate });
+    const gate = topologyGate({ selector: SYNAPSE_POD_SELECTOR, current: topology, configMap: SYNAPSE_TOPOLOGY.configMap, pollSeconds: restart.pollSeconds, image: args.image, resources: restart.gate });
     accountWithRole(SYNAPSE_TOPOLOGY.account, ns, gateRules(SYNAPSE_TOPOLOGY.configMap), child);
     const workloads: { resource: pulumi.Resource; workload: Workload }[] = [];
     for (const worker of Object.values(args.synapse.workers)) {
@@ -132,13 +134,12 @@ export class Synapse extends pulumi.ComponentResource {
       const template = podTemplate({
         process: config.process,
         worker,
-        image: SYNAPSE_IMAGE,
+        image: args.image,
         sharedConfigMap: shared.metadata.name,
         processConfigMap: own.metadata.name,
         secretName: SECRET_NAMES.synapse,
         mediaSecretName: SECRET_NAMES.minioSynapse,
         checksum: config.checksum,
-        s3ProviderRequirement: S3_PROVIDER_REQUIREMENT,
         drain: args.routing.edge.drain,
         probeTimeoutSeconds: args.routing.edge.healthCheck.timeoutSeconds,
         scratch: args.synapse.scratch,
@@ -182,12 +183,12 @@ export class Synapse extends pulumi.ComponentResource {
         name: SYNAPSE_TOPOLOGY.restart,
         namespace: ns,
         selector: SYNAPSE_POD_SELECTOR,
-        hash: specHash({ rendered, synapse: args.synapse, image: SYNAPSE_IMAGE }),
+        hash: specHash({ rendered, synapse: args.synapse, image: args.image }),
         current: topology,
         workloads: workloads.map((w) => w.workload),
         timeoutSeconds: restart.timeoutSeconds,
         pollSeconds: restart.pollSeconds,
-        image: SYNAPSE_IMAGE,
+        image: args.image,
         resources: restart.job,
         uid: SYNAPSE_UID,
         effect:

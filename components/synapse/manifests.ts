@@ -22,7 +22,6 @@ export const MOUNTS = {
   secrets: "/secrets",
   runtime: "/run/synapse",
   media: "/data/media",
-  modules: "/opt/synapse-modules",
 } as const;
 export const CONFIG_FILE = { shared: "homeserver.yaml", process: "process.yaml", haproxy: "haproxy.cfg" } as const;
 /** The official image's synapse user. */
@@ -77,8 +76,6 @@ export interface PodInputs {
   secretName: string;
   mediaSecretName: string;
   checksum: string;
-  /** pip requirement for the S3 storage provider, installed by an init container on media pods. */
-  s3ProviderRequirement: string;
   drain: EdgePlan["drain"];
   probeTimeoutSeconds: number;
   scratch: SynapsePlan["scratch"];
@@ -105,7 +102,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
     { name: "secrets", mountPath: MOUNTS.secrets, readOnly: true },
     { name: "runtime", mountPath: MOUNTS.runtime },
     { name: "tmp", mountPath: "/tmp" },
-    ...(media ? [{ name: "media", mountPath: MOUNTS.media }, { name: "modules", mountPath: MOUNTS.modules, readOnly: true }] : []),
+    ...(media ? [{ name: "media", mountPath: MOUNTS.media }] : []),
   ];
   return {
     metadata: { labels, annotations: { [CHECKSUM_ANNOTATION]: inputs.checksum, "prometheus.io/port": String(POD_PORTS.metrics) } },
@@ -117,21 +114,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
       // The gate's token is projected into the gate alone.
       serviceAccountName: SYNAPSE_TOPOLOGY.account,
       automountServiceAccountToken: false,
-      initContainers: [
-        inputs.gate.initContainer,
-        ...(media
-          ? [
-              {
-                name: "s3-storage-provider",
-                image: inputs.image,
-                command: ["pip", "install", "--no-cache-dir", "--target", MOUNTS.modules, inputs.s3ProviderRequirement],
-                securityContext: RESTRICTED_CONTAINER,
-                resources: containerResources(worker.resources),
-                volumeMounts: [{ name: "modules", mountPath: MOUNTS.modules }, { name: "tmp", mountPath: "/tmp" }],
-              },
-            ]
-          : []),
-      ],
+      initContainers: [inputs.gate.initContainer],
       containers: [
         {
           name: "synapse",
@@ -142,7 +125,6 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
             { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
             ...(media
               ? [
-                  { name: "PYTHONPATH", value: MOUNTS.modules },
                   { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: inputs.mediaSecretName, key: "accessKey" } } },
                   { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: inputs.mediaSecretName, key: "secretKey" } } },
                 ]
@@ -167,7 +149,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
         inputs.gate.volume,
         { name: "runtime", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
         { name: "tmp", emptyDir: { sizeLimit: mebibytes(inputs.scratch.tmpGiB) } },
-        ...(media ? [{ name: "media", emptyDir: { sizeLimit: mebibytes(inputs.scratch.mediaGiB) } }, { name: "modules", emptyDir: { sizeLimit: mebibytes(inputs.scratch.modulesGiB) } }] : []),
+        ...(media ? [{ name: "media", emptyDir: { sizeLimit: mebibytes(inputs.scratch.mediaGiB) } }] : []),
       ],
     },
   };

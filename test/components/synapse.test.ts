@@ -117,7 +117,8 @@ describe.each(TIERS)("tier %s", (tier) => {
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
       expect(c.readinessProbe.httpGet.path).toBe("/health");
-      expect(c.image).toMatch(/^ghcr\.io\/element-hq\/synapse:v\d+\.\d+\.\d+$/);
+      // The project's build of the pinned release with the media provider (images/synapse), tagged with the release and the requirements' hash.
+      expect(c.image).toMatch(/^ghcr\.io\/matrix-scale\/synapse:v\d+\.\d+\.\d+-[0-9a-f]{12}$/);
     }
   });
 

@@ -1,4 +1,5 @@
 /** The GitHub Actions workflow operators use: preview with the policy pack and the gate, then up. */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -65,7 +66,7 @@ describe("images workflow: the MinIO image the program deploys by default is the
     expect(read).toContain("jq -r .minio versions.json");
     expect(read).toContain("jq -r .minioImageRepository versions.json");
     const build = job.find((s) => String(s.uses ?? "").startsWith("docker/build-push-action@"))!;
-    expect(build.with).toMatchObject({ context: "images/minio", "build-args": "MINIO_VERSION=${{ steps.version.outputs.minio }}", tags: "${{ steps.version.outputs.repository }}:${{ steps.version.outputs.minio }}", push: true });
+    expect(build.with).toMatchObject({ context: "images/minio", "build-args": "MINIO_VERSION=${{ steps.version.outputs.minio }}", tags: "${{ steps.version.outputs.repository }}:${{ steps.version.outputs.minio }}", push: "${{ github.event_name != 'pull_request' }}" });
     expect(MINIO_IMAGE).toBe(`${versions.minioImageRepository}:${versions.minio}`);
     expect(dockerfile).toMatch(/go install [^\n]*"github\.com\/minio\/minio@\$\{MINIO_VERSION\}"/);
     const installer = readFileSync(join(root, "scripts", "install-integration.sh"), "utf8");
@@ -82,5 +83,51 @@ describe("images workflow: the MinIO image the program deploys by default is the
     const { MINIO_IMAGE } = await import("../../components/versions");
     expect(parseSettings({ ccu: 100, serverName: "matrix.test.example", kubernetes: { minioImage: MINIO_IMAGE } }).kubernetes.minioImage).toBe(MINIO_IMAGE);
     expect(() => parseSettings({ ccu: 100, serverName: "matrix.test.example", kubernetes: { minioImage: "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z" } })).toThrow(SettingsError);
+  });
+});
+
+describe("images workflow: the Synapse image the program deploys has the media provider built in from the file the tests install", () => {
+  const root = join(__dirname, "..", "..");
+  const versions = JSON.parse(readFileSync(join(root, "versions.json"), "utf8")) as { synapse: string; synapseImage: string; synapseMediaImageRepository: string };
+  const images = parse(readFileSync(join(root, ".github", "workflows", "images.yml"), "utf8")) as Obj;
+  const requirements = readFileSync(join(root, "images", "synapse", "requirements.txt"), "utf8");
+  const job = images.jobs.synapse.steps as Obj[];
+  const run = (script: string) => execFileSync("bash", ["-c", script], { cwd: root, encoding: "utf8" });
+
+  it("the workflow's tag, computed by its own shell, is the image components/versions.ts deploys, built on the pinned upstream release", async () => {
+    const { SYNAPSE_IMAGE, UPSTREAM_SYNAPSE_IMAGE } = await import("../../components/versions");
+    const outputs = Object.fromEntries(
+      run(String(job.find((s) => s.id === "version")!.run).replaceAll('>> "$GITHUB_OUTPUT"', ""))
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=") as [string, string]),
+    );
+    expect(outputs.tag).toBe(SYNAPSE_IMAGE);
+    expect(outputs.upstream).toBe(UPSTREAM_SYNAPSE_IMAGE);
+    expect(SYNAPSE_IMAGE.startsWith(`${versions.synapseMediaImageRepository}:v${versions.synapse}-`)).toBe(true);
+    const build = job.find((s) => String(s.uses ?? "").startsWith("docker/build-push-action@"))!;
+    expect(build.with).toMatchObject({ context: "images/synapse", "build-args": "SYNAPSE_IMAGE=${{ steps.version.outputs.upstream }}", tags: "${{ steps.version.outputs.tag }}" });
+    expect(images.on.pull_request.paths).toContain("images/**");
+  });
+
+  it("the image and the tests install the same file, every requirement pinned with a hash and nothing else pulled in; pods install nothing", async () => {
+    const lines = requirements.split("\n").filter((l) => l && !l.startsWith("#"));
+    const pins = lines.filter((l) => !l.trim().startsWith("--hash"));
+    expect(pins.length).toBeGreaterThanOrEqual(2);
+    for (const pin of pins) expect(pin, pin).toMatch(/^[A-Za-z0-9_.-]+==[^\s]+ \\$/);
+    expect(lines.filter((l) => /--hash=sha256:[0-9a-f]{64}$/.test(l.trim()))).toHaveLength(pins.length);
+    expect(pins.some((p) => p.startsWith("synapse-s3-storage-provider=="))).toBe(true);
+    const dockerfile = readFileSync(join(root, "images", "synapse", "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/pip install --no-cache-dir --no-deps --require-hashes -r \/tmp\/media-provider-requirements\.txt/);
+    const installer = readFileSync(join(root, "scripts", "install-integration.sh"), "utf8");
+    expect(installer).toMatch(/--no-deps --require-hashes -r "\$media_requirements"/);
+    expect(installer).toContain('media_requirements="$PWD/images/synapse/requirements.txt"');
+    const { runProgram } = await import("../../bin/mock-runtime");
+    const { SYNAPSE_IMAGE } = await import("../../components/versions");
+    const out = await runProgram({ ccu: 1000, serverName: "matrix.test.example" });
+    const media = out.resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name === "synapse-media-repository")!;
+    const pod = (media.inputs.spec as Obj).template.spec as Obj;
+    expect([...pod.initContainers, ...pod.containers].map((c: Obj) => c.image)).toEqual([SYNAPSE_IMAGE, SYNAPSE_IMAGE]);
+    expect(JSON.stringify(pod)).not.toMatch(/pip install|PYTHONPATH/);
   });
 });
