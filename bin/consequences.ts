@@ -233,13 +233,16 @@ export const nodeGroupScaleIns: Rule = (before, after) =>
  * a new name is a new run. It stops the whole fleet at once only when the label value it keeps
  * (its STOPS_ANNOTATION) changes; otherwise it only waits for the workloads' own rolls.
  */
-export const coordinatedRestarts: Rule = (before, after) =>
-  kept(before, after, "kubernetes:batch/v1:Job")
-    .filter(([a, b]) => objectName(a) !== objectName(b) && annotation(a, STOPS_ANNOTATION) !== annotation(b, STOPS_ANNOTATION))
-    .flatMap(([, b]) => {
-      const effect = annotation(b, RESTART_ANNOTATION);
-      return effect ? [{ subject: subject(b), during: `${effect}; pulumi up waits for it and fails if the fleet does not come back` }] : [];
-    });
+export const coordinatedRestarts: Rule = (before, after) => {
+  const stops = (b: DeclaredResource) => {
+    const effect = annotation(b, RESTART_ANNOTATION);
+    return effect ? [{ subject: subject(b), during: `${effect}; pulumi up waits for it and fails if the fleet does not come back` }] : [];
+  };
+  const changed = kept(before, after, "kubernetes:batch/v1:Job").filter(([a, b]) => objectName(a) !== objectName(b) && annotation(a, STOPS_ANNOTATION) !== annotation(b, STOPS_ANNOTATION));
+  // A coordinating Job new to a running deployment: its fleet's pods carry no label yet, so its first run stops them all.
+  const added = before.size === 0 ? [] : [...after.values()].filter((r) => r.type === "kubernetes:batch/v1:Job" && !before.has(r.urn) && annotation(r, STOPS_ANNOTATION));
+  return [...changed.map(([, b]) => b), ...added].flatMap(stops);
+};
 
 export const RULES: readonly Rule[] = [secretReplacements, postgresChanges, statefulSetLeftovers, launchTemplateRolls, nodeGroupScaleIns, coordinatedRestarts];
 

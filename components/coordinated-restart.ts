@@ -20,6 +20,8 @@ export const SPEC_LABEL = "matrix-scale/spec";
 /** On a coordinating Job: what its run does to the service, for the tier diff. */
 export const RESTART_ANNOTATION = "matrix-scale/coordinated-restart";
 /** On a coordinating Job: `label=value`; a run stops every pod of the fleet without it (the tier diff compares it). */
+/** On a coordinating Job's pod template: the fleet specification the run is for. A new one changes the template, so the engine replaces the Job: a new run under a new generated name. */
+export const RUN_LABEL = "matrix-scale/fleet-spec";
 export const STOPS_ANNOTATION = "matrix-scale/stops-pods-not-on";
 /** The workloads' readiness is the Job's to wait for: the engine would wait for a roll that only the Job completes. */
 export const SKIP_AWAIT = { "pulumi.com/skipAwait": "true" } as const;
@@ -69,9 +71,19 @@ get() { k "$api/apis/apps/v1/namespaces/$ns/$1/$2?pretty=false"; }
 number() { sed -n "s/.*\\"$1\\":\\([0-9][0-9]*\\).*/\\1/p"; }
 observed() { s=$(get "$1" "$2"); g=$(printf '%s' "\${s%%\\"spec\\":*}" | number generation); st=\${s##*\\"status\\":\\{\\"observedGeneration\\":}; [ -n "$g" ] && [ "\${st%%[!0-9]*}" = "$g" ]; }
 # Desired replicas come first in the spec, before the pod template.
-settled() { s=$(get "$1" "$2"); sp=\${s#*\\"spec\\":}; want=$(printf '%s' "\${sp%%\\"template\\":*}" | number replicas); [ -n "$want" ] || return 1; st=\${s##*\\"status\\":\\{\\"observedGeneration\\":}; for f in replicas updatedReplicas readyReplicas; do [ "$(printf '%s' "$st" | number $f)" = "$want" ] || return 1; done; echo "$2: $want pods on the new specification, ready"; }
+settled() { observed "$1" "$2" || return 1; sp=\${s#*\\"spec\\":}; want=$(printf '%s' "\${sp%%\\"template\\":*}" | number replicas); [ -n "$want" ] || return 1; st=\${s##*\\"status\\":\\{\\"observedGeneration\\":}; for f in replicas updatedReplicas readyReplicas; do [ "$(printf '%s' "$st" | number $f)" = "$want" ] || return 1; done; echo "$2: $want pods on the new specification, ready"; }
 ${o.workloads.map((w) => `wait_for observed ${w.kind} ${w.name}`).join("\n")}
-k -X DELETE -o /dev/null "$api/api/v1/namespaces/$ns/pods?labelSelector=${stale}"
+${
+  o.workloads.some((w) => w.kind === "deployments")
+    ? `# Old ReplicaSets to none at once: their controller would bring them back and remove them only a surge at a time.
+stale_replicasets() { l=$(k "$api/apis/apps/v1/namespaces/$ns/replicasets?labelSelector=${stale}&pretty=false") || return 1; printf '%s' "$l" | grep -o '"metadata":{"name":"[^"]*"' | sed 's/.*"name":"//; s/"$//'; }
+scale_to_none() { k -X PATCH -o /dev/null -H "Content-Type: application/merge-patch+json" -d '{"spec":{"replicas":0}}' "$api/apis/apps/v1/namespaces/$ns/replicasets/$1/scale"; }
+stop_replicasets() { names=$(stale_replicasets) || return 1; for r in $names; do scale_to_none "$r" || return 1; done; }
+wait_for stop_replicasets
+`
+    : ""
+}stop_pods() { k -X DELETE -o /dev/null "$api/api/v1/namespaces/$ns/pods?labelSelector=${stale}"; }
+wait_for stop_pods
 echo "stopped every pod not on ${o.current.label}=${o.current.value}"
 ${o.workloads.map((w) => `wait_for settled ${w.kind} ${w.name}`).join("\n")}
 ${
@@ -102,10 +114,13 @@ export interface GateScript {
 export function gateScript(o: GateScript): string {
   const others = selectorParam(o.selector, [`${o.current.label}!=${o.current.value}`]);
   return `set -eu
+# PID 1 of its container: without a handler, SIGTERM would wait out the grace period.
+trap 'exit 0' TERM
+pause() { sleep ${o.pollSeconds} & wait $!; }
 ${API_PRELUDE}
 declared() { k "$api/api/v1/namespaces/$ns/configmaps/${o.configMap}?pretty=false" | sed -n 's|.*"${o.current.label}":"\\([^"]*\\)".*|\\1|p'; }
-until [ "$(declared || true)" = "${o.current.value}" ]; do echo "waiting: ${o.configMap} does not name ${o.current.value}"; sleep ${o.pollSeconds}; done
-until k "$api/api/v1/namespaces/$ns/pods?labelSelector=${others}&fieldSelector=status.phase%3DRunning&limit=1&pretty=false" | grep -q '"items":\\[\\]'; do echo "waiting: pods of another ${o.current.label} are running"; sleep ${o.pollSeconds}; done
+until [ "$(declared || true)" = "${o.current.value}" ]; do echo "waiting: ${o.configMap} does not name ${o.current.value}"; pause; done
+until k "$api/api/v1/namespaces/$ns/pods?labelSelector=${others}&fieldSelector=status.phase%3DRunning&limit=1&pretty=false" | grep -q '"items":\\[\\]'; do echo "waiting: pods of another ${o.current.label} are running"; pause; done
 echo "no pod of another ${o.current.label} runs: starting on ${o.current.value}"
 `;
 }
@@ -123,9 +138,9 @@ export function accountWithRole(name: string, namespace: string, rules: PolicyRu
 }
 
 export interface CoordinatedRestartArgs extends RestartScript {
-  /** Names the ServiceAccount, Role and Job (the Job's name adds the hash). */
+  /** Names the ServiceAccount and Role, and prefixes the Job's generated name. */
   name: string;
-  /** The fleet's whole specification: a new one is a new Job, which waits for the fleet again. */
+  /** The fleet's whole specification (RUN_LABEL): a new one is a new Job, which waits for the fleet again. */
   hash: string;
   namespace: string;
   image: string;
@@ -144,6 +159,12 @@ export function coordinatedRestart(args: CoordinatedRestartArgs, after: readonly
     args.namespace,
     [
       { apiGroups: [""], resources: ["pods"], verbs: ["list", "deletecollection"] },
+      ...(kinds.includes("deployments")
+        ? [
+            { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list"] },
+            { apiGroups: ["apps"], resources: ["replicasets/scale"], verbs: ["patch"] },
+          ]
+        : []),
       ...kinds.map((kind) => ({ apiGroups: ["apps"], resources: [kind], verbs: ["get"], resourceNames: args.workloads.filter((w) => w.kind === kind).map((w) => w.name) })),
     ],
     opts,
@@ -151,17 +172,22 @@ export function coordinatedRestart(args: CoordinatedRestartArgs, after: readonly
   return new k8s.batch.v1.Job(
     args.name,
     {
+      // Named by the engine: a retry after a failure, or a return to an earlier specification, is a new run (never an old Job adopted).
       metadata: {
-        name: `${args.name}-${args.hash}`,
         namespace: args.namespace,
         labels,
-        annotations: { [RESTART_ANNOTATION]: args.effect, [STOPS_ANNOTATION]: `${args.current.label}=${args.current.value}` },
+        annotations: {
+          [RESTART_ANNOTATION]: args.effect,
+          [STOPS_ANNOTATION]: `${args.current.label}=${args.current.value}`,
+          // A Job that failed is replaced on the next update instead of being waited on again.
+          "pulumi.com/replaceUnready": "true",
+        },
       },
       spec: {
         backoffLimit: 0,
-        activeDeadlineSeconds: args.timeoutSeconds + 60,
+        activeDeadlineSeconds: jobSeconds(args),
         template: {
-          metadata: { labels },
+          metadata: { labels: { ...labels, [RUN_LABEL]: args.hash } },
           spec: {
             restartPolicy: "Never",
             serviceAccountName: args.name,
@@ -172,9 +198,12 @@ export function coordinatedRestart(args: CoordinatedRestartArgs, after: readonly
         },
       },
     },
-    { ...opts, dependsOn: [...after, ...access] },
+    // The engine waits as long as the Job may run (its own default is 10 minutes).
+    { ...opts, dependsOn: [...after, ...access], customTimeouts: { create: `${jobSeconds(args) + 60}s`, update: `${jobSeconds(args) + 60}s` } },
   );
 }
+
+const jobSeconds = (args: Pick<RestartScript, "timeoutSeconds">) => args.timeoutSeconds + 60;
 
 /** Where the gate container finds its token, CA and namespace: the standard in-cluster path. */
 export const GATE_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -175,8 +175,8 @@ export const COORDINATED_RESTART = { timeoutSeconds: 600, pollSeconds: 2 } as co
 /**
  * A coordinated Synapse restart (every process at once, as Synapse's worker documentation requires
  * when instance_map, a stream writer or a shard list changes). The wait covers main's schema
- * migrations (its startup probe allows 15 minutes), the old processes' drain, and the autoscaled
- * types' return, which their Deployments bring back in steps of their surge.
+ * migrations (its startup probe allows 15 minutes), the old processes' drain, and every pod's start;
+ * `pulumi up` waits as long (the Job's custom timeout).
  */
 export const SYNAPSE_RESTART = { timeoutSeconds: 1800, pollSeconds: 2 } as const;
 

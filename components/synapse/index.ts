@@ -10,7 +10,7 @@ import { WORKER_NAMES } from "../../sizing/synapse";
 import type { Plan, SynapsePlan } from "../../sizing/types";
 import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, publicNames, SERVICE_NAMES } from "../naming";
 import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
-import { HAPROXY_IMAGE } from "../versions";
+import { CURL_IMAGE, HAPROXY_IMAGE } from "../versions";
 import { accountWithRole, coordinatedRestart, gateRules, SKIP_AWAIT, specHash, topologyGate, type Workload } from "../coordinated-restart";
 import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, topologyOf, toYaml, type SynapseEndpoints } from "./config";
 import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
@@ -93,8 +93,6 @@ export class Synapse extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const ns = args.namespace;
     const rendered = renderFleetConfig(args.synapse, args.routing, args.serverName, ns);
-    // Pods naming a PriorityClass are refused until it exists.
-    const afterPriority = { ...child, dependsOn: [args.essentialPriority] };
 
     const configMap = (id: string, data: Record<string, string>) =>
       new k8s.core.v1.ConfigMap(id, { metadata: { namespace: ns, labels: componentLabels("synapse-config") }, immutable: true, data }, child);
@@ -124,7 +122,8 @@ export class Synapse extends pulumi.ComponentResource {
     const restart = args.synapse.restart;
     const topology = { label: SYNAPSE_TOPOLOGY.label, value: rendered.topology };
     const gate = topologyGate({ selector: SYNAPSE_POD_SELECTOR, current: topology, configMap: SYNAPSE_TOPOLOGY.configMap, pollSeconds: restart.pollSeconds, image: args.image, resources: restart.gate });
-    accountWithRole(SYNAPSE_TOPOLOGY.account, ns, gateRules(SYNAPSE_TOPOLOGY.configMap), child);
+    // Pods naming a ServiceAccount are refused until it exists.
+    const gateAccess = accountWithRole(SYNAPSE_TOPOLOGY.account, ns, gateRules(SYNAPSE_TOPOLOGY.configMap), child);
     const workloads: { resource: pulumi.Resource; workload: Workload }[] = [];
     for (const worker of Object.values(args.synapse.workers)) {
       const config = rendered.perType[worker.type];
@@ -158,14 +157,15 @@ export class Synapse extends pulumi.ComponentResource {
         // writes through the scale subresource.
         // The surge the connection budget counts; no pod stops before its replacement is ready.
         const strategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: worker.rolloutSurge, maxUnavailable: 0 } };
-        const resource = new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy } }, child);
+        const resource = new k8s.apps.v1.Deployment(workloadName, { metadata, spec: { selector, template, strategy } }, { ...child, dependsOn: gateAccess });
         workloads.push({ resource, workload: { kind: "deployments", name: workloadName } });
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(workloadName, horizontalAutoscaler(worker, ns, args.synapse.autoscaling), child);
       } else {
         const resource = new k8s.apps.v1.StatefulSet(
           workloadName,
           { metadata, spec: { serviceName: workloadName, replicas: worker.replicas, podManagementPolicy: "Parallel", selector, template } },
-          afterPriority,
+          // Pods naming a PriorityClass are refused until it exists.
+          { ...child, dependsOn: [args.essentialPriority, ...gateAccess] },
         );
         workloads.push({ resource, workload: { kind: "statefulsets", name: workloadName } });
       }
@@ -188,14 +188,14 @@ export class Synapse extends pulumi.ComponentResource {
         workloads: workloads.map((w) => w.workload),
         timeoutSeconds: restart.timeoutSeconds,
         pollSeconds: restart.pollSeconds,
-        image: args.image,
+        image: CURL_IMAGE,
         resources: restart.job,
         uid: SYNAPSE_UID,
         effect:
           "every Synapse process stops at once and starts with the new instance map and shard lists, as Synapse requires: " +
           "requests fail from the moment the StatefulSets replace their first pods (the new ones wait for the old ones to stop) " +
-          `until main and the stream writers run again: about the old processes' ${args.routing.edge.drain.preStopSeconds} s drain plus a start; ` +
-          "the autoscaled types return in steps of their rollout surge",
+          `until main and the stream writers run again: about the old processes' ${args.routing.edge.drain.preStopSeconds} s drain plus a start ` +
+          "(every process, the autoscaled ones included, starts at once)",
       },
       [...workloads.map((w) => w.resource), declared],
       child,

@@ -97,7 +97,8 @@ describe.each(TIERS)("tier %s", (tier) => {
 
 describe("MinIO servers restart together, never one by one", () => {
   const jobOf = (run: MockRun) => run.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "minio-restart")!;
-  const hashOf = (run: MockRun) => (jobOf(run).inputs.metadata as Obj).name.replace(/^minio-restart-/, "") as string;
+  /** The specification a run is for: its pod template's label (a new one replaces the Job). */
+  const hashOf = (run: MockRun) => (jobOf(run).inputs.spec as Obj).template.metadata.labels["matrix-scale/fleet-spec"] as string;
   const sets = (run: MockRun) => run.resources.filter((r) => r.type === "kubernetes:apps/v1:StatefulSet" && /^minio-pool-\d+$/.test(r.name));
 
   it("no pool's StatefulSet rolls by itself, every server's pods carry the one specification hash the Job is named after, and the engine leaves the waiting to the Job", async () => {

@@ -314,7 +314,16 @@ describe("shard changes restart every Synapse process together, never in a roll"
     const script = (job.inputs.spec as Obj).template.spec.containers[0].command[2] as string;
     for (const w of workloadsOf(run)) expect(script).toContain(`wait_for settled ${w.type.endsWith("StatefulSet") ? "statefulsets" : "deployments"} ${w.name}`);
     expect(script).not.toContain("wait_for healthy");
-    const { dependencies } = await runRecordingDependencies({ ccu: 5000, serverName: SERVER_NAME });
+    const { dependencies, timeouts } = await runRecordingDependencies({ ccu: 5000, serverName: SERVER_NAME });
+    // The engine waits as long as the Job may run; a failed Job is replaced on the next update, and every run has a name of its own.
+    const p = plan(parseSettings({ ccu: 5000, serverName: SERVER_NAME }));
+    const deadline = (job.inputs.spec as Obj).activeDeadlineSeconds as number;
+    expect(deadline).toBeGreaterThan(p.synapse.restart.timeoutSeconds);
+    expect(timeouts.get("kubernetes:batch/v1:Job::synapse-restart")).toEqual({ create: `${deadline + 60}s`, update: `${deadline + 60}s` });
+    expect(metadata.annotations["pulumi.com/replaceUnready"]).toBe("true");
+    expect(metadata.name).toBeUndefined();
+    expect(rules).toContainEqual({ apiGroups: ["apps"], resources: ["replicasets/scale"], verbs: ["patch"] });
+    expect(script.indexOf("wait_for stop_replicasets")).toBeLessThan(script.indexOf("wait_for stop_pods"));
     const key = (w: DeclaredResource) => `${w.type}::${w.name}`;
     const topologyMap = "kubernetes:core/v1:ConfigMap::synapse-topology";
     expect(dependencies.get(key(job))).toEqual(expect.arrayContaining([...workloadsOf(run).map(key), topologyMap]));

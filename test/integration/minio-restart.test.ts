@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
-import { restartScript, SPEC_LABEL } from "../../components/coordinated-restart";
+import { restartScript, RUN_LABEL, SPEC_LABEL } from "../../components/coordinated-restart";
 import { MINIO_RESTART_NAME, MINIO_SELECTOR } from "../../components/objectstore/server";
 import { parseSettings, plan as planOf, storageState } from "../../sizing";
 import { nodeGroups } from "../../sizing/inventory";
@@ -32,8 +32,9 @@ const isMinio = (m: Manifest) =>
   /^minio-pool-\d+$/.test(m.metadata.name) ||
   m.metadata.labels?.["app.kubernetes.io/component"] === MINIO_RESTART_NAME;
 const jobScript = (list: readonly Manifest[]) => {
-  const job = list.find((m) => m.kind === "Job" && m.metadata.name.startsWith(`${MINIO_RESTART_NAME}-`))!;
-  return { name: job.metadata.name, script: (job.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command[2]! };
+  const job = list.find((m) => m.kind === "Job" && m.metadata.labels?.["app.kubernetes.io/component"] === MINIO_RESTART_NAME)!;
+  const template = (job.spec as { template: { metadata: { labels: Record<string, string> }; spec: { containers: { command: string[] }[] } } }).template;
+  return { name: job.metadata.name, hash: template.metadata.labels[RUN_LABEL]!, script: template.spec.containers[0]!.command[2]! };
 };
 
 describe("MinIO pool expansion on a real control plane: every server restarts together", () => {
@@ -84,8 +85,7 @@ describe("MinIO pool expansion on a real control plane: every server restarts to
   }, 300_000);
 
   it("the Job's script, with the Job's own ServiceAccount, stops every old server in one request and waits for every pool on the new specification before the health check", async () => {
-    const { name, script } = jobScript(manifests(at10k.resources));
-    const hash = name.slice(`${MINIO_RESTART_NAME}-`.length);
+    const { hash, script } = jobScript(manifests(at10k.resources));
     const old = minioPods().filter((p) => p.metadata.labels?.[SPEC_LABEL] !== hash);
     expect(old.length).toBeGreaterThan(0);
     const dir = serviceAccount();

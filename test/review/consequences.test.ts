@@ -187,6 +187,13 @@ describe("a coordinating Job", () => {
     const before = job("aaa", "t1");
     expect(consequences([before], [changed(before, job("bbb", "t1").inputs)])).toEqual([]);
   });
+
+  it("a coordinating Job new to a running deployment stops its fleet once (the pods carry no label yet); on a first install there is nothing to stop", () => {
+    const running = resource("kubernetes:apps/v1:StatefulSet", "fleet", { metadata: { name: "fleet" } });
+    const added = job("aaa", "t1");
+    expect(only(consequences([running], [running, added])).subject).toBe("Job fleet-restart");
+    expect(consequences([], [running, added])).toEqual([]);
+  });
 });
 
 describe("real tier moves of the program (target aws)", () => {
