@@ -20,10 +20,10 @@ import { MC_IMAGE, MINIO_IMAGE, SYNAPSE_IMAGE } from "./components/versions";
 import type { ChartOptions, ChartStandIns } from "./components/workload";
 import { nodeGroups } from "./sizing/inventory";
 import { eksDefaultServiceCidr, kubernetesServiceAddress } from "./sizing/settings";
+import { parseSettings, plan, PlanError, requireDeployable, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 /** The port an HTTPS URL names, or 443. */
 const httpsPort = (url: string) => Number(new URL(url).port || 443);
-import { parseSettings, plan, PlanError, requireDeployable, SettingsError, storageState, type Plan, type Settings, type StorageState } from "./sizing";
 
 export interface ProgramOptions {
   asOf?: Date;

@@ -101,7 +101,8 @@ export const DATABASE_BACKUP = { schedule: "0 0 3 * * 0", baseBackupEveryDays: 7
  * WAL written per GB the database grows: every change is logged, a page's first change after a
  * checkpoint logs the whole page (full_page_writes), and updates, deletes and vacuum write WAL that
  * adds no size. An assumption to replace with pg_stat_wal's wal_bytes once a deployment runs.
- * Backups are sized uncompressed (barman-cloud gzips them): an upper bound.
+ * Backups are sized uncompressed (barman-cloud gzips them); segments archive_timeout closes early
+ * are mostly empty and compress to little, so they are not counted.
  */
 export const WAL_GB_PER_GROWTH_GB = 3;
 

@@ -118,12 +118,13 @@ export function planPostgres(
 
 /**
  * What the backup store holds at the growth horizon: every base backup the recovery window needs
- * (those taken within it and the one before) of the database at that size, and the window's WAL.
+ * (those taken within it and the one before) of the database at that size, and the WAL from the
+ * oldest of them on (up to the window plus one interval).
  */
 export function backupStorageGB(databaseGB: number, growthGBPerYear: number): number {
   const { retentionDays, baseBackupEveryDays } = DATABASE_BACKUP;
   const baseBackups = Math.ceil(retentionDays / baseBackupEveryDays) + 1;
-  const wal = ((growthGBPerYear * WAL_GB_PER_GROWTH_GB) / 365) * retentionDays;
+  const wal = ((growthGBPerYear * WAL_GB_PER_GROWTH_GB) / 365) * (retentionDays + baseBackupEveryDays);
   return Math.ceil(baseBackups * databaseGB + wal);
 }
 

@@ -177,6 +177,15 @@ export function ipv4CidrsOverlap(a: string, b: string): boolean {
   return aStart <= bEnd && bStart <= aEnd;
 }
 
+/** A URL that is only an origin (scheme, host, port): no user, path, query or fragment. */
+function isOrigin(url: string): boolean {
+  try {
+    return new URL(url).origin === url.replace(/\/$/, "");
+  } catch {
+    return false;
+  }
+}
+
 /** S3's bucket naming rules: 3–63 lower-case letters, digits, dots and hyphens, a letter or digit at each end. */
 const S3_BUCKET = z.string().regex(/^(?=.{3,63}$)[a-z0-9][a-z0-9.-]*[a-z0-9]$/, { error: "expected an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)" });
 
@@ -207,10 +216,12 @@ const settingsSchema = z.strictObject({
        */
       backupStore: z
         .strictObject({
-          endpoint: z.url({ protocol: /^https$/, error: "expected the store's HTTPS endpoint, such as https://s3.example.net" }),
+          endpoint: z.url({ protocol: /^https$/, error: "expected the store's HTTPS endpoint, such as https://s3.example.net" }).refine(isOrigin, { error: "expected only the scheme, host and port, such as https://s3.example.net:9443 (the bucket is a key of its own)" }),
           bucket: S3_BUCKET,
           credentialsSecret: z.string().regex(K8S_NAME, { error: "expected the name of a Secret in the namespace with ACCESS_KEY_ID and ACCESS_SECRET_KEY" }),
-          cidrs: z.array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 198.51.100.0/24" })).min(1, { error: "expected the CIDR blocks the endpoint answers from" }),
+          cidrs: z
+            .array(z.string().refine(isCidr, { error: "expected CIDR blocks such as 198.51.100.0/24" }).refine((c) => !c.endsWith("/0"), { error: "expected the store's own addresses, not every address" }))
+            .min(1, { error: "expected the CIDR blocks the endpoint answers from" }),
         })
         .optional(),
       /**

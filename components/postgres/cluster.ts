@@ -95,7 +95,7 @@ export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<strin
   };
 }
 
-/** A daily base backup (CloudNativePG cron has a seconds field); WAL is archived continuously. */
+/** A weekly base backup (CloudNativePG cron has a seconds field); WAL is archived continuously. */
 export function scheduledBackupSpec(backup: PostgresPlan["backup"]): Record<string, unknown> {
   return { schedule: backup.schedule, immediate: true, backupOwnerReference: "self", method: "barmanObjectStore", cluster: { name: CLUSTER_NAME } };
 }

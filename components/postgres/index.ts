@@ -1,7 +1,7 @@
 /**
  * PostgreSQL HA: the CloudNativePG operator (Helm chart, pinned) and a Cluster for Synapse with
  * the plan's instances, resources, volume and every tuning parameter, synchronous replication,
- * required anti-affinity, backups to the object store (WAL archiving and a daily base backup).
+ * required anti-affinity, backups to the object store (WAL archiving and a weekly base backup).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -63,11 +63,13 @@ export class Postgres extends pulumi.ComponentResource {
       { ...child, dependsOn: [operator], protect: true, retainOnDelete: true },
     );
     new k8s.apiextensions.CustomResource(
-      `${CLUSTER_NAME}-base-backup`,
+      // Named when it ran nightly. A new name would delete it with its Backup objects (owned by it) and start a
+      // full base backup at once (`immediate`): terabytes at 10K and 20K in the middle of an upgrade.
+      `${CLUSTER_NAME}-daily`,
       {
         apiVersion: "postgresql.cnpg.io/v1",
         kind: "ScheduledBackup",
-        metadata: { name: `${CLUSTER_NAME}-base-backup`, namespace: args.namespace, labels: componentLabels("postgres") },
+        metadata: { name: `${CLUSTER_NAME}-daily`, namespace: args.namespace, labels: componentLabels("postgres") },
         spec: scheduledBackupSpec(args.postgres.backup),
       },
       { ...child, dependsOn: [cluster] },

@@ -31,7 +31,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(cluster.bootstrap.initdb).toMatchObject({ database: "synapse", owner: "synapse", encoding: "UTF8", localeCollate: "C", localeCType: "C", secret: { name: "postgres-synapse-owner" } });
     expect(cluster.monitoring.enablePodMonitor).toBe(true);
     expect(cluster.backup.barmanObjectStore).toMatchObject({ destinationPath: "s3://synapse-db-backups/", endpointURL: "http://minio.matrix.svc.cluster.local:9000" });
-    expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-base-backup")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" }, schedule: "0 0 3 * * 0" });
+    expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" }, schedule: "0 0 3 * * 0" });
     const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "cloudnative-pg")!;
     expect(chart.inputs).toMatchObject({ chart: "cloudnative-pg", version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
   });
@@ -237,6 +237,9 @@ describe("database backups in an S3-compatible store of the operator's (target k
   it("refused where it cannot work: plain HTTP, no addresses, or on target aws (which uses aws.backupBucket)", () => {
     expect(() => parseSettings({ ...raw, kubernetes: { backupStore: { ...store, endpoint: "http://backups.example.net" } } })).toThrow(/kubernetes\.backupStore\.endpoint.*HTTPS/);
     expect(() => parseSettings({ ...raw, kubernetes: { backupStore: { ...store, cidrs: [] } } })).toThrow(/kubernetes\.backupStore\.cidrs/);
+    expect(() => parseSettings({ ...raw, kubernetes: { backupStore: { ...store, cidrs: ["0.0.0.0/0"] } } })).toThrow(/kubernetes\.backupStore\.cidrs.*not every address/);
+    for (const endpoint of ["https:backups.example.net", "https://backups.example.net/bucket", "https://user:pw@backups.example.net", "https://backups.example.net/?x=1"])
+      expect(() => parseSettings({ ...raw, kubernetes: { backupStore: { ...store, endpoint } } }), endpoint).toThrow(/kubernetes\.backupStore\.endpoint/);
     expect(() => parseSettings({ ...raw, ...onTarget("aws"), kubernetes: { backupStore: store } })).toThrow(/kubernetes\.backupStore.*aws\.backupBucket/);
   });
 });

@@ -110,6 +110,21 @@ describe("images workflow: the Synapse image the program deploys has the media p
     expect(images.on.pull_request.paths).toContain("images/**");
   });
 
+  it("a merge never deploys an image still building: pulumi up waits for every image the stack deploys, and a change to images/ runs the stacks", async () => {
+    const { builtImages } = await import("../../bin/images");
+    const { MINIO_IMAGE, SYNAPSE_IMAGE } = await import("../../components/versions");
+    const { readStackFile } = await import("../../bin/stackfile");
+    expect(builtImages(readStackFile("prod"))).toEqual([SYNAPSE_IMAGE, MINIO_IMAGE]);
+    expect(builtImages({ ...readStackFile("dev"), kubernetes: { synapseImage: "registry.example.net/synapse:v1" } })[0]).toBe("registry.example.net/synapse:v1");
+    const up = steps("up");
+    const wait = up.findIndex((s) => /npm run -s images -- --stack "\$\{\{ matrix\.stack \}\}"/.test(String(s.run ?? "")) && /docker manifest inspect "\$image"/.test(String(s.run)));
+    const apply = up.findIndex((s) => s.with?.command === "up");
+    expect(wait).toBeGreaterThanOrEqual(0);
+    expect(wait).toBeLessThan(apply);
+    expect(workflow.on.push.paths).toContain("images/**");
+    expect(workflow.on.pull_request.paths).toContain("images/**");
+  });
+
   it("the image and the tests install the same file, every requirement pinned with a hash and nothing else pulled in; pods install nothing", async () => {
     const lines = requirements.split("\n").filter((l) => l && !l.startsWith("#"));
     const pins = lines.filter((l) => !l.trim().startsWith("--hash"));

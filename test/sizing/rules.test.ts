@@ -90,18 +90,18 @@ describe("tier choice and the seed 8.2 warnings", () => {
     expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 27 } } }).minio.horizonMonths).toBe(27);
   });
 
-  it("backups kept in MinIO take their share first: at 5K, 15,677 GB of 16,000 leave 0.4 months of media; the warnings say so and give both fixes", () => {
+  it("backups kept in MinIO take their share first: at 5K, 15,821 GB of 16,000 leave 0.2 months of media; the warnings say so and give both fixes", () => {
     // PostgreSQL at 5K: 10 GB + 2,500 GB/year (5,000 × 0.5) at the 12-month horizon = 2,510 GB of data;
-    // weekly base backups over a 30-day window keep ⌈30/7⌉ + 1 = 6 of them (15,060 GB) and 30 days of WAL
-    // at 3 GB per GB of growth (2,500 × 3 / 365 × 30 = 616.4 GB): 15,677 GB.
+    // weekly base backups over a 30-day window keep ⌈30/7⌉ + 1 = 6 of them (15,060 GB) and the WAL from the
+    // oldest on, 30 + 7 days at 3 GB per GB of growth (2,500 × 3 / 365 × 37 = 760.3 GB): 15,821 GB.
     const p = plan(parseSettings({ ccu: 5000, serverName: SERVER_NAME }));
-    expect(p.postgres.backup.storageGB).toBe(15_677);
-    expect([p.minio.usableGB, p.minio.databaseBackupsGB]).toEqual([16_000, 15_677]);
-    // (16,000 − 15,677) / (10,000 / 12) = 0.39 months; 15,677 + 10,000 = 25,677 GB needed: one more pool.
-    expect(p.minio.monthsCovered).toBe(0.4);
+    expect(p.postgres.backup.storageGB).toBe(15_821);
+    expect([p.minio.usableGB, p.minio.databaseBackupsGB]).toEqual([16_000, 15_821]);
+    // (16,000 − 15,821) / (10,000 / 12) = 0.21 months; 15,821 + 10,000 = 25,821 GB needed: one more pool.
+    expect(p.minio.monthsCovered).toBe(0.2);
     expect(p.warnings).toEqual([
       "ccu 5000 is 100% of the 5k tier: move to 10k now (above 90%)",
-      "media storage: 16000 GB usable less 15677 GB of database backups covers 0.4 months of growth at 10000 GB/year, less than the 12-month horizon: add MinIO pools (overrides.minio.pools = 2)",
+      "media storage: 16000 GB usable less 15821 GB of database backups covers 0.2 months of growth at 10000 GB/year, less than the 12-month horizon: add MinIO pools (overrides.minio.pools = 2)",
       "database backups go to the in-cluster MinIO with the media (one failure domain): set kubernetes.backupStore to an S3-compatible store of yours",
     ]);
     // With the store set, MinIO holds media only (the seed's sizing) and the store is the operator's.
@@ -111,8 +111,8 @@ describe("tier choice and the seed 8.2 warnings", () => {
 
   it("on AWS with a bucket the backups are in the bill at S3 Standard's price", () => {
     const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME, ...onTarget("aws") }));
-    // 20K: 10,010 GB of data × 6 base backups + 10,000 × 3 / 365 × 30 GB of WAL = 62,526 GB; × $0.023 = $1,438.10.
-    expect(p.bill.lines.find((l) => l.item === "database backups (S3 Standard)")).toEqual({ item: "database backups (S3 Standard)", quantity: 1, unit: "62526 GB at the growth horizon", monthlyUsd: 1438.1 });
+    // 20K: 10,010 GB of data × 6 base backups + 10,000 × 3 / 365 × 37 GB of WAL = 63,102 GB; × $0.023 = $1,451.35.
+    expect(p.bill.lines.find((l) => l.item === "database backups (S3 Standard)")).toEqual({ item: "database backups (S3 Standard)", quantity: 1, unit: "63102 GB at the growth horizon", monthlyUsd: 1451.35 });
     expect(p.minio.databaseBackupsGB).toBe(0);
   });
 });
