@@ -110,7 +110,7 @@ export async function program(options: ProgramOptions = {}) {
       charts,
       provisionedVolumes: aws,
       ...(backupBucket && backupRoleArn ? { backupBucket: { bucket: backupBucket, roleArn: backupRoleArn } } : {}),
-      ...(backupStore ? { backupStore: { endpoint: backupStore.endpoint, bucket: backupStore.bucket, credentialsSecret: backupStore.credentialsSecret } } : {}),
+      ...(backupStore ? { backupStore } : {}),
     },
     { dependsOn: [secrets, objectStore] },
   );

@@ -229,8 +229,8 @@ export const nodeGroupScaleIns: Rule = (before, after) =>
   });
 
 /**
- * A coordinating Job (components/coordinated-restart.ts) is named after its fleet's specification:
- * a new name is a new run. It stops the whole fleet at once only when the label value it keeps
+ * A coordinating Job (components/coordinated-restart.ts) is replaced, under a new name, for each new
+ * specification of its fleet: a new name is a new run. It stops the whole fleet at once only when the label value it keeps
  * (its STOPS_ANNOTATION) changes; otherwise it only waits for the workloads' own rolls.
  */
 export const coordinatedRestarts: Rule = (before, after) => {

@@ -1,8 +1,8 @@
 /**
  * Restarting a fleet together, the Kubernetes way. Every pod of the fleet carries a label saying
  * which configuration it must agree on with the others (MinIO: the servers' whole specification;
- * Synapse: the processes' topology). A Job named after the fleet's specification runs once the
- * workloads hold the new one: it stops every pod whose label differs in one request, then waits
+ * Synapse: the processes' topology). A Job, a new one for each specification of the fleet, runs once
+ * the workloads hold it: it stops every pod whose label differs in one request, then waits
  * until every workload has all its pods on the new specification and ready, then until the service
  * reports healthy. Fleets whose workloads roll by themselves keep their pods from starting beside
  * a different configuration with a gate (topologyGate below). `pulumi up` waits for the Job, so a
@@ -20,9 +20,9 @@ export const SPEC_LABEL = "matrix-scale/spec";
 /** On a coordinating Job: what its run does to the service, for the tier diff. */
 export const RESTART_ANNOTATION = "matrix-scale/coordinated-restart";
 /** On a coordinating Job: `label=value`; a run stops every pod of the fleet without it (the tier diff compares it). */
+export const STOPS_ANNOTATION = "matrix-scale/stops-pods-not-on";
 /** On a coordinating Job's pod template: the fleet specification the run is for. A new one changes the template, so the engine replaces the Job: a new run under a new generated name. */
 export const RUN_LABEL = "matrix-scale/fleet-spec";
-export const STOPS_ANNOTATION = "matrix-scale/stops-pods-not-on";
 /** The workloads' readiness is the Job's to wait for: the engine would wait for a roll that only the Job completes. */
 export const SKIP_AWAIT = { "pulumi.com/skipAwait": "true" } as const;
 
@@ -47,7 +47,9 @@ export interface RestartScript {
   pollSeconds: number;
 }
 
-const selectorParam = (selector: Readonly<Record<string, string>>, extra: string[] = []) => encodeURIComponent([...Object.entries(selector).map(([k, v]) => `${k}=${v}`), ...extra].join(","));
+/** The fleet's pods whose label is not `current`'s value, as a URL-encoded label selector. */
+const otherThan = (selector: Readonly<Record<string, string>>, current: { label: string; value: string }) =>
+  encodeURIComponent([...Object.entries(selector).map(([k, v]) => `${k}=${v}`), `${current.label}!=${current.value}`].join(","));
 
 /** Shell pieces both scripts use: the ServiceAccount, the API address, an authenticated curl. */
 const API_PRELUDE = `sa=\${SERVICEACCOUNT:-/var/run/secrets/kubernetes.io/serviceaccount}
@@ -61,7 +63,7 @@ k() { curl -sS --fail --max-time 10 --cacert "$sa/ca.crt" -H "Authorization: Bea
  * A workload's desired replicas are read from it (an autoscaler may have set them).
  */
 export function restartScript(o: RestartScript): string {
-  const stale = selectorParam(o.selector, [`${o.current.label}!=${o.current.value}`]);
+  const stale = otherThan(o.selector, o.current);
   return `set -eu
 ${API_PRELUDE}
 deadline=$(( $(date +%s) + ${o.timeoutSeconds} ))
@@ -70,8 +72,8 @@ wait_for() { until "$@"; do [ "$(date +%s)" -lt "$deadline" ] || { echo "gave up
 get() { k "$api/apis/apps/v1/namespaces/$ns/$1/$2?pretty=false"; }
 number() { sed -n "s/.*\\"$1\\":\\([0-9][0-9]*\\).*/\\1/p"; }
 observed() { s=$(get "$1" "$2"); g=$(printf '%s' "\${s%%\\"spec\\":*}" | number generation); st=\${s##*\\"status\\":\\{\\"observedGeneration\\":}; [ -n "$g" ] && [ "\${st%%[!0-9]*}" = "$g" ]; }
-# Desired replicas come first in the spec, before the pod template.
-settled() { observed "$1" "$2" || return 1; sp=\${s#*\\"spec\\":}; want=$(printf '%s' "\${sp%%\\"template\\":*}" | number replicas); [ -n "$want" ] || return 1; st=\${s##*\\"status\\":\\{\\"observedGeneration\\":}; for f in replicas updatedReplicas readyReplicas; do [ "$(printf '%s' "$st" | number $f)" = "$want" ] || return 1; done; echo "$2: $want pods on the new specification, ready"; }
+# Desired replicas come first in the spec, before the pod template; observed leaves the object in $s and its status in $st.
+settled() { observed "$1" "$2" || return 1; sp=\${s#*\\"spec\\":}; want=$(printf '%s' "\${sp%%\\"template\\":*}" | number replicas); [ -n "$want" ] || return 1; for f in replicas updatedReplicas readyReplicas; do [ "$(printf '%s' "$st" | number $f)" = "$want" ] || return 1; done; echo "$2: $want pods on the new specification, ready"; }
 ${o.workloads.map((w) => `wait_for observed ${w.kind} ${w.name}`).join("\n")}
 ${
   o.workloads.some((w) => w.kind === "deployments")
@@ -112,7 +114,7 @@ export interface GateScript {
  * of the fleet with another value is running. Waits without a deadline: the Job bounds the restart.
  */
 export function gateScript(o: GateScript): string {
-  const others = selectorParam(o.selector, [`${o.current.label}!=${o.current.value}`]);
+  const others = otherThan(o.selector, o.current);
   return `set -eu
 # PID 1 of its container: without a handler, SIGTERM would wait out the grace period.
 trap 'exit 0' TERM
@@ -153,6 +155,7 @@ export interface CoordinatedRestartArgs extends RestartScript {
 /** The ServiceAccount, its Role and binding, and the Job, which runs after `after` (the workloads) are updated. */
 export function coordinatedRestart(args: CoordinatedRestartArgs, after: readonly pulumi.Resource[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const labels = componentLabels(args.name);
+  const engineWait = `${jobSeconds(args) + 60}s`;
   const kinds = [...new Set(args.workloads.map((w) => w.kind))];
   const access = accountWithRole(
     args.name,
@@ -199,7 +202,7 @@ export function coordinatedRestart(args: CoordinatedRestartArgs, after: readonly
       },
     },
     // The engine waits as long as the Job may run (its own default is 10 minutes).
-    { ...opts, dependsOn: [...after, ...access], customTimeouts: { create: `${jobSeconds(args) + 60}s`, update: `${jobSeconds(args) + 60}s` } },
+    { ...opts, dependsOn: [...after, ...access], customTimeouts: { create: engineWait, update: engineWait } },
   );
 }
 

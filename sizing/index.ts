@@ -76,7 +76,8 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     );
   }
   const redis = planRedis(tier);
-  const minio = planMinio(tier, settings.ccu, perNode("storage"), overrides, options.asOf, options.previous?.minio, backupsElsewhere(settings) ? 0 : postgres.backup.storageGB);
+  const backupsApart = backupsElsewhere(settings);
+  const minio = planMinio(tier, settings.ccu, perNode("storage"), overrides, options.asOf, options.previous?.minio, backupsApart ? 0 : postgres.backup.storageGB);
   const calls = planCalls(tier, perNode("calls"), overrides);
   const haproxy = HAPROXY[tier];
   const parts = {
@@ -159,7 +160,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   const aws = settings.target === "aws";
   const bill = monthlyBill(
     { inventory, postgres, minio, redis, monitoring },
-    aws ? { zones: ZONE_COUNT, createsVpc: !settings.aws.vpcId, loadBalancers: INTERNET_FACING_LOAD_BALANCERS, kubernetesVersion: settings.aws.kubernetesVersion, on, backupBucket: backupsElsewhere(settings) } : undefined,
+    aws ? { zones: ZONE_COUNT, createsVpc: !settings.aws.vpcId, loadBalancers: INTERNET_FACING_LOAD_BALANCERS, kubernetesVersion: settings.aws.kubernetesVersion, on, backupBucket: backupsApart } : undefined,
   );
   const versionWarning = aws ? eksVersionWarning(settings.aws.kubernetesVersion, on) : undefined;
   return {

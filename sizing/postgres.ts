@@ -61,7 +61,8 @@ export function planPostgres(
 
   const growthGBPerYear = TIER_CCU[tier] * PG_GB_PER_USER_YEAR;
   const horizon = DEFAULT_GROWTH_HORIZON_MONTHS;
-  const sizedForGrowth = ceilTo(PG_BASE_GB + (growthGBPerYear * horizon) / 12, VOLUME_STEP_GB);
+  const dataAtHorizonGB = PG_BASE_GB + (growthGBPerYear * horizon) / 12;
+  const sizedForGrowth = ceilTo(dataAtHorizonGB, VOLUME_STEP_GB);
   // Volumes only grow: a deployment keeps at least the volume it has.
   const minimumStorage = Math.max(seed.storageGB, sizedForGrowth, previousStorageGB);
   const storageGB = overrides.postgres?.storageGB ?? minimumStorage;
@@ -112,7 +113,7 @@ export function planPostgres(
     growthGBPerYear,
     monthsCovered: Math.round(((storageGB - PG_BASE_GB) / (growthGBPerYear / 12)) * 10) / 10,
     pool: "database",
-    backup: { ...DATABASE_BACKUP, storageGB: backupStorageGB(PG_BASE_GB + (growthGBPerYear * horizon) / 12, growthGBPerYear) },
+    backup: { ...DATABASE_BACKUP, storageGB: backupStorageGB(dataAtHorizonGB, growthGBPerYear) },
   };
 }
 

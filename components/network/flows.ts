@@ -63,7 +63,6 @@ export interface FlowContext {
    * the `kubernetes` Service's address too where the CNI judges egress before translating it (EKS).
    */
   apiServerCidrs: readonly pulumi.Input<string>[];
-  /** Where the database keeps backups: the in-cluster MinIO, or an S3 bucket over the internet (HTTPS). */
   /** Where the database's backups go: the in-cluster MinIO, an S3 bucket, or an operator's store at these addresses. */
   databaseBackups: "minio" | "s3" | { cidrs: readonly string[]; port: number };
 }

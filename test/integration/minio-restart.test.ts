@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
-import { restartScript, RUN_LABEL, SPEC_LABEL } from "../../components/coordinated-restart";
+import { restartScript, SPEC_LABEL } from "../../components/coordinated-restart";
 import { MINIO_RESTART_NAME, MINIO_SELECTOR } from "../../components/objectstore/server";
 import { parseSettings, plan as planOf, storageState } from "../../sizing";
 import { nodeGroups } from "../../sizing/inventory";
@@ -20,7 +20,7 @@ import { TIER_USERS } from "../fixtures/seed";
 import { onTarget, SERVER_NAME } from "../helpers";
 import { addNodes, applyManifests, isReady, nodesFor, startZonalProvisioner, testZones, type Pod } from "./kube/cluster";
 import { ControlPlane } from "./kube/control-plane";
-import { runInCluster, serviceAccountDir } from "./kube/in-cluster";
+import { coordinatingJob, runInCluster, serviceAccountDir } from "./kube/in-cluster";
 import { waitFor } from "./harness";
 import { manifests, type Manifest } from "./kube/manifests";
 
@@ -31,11 +31,6 @@ const isMinio = (m: Manifest) =>
   ["minio", "minio-headless", MINIO_RESTART_NAME].includes(m.metadata.name) ||
   /^minio-pool-\d+$/.test(m.metadata.name) ||
   m.metadata.labels?.["app.kubernetes.io/component"] === MINIO_RESTART_NAME;
-const jobScript = (list: readonly Manifest[]) => {
-  const job = list.find((m) => m.kind === "Job" && m.metadata.labels?.["app.kubernetes.io/component"] === MINIO_RESTART_NAME)!;
-  const template = (job.spec as { template: { metadata: { labels: Record<string, string> }; spec: { containers: { command: string[] }[] } } }).template;
-  return { name: job.metadata.name, hash: template.metadata.labels[RUN_LABEL]!, script: template.spec.containers[0]!.command[2]! };
-};
 
 describe("MinIO pool expansion on a real control plane: every server restarts together", () => {
   let cp: ControlPlane;
@@ -85,7 +80,7 @@ describe("MinIO pool expansion on a real control plane: every server restarts to
   }, 300_000);
 
   it("the Job's script, with the Job's own ServiceAccount, stops every old server in one request and waits for every pool on the new specification before the health check", async () => {
-    const { hash, script } = jobScript(manifests(at10k.resources));
+    const { hash, script } = coordinatingJob(manifests(at10k.resources), MINIO_RESTART_NAME);
     const old = minioPods().filter((p) => p.metadata.labels?.[SPEC_LABEL] !== hash);
     expect(old.length).toBeGreaterThan(0);
     const dir = serviceAccount();

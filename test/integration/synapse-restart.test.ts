@@ -24,7 +24,7 @@ import { onTarget, SERVER_NAME } from "../helpers";
 import { waitFor } from "./harness";
 import { addNodes, applyManifests, isReady, nodesFor, testZones, type Pod } from "./kube/cluster";
 import { ControlPlane, KWOK_STAGES } from "./kube/control-plane";
-import { runInCluster, serviceAccountDir, startInCluster, type InClusterRun } from "./kube/in-cluster";
+import { coordinatingJob, runInCluster, serviceAccountDir, startInCluster, type InClusterRun } from "./kube/in-cluster";
 import { manifests, type Manifest } from "./kube/manifests";
 
 const NAMESPACE = "matrix";
@@ -35,10 +35,6 @@ const isSynapse = (m: Manifest) =>
   (m.metadata.name.startsWith("synapse") && !m.metadata.name.startsWith("synapse-haproxy") && m.kind !== "Job" && m.kind !== "NetworkPolicy");
 const isTopologyMap = (m: Manifest) => m.kind === "ConfigMap" && m.metadata.name === SYNAPSE_TOPOLOGY.configMap;
 const topologyOf = (p: Pod) => p.metadata.labels?.[SYNAPSE_TOPOLOGY.label];
-const jobOf = (list: readonly Manifest[]) => {
-  const job = list.find((m) => m.kind === "Job" && m.metadata.labels?.["app.kubernetes.io/component"] === SYNAPSE_TOPOLOGY.restart)!;
-  return { name: job.metadata.name, script: (job.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command[2]! };
-};
 
 /** KWOK's stages, except that a pod becomes ready only once the test's kubelet stand-in has seen its gate pass. */
 function gatedStages(dir: string): string {
@@ -134,7 +130,7 @@ describe("a Synapse shard change on a real control plane: every process stops, t
   it("the Job's script stops every process of the old map in one request; no new process starts before the last old one stops; the fleet settles on the new map", async () => {
     const list = manifests(at10k.resources);
     await applyManifests(cp, list.filter(isSynapse).filter(isTopologyMap));
-    const { name, script } = jobOf(list);
+    const { name, script } = coordinatingJob(list, SYNAPSE_TOPOLOGY.restart);
     const hash = /matrix-scale%2Ftopology!%3D([0-9a-f]+)/.exec(script)![1]!;
     const old = live().filter((p) => topologyOf(p) !== hash && p.status.phase === "Running");
     expect(old.length).toBeGreaterThan(0);

@@ -7,7 +7,9 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RUN_LABEL } from "../../../components/coordinated-restart";
 import type { ControlPlane } from "./control-plane";
+import type { Manifest } from "./manifests";
 
 /** A directory laid out like a pod's service-account mount, for `account` in `namespace`. */
 export function serviceAccountDir(cp: ControlPlane, account: string, namespace: string): string {
@@ -46,3 +48,11 @@ export function startInCluster(cp: ControlPlane, script: string, accountDir: str
 }
 
 export const runInCluster = (cp: ControlPlane, script: string, accountDir: string, timeoutMs = 60_000) => startInCluster(cp, script, accountDir, timeoutMs).done;
+
+/** A coordinating Job among the rendered manifests (its component label): its name, the specification it runs for, and its script. */
+export function coordinatingJob(list: readonly Manifest[], component: string): { name: string; hash: string; script: string } {
+  const job = list.find((m) => m.kind === "Job" && m.metadata.labels?.["app.kubernetes.io/component"] === component);
+  if (!job) throw new Error(`no Job of component ${component}`);
+  const template = (job.spec as { template: { metadata: { labels: Record<string, string> }; spec: { containers: { command: string[] }[] } } }).template;
+  return { name: job.metadata.name, hash: template.metadata.labels[RUN_LABEL]!, script: template.spec.containers[0]!.command[2]! };
+}
