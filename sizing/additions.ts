@@ -195,6 +195,16 @@ export const CALLS = {
   livekitRtcPortsStart: 50000,
 } as const;
 
+/**
+ * What MatrixRTC (Element Call) needs from Synapse, from Element Call's self-hosting guide
+ * (element-hq/element-call docs/self-hosting.md, "A Matrix Homeserver"): delayed events (MSC4140)
+ * up to 24 h, so a client that vanishes still leaves the call; delayed-event management at 1/s with
+ * a burst of 20 (a heartbeat every 5 s plus headroom); and a message burst of at least 30 (end-to-end
+ * key sharing is bursty). The seed's tables set no such limits; where its message burst is lower
+ * (25 at 100 CCU) the plan raises it.
+ */
+export const MATRIX_RTC = { maxEventDelay: "24h", delayedEventManagement: { perSecond: 1, burstCount: 20 }, messageBurstAtLeast: 30 } as const;
+
 /** lk-jwt-service: issues LiveKit tokens to Matrix clients (Element Call); small and stateless. */
 export const LK_JWT_SERVICE = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;
 

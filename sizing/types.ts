@@ -80,6 +80,8 @@ export interface SynapseConfigPlan {
   rcMessage: { perSecond: number; burstCount: number };
   rcRegistration: { perSecond: number; burstCount: number };
   federationMaxConcurrent: number;
+  /** Element Call: how long an event may be delayed (MSC4140) and how often delayed events may be managed. */
+  matrixRtc: { maxEventDelay: string; delayedEventManagement: { perSecond: number; burstCount: number } };
 }
 
 export interface SynapsePlan {

@@ -113,10 +113,29 @@ export function renderLivekitConfig(livekit: CallHostPlan, ctx: LivekitContext):
         password: ctx.redisPassword,
         sentinel_password: ctx.redisPassword,
       },
-      room: { empty_timeout: 300, max_participants: 0 },
+      // Rooms exist only when lk-jwt-service creates them for a user of this deployment: a token
+      // alone (a caller from another homeserver) cannot open one.
+      room: { auto_create: false, empty_timeout: 300, max_participants: 0 },
       turn: { enabled: false },
       logging: { level: "info", json: true },
     },
     { lineWidth: 0 },
   );
+}
+
+export interface LkJwtServiceContext {
+  /** The LiveKit signalling URL clients connect to (wss://…). */
+  livekitUrl: string;
+  port: number;
+  /** Server names whose users may open rooms on LiveKit; any other caller only joins rooms that exist. */
+  fullAccessHomeservers: readonly string[];
+}
+
+/** lk-jwt-service's settings, apart from the LiveKit key and secret (from a Secret). */
+export function lkJwtServiceEnv(ctx: LkJwtServiceContext): Record<string, string> {
+  return {
+    LIVEKIT_URL: ctx.livekitUrl,
+    LIVEKIT_JWT_PORT: String(ctx.port),
+    LIVEKIT_FULL_ACCESS_HOMESERVERS: ctx.fullAccessHomeservers.join(","),
+  };
 }

@@ -12,7 +12,7 @@ import { componentLabels, ESSENTIAL_PRIORITY, LK_JWT, publicNames, SERVICE_NAMES
 import { SECRET_NAMES } from "../secrets";
 import { COTURN_IMAGE, CURL_IMAGE, LIVEKIT_IMAGE, LK_JWT_SERVICE_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
-import { LIVEKIT_PORTS, renderLivekitConfig, renderTurnserverConf, TURN_PORT } from "./config";
+import { LIVEKIT_PORTS, lkJwtServiceEnv, renderLivekitConfig, renderTurnserverConf, TURN_PORT } from "./config";
 
 /** coturn's Prometheus endpoint (the image is built with it; Debian's package is not). */
 export const COTURN_METRICS_PORT = 9641;
@@ -240,11 +240,9 @@ export class Calls extends pulumi.ComponentResource {
                   name: "lk-jwt-service",
                   image: LK_JWT_SERVICE_IMAGE,
                   env: [
-                    { name: "LIVEKIT_URL", value: `wss://${names.livekit}` },
+                    ...Object.entries(lkJwtServiceEnv({ livekitUrl: `wss://${names.livekit}`, port: LK_JWT.port, fullAccessHomeservers: [args.serverName] })).map(([name, value]) => ({ name, value })),
                     { name: "LIVEKIT_KEY", valueFrom: { secretKeyRef: { name: SECRET_NAMES.livekitApi, key: "key" } } },
                     { name: "LIVEKIT_SECRET", valueFrom: { secretKeyRef: { name: SECRET_NAMES.livekitApi, key: "secret" } } },
-                    { name: "LIVEKIT_JWT_PORT", value: String(LK_JWT.port) },
-                    { name: "LIVEKIT_FULL_ACCESS_HOMESERVERS", value: args.serverName },
                   ],
                   ports: [{ name: "http", containerPort: LK_JWT.port }],
                   resources: containerResources(jwt.resources),

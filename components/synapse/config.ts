@@ -21,6 +21,8 @@ export interface SynapseEndpoints {
   /** libpq password file; libpq ignores one that group or others can read, so it is a private copy. */
   pgpassPath: string;
   mediaStorePath: string;
+  /** MatrixRTC transports (the LiveKit focus) Synapse announces to clients (MSC4143). */
+  rtcTransports?: readonly Record<string, unknown>[];
 }
 
 export const SECRET_FILES = { signingKey: "signing.key", pgpass: "pgpass", redisPassword: "redis-password", config: "secrets.yaml" } as const;
@@ -78,6 +80,13 @@ export function renderSharedConfig(synapse: SynapsePlan, all: readonly SynapsePr
     rc_message: { per_second: c.rcMessage.perSecond, burst_count: c.rcMessage.burstCount },
     rc_registration: { per_second: c.rcRegistration.perSecond, burst_count: c.rcRegistration.burstCount },
     rc_federation: { concurrent: c.federationMaxConcurrent },
+
+    // Element Call: delayed events (MSC4140) so a vanished client still leaves the call, state_after
+    // in sync (MSC4222) so clients track call membership, and the RTC transports (MSC4143).
+    max_event_delay_duration: c.matrixRtc.maxEventDelay,
+    rc_delayed_event_mgmt: { per_second: c.matrixRtc.delayedEventManagement.perSecond, burst_count: c.matrixRtc.delayedEventManagement.burstCount },
+    experimental_features: { msc4222_enabled: true, ...(endpoints.rtcTransports ? { msc4143_enabled: true } : {}) },
+    ...(endpoints.rtcTransports ? { matrix_rtc: { transports: endpoints.rtcTransports } } : {}),
 
     turn_uris: endpoints.turnUris,
     turn_user_lifetime: "1h",

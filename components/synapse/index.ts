@@ -17,7 +17,7 @@ import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyService, HAPROXY_PORTS, 
 import { routableServiceName } from "../../sizing/edge";
 import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, SYNAPSE_POD_SELECTOR, SYNAPSE_TOPOLOGY, SYNAPSE_UID, synapseLabels } from "./manifests";
 import { checksum, disruptionBudget } from "../workload";
-import { kubernetesServers, renderHaproxyConfig, routedTypes, wellKnownClient } from "./routing";
+import { kubernetesServers, renderHaproxyConfig, routedTypes, rtcFoci, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
 
 export interface SynapseArgs {
@@ -52,6 +52,7 @@ export function kubernetesEndpoints(serverName: string, namespace: string): Syna
     secretsDir: MOUNTS.secrets,
     pgpassPath: `${MOUNTS.runtime}/${SECRET_FILES.pgpass}`,
     mediaStorePath: MOUNTS.media,
+    rtcTransports: rtcFoci(serverName, LK_JWT.pathPrefix),
   };
 }
 

@@ -83,6 +83,12 @@ const MEDIA = [
 ];
 
 const FEDERATION_SEND = ["^/_matrix/federation/v1/send/"];
+/**
+ * The OpenID user-info endpoint: the call service (lk-jwt-service) checks a caller's OpenID token
+ * here, found through /.well-known/matrix/server like any federation request. Open whether or not
+ * the deployment federates; main answers it (topology.ts: httpResources).
+ */
+export const OPENID_USERINFO = "/_matrix/federation/v1/openid/userinfo";
 const FEDERATION = [
   "^/_matrix/federation/v1/event/",
   "^/_matrix/federation/v1/state/",
@@ -155,6 +161,12 @@ const CLIENT = [
   `${C}/${R0}/user_directory/search$`,
 ];
 const CLIENT_GET_ONLY = [`${C}/unstable/org.matrix.msc4140/delayed_events`];
+/**
+ * A call member's heartbeat (MSC4140 restart, every few seconds per participant): the pinned
+ * release registers it on workers (rest/client/delayed_events.py), though the worker documentation
+ * lists only the GET requests; cancel and send stay on main, where Synapse registers them.
+ */
+const DELAYED_EVENT_RESTART = [`${C}/unstable/org.matrix.msc4140/delayed_events/[^/]+/restart$`];
 
 /**
  * The routing table, first match wins. Stream-owned endpoints come first (they are the most
@@ -180,8 +192,9 @@ export function routes(synapse: SynapsePlan): Route[] {
     out.push({ id: "federation_send", backend: "federation_send", patterns: FEDERATION_SEND }, { id: "federation", backend: "federation", patterns: FEDERATION });
   }
   out.push(
+    { id: "openid", backend: "main", patterns: [`^${OPENID_USERINFO}$`] },
     { id: "room_pinned", backend: "client_room", patterns: ROOM_PINNED },
-    { id: "client", backend: "client", patterns: CLIENT },
+    { id: "client", backend: "client", patterns: [...CLIENT, ...DELAYED_EVENT_RESTART] },
     { id: "client_get", backend: "client", patterns: CLIENT_GET_ONLY, when: "get" },
   );
   return out;
@@ -231,15 +244,23 @@ export interface HaproxyOptions {
   rtc?: { wellKnownClient: Record<string, unknown>; jwtServer: HaproxyServer; jwtPathPrefix: string };
 }
 
-/** The client well-known document: the homeserver and the LiveKit focus (MSC4143) clients use for calls. */
+/** The LiveKit focus clients use for calls (MSC4143): the JWT service under the homeserver's name. */
+export function rtcFoci(serverName: string, jwtPathPrefix: string): Record<string, unknown>[] {
+  return [{ type: "livekit", livekit_service_url: `https://${serverName}${jwtPathPrefix}` }];
+}
+
+/** The client well-known document: the homeserver and the LiveKit focus clients use for calls. */
 export function wellKnownClient(serverName: string, jwtPathPrefix?: string): Record<string, unknown> {
   return {
     "m.homeserver": { base_url: `https://${serverName}` },
-    ...(jwtPathPrefix ? { "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: `https://${serverName}${jwtPathPrefix}` }] } : {}),
+    ...(jwtPathPrefix ? { "org.matrix.msc4143.rtc_foci": rtcFoci(serverName, jwtPathPrefix) } : {}),
   };
 }
 
-/** The server well-known document: federation reaches this deployment on port 443, not 8448. */
+/**
+ * The server well-known document: federation reaches this deployment on port 443, not 8448. Served
+ * without federation too: the call service finds the OpenID user-info endpoint through it.
+ */
 export function wellKnownServer(serverName: string): Record<string, unknown> {
   return { "m.server": `${serverName}:443` };
 }
@@ -385,9 +406,10 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing" | "se
     // The replication listener is internal: never reachable through the proxy.
     `  http-request deny deny_status 404 if { ${DECODED_PATH} -m beg /_synapse/replication }`,
     `  http-request deny deny_status 403 if { ${DECODED_PATH} -m beg /_synapse/admin }${adminFrom}`,
+    serveJson("/.well-known/matrix/server", wellKnownServer(plan.serverName)),
     ...(synapse.federation
-      ? [serveJson("/.well-known/matrix/server", wellKnownServer(plan.serverName))]
-      : [`  http-request deny deny_status 403 if { ${DECODED_PATH} -m beg /_matrix/federation/ /_matrix/key/ }`]),
+      ? []
+      : [`  http-request deny deny_status 403 if { ${DECODED_PATH} -m beg /_matrix/federation/ /_matrix/key/ } !{ ${DECODED_PATH} -m str ${OPENID_USERINFO} }`]),
     ...STICKINESS_KEY,
     // Room pinning: the room id (or alias) of /rooms/<id>/…, /join/<id> and /knock/<id>, decoded so
     // `!room` and `%21room` hash alike.

@@ -7,7 +7,7 @@ import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { SynapsePlan, WorkerPlan } from "../../sizing/types";
 
-export type HttpResource = "client" | "federation" | "media";
+export type HttpResource = "client" | "federation" | "openid" | "media";
 
 export interface SynapseProcess {
   type: WorkerType;
@@ -35,12 +35,17 @@ export interface Placement {
 /** The instance name Synapse reserves for the main process in instance_map. */
 export const MAIN_INSTANCE = "main";
 
-/** Public resources each type serves; federation ones only when federation is on. */
+/**
+ * Public resources each type serves; federation ones only when federation is on. Main answers the
+ * OpenID user-info endpoint either way (the `federation` resource includes it), where the call
+ * service checks a caller's OpenID token: on a generic worker the pinned release fails it
+ * (GenericWorkerStore has no get_user_id_for_open_id_token), and the worker docs do not list it.
+ */
 export function httpResources(type: WorkerType, federation: boolean): HttpResource[] {
   const fed: HttpResource[] = federation ? ["federation"] : [];
   switch (type) {
     case "main":
-      return ["client", ...fed];
+      return ["client", ...(federation ? fed : ["openid" as const])];
     case "generic":
       return ["client", ...fed];
     case "synchrotron":

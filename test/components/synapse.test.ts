@@ -69,6 +69,19 @@ describe.each(TIERS)("tier %s", (tier) => {
     for (const w of named_) for (const name of w.instances) expect(instanceMap[name], name).toBeDefined();
   });
 
+  it("Element Call: delayed events up to the plan's limit, their management rate, and the RTC transport the well-known announces", async () => {
+    const { run, plan: p } = await load();
+    const shared = sharedConfig(run);
+    expect(shared.max_event_delay_duration).toBe(p.synapse.config.matrixRtc.maxEventDelay);
+    expect(shared.rc_delayed_event_mgmt).toEqual({ per_second: p.synapse.config.matrixRtc.delayedEventManagement.perSecond, burst_count: p.synapse.config.matrixRtc.delayedEventManagement.burstCount });
+    expect(shared.rc_message).toEqual({ per_second: p.synapse.config.rcMessage.perSecond, burst_count: p.synapse.config.rcMessage.burstCount });
+    expect(shared.experimental_features).toEqual({ msc4222_enabled: true, msc4143_enabled: true });
+    const focus = [{ type: "livekit", livekit_service_url: `https://${SERVER_NAME}/livekit/jwt` }];
+    expect(shared.matrix_rtc).toEqual({ transports: focus });
+    const haproxy = Object.values(ofKind(run, "core/v1:ConfigMap").map(configMapData).find((d) => d["haproxy.cfg"])!)[0]!;
+    expect(haproxy).toContain(`"org.matrix.msc4143.rtc_foci":${JSON.stringify(focus)}`);
+  });
+
   it("stream writers, federation senders and pushers are all in instance_map and serve replication", async () => {
     const { run, plan: p } = await load();
     const shared = sharedConfig(run);

@@ -9,12 +9,12 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { SECRET_FILES, renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, toYaml, type SynapseEndpoints } from "../../components/synapse/config";
-import { renderHaproxyConfig, type ServerSource } from "../../components/synapse/routing";
+import { renderHaproxyConfig, rtcFoci, wellKnownClient, type ServerSource } from "../../components/synapse/routing";
 import { loopbackPlacement, processes, type SynapseProcess } from "../../components/synapse/topology";
 import type { WorkerType } from "../../sizing/settings";
 import { assignDuties } from "../../sizing/synapse";
 import type { Plan, WorkerPlan } from "../../sizing/types";
-import { MEDIA_BUCKET } from "../../components/naming";
+import { LK_JWT, MEDIA_BUCKET, SERVICE_NAMES } from "../../components/naming";
 import { freePortBlock, GaveUp, httpOk, PYTHON, Services, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
 
 export interface Fleet {
@@ -104,6 +104,8 @@ export interface FleetOptions {
   sharedOverlay?: Record<string, unknown>;
   /** Runs each Synapse process through this prefix (a private /etc/hosts, for example). */
   prefix?: string[];
+  /** Element Call: the JWT service HAProxy routes to, announced to clients as the deployment does. */
+  rtc?: { jwtServer: { host: string; port: number } };
 }
 
 export interface ProxiedRequest {
@@ -235,6 +237,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
       secretsDir,
       pgpassPath: join(secretsDir, SECRET_FILES.pgpass),
       mediaStorePath: join(services.dir, "media"),
+      ...(options.rtc ? { rtcTransports: rtcFoci(current.serverName, LK_JWT.pathPrefix) } : {}),
     };
     write(configDir, "shared.yaml", toYaml({ ...renderSharedConfig(current.synapse, all, placement, endpoints), ...options.sharedOverlay }));
     for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, current.synapse.workers[p.type], placement, endpoints)));
@@ -270,7 +273,12 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
       all
         .filter((p) => p.type === type && (!instances || instances.includes(p.name!)))
         .map((p) => ({ kind: "server" as const, name: p.name!, host: "127.0.0.1", port: placement.ports(p).http }));
-    const haproxyConfig = renderHaproxyConfig(current, source, { bind: address, ports, certificate: tls.certificate, dnsResolvers: false });
+    const rtc = options.rtc && {
+      wellKnownClient: wellKnownClient(current.serverName, LK_JWT.pathPrefix),
+      jwtServer: { kind: "server" as const, name: SERVICE_NAMES.lkJwt, ...options.rtc.jwtServer },
+      jwtPathPrefix: LK_JWT.pathPrefix,
+    };
+    const haproxyConfig = renderHaproxyConfig(current, source, { bind: address, ports, certificate: tls.certificate, dnsResolvers: false, ...(rtc ? { rtc } : {}) });
     write(configDir, "haproxy.cfg", haproxyConfig);
     const check = spawnSync("haproxy", ["-c", "-f", join(configDir, "haproxy.cfg")], { encoding: "utf8" });
     if (check.status !== 0) throw new Error(`haproxy -c rejected the rendered config:\n${check.stdout}${check.stderr}`);

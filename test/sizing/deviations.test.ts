@@ -13,6 +13,7 @@ import {
   PG_INSTANCES,
   POOLS_9_2,
   QUICK_REFERENCE,
+  RATES_9_4,
   SERVER_TABLES,
   TIER_USERS,
   TIERS,
@@ -189,6 +190,20 @@ describe("deviation: PostgreSQL volume (seed tables) vs the growth formula (2.3)
       expect(p.postgres.monthsCovered).toBeGreaterThanOrEqual(12);
     }
     expect(outgrown).toEqual(["5k", "10k", "20k"]);
+  });
+});
+
+describe("deviation: message burst at 100 CCU (seed 9.4) is below what Element Call needs", () => {
+  // element-hq/element-call docs/self-hosting.md ("A Matrix Homeserver"): rc_message burst_count 30,
+  // per_second 0.5, because end-to-end key sharing during a call is bursty.
+  const ELEMENT_CALL_MESSAGE = { perSecond: 0.5, burstCount: 30 };
+  it("the seed allows a burst of 25 at 100 CCU; the plan allows 30 there and keeps the seed's larger values elsewhere", () => {
+    expect(RATES_9_4["100"]![1]).toBeLessThan(ELEMENT_CALL_MESSAGE.burstCount);
+    for (const tier of TIERS) {
+      const { perSecond, burstCount } = planForTier(tier).synapse.config.rcMessage;
+      expect(perSecond).toBeGreaterThanOrEqual(ELEMENT_CALL_MESSAGE.perSecond);
+      expect(burstCount).toBe(Math.max(RATES_9_4[tier]![1], ELEMENT_CALL_MESSAGE.burstCount));
+    }
   });
 });
 

@@ -81,7 +81,9 @@ describe.each(TIERS)("tier %s follows the seed's tables", (tier) => {
   it("rate limits and federation concurrency (9.4)", () => {
     const p = planForTier(tier);
     const [perSecond, burst, federation] = RATES_9_4[tier]!;
-    expect(p.synapse.config.rcMessage).toEqual({ perSecond, burstCount: burst });
+    // Element Call needs a burst of at least 30; the plan raises the seed's 25 at 100 CCU (deviations.test.ts).
+    if (tier === "100") expect(p.synapse.config.rcMessage).toEqual({ perSecond, burstCount: 30 });
+    else expect(p.synapse.config.rcMessage).toEqual({ perSecond, burstCount: burst });
     expect(p.synapse.config.federationMaxConcurrent).toBe(federation);
   });
 

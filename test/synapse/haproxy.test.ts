@@ -240,12 +240,12 @@ describe("HAProxy configuration", () => {
     expect(front.at(-1)).toBe("default_backend main");
   });
 
-  it("edge: admin API from the configured networks only; without federation its paths refused and no server well-known", () => {
+  it("edge: admin API from the configured networks only; without federation its paths refused but for the OpenID user-info check Element Call makes (found through the server well-known)", () => {
     const open = render(planFor(100, { edge: { adminCidrs: ["192.0.2.0/24", "2001:db8::/32"] } })).s.get("frontend matrix")!;
     expect(open).toContain("http-request deny deny_status 403 if { path,url_dec -m beg /_synapse/admin } !{ src 192.0.2.0/24 2001:db8::/32 }");
     const closed = render(planFor(100, { federation: false })).s.get("frontend matrix")!;
-    expect(closed).toContain("http-request deny deny_status 403 if { path,url_dec -m beg /_matrix/federation/ /_matrix/key/ }");
-    expect(closed.some((l) => l.includes("/.well-known/matrix/server"))).toBe(false);
+    expect(closed).toContain("http-request deny deny_status 403 if { path,url_dec -m beg /_matrix/federation/ /_matrix/key/ } !{ path,url_dec -m str /_matrix/federation/v1/openid/userinfo }");
+    expect(closed.some((l) => l.includes("/.well-known/matrix/server"))).toBe(true);
     expect(closed.some((l) => l.includes("/.well-known/matrix/client"))).toBe(true);
   });
 

@@ -111,6 +111,12 @@ describe("routing table", () => {
     ["GET", "/_matrix/key/v2/server", "main"],
     ["GET", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events", "client"],
     ["POST", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events", "main"],
+    // A call member's heartbeat: Synapse 1.163 registers RestartDelayedEventServlet on workers; cancel and send only on main.
+    ["POST", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events/abc/restart", "client"],
+    ["POST", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events/abc/cancel", "main"],
+    ["POST", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events/abc/send", "main"],
+    // The OpenID user-info check the call service makes: main (a generic worker of 1.163 fails it).
+    ["GET", "/_matrix/federation/v1/openid/userinfo?access_token=x", "main"],
     ["GET", "/_synapse/admin/v1/users/@a:x", "main"],
     ["POST", "/_synapse/replication/send_event/x", "denied"],
   ])("%s %s → %s", (method, url, backend) => {
