@@ -113,8 +113,32 @@ export const WAL_GB_PER_GROWTH_GB = 3;
  */
 export const ROOT_DISK = { baseGB: 40, evictionShare: 0.1, stepGB: 10 } as const;
 
-/** Scratch limits of a Synapse pod: uploads in flight, and on media workers the provider's local copies. */
-export const SYNAPSE_SCRATCH = { tmpGiB: 1, mediaGiB: 20 } as const;
+/**
+ * Scratch of Synapse pods (emptyDir with a size limit; the kubelet evicts a pod over its limit).
+ * /tmp holds request bodies in flight: Twisted spools any body over 100 kB to a temporary file, and
+ * only media uploads are that large, so every pod's /tmp holds `uploadsInFlight` uploads of the
+ * plan's size limit plus `tmpBaseGiB`. HAProxy lets at most `uploadsInFlight` uploads reach one
+ * media worker and queues the rest (at 20K peak, about 4 uploads a second of ~1 MB: far below 8 per
+ * worker).
+ * A media worker's store holds the provider's local copies: kept `keepMinutes` after they were
+ * written (recent media are the most requested), then removed by the scratch cleaner (the provider
+ * wrote them to the object store before the request completed, so they are a cache). Its size is
+ * that window of peak media traffic per worker, `peakFactor` times the year's average media growth,
+ * `remoteFactor` times for remote media and thumbnails cached the same way (assumptions), plus two
+ * cleaner periods of uploads in flight. Above the window plus one period of uploads, the cleaner
+ * removes the oldest copies (never one younger than `minAgeSeconds`, which may still be on its way
+ * to the object store) down to the window.
+ */
+export const SYNAPSE_SCRATCH = {
+  tmpBaseGiB: 0.5,
+  uploadsInFlight: 8,
+  keepMinutes: 60,
+  peakFactor: 3,
+  remoteFactor: 2,
+  cleanerEverySeconds: 10,
+  minAgeSeconds: 5,
+  cleaner: { vcpu: 0.05, memoryGiB: 0.0625 },
+} as const;
 
 /**
  * Kept free on every node beyond the DaemonSets' requests (sizing/node-model.ts): the node exporter

@@ -224,7 +224,7 @@ function rootDisk(scratchGiB: number): number {
  */
 function applicationScratchGiB(synapse: Pick<Plan["synapse"], "workers" | "scratch">): number {
   return Object.values(synapse.workers).reduce((sum, w) => {
-    const perPod = synapse.scratch.tmpGiB + (w.type === "mediaRepository" ? synapse.scratch.mediaGiB : 0);
+    const perPod = w.type === "mediaRepository" ? synapse.scratch.mediaTmpGiB + synapse.scratch.mediaGiB : synapse.scratch.tmpGiB;
     return sum + (w.maxReplicas + rolloutOverlap(w)) * perPod;
   }, 0);
 }

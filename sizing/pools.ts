@@ -38,7 +38,9 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...redisPods("livekit", p.redis.livekit),
     ...pods("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources),
   ];
-  const synapse = (count: (w: WorkerPlan) => number) => workers.flatMap((w) => pods(`synapse/${w.type}`, count(w), w.resources));
+  // A media worker's pod also runs the scratch cleaner.
+  const podResources = (w: WorkerPlan) => (w.type === "mediaRepository" ? sumResources(w.resources, p.synapse.scratch.cleanup.resources) : w.resources);
+  const synapse = (count: (w: WorkerPlan) => number) => workers.flatMap((w) => pods(`synapse/${w.type}`, count(w), podResources(w)));
   // The shared Deployments roll one pod at a time too: a surging pod and an old one draining; HAProxy's
   // pods start in a second and drain for minutes behind the NLB, so every old one may be draining at once.
   const extra = rolloutOverlap({ rolloutSurge: ROUTING.rolloutSurgePods });

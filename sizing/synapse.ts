@@ -15,6 +15,7 @@ import {
   SYNAPSE_SCRATCH,
 } from "./additions";
 import { PlanError } from "./errors";
+import { mediaGrowthGBPerYear } from "./objectstore";
 import { guaranteed } from "./resources";
 import type { Overrides, WorkerType } from "./settings";
 import { SEED_RC_REGISTRATION, TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
@@ -219,7 +220,7 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
     connectionsInRollout: sum((w) => (w.maxReplicas + rolloutOverlap(w)) * w.cpMax),
     ...assignDuties(workers),
     federation: input.federation,
-    scratch: { ...SYNAPSE_SCRATCH },
+    scratch: scratchPlan(input.ccu, table.synapseConfig.maxUploadMB, workers.mediaRepository.replicas),
     config: {
       cacheFactor: table.synapseConfig.cacheFactor,
       eventCacheSize: table.synapseConfig.eventCacheSize,
@@ -234,6 +235,30 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
       targetCpuUtilisation: HPA_BEHAVIOUR.targetCpuUtilisation,
       scaleUp: { ...HPA_BEHAVIOUR.scaleUp },
       scaleDown: { ...HPA_BEHAVIOUR.scaleDown },
+    },
+  };
+}
+
+const MIB_PER_GB = 1e9 / 2 ** 20;
+
+/** Scratch of Synapse pods and the media workers' cleaner (SYNAPSE_SCRATCH says how and why). */
+export function scratchPlan(ccu: number, maxUploadMB: number, mediaWorkers: number): SynapsePlan["scratch"] {
+  const s = SYNAPSE_SCRATCH;
+  const peakMiBPerMinute = ((mediaGrowthGBPerYear(ccu) * MIB_PER_GB) / (365 * 24 * 60)) * s.peakFactor * s.remoteFactor / Math.max(1, mediaWorkers);
+  const keptMiB = Math.ceil(peakMiBPerMinute * s.keepMinutes);
+  const inFlightMiB = s.uploadsInFlight * maxUploadMB;
+  return {
+    tmpGiB: s.tmpBaseGiB,
+    uploadsInFlight: s.uploadsInFlight,
+    mediaTmpGiB: Math.ceil(s.tmpBaseGiB + inFlightMiB / 1024),
+    mediaGiB: Math.ceil((keptMiB + 2 * inFlightMiB) / 1024),
+    cleanup: {
+      keepMinutes: s.keepMinutes,
+      everySeconds: s.cleanerEverySeconds,
+      minAgeSeconds: s.minAgeSeconds,
+      trimAboveMiB: keptMiB + inFlightMiB,
+      trimToMiB: keptMiB,
+      resources: guaranteed(s.cleaner),
     },
   };
 }

@@ -105,7 +105,18 @@ export interface SynapsePlan {
   pusherInstances: string[];
   federation: boolean;
   /** emptyDir limits of a pod: /tmp, and on media workers the provider's local copies (GiB). */
-  scratch: { tmpGiB: number; mediaGiB: number };
+  /**
+   * Pod scratch (emptyDir limits): /tmp of every process, /tmp and the local media store of media
+   * workers, how many uploads HAProxy lets reach one media worker at once, and the media workers'
+   * cleaner (copies kept `keepMinutes`; above `trimAboveMiB` the oldest removed down to `trimToMiB`).
+   */
+  scratch: {
+    tmpGiB: number;
+    mediaTmpGiB: number;
+    mediaGiB: number;
+    uploadsInFlight: number;
+    cleanup: { keepMinutes: number; everySeconds: number; minAgeSeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
+  };
   config: SynapseConfigPlan;
   /**
    * Every process stops and starts together when the processes' topology (instance_map, stream

@@ -12,6 +12,7 @@ import type { EdgePlan, Plan, SynapsePlan, WorkerPlan } from "../../sizing/types
 import { componentLabels, ESSENTIAL_PRIORITY } from "../naming";
 import { containerResources, mebibytes, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
 import { SECRET_FILES } from "./config";
+import { renderScratchCleaner, type ScratchCleanup } from "./scratch";
 import { POD_PORTS, type SynapseProcess } from "./topology";
 
 type Input<T> = pulumi.Input<T>;
@@ -141,6 +142,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
           securityContext: RESTRICTED_CONTAINER,
           volumeMounts,
         },
+        ...(media ? [scratchCleanerContainer(inputs.image, inputs.scratch.cleanup)] : []),
       ],
       volumes: [
         { name: "shared", configMap: { name: inputs.sharedConfigMap } },
@@ -148,10 +150,22 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
         { name: "secrets", secret: { secretName: inputs.secretName, defaultMode: 0o440 } },
         inputs.gate.volume,
         { name: "runtime", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
-        { name: "tmp", emptyDir: { sizeLimit: mebibytes(inputs.scratch.tmpGiB) } },
+        { name: "tmp", emptyDir: { sizeLimit: mebibytes(media ? inputs.scratch.mediaTmpGiB : inputs.scratch.tmpGiB) } },
         ...(media ? [{ name: "media", emptyDir: { sizeLimit: mebibytes(inputs.scratch.mediaGiB) } }] : []),
       ],
     },
+  };
+}
+
+/** Beside each media worker: keeps the provider's local copies within the plan's scratch (scratch.ts). */
+function scratchCleanerContainer(image: string, cleanup: ScratchCleanup): k8s.types.input.core.v1.Container {
+  return {
+    name: "scratch-cleaner",
+    image,
+    command: ["sh", "-c", renderScratchCleaner(cleanup), "scratch-cleaner", MOUNTS.media],
+    resources: containerResources(cleanup.resources),
+    securityContext: RESTRICTED_CONTAINER,
+    volumeMounts: [{ name: "media", mountPath: MOUNTS.media }],
   };
 }
 

@@ -17,6 +17,7 @@ export type BackendId =
   | "federation"
   | "federation_send"
   | "media"
+  | "media_upload"
   | `stream_${SynapseStream}`;
 
 /** A condition beyond the path: the request's method or query decides the backend. */
@@ -69,6 +70,9 @@ const SSO = [
   "^/_synapse/client/saml2/authn_response$",
   `${C}/${ANY}/login/cas/ticket$`,
 ];
+
+/** Uploads (with a body, or to an mxc created before): at most the plan's uploads in flight per media worker. */
+const MEDIA_UPLOAD = ["^/_matrix/media/(r0|v3)/upload"];
 
 const MEDIA = [
   "^/_matrix/media/",
@@ -186,6 +190,7 @@ export function routes(synapse: SynapsePlan): Route[] {
     { id: "events", backend: "sync", patterns: EVENTS_STREAM },
     { id: "initial_sync", backend: "sync_initial", patterns: INITIAL_SYNC },
     { id: "sso", backend: "main", patterns: SSO },
+    { id: "media_upload", backend: "media_upload", patterns: MEDIA_UPLOAD },
     { id: "media", backend: "media", patterns: MEDIA },
   );
   if (synapse.federation) {
@@ -215,6 +220,7 @@ export function backendMembers(backend: BackendId, synapse: SynapsePlan): { type
     federation: "generic",
     federation_send: "generic",
     media: "mediaRepository",
+    media_upload: "mediaRepository",
   };
   return { type: types[backend]! };
 }
@@ -321,7 +327,7 @@ const BALANCE: Record<string, Balance> = {
 const HASH_VAR = { user: "txn.mxid", room: "txn.room", origin: "txn.origin" } as const;
 
 /** Backends that must not fall back to main when empty (main does not serve them). */
-const NO_FALLBACK: ReadonlySet<BackendId> = new Set(["media"]);
+const NO_FALLBACK: ReadonlySet<BackendId> = new Set(["media", "media_upload"]);
 
 function aclName(route: Route): string {
   return `r_${route.id}`;
@@ -441,6 +447,8 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing" | "se
     if (backend === "sync_initial") {
       lines.push(`  timeout server ${t.initialSyncSeconds}s`, `  default-server ${check} maxconn ${routing.initialSyncsPerSynchrotron}`);
     }
+    // Each upload in flight spools into the worker's /tmp and its local store: the plan sizes both for this many.
+    if (backend === "media_upload") lines.push(`  default-server ${check} maxconn ${synapse.scratch.uploadsInFlight}`);
     lines.push(...serverLines(source(members.type, members.instances), options.dnsResolvers), "");
   }
 

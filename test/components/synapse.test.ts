@@ -82,6 +82,32 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(haproxy).toContain(`"org.matrix.msc4143.rtc_foci":${JSON.stringify(focus)}`);
   });
 
+  it("media scratch: each media pod runs the cleaner on its store with the plan's numbers; /tmp and the store sized by the plan; HAProxy lets the plan's uploads in flight reach one media worker", async () => {
+    const { run, plan: p } = await load();
+    const sc = p.synapse.scratch;
+    const media = podTemplate(run, "synapse-media-repository").spec;
+    const cleaner = media.containers.find((c: Obj) => c.name === "scratch-cleaner");
+    expect(cleaner.command.slice(-2)).toEqual(["scratch-cleaner", "/data/media"]);
+    expect(cleaner.command[2]).toContain(`-mmin +${sc.cleanup.keepMinutes} -delete`);
+    expect(cleaner.command[2]).toContain(`-gt ${sc.cleanup.trimAboveMiB} ]`);
+    expect(cleaner.command[2]).toContain(`(used - ${sc.cleanup.trimToMiB}) * 1048576`);
+    expect(cleaner.resources).toEqual({ requests: { cpu: `${sc.cleanup.resources.requests.vcpu * 1000}m`, memory: `${sc.cleanup.resources.requests.memoryGiB * 1024}Mi` }, limits: { cpu: `${sc.cleanup.resources.limits.vcpu * 1000}m`, memory: `${sc.cleanup.resources.limits.memoryGiB * 1024}Mi` } });
+    expect(cleaner.volumeMounts).toEqual([{ name: "media", mountPath: "/data/media" }]);
+    const volume = (spec: Obj, name: string) => spec.volumes.find((v: Obj) => v.name === name).emptyDir.sizeLimit;
+    expect([volume(media, "tmp"), volume(media, "media")]).toEqual([`${sc.mediaTmpGiB * 1024}Mi`, `${sc.mediaGiB * 1024}Mi`]);
+    // Uploads in flight fit: each spools into /tmp and lands in the store, up to the plan's upload limit.
+    expect(sc.mediaTmpGiB * 1024).toBeGreaterThanOrEqual(sc.uploadsInFlight * p.synapse.config.maxUploadMB);
+    expect(sc.mediaGiB * 1024 - sc.cleanup.trimAboveMiB).toBeGreaterThanOrEqual(sc.uploadsInFlight * p.synapse.config.maxUploadMB);
+    const generic = podTemplate(run, "synapse-generic-worker").spec;
+    expect(generic.containers.map((c: Obj) => c.name)).toEqual(["synapse"]);
+    expect(volume(generic, "tmp")).toBe(`${sc.tmpGiB * 1024}Mi`);
+    const cfg = configMapData(ofKind(run, "core/v1:ConfigMap").find((r) => r.name === "synapse-haproxy")!)["haproxy.cfg"]!;
+    const start = cfg.indexOf("\nbackend media_upload\n");
+    const upload = cfg.slice(start, cfg.indexOf("\n\n", start + 1));
+    expect(upload).toContain(`maxconn ${sc.uploadsInFlight}`);
+    expect(cfg).toContain("use_backend media_upload if r_media_upload\n");
+  });
+
   it("stream writers, federation senders and pushers are all in instance_map and serve replication", async () => {
     const { run, plan: p } = await load();
     const shared = sharedConfig(run);

@@ -104,6 +104,8 @@ export interface FleetOptions {
   sharedOverlay?: Record<string, unknown>;
   /** Runs each Synapse process through this prefix (a private /etc/hosts, for example). */
   prefix?: string[];
+  /** A prefix for one process instead (a size-limited media store in a mount namespace of its own, for example). */
+  prefixFor?: (process: SynapseProcess, paths: { mediaStore: string }) => string[] | undefined;
   /** Element Call: the JWT service HAProxy routes to, announced to clients as the deployment does. */
   rtc?: { jwtServer: { host: string; port: number } };
 }
@@ -217,7 +219,8 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   write(secretsDir, SECRET_FILES.config, renderSecretsConfig(values), 0o600);
   // Media workers reach the object store with the credentials the program mounts as AWS_* variables.
   const s3Env = { AWS_ACCESS_KEY_ID: minioUser, AWS_SECRET_ACCESS_KEY: minioPassword };
-  const [command, ...prefix] = [...(options.prefix ?? []), PYTHON];
+  const mediaStore = join(services.dir, "media");
+  const commandOf = (p: SynapseProcess) => [...(options.prefixFor?.(p, { mediaStore }) ?? options.prefix ?? []), PYTHON];
   const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
 
   /** Writes the plan's configs on fresh ports and starts its processes (main first when `mainFirst`), then HAProxy. */
@@ -236,13 +239,14 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
       turnUris: ["turn:turn.matrix.test:3478?transport=udp"],
       secretsDir,
       pgpassPath: join(secretsDir, SECRET_FILES.pgpass),
-      mediaStorePath: join(services.dir, "media"),
+      mediaStorePath: mediaStore,
       ...(options.rtc ? { rtcTransports: rtcFoci(current.serverName, LK_JWT.pathPrefix) } : {}),
     };
     write(configDir, "shared.yaml", toYaml({ ...renderSharedConfig(current.synapse, all, placement, endpoints), ...options.sharedOverlay }));
     for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, current.synapse.workers[p.type], placement, endpoints)));
-    const startProcess = (p: SynapseProcess) =>
-      services.start(p.name!, command!, [
+    const startProcess = (p: SynapseProcess) => {
+      const [command, ...prefix] = commandOf(p);
+      return services.start(p.name!, command!, [
         ...prefix,
         "-m",
         p.type === "main" ? "synapse.app.homeserver" : "synapse.app.generic_worker",
@@ -253,6 +257,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
         "--config-path",
         join(secretsDir, SECRET_FILES.config),
       ], p.type === "mediaRepository" ? { env: s3Env } : {});
+    };
     const healthy = (p: SynapseProcess) =>
       waitFor(`${p.name} /health`, async () => {
         if (!services.running(p.name!)) throw new GaveUp(`${p.name} exited:\n${services.log(p.name!).slice(-2000)}`);

@@ -54,7 +54,7 @@ const EXPECTED: [string, RegExp, string, WorkerType][] = [
   ["PUT", /^\/_matrix\/client\/v3\/user\/[^/]+\/rooms\/[^/]+\/tags\//, "stream_account_data", "streamWriter"],
   ["PUT", /^\/_matrix\/client\/v3\/presence\/[^/]+\/status$/, "stream_presence", "streamWriter"],
   ["GET", /^\/_matrix\/client\/v3\/pushrules\/$/, "stream_push_rules", "streamWriter"],
-  ["POST", /^\/_matrix\/media\/v3\/upload$/, "media", "mediaRepository"],
+  ["POST", /^\/_matrix\/media\/v3\/upload$/, "media_upload", "mediaRepository"],
   ["GET", /^\/_matrix\/client\/v1\/media\/download\//, "media", "mediaRepository"],
   ["POST", /^\/_synapse\/admin\/v1\/media\/quarantine\//, "media", "mediaRepository"],
   ["POST", /^\/_matrix\/client\/v3\/keys\/upload$/, "stream_device_lists", "streamWriter"],

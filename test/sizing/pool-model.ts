@@ -49,7 +49,11 @@ const ROLLOUT_EXTRA_PODS = 2;
 export function applicationPods(p: Plan, atMax = false): Pod[] {
   const pods: Pod[] = [];
   const atMaxOf = (w: Plan["synapse"]["workers"][keyof Plan["synapse"]["workers"]]) => w.maxReplicas + (w.autoscaled ? ROLLOUT_EXTRA_PODS : 0);
-  for (const w of Object.values(p.synapse.workers)) pods.push(...each(w.type, atMax ? atMaxOf(w) : w.replicas, w.resources));
+  // docs/synapse.md: a media worker's pod runs the scratch cleaner beside Synapse.
+  const cleaner = p.synapse.scratch.cleanup.resources.requests;
+  const podOf = (w: Plan["synapse"]["workers"][keyof Plan["synapse"]["workers"]]): Resources =>
+    w.type === "mediaRepository" ? { requests: { vcpu: w.resources.requests.vcpu + cleaner.vcpu, memoryGiB: w.resources.requests.memoryGiB + cleaner.memoryGiB }, limits: w.resources.limits } : w.resources;
+  for (const w of Object.values(p.synapse.workers)) pods.push(...each(w.type, atMax ? atMaxOf(w) : w.replicas, podOf(w)));
   pods.push(...each("haproxy", p.routing.haproxy.replicas, p.routing.haproxy.resources));
   for (const [name, r] of Object.entries(p.redis)) {
     const dataPod: Resources = {

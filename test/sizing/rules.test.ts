@@ -485,7 +485,7 @@ describe("servers and cost", () => {
   // rounded up to 10 GB: 120 GB; 50 GB elsewhere.
   const ROWS_100: [role: string, count: number, type: string, monthly: number, taints: boolean][] = [
     ["controlPlane", 3, "c7i.xlarge", 3 * (0.1785 * 730 + 50 * 0.08), false],
-    ["application", 9, "c7i.xlarge", 9 * (0.1785 * 730 + 120 * 0.08), false],
+    ["application", 9, "c7i.xlarge", 9 * (0.1785 * 730 + 70 * 0.08), false],
     ["database", 3, "m7i.xlarge", 3 * (0.2016 * 730 + 50 * 0.08), true],
     ["storage", 6, "c7i.xlarge", 6 * (0.1785 * 730 + 50 * 0.08), true],
     ["calls", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 50 * 0.08), true],
@@ -507,7 +507,10 @@ describe("servers and cost", () => {
       expect(r.taints).toEqual(tainted ? [{ key: "matrix-scale/pool", value: role, effect: "NoSchedule" }] : []);
       expect(r.volumeType).toBe(role === "storage" ? "st1" : "gp3");
     }
-    expect(row(p, "application").rootDiskGB).toBe(120);
+    // Root disk: 20 Synapse pods at maximum mid-rollout (main 1, synchrotrons and generic workers 3 + 2 each, 2 each of
+    // persisters, senders, stream writers, pushers, 1 background) with a 0.5 GiB /tmp, and 2 media workers with
+    // 1 GiB /tmp and a 1 GiB store: 14 GiB = 15.03 GB; (40 + 15.03) / 0.9 = 61.1, up to the 10 GB step.
+    expect(row(p, "application").rootDiskGB).toBe(70);
     // 26 servers; 12+36+12+24+16+4 vCPU; 24+72+48+48+32+16 GiB; volumes per node: etcd 100, Redis 6 × 54 / 9 = 36,
     // PostgreSQL 500, MinIO 1000, none, Prometheus + Loki 900.
     expect([p.totals.servers, p.totals.vcpu, p.totals.memoryGiB, p.totals.storageGB]).toEqual([26, 104, 240, 3 * 100 + 9 * 36 + 3 * 500 + 6 * 1000 + 900]);

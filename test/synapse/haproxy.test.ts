@@ -258,7 +258,7 @@ describe("HAProxy configuration", () => {
     expect(render(planFor(100)).s.get("frontend http_redirect")).toEqual(["bind 0.0.0.0:8080", "http-request redirect scheme https code 301"]);
   });
 
-  it("one ACL and one use_backend per route, in the table's order (first match wins), falling back to main except media", () => {
+  it("one ACL and one use_backend per route, in the table's order (first match wins), falling back to main except media (uploads and the rest)", () => {
     const p = planFor(1000);
     const table = routes(p.synapse);
     const front = render(p).s.get("frontend matrix")!;
@@ -271,6 +271,7 @@ describe("HAProxy configuration", () => {
       sync: "r_sync has_since !full_state {F}",
       events_initial: "r_events_initial !has_from {F}",
       events: "r_events {F}",
+      media_upload: "r_media_upload",
       media: "r_media",
       client_get: "r_client_get is_get {F}",
     };
