@@ -28,6 +28,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # network namespaces (test hosts of our own) and mount namespaces for the MinIO pool test
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v unshare >/dev/null || need_apt+=(util-linux)
+# Synapse runs with jemalloc preloaded, as the image's start script and the pods' command do.
+[ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || need_apt+=(libjemalloc2)
 # barman-cloud runs as PostgreSQL's archive and restore commands, as the postgres user, so its venv is
 # built on the system Python (a per-user Python under /root is out of that user's reach); psycopg2
 # compiles against libpq.

@@ -116,28 +116,30 @@ export const ROOT_DISK = { baseGB: 40, evictionShare: 0.1, stepGB: 10 } as const
 /**
  * Scratch of Synapse pods (emptyDir with a size limit; the kubelet evicts a pod over its limit).
  * /tmp holds request bodies in flight: Twisted spools any body over 100 kB to a temporary file, and
- * only media uploads are that large, so every pod's /tmp holds `uploadsInFlight` uploads of the
- * plan's size limit plus `tmpBaseGiB`. HAProxy lets at most `uploadsInFlight` uploads reach one
- * media worker and queues the rest (at 20K peak, about 4 uploads a second of ~1 MB: far below 8 per
- * worker).
- * A media worker's store holds the provider's local copies: kept `keepMinutes` after they were
- * written (recent media are the most requested), then removed by the scratch cleaner (the provider
- * wrote them to the object store before the request completed, so they are a cache). Its size is
- * that window of peak media traffic per worker, `peakFactor` times the year's average media growth,
- * `remoteFactor` times for remote media and thumbnails cached the same way (assumptions), plus two
- * cleaner periods of uploads in flight. Above the window plus one period of uploads, the cleaner
- * removes the oldest copies (never one younger than `minAgeSeconds`, which may still be on its way
- * to the object store) down to the window.
+ * only media uploads are that large, so a media worker's /tmp holds its uploads in flight at the
+ * plan's size limit, plus `tmpBaseGiB` (every other process has only that). HAProxy lets at most
+ * `uploadsInFlight` uploads reach one media worker and queues the rest; an upload holds its slot for
+ * as long as the client takes to send it, so the number is the peak upload rate per worker (media
+ * growth over `averageUploadMB`, times `peakFactor`) times `slowUploadSeconds`, at least
+ * `uploadsInFlightAtLeast` (at 20K, 58 per worker).
+ * A media worker's store holds the provider's local copies: the provider uploads each from it, and
+ * the cleaner removes a copy once the object store holds it and it is older than `keepMinutes`
+ * (recent media are the most requested), or, above the window plus two cleaner periods of peak
+ * traffic, oldest first down to the window. The window is `keepMinutes` of peak media traffic per
+ * worker (`peakFactor` times the year's average growth, `remoteFactor` times for remote media and
+ * thumbnails; assumptions), and the store adds the uploads in flight (completed copies on their way
+ * to the object store are never removed).
  */
 export const SYNAPSE_SCRATCH = {
   tmpBaseGiB: 0.5,
-  uploadsInFlight: 8,
+  averageUploadMB: 1,
+  slowUploadSeconds: 60,
+  uploadsInFlightAtLeast: 8,
   keepMinutes: 60,
   peakFactor: 3,
   remoteFactor: 2,
   cleanerEverySeconds: 10,
-  minAgeSeconds: 5,
-  cleaner: { vcpu: 0.05, memoryGiB: 0.0625 },
+  cleaner: { vcpu: 0.1, memoryGiB: 0.25 },
 } as const;
 
 /**
@@ -218,6 +220,19 @@ export const CALLS = {
   livekitPortsPerParticipant: 4,
   livekitRtcPortsStart: 50000,
 } as const;
+
+/** Synapse's own cache factor when none is set (caches.global_factor). */
+export const SYNAPSE_DEFAULT_CACHE_FACTOR = 0.5;
+/** cacheFactorFor rounds down to this step. */
+export const CACHE_FACTOR_STEP = 0.05;
+
+/**
+ * Synapse's cache autotuning (jemalloc's allocated bytes): above `maxShare` of the process's memory
+ * limit, caches evict entries older than `minTtlMinutes` until `targetShare`; the rest of the limit
+ * is the process's own working memory. The factor sets how many entries caches may hold; this keeps
+ * them inside the pod whatever the entries weigh.
+ */
+export const CACHE_AUTOTUNING = { maxShare: 0.6, targetShare: 0.45, minTtlMinutes: 5 } as const;
 
 /**
  * What MatrixRTC (Element Call) needs from Synapse, from Element Call's self-hosting guide

@@ -64,7 +64,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   };
   const perNode = (role: PoolRole) => seedNode(role).allocatable;
 
-  const fleet = planSynapseFleet({ tier, ccu: settings.ccu, federation: settings.federation, overrides });
+  const fleet = planSynapseFleet({ tier, ccu: settings.ccu, federation: settings.federation, logLevel: settings.logLevel, overrides });
   const postgres = planPostgres(tier, fleet.connectionsInRollout, seedNode("database"), overrides, options.previous?.postgres.storageGB);
   const synapse = { ...fleet, connectionLimit: connectionLimit(postgres.maxConnections) };
   if (synapse.connectionsInRollout >= synapse.connectionLimit) {

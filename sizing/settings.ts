@@ -93,7 +93,13 @@ const booleanish = z.preprocess(
   z.boolean({ error: "expected true or false" }),
 );
 
+/** Python logging levels Synapse's processes log at. */
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+const logLevel = z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` });
+
 const workerOverride = z.strictObject({
+  logLevel: logLevel.optional(),
   replicas: wholeNumber("a whole number of replicas from 1 to 200", 1, 200).optional(),
   maxReplicas: wholeNumber("a whole number of replicas from 1 to 400", 1, 400).optional(),
   cpMax: wholeNumber("a connection pool size from 1 to 100", 1, 100).optional(),
@@ -199,6 +205,8 @@ const settingsSchema = z.strictObject({
   }),
   target: z.enum(["aws", "kubernetes"], { error: "expected aws or kubernetes" }).default("kubernetes"),
   federation: booleanish.default(true),
+  /** The level every Synapse process logs at (overrides.synapse.<type>.logLevel sets one type's). */
+  logLevel: logLevel.default("INFO"),
   overrides: overridesSchema.default({}),
   kubernetes: z
     .strictObject({

@@ -4,11 +4,14 @@
  */
 import {
   ADDED_WORKERS,
+  CACHE_AUTOTUNING,
+  CACHE_FACTOR_STEP,
   CONNECTION_BUDGET_SHARE,
   HPA_BEHAVIOUR,
   HPA_MAX_FACTOR,
   LIGHT_WORKER_CP_MAX,
   MATRIX_RTC,
+  SYNAPSE_DEFAULT_CACHE_FACTOR,
   ROUTING,
   SETUP_JOB,
   SYNAPSE_RESTART,
@@ -17,7 +20,7 @@ import {
 import { PlanError } from "./errors";
 import { mediaGrowthGBPerYear } from "./objectstore";
 import { guaranteed } from "./resources";
-import type { Overrides, WorkerType } from "./settings";
+import type { LogLevel, Overrides, WorkerType } from "./settings";
 import { SEED_RC_REGISTRATION, TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
 import type { SynapsePlan, SynapseStream, WorkerPlan } from "./types";
 
@@ -83,7 +86,7 @@ function seedBase(tier: TierId): Record<WorkerType, TypeBase> {
   };
 }
 
-function workerPlan(type: WorkerType, base: TypeBase, ccu: number, cpMin: number, override?: NonNullable<Overrides["synapse"]>[WorkerType]): WorkerPlan {
+function workerPlan(type: WorkerType, base: TypeBase, ccu: number, cpMin: number, override?: NonNullable<Overrides["synapse"]>[WorkerType]): Omit<WorkerPlan, "logLevel" | "cacheFactor" | "cacheMemory"> {
   const autoscaled = AUTOSCALED.has(type);
   const key = `overrides.synapse.${type}`;
   const replicas = override?.replicas ?? base.replicas;
@@ -127,7 +130,7 @@ function workerPlan(type: WorkerType, base: TypeBase, ccu: number, cpMin: number
 }
 
 /** A type the deployment does not run (federation senders without federation): zero processes. */
-function notDeployed(type: WorkerType, base: TypeBase, cpMin: number): WorkerPlan {
+function notDeployed(type: WorkerType, base: TypeBase, cpMin: number): Omit<WorkerPlan, "logLevel" | "cacheFactor" | "cacheMemory"> {
   return {
     type,
     kind: "StatefulSet",
@@ -176,7 +179,19 @@ export interface SynapseInput {
   tier: TierId;
   ccu: number;
   federation: boolean;
+  logLevel: LogLevel;
   overrides: Overrides;
+}
+
+/**
+ * A process's cache factor from its memory: the seed's factor (9.3) sizes main's caches, whose
+ * memory grows with the tier as the factor does; a type with less memory gets the factor in
+ * proportion, never below Synapse's default (0.5) unless the seed's own factor is lower, nor above
+ * the seed's. A rule, not a measurement (docs/synapse.md).
+ */
+export function cacheFactorFor(memoryGiB: number, mainMemoryGiB: number, seedFactor: number): number {
+  const proportional = Math.floor((seedFactor * memoryGiB) / mainMemoryGiB / CACHE_FACTOR_STEP) * CACHE_FACTOR_STEP;
+  return Math.min(seedFactor, Math.max(Math.min(SYNAPSE_DEFAULT_CACHE_FACTOR, seedFactor), proportional));
 }
 
 
@@ -202,10 +217,16 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
       "remove the federationSender override or set federation: true",
     );
   }
+  const withLogsAndCaches = (w: Omit<WorkerPlan, "logLevel" | "cacheFactor" | "cacheMemory">): WorkerPlan => ({
+    ...w,
+    logLevel: overrides[w.type]?.logLevel ?? input.logLevel,
+    cacheFactor: cacheFactorFor(base[w.type].size.memoryGiB, base.main.size.memoryGiB, table.synapseConfig.cacheFactor),
+    cacheMemory: cacheMemoryFor(base[w.type].size.memoryGiB),
+  });
   const workers = Object.fromEntries(
     (Object.keys(base) as WorkerType[]).map((type) => {
-      if (type === "federationSender" && !input.federation) return [type, notDeployed(type, base[type], table.synapse.cpMin)];
-      return [type, workerPlan(type, base[type], input.ccu, table.synapse.cpMin, overrides[type])];
+      if (type === "federationSender" && !input.federation) return [type, withLogsAndCaches(notDeployed(type, base[type], table.synapse.cpMin))];
+      return [type, withLogsAndCaches(workerPlan(type, base[type], input.ccu, table.synapse.cpMin, overrides[type]))];
     }),
   ) as Record<WorkerType, WorkerPlan>;
 
@@ -240,27 +261,38 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
 }
 
 const MIB_PER_GB = 1e9 / 2 ** 20;
+const SECONDS_PER_YEAR = 365 * 24 * 3600;
 
 /** Scratch of Synapse pods and the media workers' cleaner (SYNAPSE_SCRATCH says how and why). */
 export function scratchPlan(ccu: number, maxUploadMB: number, mediaWorkers: number): SynapsePlan["scratch"] {
   const s = SYNAPSE_SCRATCH;
-  const peakMiBPerMinute = ((mediaGrowthGBPerYear(ccu) * MIB_PER_GB) / (365 * 24 * 60)) * s.peakFactor * s.remoteFactor / Math.max(1, mediaWorkers);
-  const keptMiB = Math.ceil(peakMiBPerMinute * s.keepMinutes);
-  const inFlightMiB = s.uploadsInFlight * maxUploadMB;
+  const workers = Math.max(1, mediaWorkers);
+  const growthMBPerSecond = (mediaGrowthGBPerYear(ccu) * 1000) / SECONDS_PER_YEAR;
+  const uploadsPerSecond = ((growthMBPerSecond / s.averageUploadMB) * s.peakFactor) / workers;
+  const uploadsInFlight = Math.max(s.uploadsInFlightAtLeast, Math.ceil(uploadsPerSecond * s.slowUploadSeconds));
+  const peakMiBPerSecond = (((growthMBPerSecond * MIB_PER_GB) / 1000) * s.peakFactor * s.remoteFactor) / workers;
+  const keptMiB = Math.ceil(peakMiBPerSecond * s.keepMinutes * 60);
+  const marginMiB = Math.ceil(2 * s.cleanerEverySeconds * peakMiBPerSecond);
+  const inFlightMiB = uploadsInFlight * maxUploadMB;
   return {
     tmpGiB: s.tmpBaseGiB,
-    uploadsInFlight: s.uploadsInFlight,
+    uploadsInFlight,
     mediaTmpGiB: Math.ceil(s.tmpBaseGiB + inFlightMiB / 1024),
-    mediaGiB: Math.ceil((keptMiB + 2 * inFlightMiB) / 1024),
+    mediaGiB: Math.ceil((keptMiB + marginMiB + inFlightMiB) / 1024),
     cleanup: {
       keepMinutes: s.keepMinutes,
       everySeconds: s.cleanerEverySeconds,
-      minAgeSeconds: s.minAgeSeconds,
-      trimAboveMiB: keptMiB + inFlightMiB,
+      trimAboveMiB: keptMiB + marginMiB,
       trimToMiB: keptMiB,
       resources: guaranteed(s.cleaner),
     },
   };
+}
+
+/** Where cache autotuning evicts, from the process's memory limit (CACHE_AUTOTUNING). */
+export function cacheMemoryFor(memoryGiB: number): WorkerPlan["cacheMemory"] {
+  const mib = memoryGiB * 1024;
+  return { maxMiB: Math.floor(mib * CACHE_AUTOTUNING.maxShare), targetMiB: Math.floor(mib * CACHE_AUTOTUNING.targetShare), minTtlMinutes: CACHE_AUTOTUNING.minTtlMinutes };
 }
 
 /** Budget check: connections at maximum autoscale must stay below the share of max_connections. */

@@ -1,6 +1,6 @@
 /** The Plan: everything the components need, derived once from settings. Sizes are numbers. */
 import type { Capacity } from "./packing";
-import type { PoolRole, WorkerType } from "./settings";
+import type { LogLevel, PoolRole, WorkerType } from "./settings";
 import type { DiskKind, TierId } from "./tiers";
 
 export type InventoryRole = PoolRole | "controlPlane";
@@ -71,6 +71,12 @@ export interface WorkerPlan {
   /** Stable process names (StatefulSet pod names, as listed in instance_map); empty for Deployments. */
   instances: string[];
   pool: PoolRole;
+  /** The level the type's processes log at (structured JSON on stdout). */
+  logLevel: LogLevel;
+  /** The type's caches.global_factor, from its memory (cacheFactorFor). */
+  cacheFactor: number;
+  /** Cache autotuning: evict above maxMiB down to targetMiB, nothing younger than minTtlMinutes. */
+  cacheMemory: { maxMiB: number; targetMiB: number; minTtlMinutes: number };
 }
 
 export interface SynapseConfigPlan {
@@ -115,7 +121,7 @@ export interface SynapsePlan {
     mediaTmpGiB: number;
     mediaGiB: number;
     uploadsInFlight: number;
-    cleanup: { keepMinutes: number; everySeconds: number; minAgeSeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
+    cleanup: { keepMinutes: number; everySeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
   };
   config: SynapseConfigPlan;
   /**

@@ -21,6 +21,8 @@ export interface SynapseEndpoints {
   /** libpq password file; libpq ignores one that group or others can read, so it is a private copy. */
   pgpassPath: string;
   mediaStorePath: string;
+  /** The process's log configuration file (renderLogConfig); Synapse's default logging without it. */
+  logConfigPath?: string;
   /** MatrixRTC transports (the LiveKit focus) Synapse announces to clients (MSC4143). */
   rtcTransports?: readonly Record<string, unknown>[];
 }
@@ -53,8 +55,10 @@ export function renderSharedConfig(synapse: SynapsePlan, all: readonly SynapsePr
     signing_key_path: `${endpoints.secretsDir}/${SECRET_FILES.signingKey}`,
     media_store_path: endpoints.mediaStorePath,
     enable_metrics: true,
+    // The notary for other servers' signing keys, named (Synapse's default, matrix.org): left unset,
+    // Synapse warns on every start, before its log configuration applies.
     suppress_key_server_warning: true,
-    ...(synapse.federation ? {} : { federation_domain_whitelist: [], trusted_key_servers: [] }),
+    ...(synapse.federation ? { trusted_key_servers: [{ server_name: "matrix.org" }] } : { federation_domain_whitelist: [], trusted_key_servers: [] }),
 
     redis: {
       enabled: true,
@@ -74,7 +78,6 @@ export function renderSharedConfig(synapse: SynapsePlan, all: readonly SynapsePr
     enable_media_repo: !hasMediaWorkers,
     ...(hasMediaWorkers ? { media_instance_running_background_jobs: synapse.singletons.mediaInstanceRunningBackgroundJobs } : {}),
 
-    caches: { global_factor: c.cacheFactor },
     event_cache_size: c.eventCacheSize,
     max_upload_size: `${c.maxUploadMB}M`,
     rc_message: { per_second: c.rcMessage.perSecond, burst_count: c.rcMessage.burstCount },
@@ -168,17 +171,48 @@ export function databaseConfig(worker: WorkerPlan, endpoints: SynapseEndpoints):
   };
 }
 
-/** One process's own config: its listeners and its database pool (cp_min/cp_max per type). */
+/**
+ * One process's own config: its listeners, its database pool (cp_min/cp_max per type), its cache
+ * factor (from its memory) and its log configuration.
+ */
 export function renderProcessConfig(process: SynapseProcess, worker: WorkerPlan, placement: Placement, endpoints: SynapseEndpoints): Record<string, unknown> {
-  if (process.type === "main") return { listeners: listeners(process, placement), database: databaseConfig(worker, endpoints) };
+  const m = worker.cacheMemory;
+  const caches = {
+    global_factor: worker.cacheFactor,
+    // Needs jemalloc, which the start command preloads as the image's own start script does.
+    cache_autotuning: { max_cache_memory_usage: `${m.maxMiB}M`, target_cache_memory_usage: `${m.targetMiB}M`, min_cache_ttl: `${m.minTtlMinutes}m` },
+  };
+  const own = { database: databaseConfig(worker, endpoints), caches };
+  // Main reads log_config; a worker reads worker_log_config and ignores the other.
+  const logConfig = (key: string) => (endpoints.logConfigPath ? { [key]: endpoints.logConfigPath } : {});
+  if (process.type === "main") return { listeners: listeners(process, placement), ...own, ...logConfig("log_config") };
   return {
     worker_app: "synapse.app.generic_worker",
     ...(process.name ? { worker_name: process.name } : {}),
     worker_listeners: listeners(process, placement),
-    database: databaseConfig(worker, endpoints),
+    ...own,
+    ...logConfig("worker_log_config"),
     // The shared config turns the media repository off for every other process.
     ...(process.type === "mediaRepository" ? { enable_media_repo: true } : {}),
   };
+}
+
+/**
+ * A process's logging (Python dictConfig): one JSON object per line on stdout (Synapse's
+ * TerseJsonFormatter: log, namespace, level, time, request), which Loki's json parser reads, at the
+ * type's level; SQL statements at WARNING or above unless the level is DEBUG, where they are the
+ * point. Exceptions carry their type and message: that formatter writes no traceback.
+ */
+export function renderLogConfig(level: WorkerPlan["logLevel"]): string {
+  return toYaml({
+    version: 1,
+    formatters: { structured: { class: "synapse.logging.TerseJsonFormatter" } },
+    filters: { context: { "()": "synapse.logging.context.LoggingContextFilter", request: "" } },
+    handlers: { console: { class: "logging.StreamHandler", formatter: "structured", filters: ["context"], stream: "ext://sys.stdout" } },
+    loggers: { "synapse.storage.SQL": { level: level === "DEBUG" || level === "ERROR" ? level : "WARNING" } },
+    root: { level, handlers: ["console"] },
+    disable_existing_loggers: false,
+  });
 }
 
 export interface SynapseSecretValues {

@@ -12,7 +12,7 @@ import { componentLabels, DATABASE, LK_JWT, MEDIA_BUCKET, publicNames, SERVICE_N
 import { SECRET_NAMES, type SynapseSecretOutputs } from "../secrets";
 import { CURL_IMAGE, HAPROXY_IMAGE } from "../versions";
 import { accountWithRole, coordinatedRestart, gateRules, SKIP_AWAIT, specHash, topologyGate, type Workload } from "../coordinated-restart";
-import { renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, topologyOf, toYaml, type SynapseEndpoints } from "./config";
+import { renderLogConfig, renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, SECRET_FILES, topologyOf, toYaml, type SynapseEndpoints } from "./config";
 import { HAPROXY_CERTIFICATE, haproxyDeployment, haproxyService, HAPROXY_PORTS, HAPROXY_SELECTOR } from "./haproxy";
 import { routableServiceName } from "../../sizing/edge";
 import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MOUNTS, podTemplate, selectorLabels, SYNAPSE_POD_SELECTOR, SYNAPSE_TOPOLOGY, SYNAPSE_UID, synapseLabels } from "./manifests";
@@ -52,6 +52,7 @@ export function kubernetesEndpoints(serverName: string, namespace: string): Syna
     secretsDir: MOUNTS.secrets,
     pgpassPath: `${MOUNTS.runtime}/${SECRET_FILES.pgpass}`,
     mediaStorePath: MOUNTS.media,
+    logConfigPath: `${MOUNTS.process}/${CONFIG_FILE.log}`,
     rtcTransports: rtcFoci(serverName, LK_JWT.pathPrefix),
   };
 }
@@ -69,9 +70,10 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
       // Pods of one type share a config: every worker takes its worker_name from its pod name.
       const representative: SynapseProcess = { ...all.find((p) => p.type === w.type)!, ...(w.type === "main" ? {} : { name: undefined }) };
       const text = toYaml(renderProcessConfig(representative, w, placement, endpoints));
-      return [w.type, { process: representative, text, checksum: checksum(shared, text) }];
+      const log = renderLogConfig(w.logLevel);
+      return [w.type, { process: representative, text, log, checksum: checksum(shared, text, log) }];
     }),
-  ) as Partial<Record<WorkerType, { process: SynapseProcess; text: string; checksum: string }>>;
+  ) as Partial<Record<WorkerType, { process: SynapseProcess; text: string; log: string; checksum: string }>>;
   const haproxy = renderHaproxyConfig({ synapse, routing, serverName }, kubernetesServers(synapse, routing.edge, namespace, POD_PORTS.http), {
     bind: "0.0.0.0",
     ports: HAPROXY_PORTS,
@@ -83,7 +85,7 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
       jwtPathPrefix: LK_JWT.pathPrefix,
     },
   });
-  return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy), topology: specHash(topologyOf(sharedConfig)) };
+  return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy), topology: specHash(topologyOf(sharedConfig)), objectStore: endpoints.objectStore! };
 }
 
 export class Synapse extends pulumi.ComponentResource {
@@ -130,7 +132,7 @@ export class Synapse extends pulumi.ComponentResource {
       const config = rendered.perType[worker.type];
       if (!config) continue;
       const workloadName = WORKER_NAMES[worker.type];
-      const own = configMap(workloadName, { [CONFIG_FILE.process]: config.text });
+      const own = configMap(workloadName, { [CONFIG_FILE.process]: config.text, [CONFIG_FILE.log]: config.log });
       const template = podTemplate({
         process: config.process,
         worker,
@@ -143,6 +145,7 @@ export class Synapse extends pulumi.ComponentResource {
         drain: args.routing.edge.drain,
         probeTimeoutSeconds: args.routing.edge.healthCheck.timeoutSeconds,
         scratch: args.synapse.scratch,
+        objectStore: rendered.objectStore,
         routed: routed.has(worker.type),
         topology: rendered.topology,
         gate,

@@ -72,7 +72,7 @@ const SSO = [
 ];
 
 /** Uploads (with a body, or to an mxc created before): at most the plan's uploads in flight per media worker. */
-const MEDIA_UPLOAD = ["^/_matrix/media/(r0|v3)/upload"];
+const MEDIA_UPLOAD = ["^/_matrix/media/(r0|v1|v3)/upload"];
 
 const MEDIA = [
   "^/_matrix/media/",
@@ -448,7 +448,8 @@ export function renderHaproxyConfig(plan: Pick<Plan, "synapse" | "routing" | "se
       lines.push(`  timeout server ${t.initialSyncSeconds}s`, `  default-server ${check} maxconn ${routing.initialSyncsPerSynchrotron}`);
     }
     // Each upload in flight spools into the worker's /tmp and its local store: the plan sizes both for this many.
-    if (backend === "media_upload") lines.push(`  default-server ${check} maxconn ${synapse.scratch.uploadsInFlight}`);
+    // A queued upload waits as long as HAProxy waits for a client.
+    if (backend === "media_upload") lines.push(`  timeout queue ${t.clientSeconds}s`, `  default-server ${check} maxconn ${synapse.scratch.uploadsInFlight}`);
     lines.push(...serverLines(source(members.type, members.instances), options.dnsResolvers), "");
   }
 

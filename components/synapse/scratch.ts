@@ -1,32 +1,75 @@
 /**
- * The media workers' scratch cleaner (pure renderer). The S3 storage provider keeps a local copy of
- * every medium it stores, and only one media worker runs Synapse's media retention: without a
- * cleaner each worker's store fills at the rate media arrive. Every copy is in the object store
- * before its request completes (store_synchronous), and Synapse fetches a missing one from there,
- * so the local store is a cache: copies older than the plan's window go, and above the plan's
- * threshold the oldest go first down to the window's size (the newest, still being read for
- * thumbnails, last; none younger than the minimum age).
+ * The media workers' scratch cleaner (pure renderer). The S3 storage provider uploads each medium
+ * from its local copy (media_store_path/<path>) and never removes it, and only one media worker runs
+ * Synapse's media retention: without a cleaner each worker's store fills at the rate media arrive.
+ * A copy goes once the object store holds it whole (a HEAD with the same size: never one whose
+ * upload is still running, multipart or queued), when it is older than the plan's window, or, above
+ * the plan's threshold, oldest first down to the window's size. Synapse fetches a removed copy from
+ * the object store when it needs one (downloads stream from there, thumbnailing re-fetches it).
+ * Empty directories go after an hour, so a store does not fill with them.
  */
 import type { SynapsePlan } from "../../sizing/types";
 
 export type ScratchCleanup = SynapsePlan["scratch"]["cleanup"];
 
-/** A POSIX shell loop (GNU find, sort, awk, du): the media store's path is its first argument. */
+/** A Python program for the Synapse image (boto3 comes with the provider); its arguments: store, bucket, endpoint. */
 export function renderScratchCleaner(cleanup: ScratchCleanup): string {
-  return `set -u
-dir="$1"
-trap 'exit 0' TERM INT
-while :; do
-  find "$dir" -type f -mmin +${cleanup.keepMinutes} -delete 2>/dev/null
-  used=$(du -sm "$dir" | cut -f1)
-  if [ "$used" -gt ${cleanup.trimAboveMiB} ]; then
-    find "$dir" -type f -printf '%T@ %s %p\\n' | sort -n |
-      awk -v now="$(date +%s)" -v over=$(( (used - ${cleanup.trimToMiB}) * 1048576 )) '$1 < now - ${cleanup.minAgeSeconds} && freed < over { print $3; freed += $2 }' |
-      xargs -r -d '\\n' rm -f
-    echo "media scratch: $used MiB used, above ${cleanup.trimAboveMiB} MiB: oldest copies removed, $(du -sm "$dir" | cut -f1) MiB left"
-  fi
-  find "$dir" -mindepth 1 -type d -empty -mmin +1 -delete 2>/dev/null
-  sleep ${cleanup.everySeconds} & wait $!
-done
+  return `import json, os, signal, sys, time
+import boto3, botocore.exceptions
+store, bucket, endpoint = sys.argv[1:4]
+MIB = 1 << 20
+KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${cleanup.keepMinutes * 60}, ${cleanup.everySeconds}, ${cleanup.trimAboveMiB} * MIB, ${cleanup.trimToMiB} * MIB, 3600
+s3 = boto3.client("s3", endpoint_url=endpoint)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+def log(message, level="INFO"):
+    print(json.dumps({"log": message, "namespace": "scratch-cleaner", "level": level, "time": round(time.time(), 2)}), flush=True)
+
+def stored(key, size):
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == size
+    except botocore.exceptions.ClientError:
+        return False
+
+def copies():
+    found = []
+    for root, _, names in os.walk(store):
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            found.append((st.st_mtime, st.st_size, path))
+    return sorted(found)
+
+while True:
+    try:
+        now, listed = time.time(), copies()
+        used = sum(size for _, size, _ in listed)
+        trimming, removed, unstored = used > ABOVE, 0, 0
+        for mtime, size, path in listed:
+            if now - mtime <= KEEP_S and not (trimming and used > TO):
+                break
+            if not stored(os.path.relpath(path, store), size):
+                unstored += 1
+                continue
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+            used -= size
+            removed += size
+        for root, dirs, names in os.walk(store, topdown=False):
+            if root != store and not dirs and not names and now - os.stat(root).st_mtime > EMPTY_DIR_S:
+                try:
+                    os.rmdir(root)
+                except OSError:
+                    pass
+        if removed or unstored:
+            log(f"{removed // MIB} MiB of copies removed, {used // MIB} MiB left (trim above {ABOVE // MIB} MiB to {TO // MIB} MiB); {unstored} not yet in the object store kept")
+    except Exception as e:
+        log(f"{type(e).__name__}: {e}", "ERROR")
+    time.sleep(EVERY_S)
 `;
 }

@@ -87,10 +87,13 @@ describe.each(TIERS)("tier %s", (tier) => {
     const sc = p.synapse.scratch;
     const media = podTemplate(run, "synapse-media-repository").spec;
     const cleaner = media.containers.find((c: Obj) => c.name === "scratch-cleaner");
-    expect(cleaner.command.slice(-2)).toEqual(["scratch-cleaner", "/data/media"]);
-    expect(cleaner.command[2]).toContain(`-mmin +${sc.cleanup.keepMinutes} -delete`);
-    expect(cleaner.command[2]).toContain(`-gt ${sc.cleanup.trimAboveMiB} ]`);
-    expect(cleaner.command[2]).toContain(`(used - ${sc.cleanup.trimToMiB}) * 1048576`);
+    expect(cleaner.command.slice(0, 2)).toEqual(["python", "-c"]);
+    // The store, and the bucket and endpoint the S3 provider uses (each copy is checked there before it goes).
+    const provider = sharedConfig(run).media_storage_providers[0].config;
+    expect(cleaner.command.slice(3)).toEqual(["/data/media", provider.bucket, provider.endpoint_url]);
+    expect(cleaner.command[2]).toContain(`KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${sc.cleanup.keepMinutes * 60}, ${sc.cleanup.everySeconds}, ${sc.cleanup.trimAboveMiB} * MIB, ${sc.cleanup.trimToMiB} * MIB,`);
+    const synapse = media.containers.find((c: Obj) => c.name === "synapse");
+    expect(cleaner.env.filter((e: Obj) => e.name.startsWith("AWS_"))).toEqual(synapse.env.filter((e: Obj) => e.name.startsWith("AWS_")));
     expect(cleaner.resources).toEqual({ requests: { cpu: `${sc.cleanup.resources.requests.vcpu * 1000}m`, memory: `${sc.cleanup.resources.requests.memoryGiB * 1024}Mi` }, limits: { cpu: `${sc.cleanup.resources.limits.vcpu * 1000}m`, memory: `${sc.cleanup.resources.limits.memoryGiB * 1024}Mi` } });
     expect(cleaner.volumeMounts).toEqual([{ name: "media", mountPath: "/data/media" }]);
     const volume = (spec: Obj, name: string) => spec.volumes.find((v: Obj) => v.name === name).emptyDir.sizeLimit;
@@ -386,5 +389,32 @@ describe("shard changes restart every Synapse process together, never in a roll"
     const naming = Object.keys(shared).filter((k) => names(shared[k])).sort();
     // Plus the switches that move a duty off main (send_federation, start_pushers, enable_media_repo).
     expect(naming).toEqual(TOPOLOGY_KEYS.filter((k) => !["send_federation", "start_pushers", "enable_media_repo"].includes(k)).sort());
+  });
+});
+
+describe("Synapse logging and caches per type", () => {
+  it("each type's ConfigMap carries its log configuration (JSON lines at its level) and its cache factor; a level change restarts that type only", async () => {
+    const { run, plan: p } = await program({ overrides: { synapse: { pusher: { logLevel: "DEBUG" } } } }, 20_000);
+    for (const w of Object.values(p.synapse.workers).filter((x) => x.replicas > 0)) {
+      const cm = ofKind(run, "core/v1:ConfigMap").find((r) => r.name === WORKER_NAMES[w.type])!;
+      const log = parse(configMapData(cm)["log.yaml"]!) as Obj;
+      expect(log.root, w.type).toEqual({ level: w.logLevel, handlers: ["console"] });
+      expect(log.formatters.structured.class).toBe("synapse.logging.TerseJsonFormatter");
+      expect(log.handlers.console.stream).toBe("ext://sys.stdout");
+      const own = processConfig(run, WORKER_NAMES[w.type]);
+      // Synapse reads main's from log_config and a worker's from worker_log_config only.
+      expect(own[w.type === "main" ? "log_config" : "worker_log_config"], w.type).toBe("/config/process/log.yaml");
+      expect(own[w.type === "main" ? "worker_log_config" : "log_config"], w.type).toBeUndefined();
+      expect(own.caches, w.type).toEqual({
+        global_factor: w.cacheFactor,
+        cache_autotuning: { max_cache_memory_usage: `${w.cacheMemory.maxMiB}M`, target_cache_memory_usage: `${w.cacheMemory.targetMiB}M`, min_cache_ttl: "5m" },
+      });
+    }
+    expect(sharedConfig(run).caches).toBeUndefined();
+    // Autotuning reads jemalloc's statistics: the start command preloads it as the image's start script does.
+    expect(podTemplate(run, WORKER_NAMES.synchrotron).spec.containers[0].command[2]).toContain('export LD_PRELOAD="$jemalloc"');
+    const quiet = await program({}, 20_000);
+    const changed = Object.values(WORKER_NAMES).filter((n) => named(run, "apps/v1:StatefulSet", n) ?? named(run, "apps/v1:Deployment", n)).filter((n) => checksumOf(run, n) !== checksumOf(quiet.run, n));
+    expect(changed).toEqual([WORKER_NAMES.pusher]);
   });
 });

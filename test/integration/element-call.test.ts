@@ -31,6 +31,7 @@ import { bootFleet, clientCall, reducedTier, registerUser, type Fleet } from "./
 
 const BOOT_TIMEOUT = 900_000;
 const SERVER_NAME = "call.matrix.test";
+const OTHER_SERVER = "elsewhere.matrix.test";
 /** HAProxy's address: the server name resolves here for the JWT service. */
 const ADDRESS = "127.0.0.13";
 const ADMIN_FROM = "127.0.0.1";
@@ -92,13 +93,19 @@ describe("Element Call through the deployment: OpenID token, JWT service, LiveKi
       apiKey: API_KEY,
       apiSecret: API_SECRET,
       livekitApi: `http://127.0.0.1:${livekitPort}`,
-      resolve: { [SERVER_NAME]: ADDRESS, "elsewhere.matrix.test": ADDRESS },
+      resolve: { [SERVER_NAME]: ADDRESS, [OTHER_SERVER]: ADDRESS },
       get ca() {
         return caHolder.ca!;
       },
       bind: "127.0.0.1",
     });
-    fleet = await bootFleet(thePlan, () => 1, "element-call-fleet", { address: ADDRESS, httpsPort: 443, rtc: { jwtServer: { host: "127.0.0.1", port: standIn.port } } });
+    fleet = await bootFleet(thePlan, () => 1, "element-call-fleet", {
+      address: ADDRESS,
+      httpsPort: 443,
+      // "Another server" resolves to this HAProxy too, with a valid certificate: its user-info is reached.
+      certificateNames: [OTHER_SERVER],
+      rtc: { jwtServer: { host: "127.0.0.1", port: standIn.port } },
+    });
     caHolder.ca = readFileSync(fleet.ca.certificate);
     alice = await registerUser(fleet, "alice", "correct horse battery staple", ADMIN_FROM);
     roomId = (await call<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", name: "call" })).room_id;
@@ -190,15 +197,19 @@ describe("Element Call through the deployment: OpenID token, JWT service, LiveKi
     const forged = { access_token: randomBytes(16).toString("hex"), token_type: "Bearer", matrix_server_name: SERVER_NAME, expires_in: 3600 };
     const direct = await fleet.request("GET", `${OPENID_USERINFO}?access_token=${forged.access_token}`, { from: ADMIN_FROM });
     expect(direct.status).toBe(401);
+    const before = standIn.refusals.length;
     const r = await sfuGet({ room: roomId, device_id: DEVICE, openid_token: forged });
     expect(r.status).toBe(401);
     expect(JSON.parse(r.body).errcode).toBe("M_UNAUTHORIZED");
+    expect(standIn.refusals.slice(before)).toEqual([`user-info at ${SERVER_NAME}:443 answered 401`]);
   });
 
-  it("refuses a real OpenID token claimed for another server", async () => {
+  it("refuses a real OpenID token claimed for another server: that server's user-info names a user of this one", async () => {
     const openid = await openIdToken();
-    const r = await sfuGet({ room: roomId, device_id: DEVICE, openid_token: { ...openid, matrix_server_name: "elsewhere.matrix.test" } });
+    const before = standIn.refusals.length;
+    const r = await sfuGet({ room: roomId, device_id: DEVICE, openid_token: { ...openid, matrix_server_name: OTHER_SERVER } });
     expect(r.status).toBe(401);
+    expect(standIn.refusals.slice(before)).toEqual([`user-info named ${alice.userId}, not a user of ${OTHER_SERVER}`]);
   });
 
   it("LiveKit refuses a token signed by another deployment and a token for a room nobody here opened", async () => {
@@ -206,7 +217,7 @@ describe("Element Call through the deployment: OpenID token, JWT service, LiveKi
     const grant = { roomJoin: true, canPublish: true, canSubscribe: true };
     const foreign = livekitToken(API_KEY, randomBytes(24).toString("hex"), `${alice.userId}:${DEVICE}`, { ...grant, room });
     expect((await validate(foreign)).status).toBe(401);
-    const unopened = livekitToken(API_KEY, API_SECRET, "@mallory:elsewhere.matrix.test:X", { ...grant, room: liveKitRoomAlias("!never-opened:elsewhere.matrix.test") });
+    const unopened = livekitToken(API_KEY, API_SECRET, `@mallory:${OTHER_SERVER}:X`, { ...grant, room: liveKitRoomAlias(`!never-opened:${OTHER_SERVER}`) });
     expect((await validate(unopened)).status).toBe(404);
   });
 });

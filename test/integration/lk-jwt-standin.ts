@@ -45,6 +45,8 @@ export interface StandIn {
   port: number;
   /** Paths the stand-in was asked for, in order (the proxy's prefix removed). */
   seen: string[];
+  /** Why each refused request was refused, in order. */
+  refusals: string[];
   close(): Promise<void>;
 }
 
@@ -65,10 +67,11 @@ export function liveKitRoomAlias(matrixRoom: string): string {
 }
 
 class Refusal extends Error {
-  constructor(readonly status: number, readonly errcode: string, message: string) {
+  constructor(readonly status: number, readonly errcode: string, message: string, readonly reason = message) {
     super(message);
   }
 }
+const UNAUTHORISED = "The request could not be authorised.";
 
 export async function startLkJwtStandIn(options: StandInOptions): Promise<StandIn> {
   const fullAccess = options.env.LIVEKIT_FULL_ACCESS_HOMESERVERS!.split(",").filter(Boolean);
@@ -104,8 +107,8 @@ export async function startLkJwtStandIn(options: StandInOptions): Promise<StandI
     const [host, port] = delegated.split(":") as [string, string | undefined];
     const info = await getJson(host, Number(port ?? 8448), `/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(accessToken)}`);
     const sub = (info.body as { sub?: string }).sub;
-    if (info.status !== 200 || !sub) throw new Refusal(401, "M_UNAUTHORIZED", "The request could not be authorised.");
-    if (sub.slice(sub.indexOf(":") + 1) !== serverName) throw new Refusal(401, "M_UNAUTHORIZED", "The request could not be authorised.");
+    if (info.status !== 200 || !sub) throw new Refusal(401, "M_UNAUTHORIZED", UNAUTHORISED, `user-info at ${host}:${port ?? 8448} answered ${info.status}`);
+    if (sub.slice(sub.indexOf(":") + 1) !== serverName) throw new Refusal(401, "M_UNAUTHORIZED", UNAUTHORISED, `user-info named ${sub}, not a user of ${serverName}`);
     return sub;
   };
 
@@ -138,6 +141,7 @@ export async function startLkJwtStandIn(options: StandInOptions): Promise<StandI
     });
 
   const seen: string[] = [];
+  const refusals: string[] = [];
   const server: Server = createServer(async (req, res) => {
     seen.push(`${req.method} ${req.url}`);
     const reply = (status: number, body: unknown) => {
@@ -149,8 +153,9 @@ export async function startLkJwtStandIn(options: StandInOptions): Promise<StandI
       if (req.method === "POST" && req.url === "/sfu/get") return reply(200, await sfuGet(JSON.parse((await readBody(req)) || "{}")));
       reply(404, { errcode: "M_NOT_FOUND", error: "Not found" });
     } catch (e) {
+      refusals.push(e instanceof Refusal ? e.reason : `${(e as Error).message}`);
       if (e instanceof Refusal) return reply(e.status, { errcode: e.errcode, error: e.message });
-      reply(401, { errcode: "M_UNAUTHORIZED", error: "The request could not be authorised." });
+      reply(401, { errcode: "M_UNAUTHORIZED", error: UNAUTHORISED });
     }
   });
   const port = Number(options.env.LIVEKIT_JWT_PORT);
@@ -158,5 +163,5 @@ export async function startLkJwtStandIn(options: StandInOptions): Promise<StandI
     server.once("error", reject);
     server.listen(port, options.bind, () => resolve());
   });
-  return { port, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port, seen, refusals, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

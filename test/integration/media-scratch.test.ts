@@ -1,11 +1,16 @@
 /**
- * The media store does not fill: the Synapse fleet from the rendered files with one media worker
- * whose store is a tmpfs of exactly the plan's size (`scratch.mediaGiB`, in a private mount namespace
- * of that process, so a full store fails uploads at once, like an evicted pod would), and beside it
- * the rendered scratch cleaner, in the same namespace, as the media pod runs it. More media than the
- * store holds go up through HAProxy; every upload succeeds, the store stays near the plan's trim
- * threshold, and every medium, the trimmed early ones included, downloads intact (from the object
- * store, which the S3 provider wrote before each upload completed).
+ * The media worker's scratch does not fill: the Synapse fleet from the rendered files with one media
+ * worker whose local store and temporary directory are tmpfs mounts of exactly the plan's sizes
+ * (`scratch.mediaGiB`, `scratch.mediaTmpGiB`; in a private mount namespace of that process, so a full
+ * one fails uploads at once, as an evicted pod would), and beside it the rendered scratch cleaner, in
+ * the same namespace, as the media pod runs it. Two phases through HAProxy:
+ * - steady: more media than the store holds, in multipart-sized files (the provider uploads those in
+ *   parts, reading the local copy again for each), four at a time: every upload succeeds, the store
+ *   stays near the plan's threshold, every medium downloads intact (the trimmed ones from the object
+ *   store);
+ * - burst: three times the plan's uploads in flight at once, each of the tier's largest size, sent
+ *   slowly: HAProxy queues what is over the plan's number, so the temporary directory, sized for
+ *   that number, holds them all, and every upload succeeds.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,47 +20,58 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEDIA_BUCKET } from "../../components/naming";
 import { renderScratchCleaner } from "../../components/synapse/scratch";
 import { parseSettings, plan } from "../../sizing";
-import { Services } from "./harness";
+import { PYTHON, Services, waitFor } from "./harness";
 import { bootFleet, reducedTier, registerUser, type Fleet } from "./synapse-fleet";
 
-const BOOT_TIMEOUT = 900_000;
+const BOOT_TIMEOUT = 1_200_000;
 const ADMIN_FROM = "127.0.0.1";
-const FILE_MIB = 4;
-/** Uploads per second: 20 MiB/s, hundreds of times the plan's peak media rate per worker. */
-const UPLOADS_PER_SECOND = 5;
+/** Above boto3's 8 MB multipart threshold. */
+const STEADY_FILE_MIB = 12;
+const STEADY_AT_ONCE = 4;
+/** The steady phase's pace: 20 MiB/s, hundreds of times the plan's peak media rate per worker. */
+const STEADY_MIB_PER_SECOND = 20;
+/** How long each burst upload takes to send. */
+const BURST_SEND_SECONDS = 10;
 /** Everything the test starts in the media worker's namespace stops by itself after this. */
-const BOUND_SECONDS = 900;
+const BOUND_SECONDS = 1200;
+const MIB = 1024 * 1024;
 
 interface Uploaded {
   mxc: string;
   sha256: string;
 }
 
-describe("media scratch: more media than the store holds, nothing fails", () => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("media scratch: more media than the store holds, more uploads at once than the plan lets through; nothing fails", () => {
   const services = new Services("media-scratch");
   const thePlan = reducedTier(plan(parseSettings({ ccu: 100, serverName: "media.matrix.test", edge: { adminCidrs: [`${ADMIN_FROM}/32`] } })), {});
   const scratch = thePlan.synapse.scratch;
+  const maxUploadMiB = thePlan.synapse.config.maxUploadMB;
   const storeMiB = scratch.mediaGiB * 1024;
-  const total = Math.ceil((storeMiB * 1.25) / FILE_MIB);
-  const cleanerScript = join(services.dir, "scratch-cleaner.sh");
+  const tmpMiB = scratch.mediaTmpGiB * 1024;
+  const steadyFiles = Math.ceil((storeMiB * 1.25) / STEADY_FILE_MIB);
+  const burstFiles = 3 * scratch.uploadsInFlight;
+  const cleanerScript = join(services.dir, "scratch-cleaner.py");
   const usageLog = join(services.dir, "usage.log");
   const pids = join(services.dir, "namespace.pids");
   let fleet: Fleet;
   let token: string;
   const uploaded: Uploaded[] = [];
   const failures: string[] = [];
+  let burstMaxQueue = 0;
 
-  const send = (method: string, path: string, body?: Buffer) =>
+  /** One request through HAProxy; a body is sent in `chunks` pieces over `sendMs`. */
+  const send = (method: string, path: string, body?: Buffer, sendMs = 0) =>
     new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-      const url = new URL(path, fleet.baseUrl);
       const req = httpsRequest(
-        url,
+        new URL(path, fleet.baseUrl),
         {
           method,
           localAddress: ADMIN_FROM,
           ca: readFileSync(fleet.ca.certificate),
           headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/octet-stream", "Content-Length": body.length } : {}) },
-          timeout: 60_000,
+          timeout: 300_000,
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -65,35 +81,62 @@ describe("media scratch: more media than the store holds, nothing fails", () => 
       );
       req.on("timeout", () => req.destroy(new Error(`timeout: ${method} ${path}`)));
       req.on("error", reject);
-      req.end(body);
+      if (!body || sendMs === 0) return req.end(body);
+      const pieces = 20;
+      const size = Math.ceil(body.length / pieces);
+      void (async () => {
+        for (let i = 0; i < pieces; i++) {
+          req.write(body.subarray(i * size, (i + 1) * size));
+          await sleep(sendMs / pieces);
+        }
+        req.end();
+      })();
     });
+
+  const upload = async (label: string, data: Buffer, sendMs = 0) => {
+    const r = await send("POST", `/_matrix/media/v3/upload?filename=${label}.bin`, data, sendMs);
+    if (r.status !== 200) failures.push(`${label}: ${r.status} ${r.body.toString().slice(0, 200)}`);
+    else uploaded.push({ mxc: (JSON.parse(r.body.toString()) as { content_uri: string }).content_uri, sha256: createHash("sha256").update(data).digest("hex") });
+  };
+
+  const samples = (column: 0 | 1) => readFileSync(usageLog, "utf8").split("\n").filter((l) => l.trim()).map((l) => Number(l.trim().split(/\s+/)[column]));
 
   beforeAll(async () => {
     writeFileSync(cleanerScript, renderScratchCleaner(scratch.cleanup));
-    // The media worker's own mount namespace: its store a tmpfs of the plan's size, the cleaner and a
-    // usage sampler beside it (both bounded in time, their pids kept to stop them).
-    const inNamespace = (store: string) =>
-      [
-        `mkdir -p '${store}'`,
+    // The media worker's own mount namespace: its store and TMPDIR tmpfs mounts of the plan's sizes,
+    // the cleaner and a usage sampler beside it (both bounded in time, their pids kept to stop them).
+    const inNamespace = (store: string, objectStore: { endpoint: string; bucket: string }) => {
+      const tmp = join(services.dir, "media-tmp");
+      return [
+        `mkdir -p '${store}' '${tmp}'`,
         `mount -t tmpfs -o size=${storeMiB}m tmpfs '${store}'`,
-        `{ timeout ${BOUND_SECONDS} sh '${cleanerScript}' '${store}' & echo $! >> '${pids}'; }`,
-        `{ timeout ${BOUND_SECONDS} sh -c 'while :; do df -m --output=used "$1" | tail -n 1 >> "$2"; sleep 0.2; done' sampler '${store}' '${usageLog}' & echo $! >> '${pids}'; }`,
+        `mount -t tmpfs -o size=${tmpMiB}m tmpfs '${tmp}'`,
+        `export TMPDIR='${tmp}'`,
+        `{ timeout ${BOUND_SECONDS} '${PYTHON}' '${cleanerScript}' '${store}' '${objectStore.bucket}' '${objectStore.endpoint}' & echo $! >> '${pids}'; }`,
+        `{ timeout ${BOUND_SECONDS} sh -c 'while :; do echo "$(df -m --output=used "$1" | tail -n 1) $(df -m --output=used "$2" | tail -n 1)" >> "$3"; sleep 0.2; done' sampler '${store}' '${tmp}' '${usageLog}' & echo $! >> '${pids}'; }`,
         'exec "$0" "$@"',
       ].join(" && ");
+    };
     fleet = await bootFleet(thePlan, () => 1, "media-scratch-fleet", {
-      prefixFor: (p, paths) => (p.type === "mediaRepository" ? ["unshare", "--mount", "--propagation", "private", "sh", "-c", inNamespace(paths.mediaStore)] : undefined),
+      prefixFor: (p, paths) => (p.type === "mediaRepository" ? ["unshare", "--mount", "--propagation", "private", "sh", "-c", inNamespace(paths.mediaStore, paths.objectStore)] : undefined),
     });
     token = (await registerUser(fleet, "uploader", "correct horse battery staple", ADMIN_FROM)).token;
 
+    // Steady: files of STEADY_FILE_MIB, STEADY_AT_ONCE at a time, at STEADY_MIB_PER_SECOND.
     const started = Date.now();
-    for (let i = 0; i < total; i++) {
-      const due = started + (i * 1000) / UPLOADS_PER_SECOND;
-      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      const data = randomBytes(FILE_MIB * 1024 * 1024);
-      const r = await send("POST", `/_matrix/media/v3/upload?filename=f${i}.bin`, data);
-      if (r.status !== 200) failures.push(`upload ${i}: ${r.status} ${r.body.toString().slice(0, 200)}`);
-      else uploaded.push({ mxc: (JSON.parse(r.body.toString()) as { content_uri: string }).content_uri, sha256: createHash("sha256").update(data).digest("hex") });
+    for (let i = 0; i < steadyFiles; i += STEADY_AT_ONCE) {
+      const due = started + ((i * STEADY_FILE_MIB) / STEADY_MIB_PER_SECOND) * 1000;
+      if (due > Date.now()) await sleep(due - Date.now());
+      await Promise.all(Array.from({ length: Math.min(STEADY_AT_ONCE, steadyFiles - i) }, (_, k) => upload(`steady${i + k}`, randomBytes(STEADY_FILE_MIB * MIB))));
     }
+
+    // Burst: every upload at once, each of the tier's largest size, each sent over BURST_SEND_SECONDS.
+    const queueOf = async () => {
+      const metrics = await (await fetch(fleet.statsUrl)).text();
+      return Number(/^haproxy_backend_max_queue\{proxy="media_upload"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    };
+    await Promise.all(Array.from({ length: burstFiles }, (_, k) => upload(`burst${k}`, randomBytes(maxUploadMiB * MIB - 1024), BURST_SEND_SECONDS * 1000)));
+    burstMaxQueue = await queueOf();
   }, BOOT_TIMEOUT);
 
   afterAll(async () => {
@@ -102,34 +145,43 @@ describe("media scratch: more media than the store holds, nothing fails", () => 
     await services.stopAll();
   }, 120_000);
 
-  it("uploads files past the store's size (the plan's scratch.mediaGiB), every one accepted", () => {
+  it("every upload is accepted: more than the store holds, and three times the plan's uploads in flight at once", () => {
     expect(failures).toEqual([]);
-    expect(uploaded).toHaveLength(total);
-    expect(total * FILE_MIB).toBeGreaterThan(storeMiB);
+    expect(uploaded).toHaveLength(steadyFiles + burstFiles);
+    expect(steadyFiles * STEADY_FILE_MIB).toBeGreaterThan(storeMiB);
+    // Unqueued, the burst's bodies would not fit the temporary directory at once.
+    expect(burstFiles * maxUploadMiB).toBeGreaterThan(tmpMiB);
   });
 
-  it("the cleaner trimmed the store to the plan's window, and it never came near the limit", () => {
-    const log = fleet.services.log("synapse-media-repository-0");
-    expect(log).toMatch(new RegExp(`media scratch: \\d+ MiB used, above ${scratch.cleanup.trimAboveMiB} MiB`));
-    const samples = readFileSync(usageLog, "utf8").split("\n").filter(Boolean).map(Number);
-    expect(samples.length).toBeGreaterThan(100);
-    const peak = Math.max(...samples);
-    // Above the threshold by about what arrives in one cleaner period at the test's pace (half a period
-    // more for the cleaner's own work and a slow machine), far below the store's size.
-    expect(peak).toBeLessThanOrEqual(scratch.cleanup.trimAboveMiB + 1.5 * scratch.cleanup.everySeconds * UPLOADS_PER_SECOND * FILE_MIB);
-    expect(peak).toBeLessThan(storeMiB);
-    console.log(`media scratch: ${total * FILE_MIB} MiB uploaded into a ${storeMiB} MiB store; peak ${peak} MiB, trim above ${scratch.cleanup.trimAboveMiB} MiB`);
+  it("HAProxy let the plan's uploads in flight through and queued the rest; the temporary directory held them", () => {
+    expect(burstMaxQueue).toBeGreaterThan(0);
+    const tmpPeak = Math.max(...samples(1));
+    // More than one upload's body at once (the sampler sees the spooled bodies), no more than the plan's number.
+    expect(tmpPeak).toBeGreaterThan(maxUploadMiB);
+    expect(tmpPeak).toBeLessThanOrEqual(scratch.uploadsInFlight * maxUploadMiB + 16);
+    console.log(`media scratch burst: ${burstFiles} uploads of ${maxUploadMiB} MiB at once, HAProxy queued up to ${burstMaxQueue}; TMPDIR peak ${tmpPeak} MiB of ${tmpMiB}`);
   });
 
-  it("every medium downloads intact, the early ones (no longer in the store) from the object store", async () => {
-    const sample = [...uploaded.slice(0, 20), ...uploaded.slice(-5)];
+  it("the cleaner kept the store near the plan's threshold, far from its size", async () => {
+    const log = await waitFor("the cleaner's log", async () => (fleet.services.log("synapse-media-repository-0").includes('"namespace": "scratch-cleaner"') ? fleet.services.log("synapse-media-repository-0") : undefined), 30_000);
+    expect(log).toMatch(new RegExp(`MiB of copies removed, \\d+ MiB left \\(trim above ${scratch.cleanup.trimAboveMiB} MiB to ${scratch.cleanup.trimToMiB} MiB\\)`));
+    expect(log).not.toContain('"level": "ERROR"');
+    const storePeak = Math.max(...samples(0));
+    expect(storePeak).toBeGreaterThan(scratch.cleanup.trimAboveMiB);
+    // Above the threshold by what arrives between two of the cleaner's rounds, at the burst's rate:
+    // the plan's uploads in flight completing at once, twice; far below the store's size.
+    expect(storePeak).toBeLessThan(storeMiB);
+    console.log(`media scratch: ${steadyFiles * STEADY_FILE_MIB + burstFiles * maxUploadMiB} MiB uploaded into a ${storeMiB} MiB store; peak ${storePeak} MiB, trim above ${scratch.cleanup.trimAboveMiB} MiB`);
+  });
+
+  it("every medium downloads intact, the trimmed ones from the object store, where every upload is", async () => {
+    const sample = [...uploaded.slice(0, 12), ...uploaded.slice(-4)];
     for (const { mxc, sha256 } of sample) {
       const r = await send("GET", `/_matrix/client/v1/media/download/${mxc.slice("mxc://".length)}`);
       expect(r.status, mxc).toBe(200);
       expect(createHash("sha256").update(r.body).digest("hex"), mxc).toBe(sha256);
     }
-    // Every upload is in the object store: the provider stored each before its request completed.
     const objects = fleet.minio.s3("list", MEDIA_BUCKET).split("\n").filter((k) => k.startsWith("local_content/"));
-    expect(objects.length).toBe(total);
+    expect(objects.length).toBe(uploaded.length);
   });
 });

@@ -8,7 +8,7 @@ import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { SECRET_FILES, renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, toYaml, type SynapseEndpoints } from "../../components/synapse/config";
+import { SECRET_FILES, renderLogConfig, renderPgpass, renderProcessConfig, renderSecretsConfig, renderSharedConfig, toYaml, type SynapseEndpoints } from "../../components/synapse/config";
 import { renderHaproxyConfig, rtcFoci, wellKnownClient, type ServerSource } from "../../components/synapse/routing";
 import { loopbackPlacement, processes, type SynapseProcess } from "../../components/synapse/topology";
 import type { WorkerType } from "../../sizing/settings";
@@ -24,11 +24,14 @@ export interface Fleet {
   baseUrl: string;
   /** HAProxy's redirect-only HTTP port. */
   httpUrl: string;
+  /** HAProxy's Prometheus metrics. */
+  statsUrl: string;
   ca: TestCa;
   registrationSecret: string;
   configDir: string;
   haproxyConfig: string;
   httpPort(name: string): number;
+  metricsPort(name: string): number;
   minio: Minio;
   /** A query on the Synapse database (as the PostgreSQL superuser), rows as `|`-separated lines. */
   sql(query: string): string;
@@ -67,7 +70,7 @@ export interface ClientResponse {
 /** A certificate authority made for one test run, and certificates it issues. */
 export interface TestCa {
   certificate: string;
-  issue(name: string, addresses: string[]): { certificate: string; key: string };
+  issue(name: string, addresses: string[], alsoNames?: string[]): { certificate: string; key: string };
 }
 
 export function makeTestCa(dir: string): TestCa {
@@ -79,8 +82,8 @@ export function makeTestCa(dir: string): TestCa {
   openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=matrix-scale test CA");
   return {
     certificate: join(dir, "ca.crt"),
-    issue(name, addresses) {
-      const san = [`DNS:${name}`, ...addresses.map((a) => `IP:${a}`)].join(",");
+    issue(name, addresses, alsoNames = []) {
+      const san = [`DNS:${name}`, ...alsoNames.map((n) => `DNS:${n}`), ...addresses.map((a) => `IP:${a}`)].join(",");
       openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
       writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
       openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
@@ -100,12 +103,14 @@ export interface FleetOptions {
   httpsPort?: number;
   /** The CA that issues HAProxy's certificate (federating fleets share one). */
   ca?: TestCa;
+  /** More names HAProxy's certificate is valid for. */
+  certificateNames?: string[];
   /** Test-only settings merged into the shared homeserver config (federation on loopback). */
   sharedOverlay?: Record<string, unknown>;
   /** Runs each Synapse process through this prefix (a private /etc/hosts, for example). */
   prefix?: string[];
   /** A prefix for one process instead (a size-limited media store in a mount namespace of its own, for example). */
-  prefixFor?: (process: SynapseProcess, paths: { mediaStore: string }) => string[] | undefined;
+  prefixFor?: (process: SynapseProcess, paths: { mediaStore: string; objectStore: { endpoint: string; bucket: string } }) => string[] | undefined;
   /** Element Call: the JWT service HAProxy routes to, announced to clients as the deployment does. */
   rtc?: { jwtServer: { host: string; port: number } };
 }
@@ -135,15 +140,42 @@ export interface AccessLine {
   uri: string;
 }
 
-const ACCESS_LINE =
-  /^\S+ \S+ - synapse\.access\.http\.(\d+) - \d+ - INFO - \S+ - (\S+) - \S+ - \{([^}]*)\} Processed request: \S+ ru=\(\S+ \S+\) db=\(\S+\) \d+B (\d{3}!?) "(\S+) (\S+) HTTP\/1\.[01]" "[^"]*" \[\d+ dbevts\]$/;
+/** The message of a request line (SynapseRequest._finished_processing). */
+const ACCESS_MESSAGE = /^(\S+) - \S+ - \{([^}]*)\} Processed request: \S+ ru=\(\S+ \S+\) db=\(\S+\) \d+B (\d{3}!?) "(\S+) (\S+) HTTP\/1\.[01]" "[^"]*" \[\d+ dbevts\]$/;
+const ACCESS_LOGGER = /^synapse\.access\.http\.(\d+)$/;
+
+/** A Synapse process's log as the rendered log configuration writes it: one JSON object per line. */
+export interface LogRecord {
+  log: string;
+  namespace: string;
+  level: string;
+  time: number;
+  request?: string;
+}
+
+export function parseJsonLog(text: string): { records: LogRecord[]; other: string[] } {
+  const records: LogRecord[] = [];
+  const other: string[] = [];
+  for (const line of text.split("\n").filter(Boolean)) {
+    try {
+      const value = JSON.parse(line) as LogRecord;
+      if (value && typeof value === "object" && typeof value.log === "string") records.push(value);
+      else other.push(line);
+    } catch {
+      other.push(line);
+    }
+  }
+  return { records, other };
+}
 
 export function parseAccessLog(text: string): AccessLine[] {
-  return text
-    .split("\n")
-    .map((line) => ACCESS_LINE.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map(([, port, ip, requester, status, method, uri]) => ({ port: Number(port), ip: ip!, requester: requester!, status: status!, method: method!, uri: uri! }));
+  return parseJsonLog(text).records.flatMap((r) => {
+    const logger = ACCESS_LOGGER.exec(r.namespace);
+    const m = logger && ACCESS_MESSAGE.exec(r.log);
+    if (!logger || !m) return [];
+    const [, ip, requester, status, method, uri] = m;
+    return [{ port: Number(logger[1]), ip: ip!, requester: requester!, status: status!, method: method!, uri: uri! }];
+  });
 }
 
 const LOG_LINE = /^\S+ (\S+) (\S+) backend=(\S+) server=(\S+) status=(-?\d+) time=\S+ user=(\S+)/;
@@ -174,6 +206,8 @@ export function reducedTier(p: Plan, most: Partial<Record<WorkerType, number>>):
 }
 
 const secret = () => randomBytes(24).toString("hex");
+/** jemalloc, preloaded as the pods' start command preloads it from the image (Debian's libjemalloc2, installed by scripts/install-integration.sh). */
+const JEMALLOC_ENV = { LD_PRELOAD: "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" };
 
 export async function bootFleet(plan: Plan, copies: (worker: WorkerPlan) => number, label: string, options: FleetOptions = {}): Promise<Fleet> {
   const services = new Services(label);
@@ -207,7 +241,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
 
   const address = options.address ?? "127.0.0.1";
   const ca = options.ca ?? makeTestCa(join(services.dir, "ca"));
-  const tls = ca.issue(plan.serverName, [address]);
+  const tls = ca.issue(plan.serverName, [address], options.certificateNames);
   const configDir = join(services.dir, "config");
   const secretsDir = join(services.dir, "secrets");
   mkdirSync(configDir);
@@ -220,7 +254,8 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   // Media workers reach the object store with the credentials the program mounts as AWS_* variables.
   const s3Env = { AWS_ACCESS_KEY_ID: minioUser, AWS_SECRET_ACCESS_KEY: minioPassword };
   const mediaStore = join(services.dir, "media");
-  const commandOf = (p: SynapseProcess) => [...(options.prefixFor?.(p, { mediaStore }) ?? options.prefix ?? []), PYTHON];
+  const objectStore = { endpoint: minio.endpoint, bucket: MEDIA_BUCKET };
+  const commandOf = (p: SynapseProcess) => [...(options.prefixFor?.(p, { mediaStore, objectStore }) ?? options.prefix ?? []), PYTHON];
   const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
 
   /** Writes the plan's configs on fresh ports and starts its processes (main first when `mainFirst`), then HAProxy. */
@@ -243,7 +278,12 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
       ...(options.rtc ? { rtcTransports: rtcFoci(current.serverName, LK_JWT.pathPrefix) } : {}),
     };
     write(configDir, "shared.yaml", toYaml({ ...renderSharedConfig(current.synapse, all, placement, endpoints), ...options.sharedOverlay }));
-    for (const p of all) write(configDir, fileOf(p), toYaml(renderProcessConfig(p, current.synapse.workers[p.type], placement, endpoints)));
+    for (const p of all) {
+      const worker = current.synapse.workers[p.type];
+      const logConfigPath = join(configDir, `log-${p.type}.yaml`);
+      write(configDir, `log-${p.type}.yaml`, renderLogConfig(worker.logLevel));
+      write(configDir, fileOf(p), toYaml(renderProcessConfig(p, worker, placement, { ...endpoints, logConfigPath })));
+    }
     const startProcess = (p: SynapseProcess) => {
       const [command, ...prefix] = commandOf(p);
       return services.start(p.name!, command!, [
@@ -256,7 +296,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
         join(configDir, fileOf(p)),
         "--config-path",
         join(secretsDir, SECRET_FILES.config),
-      ], p.type === "mediaRepository" ? { env: s3Env } : {});
+      ], { env: { ...JEMALLOC_ENV, ...(p.type === "mediaRepository" ? s3Env : {}) } });
     };
     const healthy = (p: SynapseProcess) =>
       waitFor(`${p.name} /health`, async () => {
@@ -303,12 +343,14 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     processes: layout.all,
     baseUrl: layout.baseUrl,
     httpUrl: `http://${address}:${layout.ports.http}`,
+    statsUrl: `http://${address}:${layout.ports.stats}/metrics`,
     ca,
     registrationSecret: values.registrationSharedSecret,
     configDir,
     haproxyConfig: layout.haproxyConfig,
     minio,
     httpPort: (name) => layout.placement.ports(layout.all.find((p) => p.name === name)!).http,
+    metricsPort: (name) => layout.placement.ports(layout.all.find((p) => p.name === name)!).metrics,
     sql: (query) => pg.psql(query, "synapse"),
     requests: () => parseHaproxyLog(services.log("haproxy")),
     haproxyLogPath: services.logPath("haproxy"),
@@ -319,7 +361,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
       await Promise.all(["haproxy", ...layout.all.map((p) => p.name!)].map((name) => services.stop(name, 60_000)));
       const stoppedMs = Date.now() - started;
       layout = await launch(next, false);
-      Object.assign(fleet, { processes: layout.all, baseUrl: layout.baseUrl, httpUrl: `http://${address}:${layout.ports.http}`, haproxyConfig: layout.haproxyConfig });
+      Object.assign(fleet, { processes: layout.all, baseUrl: layout.baseUrl, httpUrl: `http://${address}:${layout.ports.http}`, statsUrl: `http://${address}:${layout.ports.stats}/metrics`, haproxyConfig: layout.haproxyConfig });
       return { stoppedMs, healthyMs: Date.now() - started };
     },
     stop: () => services.stopAll(),

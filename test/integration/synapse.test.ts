@@ -17,7 +17,7 @@ import type { Plan, SynapseStream, WorkerPlan } from "../../sizing/types";
 import { MEDIA_BUCKET } from "../../components/naming";
 import { STREAM_ROUTES } from "../../components/synapse/routing";
 import { waitFor } from "./harness";
-import { bootFleet, persisterOf, reducedTier, runScenario, type AccessLine, type Fleet, type ProxiedRequest } from "./synapse-fleet";
+import { bootFleet, parseJsonLog, persisterOf, reducedTier, runScenario, type AccessLine, type Fleet, type ProxiedRequest } from "./synapse-fleet";
 
 const BOOT_TIMEOUT = 900_000;
 const SERVER_NAME = "matrix.test";
@@ -162,6 +162,55 @@ describe.each([
     expect(scenario.receipt).toBe("UpdateReceiptMarkerResponse");
     expect([scenario.toDevice, scenario.accountData, scenario.tags, scenario.presence, scenario.pushRules]).toEqual([200, 200, 200, 200, 200]);
     expect(new Set(Object.values(scenario.quarantined as Record<string, number>))).toEqual(new Set([200]));
+  });
+
+  it("every process logs one JSON object per line (log, namespace, level, time), at the plan's level, requests tagged", () => {
+    for (const p of fleet.processes) {
+      const { records, other } = parseJsonLog(fleet.services.log(p.name!));
+      expect(other, `${p.name}: lines that are not JSON`).toEqual([]);
+      expect(records.length, p.name).toBeGreaterThan(10);
+      for (const r of records) {
+        expect(typeof r.namespace).toBe("string");
+        expect(typeof r.time).toBe("number");
+      }
+      const levels = new Set(records.map((r) => r.level));
+      const level = thePlan.synapse.workers[p.type].logLevel;
+      expect(level).toBe("INFO");
+      expect(levels.has("DEBUG"), `${p.name} logs below ${level}`).toBe(false);
+      expect(levels.has("INFO"), p.name).toBe(true);
+    }
+    // A request's lines carry its id (the LoggingContextFilter).
+    const main = parseJsonLog(fleet.services.log(namesOf("main")[0]!)).records;
+    expect(main.some((r) => r.namespace.startsWith("synapse.access.http.") && /^(GET|POST|PUT)-\d+$/.test(r.request ?? ""))).toBe(true);
+  });
+
+  it("each process sizes its caches with its own factor: a cache's limit over main's is the ratio of their factors", async () => {
+    const limits = async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${fleet.metricsPort(name)}/_synapse/metrics`)).text();
+      return new Map([...text.matchAll(/^synapse_util_caches_cache_max_size\{name="([^"]+)"[^}]*\} ([\d.e+]+)$/gm)].map(([, cache, size]) => [cache!, Number(size)]));
+    };
+    const main = await limits(namesOf("main")[0]!);
+    const mainFactor = thePlan.synapse.workers.main.cacheFactor;
+    const checked: string[] = [];
+    for (const p of fleet.processes.filter((x) => x.type !== "main")) {
+      const own = await limits(p.name!);
+      const shared = [...own.keys()].filter((c) => main.has(c));
+      // Caches that scale with the factor: their limits keep the ratio of the two processes' factors.
+      const ratio = thePlan.synapse.workers[p.type].cacheFactor / mainFactor;
+      const scaled = shared.filter((c) => Math.abs(own.get(c)! / main.get(c)! - ratio) < 0.02);
+      expect(scaled.length, `${p.name}: factor ${thePlan.synapse.workers[p.type].cacheFactor} against main's ${mainFactor}`).toBeGreaterThan(shared.length / 2);
+      checked.push(`${p.type} ${thePlan.synapse.workers[p.type].cacheFactor}: ${scaled.length}/${shared.length}`);
+    }
+    console.log(`${label}: cache limits over main's (factor ${mainFactor}) per process: ${checked.join("; ")}`);
+  });
+
+  it("every process runs on jemalloc, which cache autotuning reads, and is below the plan's eviction threshold", async () => {
+    for (const p of fleet.processes) {
+      const text = await (await fetch(`http://127.0.0.1:${fleet.metricsPort(p.name!)}/_synapse/metrics`)).text();
+      const allocated = /^jemalloc_stats_app_memory_bytes\{type="allocated"\} ([\d.e+]+)$/m.exec(text);
+      expect(allocated, `${p.name}: no jemalloc statistics`).not.toBeNull();
+      expect(Number(allocated![1]) / 2 ** 20, p.name).toBeLessThan(thePlan.synapse.workers[p.type].cacheMemory.maxMiB);
+    }
   });
 
   it("uploaded media is stored in the object store by the S3 storage provider before the upload returns", () => {

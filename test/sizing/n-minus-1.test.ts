@@ -56,17 +56,17 @@ describe("N-1, recomputed", () => {
     expect(2 * allocatableOf(8, 16).vcpu).toBeCloseTo(15.26, 9);
   });
 
-  it("100 CCU: the application pods request 21.15 vCPU and 28.75 GiB (by hand), so 3 nodes of 8 vCPU cannot lose one and 4 can; the plan's 9 × 4 vCPU can lose a zone", () => {
+  it("100 CCU: the application pods request 21.25 vCPU and 29.125 GiB (by hand), so 3 nodes of 8 vCPU cannot lose one and 4 can; the plan's 9 × 4 vCPU can lose a zone", () => {
     // Synapse 2 + 2×1 + 2×1 + 2×2 + 2×0.5 + 2×0.5 + 0.25 + 2×0.25 + 2×0.25 = 13.25 vCPU; HAProxy 2×0.25;
     // Redis 3×(1 + 0.05 exporter) twice; Sentinels 3×0.1 twice; master proxy 2×0.1; lk-jwt-service 2×0.1;
-    // the media workers' scratch cleaners 2×0.05 (2×0.0625 GiB).
+    // the media workers' scratch cleaners 2×0.1 (2×0.25 GiB).
     // (The README's "20.4 vCPU" predates the exporters, master proxy and JWT service.)
     const p = planForTier("100");
     const pods = applicationPods(p);
-    expect(total(pods).vcpu).toBeCloseTo(21.15, 9);
-    expect(total(pods).memoryGiB).toBeCloseTo(28.75, 9);
+    expect(total(pods).vcpu).toBeCloseTo(21.25, 9);
+    expect(total(pods).memoryGiB).toBeCloseTo(29.125, 9);
     const app = p.pools.find((u) => u.role === "application")!;
-    expect(app.requested).toEqual({ vcpu: 21.15, memoryGiB: 28.75 });
+    expect(app.requested).toEqual({ vcpu: 21.25, memoryGiB: 29.13 });
     expect(app.pods).toBe(pods.length);
     const node = allocatableOf(8, 16);
     expect(verdict(pods, node, 3)).toBe(false);

@@ -4,7 +4,7 @@
  * sets and default parity, AWS list prices in sizing/inventory.ts's header), never from the plan.
  */
 import { describe, expect, it } from "vitest";
-import { checkTransition, parseSettings, plan, PlanError, storageState } from "../../sizing";
+import { checkTransition, parseSettings, plan, PlanError, SettingsError, storageState } from "../../sizing";
 import { chooseTier } from "../../sizing/index";
 import { defaultParity, erasureSetDrives, keepsWriteQuorum, planMinio, setDrivesLost, usableGB } from "../../sizing/objectstore";
 import { nodesInOneZone, nodesNeeded, pack } from "../../sizing/packing";
@@ -423,6 +423,9 @@ describe("the Synapse fleet's duties and shape", () => {
       cpMax: 5,
       instances: [],
       pool: "application",
+      logLevel: "INFO",
+      cacheFactor: 0.5,
+      cacheMemory: { maxMiB: 1228, targetMiB: 921, minTtlMinutes: 5 },
     });
     expect(s.federation).toBe(false);
     expect(s.federationSenderInstances).toEqual([]);
@@ -722,5 +725,30 @@ describe("small helpers", () => {
     );
     expect(e.message).toMatch(/^pods fit their pool: a synapse\/main pod \(40 vCPU, 200 GiB\) fits no application node \(the largest, c7i\.2xlarge, has 7\.56 vCPU, 13\.87 GiB allocatable\)/);
     expect(e.key).toBe("overrides.nodePools.application");
+  });
+});
+
+describe("Synapse processes: caches from their memory, logs at the configured level", () => {
+  it("the seed's factor (9.3) for main; other types in proportion to their memory, at least Synapse's default 0.5 (by hand)", () => {
+    // 20k: main 16 GiB at 4.0; event persisters 6 GiB → 1.5; synchrotrons 4 GiB → 1.0; senders 3 GiB → 0.75;
+    // stream writers 2 GiB → 0.5; pushers 1 GiB → 0.25, raised to 0.5.
+    const big = planForTier("20k").synapse.workers;
+    expect([big.main, big.eventPersister, big.synchrotron, big.federationSender, big.streamWriter, big.pusher].map((w) => w.cacheFactor)).toEqual([4, 1.5, 1, 0.75, 0.5, 0.5]);
+    // 5k: main 12 GiB at 2.0; persisters 4 GiB → 0.666…, down to the 0.05 step: 0.65; synchrotrons 3 GiB → 0.5.
+    const mid = planForTier("5k").synapse.workers;
+    expect([mid.main, mid.eventPersister, mid.synchrotron].map((w) => w.cacheFactor)).toEqual([2, 0.65, 0.5]);
+    // Autotuning: 60% of the limit, evicting to 45% (20k synchrotron: 4 GiB = 4,096 MiB → 2,457 and 1,843).
+    expect(big.synchrotron.cacheMemory).toEqual({ maxMiB: 2457, targetMiB: 1843, minTtlMinutes: 5 });
+    // 100: the seed's 0.5 everywhere (no type is raised above the seed's own factor).
+    expect(new Set(Object.values(planForTier("100").synapse.workers).map((w) => w.cacheFactor))).toEqual(new Set([0.5]));
+  });
+
+  it("logLevel for every type, overrides.synapse.<type>.logLevel for one; anything else refused naming the key", () => {
+    expect(new Set(Object.values(planFor(1000).synapse.workers).map((w) => w.logLevel))).toEqual(new Set(["INFO"]));
+    const p = planFor(1000, { logLevel: "WARNING", overrides: { synapse: { pusher: { logLevel: "DEBUG" } } } });
+    expect(p.synapse.workers.pusher.logLevel).toBe("DEBUG");
+    expect(p.synapse.workers.main.logLevel).toBe("WARNING");
+    expect(thrownBy(SettingsError, () => planFor(1000, { logLevel: "TRACE" })).message).toMatch(/logLevel.*expected one of DEBUG, INFO, WARNING, ERROR/);
+    expect(thrownBy(SettingsError, () => planFor(1000, { overrides: { synapse: { main: { logLevel: "debug" } } } })).message).toMatch(/overrides\.synapse\.main\.logLevel/);
   });
 });

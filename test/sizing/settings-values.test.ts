@@ -13,13 +13,14 @@ const accepts = (raw: RawSettings) => parseSettings({ ...ok, ...raw });
 const refusedKey = (raw: RawSettings): string => thrownBy(SettingsError, () => parseSettings({ ...ok, ...raw })).key;
 
 describe("documented defaults (docs/config.md)", () => {
-  it("target kubernetes, federation on, no overrides, namespace matrix, AWS us-east-1 / 10.42.0.0/16 / 1.36", () => {
+  it("target kubernetes, federation on, Synapse logs at INFO, no overrides, namespace matrix, AWS us-east-1 / 10.42.0.0/16 / 1.36", () => {
     expect(DEFAULT_EKS_VERSION).toBe("1.36");
     expect(parseSettings(ok)).toEqual({
       ccu: 100,
       serverName: "matrix.example.com",
       target: "kubernetes",
       federation: true,
+      logLevel: "INFO",
       overrides: {},
       kubernetes: { namespace: "matrix", nodeCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] },
       edge: { adminCidrs: [], tlsSecret: "matrix-tls", proxyProtocol: false },
