@@ -16,17 +16,16 @@
  * table); nothing on the machine is changed.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lkJwtServiceEnv, renderLivekitConfig } from "../../components/calls/config";
+import { lkJwtServiceEnv } from "../../components/calls/config";
 import { LK_JWT } from "../../components/naming";
 import { OPENID_USERINFO } from "../../components/synapse/routing";
 import { parseSettings, plan } from "../../sizing";
 import type { Plan } from "../../sizing/types";
-import { freePort, httpOk, ROOT, Services, waitFor } from "./harness";
+import { freePort, Services, waitFor } from "./harness";
+import { startLivekit } from "./livekit-server";
 import { liveKitRoomAlias, livekitToken, startLkJwtStandIn, type StandIn } from "./lk-jwt-standin";
-import { startSentinelRedis } from "./redis-cluster";
 import { bootFleet, clientCall, reducedTier, registerUser, type Fleet } from "./synapse-fleet";
 
 const BOOT_TIMEOUT = 900_000;
@@ -69,20 +68,7 @@ describe("Element Call through the deployment: OpenID token, JWT service, LiveKi
   const openIdToken = () => call<{ access_token: string; token_type: string; matrix_server_name: string; expires_in: number }>("POST", `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/openid/request_token`, {});
 
   beforeAll(async () => {
-    const redis = await startSentinelRedis(services, thePlan.redis.livekit, REDIS_PASSWORD, 2);
-    livekitPort = await freePort();
-    const config = renderLivekitConfig(thePlan.livekit, {
-      sentinels: redis.sentinels.map((p) => `127.0.0.1:${p}`),
-      redisPassword: REDIS_PASSWORD,
-      bindAddresses: ["127.0.0.1"],
-      useExternalIp: false,
-    })
-      .replace(/^port: \d+$/m, `port: ${livekitPort}`)
-      .replace(/tcp_port: \d+/, `tcp_port: ${await freePort()}`)
-      .replace(/^prometheus_port: \d+$/m, `prometheus_port: ${await freePort()}`);
-    writeFileSync(join(services.dir, "livekit.yaml"), config);
-    services.start("livekit", join(ROOT, ".cache", "bin", "livekit-server"), ["--config", join(services.dir, "livekit.yaml"), "--node-ip", "127.0.0.1"], { env: { LIVEKIT_KEYS: `${API_KEY}: ${API_SECRET}` } });
-    await waitFor("LiveKit to answer", () => httpOk(`http://127.0.0.1:${livekitPort}/`), 60_000, 500);
+    livekitPort = (await startLivekit(services, thePlan, REDIS_PASSWORD, API_KEY, API_SECRET)).port;
 
     // The Deployment's environment, with LiveKit and the port on loopback.
     const env = lkJwtServiceEnv({ livekitUrl: `ws://127.0.0.1:${livekitPort}`, port: await freePort(), fullAccessHomeservers: [SERVER_NAME] });

@@ -4,13 +4,11 @@
  * with the generated key; a token signed with another secret is refused.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderLivekitConfig } from "../../components/calls/config";
 import { planFor } from "../helpers";
-import { freePort, httpOk, ROOT, Services, waitFor } from "./harness";
-import { startSentinelRedis, type SentinelRedis } from "./redis-cluster";
+import { Services, waitFor } from "./harness";
+import { startLivekit } from "./livekit-server";
+import type { SentinelRedis } from "./redis-cluster";
 
 const PASSWORD = "livekit-redis-password";
 const API_KEY = "APIintegration";
@@ -39,21 +37,7 @@ describe("LiveKit with the rendered configuration and Redis Sentinel", () => {
     });
 
   beforeAll(async () => {
-    redis = await startSentinelRedis(services, thePlan.redis.livekit, PASSWORD, 2);
-    port = await freePort();
-    config = renderLivekitConfig(thePlan.livekit, {
-      sentinels: redis.sentinels.map((p) => `127.0.0.1:${p}`),
-      redisPassword: PASSWORD,
-      bindAddresses: ["127.0.0.1"],
-      useExternalIp: false,
-    })
-      .replace(/^port: \d+$/m, `port: ${port}`)
-      .replace(/tcp_port: \d+/, `tcp_port: ${await freePort()}`)
-      .replace(/^prometheus_port: \d+$/m, `prometheus_port: ${await freePort()}`);
-    const file = join(services.dir, "livekit.yaml");
-    writeFileSync(file, config);
-    services.start("livekit", join(ROOT, ".cache", "bin", "livekit-server"), ["--config", file, "--node-ip", "127.0.0.1"], { env: { LIVEKIT_KEYS: `${API_KEY}: ${API_SECRET}` } });
-    await waitFor("LiveKit to answer", () => httpOk(`http://127.0.0.1:${port}/`), 60_000, 500);
+    ({ port, config, redis } = await startLivekit(services, thePlan, PASSWORD, API_KEY, API_SECRET));
   }, 120_000);
   afterAll(() => services.stopAll(), 30_000);
 
