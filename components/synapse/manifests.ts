@@ -83,7 +83,7 @@ export interface PodInputs {
   probeTimeoutSeconds: number;
   scratch: SynapsePlan["scratch"];
   /** Where media are stored (the cleaner checks each copy there before removing it). */
-  objectStore: { endpoint: string; bucket: string };
+  objectStore: { endpoint: string; bucket: string; region: string };
   /** HAProxy sends requests to this process type. */
   routed: boolean;
   /** The hash of the processes' topology, and the gate that keeps the pod from starting beside another. */
@@ -167,7 +167,7 @@ function scratchCleanerContainer(inputs: PodInputs): k8s.types.input.core.v1.Con
   return {
     name: "scratch-cleaner",
     image: inputs.image,
-    command: ["python", "-c", renderScratchCleaner(inputs.scratch.cleanup), MOUNTS.media, inputs.objectStore.bucket, inputs.objectStore.endpoint],
+    command: ["python", "-c", renderScratchCleaner(inputs.scratch.cleanup), MOUNTS.media, inputs.objectStore.bucket, inputs.objectStore.endpoint, inputs.objectStore.region],
     env: [...pythonEnv, ...mediaStoreEnv(inputs.mediaSecretName)],
     resources: containerResources(inputs.scratch.cleanup.resources),
     securityContext: RESTRICTED_CONTAINER,

@@ -12,14 +12,14 @@ import type { SynapsePlan } from "../../sizing/types";
 
 export type ScratchCleanup = SynapsePlan["scratch"]["cleanup"];
 
-/** A Python program for the Synapse image (boto3 comes with the provider); its arguments: store, bucket, endpoint. */
+/** A Python program for the Synapse image (boto3 comes with the provider); its arguments: store, bucket, endpoint, region. */
 export function renderScratchCleaner(cleanup: ScratchCleanup): string {
   return `import json, os, signal, sys, time
 import boto3, botocore.exceptions
-store, bucket, endpoint = sys.argv[1:4]
+store, bucket, endpoint, region = sys.argv[1:5]
 MIB = 1 << 20
 KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${cleanup.keepMinutes * 60}, ${cleanup.everySeconds}, ${cleanup.trimAboveMiB} * MIB, ${cleanup.trimToMiB} * MIB, 3600
-s3 = boto3.client("s3", endpoint_url=endpoint)
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 def log(message, level="INFO"):
@@ -28,8 +28,11 @@ def log(message, level="INFO"):
 def stored(key, size):
     try:
         return s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == size
-    except botocore.exceptions.ClientError:
-        return False
+    except botocore.exceptions.ClientError as e:
+        # Not there (yet). Anything else (keys refused, a wrong region) is an error to see, not a copy to keep.
+        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
 
 def copies():
     found = []
@@ -61,11 +64,13 @@ while True:
             used -= size
             removed += size
         for root, dirs, names in os.walk(store, topdown=False):
-            if root != store and not dirs and not names and now - os.stat(root).st_mtime > EMPTY_DIR_S:
-                try:
+            if root == store or dirs or names:
+                continue
+            try:
+                if now - os.stat(root).st_mtime > EMPTY_DIR_S:
                     os.rmdir(root)
-                except OSError:
-                    pass
+            except OSError:
+                pass
         if removed or unstored:
             log(f"{removed // MIB} MiB of copies removed, {used // MIB} MiB left (trim above {ABOVE // MIB} MiB to {TO // MIB} MiB); {unstored} not yet in the object store kept")
     except Exception as e:

@@ -90,7 +90,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(cleaner.command.slice(0, 2)).toEqual(["python", "-c"]);
     // The store, and the bucket and endpoint the S3 provider uses (each copy is checked there before it goes).
     const provider = sharedConfig(run).media_storage_providers[0].config;
-    expect(cleaner.command.slice(3)).toEqual(["/data/media", provider.bucket, provider.endpoint_url]);
+    expect(cleaner.command.slice(3)).toEqual(["/data/media", provider.bucket, provider.endpoint_url, provider.region_name]);
     expect(cleaner.command[2]).toContain(`KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${sc.cleanup.keepMinutes * 60}, ${sc.cleanup.everySeconds}, ${sc.cleanup.trimAboveMiB} * MIB, ${sc.cleanup.trimToMiB} * MIB,`);
     const synapse = media.containers.find((c: Obj) => c.name === "synapse");
     expect(cleaner.env.filter((e: Obj) => e.name.startsWith("AWS_"))).toEqual(synapse.env.filter((e: Obj) => e.name.startsWith("AWS_")));

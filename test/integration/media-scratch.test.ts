@@ -105,14 +105,14 @@ describe("media scratch: more media than the store holds, more uploads at once t
     writeFileSync(cleanerScript, renderScratchCleaner(scratch.cleanup));
     // The media worker's own mount namespace: its store and TMPDIR tmpfs mounts of the plan's sizes,
     // the cleaner and a usage sampler beside it (both bounded in time, their pids kept to stop them).
-    const inNamespace = (store: string, objectStore: { endpoint: string; bucket: string }) => {
+    const inNamespace = (store: string, objectStore: { endpoint: string; bucket: string; region: string }) => {
       const tmp = join(services.dir, "media-tmp");
       return [
         `mkdir -p '${store}' '${tmp}'`,
         `mount -t tmpfs -o size=${storeMiB}m tmpfs '${store}'`,
         `mount -t tmpfs -o size=${tmpMiB}m tmpfs '${tmp}'`,
         `export TMPDIR='${tmp}'`,
-        `{ timeout ${BOUND_SECONDS} '${PYTHON}' '${cleanerScript}' '${store}' '${objectStore.bucket}' '${objectStore.endpoint}' & echo $! >> '${pids}'; }`,
+        `{ timeout ${BOUND_SECONDS} '${PYTHON}' '${cleanerScript}' '${store}' '${objectStore.bucket}' '${objectStore.endpoint}' '${objectStore.region}' & echo $! >> '${pids}'; }`,
         `{ timeout ${BOUND_SECONDS} sh -c 'while :; do echo "$(df -m --output=used "$1" | tail -n 1) $(df -m --output=used "$2" | tail -n 1)" >> "$3"; sleep 0.2; done' sampler '${store}' '${tmp}' '${usageLog}' & echo $! >> '${pids}'; }`,
         'exec "$0" "$@"',
       ].join(" && ");

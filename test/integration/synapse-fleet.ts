@@ -110,7 +110,7 @@ export interface FleetOptions {
   /** Runs each Synapse process through this prefix (a private /etc/hosts, for example). */
   prefix?: string[];
   /** A prefix for one process instead (a size-limited media store in a mount namespace of its own, for example). */
-  prefixFor?: (process: SynapseProcess, paths: { mediaStore: string; objectStore: { endpoint: string; bucket: string } }) => string[] | undefined;
+  prefixFor?: (process: SynapseProcess, paths: { mediaStore: string; objectStore: { endpoint: string; bucket: string; region: string } }) => string[] | undefined;
   /** Element Call: the JWT service HAProxy routes to, announced to clients as the deployment does. */
   rtc?: { jwtServer: { host: string; port: number } };
 }
@@ -254,7 +254,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   // Media workers reach the object store with the credentials the program mounts as AWS_* variables.
   const s3Env = { AWS_ACCESS_KEY_ID: minioUser, AWS_SECRET_ACCESS_KEY: minioPassword };
   const mediaStore = join(services.dir, "media");
-  const objectStore = { endpoint: minio.endpoint, bucket: MEDIA_BUCKET };
+  const objectStore = { endpoint: minio.endpoint, bucket: MEDIA_BUCKET, region: "us-east-1" };
   const commandOf = (p: SynapseProcess) => [...(options.prefixFor?.(p, { mediaStore, objectStore }) ?? options.prefix ?? []), PYTHON];
   const fileOf = (p: SynapseProcess) => `${p.name}.yaml`;
 
@@ -270,7 +270,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
       publicBaseUrl: `${baseUrl}/`,
       database: { host: "127.0.0.1", port: pg.port, name: "synapse", user: "synapse" },
       redis: { host: "127.0.0.1", port: redis.port },
-      objectStore: { endpoint: minio.endpoint, bucket: MEDIA_BUCKET, region: "us-east-1" },
+      objectStore,
       turnUris: ["turn:turn.matrix.test:3478?transport=udp"],
       secretsDir,
       pgpassPath: join(secretsDir, SECRET_FILES.pgpass),
