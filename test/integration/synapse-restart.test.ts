@@ -153,7 +153,9 @@ describe("a Synapse shard change on a real control plane: every process stops, t
     expect(pods.filter((p) => topologyOf(p) !== hash).map((p) => p.metadata.name)).toEqual([]);
     expect(gone.size).toBe(old.length);
     const stops = [...gone.values()];
-    expect(Math.max(...stops) - Math.min(...stops), "one request, not a roll").toBeLessThan(2000);
+    // One collection delete: within one poll on an idle machine, 2.6 s once on a loaded CI machine; a roll
+    // would wait for each successor pod to be created and pass its gate before stopping the next.
+    expect(Math.max(...stops) - Math.min(...stops), "one request, not a roll").toBeLessThan(5000);
     const firstNew = Math.min(...[...passed.values()].filter((p) => p.topology === hash).map((p) => p.at));
     // A stop is seen within one 100 ms poll of the pod's removal; a gate passes only after it.
     expect(firstNew).toBeGreaterThanOrEqual(Math.max(...stops) - 100);
