@@ -112,6 +112,7 @@ describe.each([
   const typeOf = (server: string) => fleet.processes.find((p) => p.name === server)?.type;
   const namesOf = (type: WorkerType) => fleet.processes.filter((p) => p.type === type).map((p) => p.name!);
   const onBackend = (backend: string) => requests.filter((r) => r.backend === backend);
+  const metricsOf = async (name: string) => (await fetch(`http://127.0.0.1:${fleet.metricsPort(name)}/_synapse/metrics`)).text();
 
   beforeAll(async () => {
     const started = Date.now();
@@ -186,7 +187,7 @@ describe.each([
 
   it("each process sizes its caches with its own factor: a cache's limit over main's is the ratio of their factors", async () => {
     const limits = async (name: string) => {
-      const text = await (await fetch(`http://127.0.0.1:${fleet.metricsPort(name)}/_synapse/metrics`)).text();
+      const text = await metricsOf(name);
       return new Map([...text.matchAll(/^synapse_util_caches_cache_max_size\{name="([^"]+)"[^}]*\} ([\d.e+]+)$/gm)].map(([, cache, size]) => [cache!, Number(size)]));
     };
     const main = await limits(namesOf("main")[0]!);
@@ -206,7 +207,7 @@ describe.each([
 
   it("every process runs on jemalloc, which cache autotuning reads, and is below the plan's eviction threshold", async () => {
     for (const p of fleet.processes) {
-      const text = await (await fetch(`http://127.0.0.1:${fleet.metricsPort(p.name!)}/_synapse/metrics`)).text();
+      const text = await metricsOf(p.name!);
       const allocated = /^jemalloc_stats_app_memory_bytes\{type="allocated"\} ([\d.e+]+)$/m.exec(text);
       expect(allocated, `${p.name}: no jemalloc statistics`).not.toBeNull();
       expect(Number(allocated![1]) / 2 ** 20, p.name).toBeLessThan(thePlan.synapse.workers[p.type].cacheMemory.maxMiB);
