@@ -10,6 +10,9 @@ function pods(owner: string, count: number, resources: Resources, spreadGroup?: 
   return Array.from({ length: count }, () => ({ owner, ...resources.requests, ...(spreadGroup ? { spreadGroup } : {}) }));
 }
 
+/** Pods at the essential PriorityClass: the components give it to these same pods. */
+const essential = (list: PodDemand[]): PodDemand[] => list.map((p) => ({ ...p, essential: true }));
+
 function sumResources(a: Resources, b: Resources): Resources {
   const add = (x: Capacity, y: Capacity) => ({ vcpu: x.vcpu + y.vcpu, memoryGiB: x.memoryGiB + y.memoryGiB });
   return { requests: add(a.requests, b.requests), limits: add(a.limits, b.limits) };
@@ -32,15 +35,19 @@ type PlanParts = Pick<Plan, "synapse" | "routing" | "redis" | "postgres" | "mini
  */
 export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDemand[]; max: PodDemand[] }> {
   const workers = Object.values(p.synapse.workers) as WorkerPlan[];
-  const shared = [
+  const shared = essential([
     ...pods("haproxy", p.routing.haproxy.replicas, p.routing.haproxy.resources),
     ...redisPods("synapse", p.redis.synapse),
     ...redisPods("livekit", p.redis.livekit),
     ...pods("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources),
-  ];
+  ]);
   // A media worker's pod also runs the scratch cleaner.
   const podResources = (w: WorkerPlan) => (w.type === "mediaRepository" ? sumResources(w.resources, p.synapse.scratch.cleanup.resources) : w.resources);
-  const synapse = (count: (w: WorkerPlan) => number) => workers.flatMap((w) => pods(`synapse/${w.type}`, count(w), podResources(w)));
+  const synapse = (count: (w: WorkerPlan) => number) =>
+    workers.flatMap((w) => {
+      const list = pods(`synapse/${w.type}`, count(w), podResources(w));
+      return w.autoscaled ? list : essential(list);
+    });
   // The shared Deployments roll one pod at a time too: a surging pod and an old one draining; HAProxy's
   // pods start in a second and drain for minutes behind the NLB, so every old one may be draining at once.
   const extra = rolloutOverlap({ rolloutSurge: ROUTING.rolloutSurgePods });

@@ -72,8 +72,8 @@ describe("npm run plan", () => {
     const { code, stdout } = plan("--from", "5000", "--ccu", "10000");
     expect(code).toBe(0);
     expect(stdout).toMatch(/moving 5000 users \(tier 5k\) → 10000 users \(tier 10k\)/);
-    // Packed application pools (test/sizing/deviations.test.ts): 6 × m7i.4xlarge at 5k, 5 × c7i.8xlarge at 10k.
-    expect(stdout).toMatch(/inventory\[application\]\.count: 6 → 5/);
+    // Packed application pools (test/sizing/deviations.test.ts): 8 × m7i.4xlarge at 5k, 6 × m7i.8xlarge at 10k.
+    expect(stdout).toMatch(/inventory\[application\]\.count: 8 → 6/);
     expect(stdout).toMatch(/minio\.pools\[1\]\.servers: — → 6/);
   });
 
@@ -88,7 +88,7 @@ describe("npm run plan", () => {
       expect(stdout).toMatch(new RegExp(`- aws:eks/nodeGroup:NodeGroup matrix-${id}-m7i-4xlarge`));
     }
     // The application pool moves to the cheapest type that holds 10k with a zone lost: new groups too.
-    expect(stdout).toMatch(/node group application: m7i\.4xlarge → c7i\.8xlarge replaces its 3 groups/);
+    expect(stdout).toMatch(/node group application: m7i\.4xlarge → m7i\.8xlarge replaces its 3 groups/);
     // The calls pool keeps its instance type: more nodes, no new group.
     expect(stdout).not.toMatch(/node group calls/);
   });

@@ -154,9 +154,9 @@ describe("the stack plans around what it already stores, and refuses overrides t
     const storage = run.outputs.storage as Obj;
     expect(storage.minio.pools).toHaveLength(3);
     expect(storage.postgres.storageGB).toBe(10_100);
-    // The packed 10k application pool (test/sizing/deviations.test.ts): 5 × c7i.8xlarge, not 20k's 5 × m7i.12xlarge.
+    // The packed 10k application pool (test/sizing/deviations.test.ts): 6 × m7i.8xlarge, not 20k's 5 × m7i.12xlarge.
     const app = (run.outputs.inventory as Obj[]).find((r) => r.role === "application")!;
-    expect([app.count, app.instanceType]).toEqual([5, "c7i.8xlarge"]);
+    expect([app.count, app.instanceType]).toEqual([6, "m7i.8xlarge"]);
   });
 
   it("an override that asks for fewer MinIO pools than the deployment has is refused with the fix", async () => {

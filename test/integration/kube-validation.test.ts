@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../bin/mock-runtime";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
 import { onTarget, SERVER_NAME } from "../helpers";
+import { crdsEstablished } from "./kube/cluster";
 import { ControlPlane } from "./kube/control-plane";
 import { manifests, type Manifest } from "./kube/manifests";
 import { allOperatorCrds, crdsFor, customKinds } from "./kube/operator-crds";
@@ -41,7 +42,7 @@ beforeAll(async () => {
   cp = await ControlPlane.start("kube-validation");
   const crds = allOperatorCrds();
   cp.must(["apply", "--server-side", `--field-manager=${FIELD_MANAGER}`, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: crds }));
-  cp.must(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+  await crdsEstablished(cp);
 }, 180_000);
 
 afterAll(async () => {

@@ -135,7 +135,7 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     fill("degraded-", 10);
     expect(stored()).toEqual(written);
     // MinIO's cluster health answers 200 while every set keeps its write quorum, 503 when one does not.
-    const clusterHealth = async () => (await fetch(`http://${host(0)}:${port}/minio/health/cluster`, { signal: AbortSignal.timeout(5000) })).status;
+    const clusterHealth = async () => (await fetch(`http://${host(0)}:${port}/minio/health/cluster`, { signal: AbortSignal.timeout(30_000) })).status;
     expect(await clusterHealth()).toBe(200);
     // The check can fail: a third server down is 6 drives of each 12-drive set, below the write quorum of 8.
     const another = pool.servers - 1 - zone.length;
@@ -177,7 +177,9 @@ describe("MinIO erasure-coded pools (rendered arguments)", () => {
     // after the restart, wait until the peers see each other and every object reads back.
     const readable = await waitFor("every object readable after the expansion", async () => {
       try {
-        return stored();
+        // A listing right after the restart may be short without an error: wait for the whole count.
+        const now = stored();
+        return now.size === written.size ? now : undefined;
       } catch {
         return undefined;
       }

@@ -74,7 +74,7 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
 
   it("writes through the proxy are acknowledged by both replicas", () => {
     const keys = Array.from({ length: 200 }, (_, i) => `synapse:test:${i}`);
-    const replies = pipeline(proxy, keys.flatMap((key, i) => [`SET ${key} value-${i}`, "WAIT 2 2000"]));
+    const replies = pipeline(proxy, keys.flatMap((key, i) => [`SET ${key} value-${i}`, "WAIT 2 15000"]));
     keys.forEach((key, i) => {
       if (replies[2 * i] === "OK" && replies[2 * i + 1] === "2") acknowledged.set(key, `value-${i}`);
     });
@@ -117,7 +117,7 @@ describe("Redis Sentinel failover (Synapse's Redis, rendered settings)", () => {
   /** A write both replicas acknowledge, then every Sentinel and data node stopped (SIGTERM: Redis flushes its files). */
   async function stopEverythingAfter(key: string): Promise<void> {
     // The node that rejoined after the previous round may still be syncing.
-    await waitFor("a write acknowledged by both replicas", async () => (pipeline(proxy, [`SET ${key} kept`, "WAIT 2 2000"]).join(" ") === "OK 2" ? true : undefined), 30_000, 500);
+    await waitFor("a write acknowledged by both replicas", async () => (pipeline(proxy, [`SET ${key} kept`, "WAIT 2 15000"]).join(" ") === "OK 2" ? true : undefined), 30_000, 500);
     acknowledged.set(key, "kept");
     for (let i = 0; i < sentinels.length; i++) await services.stop(`sentinel-${i}`);
     for (let i = 0; i < data.length; i++) await services.stop(`redis-${i}`);

@@ -22,7 +22,7 @@ import { nodeGroups } from "../../sizing/inventory";
 import { TIER_USERS } from "../fixtures/seed";
 import { onTarget, SERVER_NAME } from "../helpers";
 import { waitFor } from "./harness";
-import { addNodes, applyManifests, isReady, nodesFor, testZones, type Pod } from "./kube/cluster";
+import { addNodes, applyManifests, isReady, nodesFor, testZones, watchStops, type Pod } from "./kube/cluster";
 import { ControlPlane, KWOK_STAGES } from "./kube/control-plane";
 import { coordinatingJob, runInCluster, serviceAccountDir, startInCluster, type InClusterRun } from "./kube/in-cluster";
 import { manifests, type Manifest } from "./kube/manifests";
@@ -103,12 +103,13 @@ describe("a Synapse shard change on a real control plane: every process stops, t
     await applyManifests(cp, list.filter((m) => !isTopologyMap(m)));
     gateAccount = serviceAccountDir(cp, SYNAPSE_TOPOLOGY.account, NAMESPACE);
     kubelet = setInterval(standInKubelet, 200);
-    await new Promise((r) => setTimeout(r, 6000));
-    const waiting = live();
-    expect(waiting.length).toBeGreaterThan(0);
+    const expected = planOf(parseSettings(raw("5k"))).synapse.processes;
+    const waiting = await waitFor(`${expected} Synapse pods placed, each with its gate running`, async () => {
+      const pods = live();
+      return pods.length === expected && pods.every((p) => gates.has(p.metadata.uid!)) ? pods : undefined;
+    }, 120_000, 500);
     expect(waiting.filter(isReady), "ready before the ConfigMap names their topology").toEqual([]);
     await applyManifests(cp, list.filter(isTopologyMap));
-    const expected = planOf(parseSettings(raw("5k"))).synapse.processes;
     await waitFor(`${expected} Synapse pods ready`, async () => {
       const pods = live();
       return pods.length === expected && pods.every(isReady) ? true : undefined;
@@ -119,11 +120,14 @@ describe("a Synapse shard change on a real control plane: every process stops, t
     const before = live();
     const old = before[0] ? topologyOf(before[0]) : undefined;
     await applyManifests(cp, manifests(at10k.resources).filter(isSynapse).filter((m) => !isTopologyMap(m)));
-    await new Promise((r) => setTimeout(r, 8000));
-    const pods = live();
-    const fresh = pods.filter((p) => topologyOf(p) !== old);
-    expect(fresh.length, "the rolls create their first pods on the new topology").toBeGreaterThan(0);
-    expect(fresh.filter(isReady)).toEqual([]);
+    // The rolls create their first pods on the new topology; they wait at the gate.
+    const fresh = await waitFor("the rolls' first pods on the new topology, each with its gate running", async () => {
+      const now = live().filter((p) => topologyOf(p) !== old);
+      return now.some((p) => gates.has(p.metadata.uid!)) ? now : undefined;
+    }, 60_000, 500);
+    // Time in which a gate that could pass would have passed.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(fresh.filter((p) => live().some((q) => q.metadata.uid === p.metadata.uid && isReady(q)))).toEqual([]);
     expect([...passed.values()].filter((p) => p.topology !== old)).toEqual([]);
   }, 120_000);
 
@@ -134,15 +138,11 @@ describe("a Synapse shard change on a real control plane: every process stops, t
     const hash = /matrix-scale%2Ftopology!%3D([0-9a-f]+)/.exec(script)![1]!;
     const old = live().filter((p) => topologyOf(p) !== hash && p.status.phase === "Running");
     expect(old.length).toBeGreaterThan(0);
-    const gone = new Map<string, number>();
-    const watch = setInterval(() => {
-      const now = new Set(synapsePods().map((p) => p.metadata.uid));
-      for (const p of old) if (!now.has(p.metadata.uid) && !gone.has(p.metadata.uid!)) gone.set(p.metadata.uid!, Date.now());
-    }, 100);
+    const stops = watchStops(synapsePods, old);
     const started = Date.now();
     const result = await runInCluster(cp, script, serviceAccountDir(cp, SYNAPSE_TOPOLOGY.restart, NAMESPACE), 300_000);
     const settled = Date.now();
-    clearInterval(watch);
+    const allStopped = stops.end();
     expect(result.code, `${name}\n${result.out}\n${cp.kubectl(["get", "statefulsets,deployments,pods", "-n", NAMESPACE, "-o", "wide", "--show-labels"]).stdout}`).toBe(0);
     expect(result.out).toContain(`stopped every pod not on ${SYNAPSE_TOPOLOGY.label}=${hash}`);
 
@@ -151,19 +151,19 @@ describe("a Synapse shard change on a real control plane: every process stops, t
     expect(pods.filter((p) => topologyOf(p) === hash && isReady(p))).toHaveLength(plan10k.synapse.processes);
     // The old ReplicaSets were scaled to none: nothing of the old map is left, so every autoscaled pod started at once.
     expect(pods.filter((p) => topologyOf(p) !== hash).map((p) => p.metadata.name)).toEqual([]);
-    expect(gone.size).toBe(old.length);
-    const stops = [...gone.values()];
-    // One collection delete: within one poll on an idle machine, 2.6 s once on a loaded CI machine; a roll
-    // would wait for each successor pod to be created and pass its gate before stopping the next.
-    expect(Math.max(...stops) - Math.min(...stops), "one request, not a roll").toBeLessThan(5000);
+    expect(allStopped, "every old process was seen stopping").toBe(true);
+    // One collection delete: one instant at which every old process stopped; a roll would wait for each
+    // successor pod to be created and pass its gate before stopping the next.
+    expect(stops.together(), "one request, not a roll").toBe(true);
     const firstNew = Math.min(...[...passed.values()].filter((p) => p.topology === hash).map((p) => p.at));
-    // A stop is seen within one 100 ms poll of the pod's removal; a gate passes only after it.
-    expect(firstNew).toBeGreaterThanOrEqual(Math.max(...stops) - 100);
+    const lastOld = Math.max(...stops.lastRunning.values());
+    // A gate passes only once no old pod runs: after each was last seen running.
+    expect(firstNew).toBeGreaterThanOrEqual(lastOld);
     // At no sample did processes of two topologies run at once.
     expect(running.filter((s) => s.topologies.size > 1).map((s) => [...s.topologies])).toEqual([]);
     console.log(
-      `Synapse shard change on the control plane: ${old.length} old processes stopped within ${Math.max(...stops) - Math.min(...stops)} ms; ` +
-        `first new process ${firstNew - Math.max(...stops)} ms after the last old one stopped; all ${plan10k.synapse.processes} on ${hash} ${((settled - started) / 1000).toFixed(1)} s after the Job started`,
+      `Synapse shard change on the control plane: ${old.length} old processes stopped at one instant (last seen running ${lastOld - started} ms after the Job started); ` +
+        `first new process ${firstNew - lastOld} ms after that; all ${plan10k.synapse.processes} on ${hash} ${((settled - started) / 1000).toFixed(1)} s after the Job started`,
     );
   }, 360_000);
 });

@@ -223,12 +223,13 @@ describe("deviation: call servers at 100 CCU", () => {
 describe("deviation: the application pool is packed, the seed's count is a reference", () => {
   // Seed server tables (3.2 … 7.2): 3 × 8 vCPU, 5 × 16, 8 × 16, 12 × 32, 21 × 32 application nodes. Packed
   // (docs/sizing.md "Pools"): the cheapest instance type and count on which every pod fits with one node
-  // lost and the fleet at maximum autoscale mid-rollout, never below 3 (n-minus-1.test.ts checks it is the least).
+  // lost and the fleet at maximum autoscale mid-rollout, the essential pods back however the scheduler spread
+  // them, never below 3 (n-minus-1.test.ts checks it is the least).
   const PACKED: Record<string, [seed: number, planned: number, type: string]> = {
-    "100": [3, 9, "c7i.xlarge"],
-    "1k": [5, 8, "c7i.2xlarge"],
-    "5k": [8, 6, "m7i.4xlarge"],
-    "10k": [12, 5, "c7i.8xlarge"],
+    "100": [3, 6, "c7i.2xlarge"],
+    "1k": [5, 5, "c7i.4xlarge"],
+    "5k": [8, 8, "m7i.4xlarge"],
+    "10k": [12, 6, "m7i.8xlarge"],
     "20k": [21, 5, "m7i.12xlarge"],
   };
   it.each(TIERS)("tier %s", (tier) => {
@@ -255,14 +256,17 @@ describe("deviation: the application pool is packed, the seed's count is a refer
 });
 
 describe("deviation: application nodes at 100 CCU", () => {
-  it("the seed's 3 × 8 vCPU nodes cannot hold the fleet, Redis and Sentinels with one node lost; the plan's 9 × c7i.xlarge hold it with a zone (3 nodes) lost", () => {
+  it("the seed's 3 × 8 vCPU nodes cannot hold the fleet, Redis and Sentinels with one node lost; the plan's 6 × c7i.2xlarge hold it with a zone (2 nodes) lost", () => {
     const p = planForTier("100");
     const app = row(p, "application");
     const usage = p.pools.find((u) => u.role === "application")!;
     expect(SERVER_TABLES["100"]!.find(([name]) => name === "Application Nodes")!.slice(1, 3)).toEqual([3, "8 vCPU"]);
     expect(usage.requested.vcpu).toBeGreaterThan(2 * allocatable("c7i.2xlarge").vcpu);
-    expect([app.count, app.instanceType]).toEqual([9, "c7i.xlarge"]);
-    expect(usage.requested.vcpu).toBeLessThan(6 * allocatable("c7i.xlarge").vcpu);
+    expect([app.count, app.instanceType]).toEqual([6, "c7i.2xlarge"]);
+    expect(usage.requested.vcpu).toBeLessThan(4 * allocatable("c7i.2xlarge").vcpu);
+    // Nodes of 4 vCPU would hold the requests, but main's 2 vCPU beside another 2-vCPU process do not fit one:
+    // after a loss main may find every survivor that full (docs/sizing.md "Pools").
+    expect(p.synapse.workers.main.resources.requests.vcpu * 2).toBeGreaterThan(allocatable("c7i.xlarge").vcpu);
     expect(app.countReason).toMatch(/one node lost.*a zone lost/);
   });
 });

@@ -8,7 +8,7 @@
  *   proxies + 2 JWT service pods).
  */
 import { describe, expect, it } from "vitest";
-import { allocatable, pack, type PodDemand } from "../../sizing/packing";
+import { allocatable, essentialsReturn, nodesNeeded, pack, type PodDemand } from "../../sizing/packing";
 import { podsByPool } from "../../sizing/pools";
 import { planForTier } from "../helpers";
 
@@ -47,6 +47,41 @@ describe("first-fit decreasing by size", () => {
   it("two CPU-heavy and two memory-light pods: the same with the roles swapped", () => {
     const pods = [pod("s1", 0.05, 0.5), pod("s2", 0.05, 0.5), pod("c1", 0.9, 0.1), pod("c2", 0.9, 0.1)];
     expect(pack(pods, node, 2)).not.toBeNull();
+  });
+});
+
+describe("essential pods come back however the scheduler spread them", () => {
+  const node = { vcpu: 4, memoryGiB: 8 };
+  const pod = (vcpu: number, memoryGiB: number, essential = true): PodDemand => ({ owner: "p", vcpu, memoryGiB, essential });
+
+  it("a 2-vCPU essential pod beside another of its size fills a 4-vCPU node: no count of such nodes is enough", () => {
+    // By hand: (2 + 2 - 2) / n + 2 × 2 = 4 + 2/n > 4 for every n; pack() alone places both on 2 nodes.
+    const pods = [pod(2, 1), pod(2, 1)];
+    expect(pack(pods, node, 2)).not.toBeNull();
+    expect(essentialsReturn(pods, node, 1000)).toBe(false);
+    expect(nodesNeeded(pods, pods, node, 3)).toBeNull();
+  });
+
+  it("an even share of the others plus the two largest: 1.5-vCPU pods on 4-vCPU nodes", () => {
+    // Six pods of 1.5 vCPU: (9 - 1.5) / n + 3 ≤ 4 from n = 7.5, so 8 survivors; on 7 a spread may leave none room.
+    const pods = Array.from({ length: 6 }, () => pod(1.5, 1));
+    expect(essentialsReturn(pods, node, 7)).toBe(false);
+    expect(essentialsReturn(pods, node, 8)).toBe(true);
+    // Memory counts the same way: (6 - 1) / n + 2 ≤ 8 on one node already.
+    expect(essentialsReturn(Array.from({ length: 6 }, () => pod(0.1, 1)), node, 1)).toBe(true);
+  });
+
+  it("pods that preempt nothing do not count; none at all always come back", () => {
+    expect(essentialsReturn([pod(2, 1, false), pod(2, 1, false)], node, 1)).toBe(true);
+    expect(essentialsReturn([pod(2, 1), pod(2, 1, false)], node, 1)).toBe(true);
+    expect(essentialsReturn([], node, 0)).toBe(true);
+    expect(essentialsReturn([pod(0.1, 0.1)], node, 0)).toBe(false);
+  });
+
+  it("the pools mark as essential exactly what runs at the essential PriorityClass: all but synchrotrons and generic workers", () => {
+    const load = podsByPool(planForTier("100"));
+    const plain = [...new Set(load.application.base.filter((p) => !p.essential).map((p) => p.owner))].sort();
+    expect(plain).toEqual(["synapse/generic", "synapse/synchrotron"]);
   });
 });
 

@@ -16,7 +16,7 @@ import type { Plan } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
 import { PRICES } from "../../sizing/prices";
 import { planFor, planForTier, row } from "../helpers";
-import { allocatableOf, applicationPods, mayFit, nodesLeftAfterZoneLoss, packs, podsAfterZoneLoss, total, verdict, type Node, type Pod } from "./pool-model";
+import { allocatableOf, applicationPods, essentialRoom, mayFit, nodesLeftAfterZoneLoss, packs, podsAfterZoneLoss, total, verdict, type Node, type Pod } from "./pool-model";
 
 const toDemand = (pods: Pod[]): PodDemand[] => pods.map((x) => ({ owner: x.owner, vcpu: x.vcpu, memoryGiB: x.memoryGiB, ...(x.group ? { spreadGroup: x.group } : {}) }));
 
@@ -71,9 +71,14 @@ describe("N-1, recomputed", () => {
     const node = allocatableOf(8, 16);
     expect(verdict(pods, node, 3)).toBe(false);
     expect(verdict(pods, node, 4)).toBe(true);
-    expect([row(p, "application").count, row(p, "application").vcpu]).toEqual([9, 4]);
+    expect([row(p, "application").count, row(p, "application").vcpu]).toEqual([6, 8]);
+    expect(packs(podsAfterZoneLoss(pods), node, nodesLeftAfterZoneLoss(6))).toBe(true);
+    expect(essentialRoom(podsAfterZoneLoss(pods), node, nodesLeftAfterZoneLoss(6))).toBe(true);
+    expect(essentialRoom(podsAfterZoneLoss(pods), node, nodesLeftAfterZoneLoss(5))).toBe(false);
+    // 4-vCPU nodes pack the fleet on paper (9 of them lose a zone), but main (2 vCPU) beside another 2-vCPU process
+    // fills one: however many there are, a spread placement may leave main nowhere to go.
     expect(packs(podsAfterZoneLoss(pods), allocatableOf(4, 8), nodesLeftAfterZoneLoss(9))).toBe(true);
-    expect(mayFit(podsAfterZoneLoss(pods), allocatableOf(4, 8), nodesLeftAfterZoneLoss(8))).toBe(false);
+    expect(essentialRoom(podsAfterZoneLoss(pods), allocatableOf(4, 8), 1000)).toBe(false);
   });
 
   it.each(TIERS)("tier %s: every pool's verdict, requests and N-1 utilisation agree with ours", (tier) => {
@@ -87,6 +92,8 @@ describe("N-1, recomputed", () => {
     expect(app.fitsNMinus1).toBe(true);
     expect(packs(max, node, app.nodes), "maximum autoscale on every node").toBe(true);
     expect(packs(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(app.nodes)), "the base fleet on the nodes a zone loss leaves").toBe(true);
+    expect(essentialRoom(base, node, app.nodes - 1), "the essential pods come back after a node loss").toBe(true);
+    expect(essentialRoom(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(app.nodes)), "and after a zone loss").toBe(true);
     expect(app.pods).toBe(base.length);
     // Reported to 1/100.
     const near = (reported: number, exact: number) => expect(Math.abs(reported - exact)).toBeLessThanOrEqual(0.005 + 1e-9);
@@ -100,7 +107,12 @@ describe("N-1, recomputed", () => {
     // fewer a necessary condition fails.
     expect(appRow.count).toBeGreaterThanOrEqual(3);
     const fewer = appRow.count - 1;
-    if (appRow.count > 3) expect(mayFit(base, node, fewer - 1) && mayFit(max, node, fewer) && mayFit(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(fewer)), `${fewer} nodes would do`).toBe(false);
+    if (appRow.count > 3)
+      expect(
+        mayFit(base, node, fewer - 1) && mayFit(max, node, fewer) && mayFit(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(fewer)) &&
+          essentialRoom(base, node, fewer - 1) && essentialRoom(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(fewer)),
+        `${fewer} nodes would do`,
+      ).toBe(false);
 
     // One-per-node pools: one member per node, N-1 by quorum (docs/sizing.md "Nodes").
     const pool = (role: string) => p.pools.find((u) => u.role === role)!;
@@ -130,7 +142,10 @@ describe("N-1, recomputed", () => {
         const node = allocatableOf(cores, cores * ratio);
         // The fewest nodes our packer fills (one lost, or a zone, for the base fleet; all for the maximum), from 3 up.
         let n = 3;
-        while (n < 60 && !(packs(base, node, n - 1) && packs(max, node, n) && packs(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(n)))) n++;
+        const holds = (k: number) =>
+          packs(base, node, k - 1) && packs(max, node, k) && packs(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(k)) &&
+          essentialRoom(base, node, k - 1) && essentialRoom(podsAfterZoneLoss(base), node, nodesLeftAfterZoneLoss(k));
+        while (n < 60 && !holds(n)) n++;
         if (n === 60) continue;
         const cost = n * PRICES.instanceUsdPerHour[`${family}.${size}`];
         expect(cost, `${tier}: ${n} × ${family}.${size} ($${cost.toFixed(3)}/h) against ${appRow.count} × ${appRow.instanceType} ($${planCost.toFixed(3)}/h)`).toBeGreaterThanOrEqual(planCost - 1e-9);

@@ -15,6 +15,8 @@ export interface Pod {
   memoryGiB: number;
   /** Pods of one group must run on distinct nodes (required anti-affinity). */
   group?: string;
+  /** At the essential PriorityClass (docs/hardware.md): preempts the others. */
+  essential?: boolean;
 }
 export interface Node {
   vcpu: number;
@@ -41,6 +43,12 @@ const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), h
 
 const each = (owner: string, count: number, r: Resources, group?: string): Pod[] =>
   Array.from({ length: count }, () => ({ owner, vcpu: r.requests.vcpu, memoryGiB: r.requests.memoryGiB, ...(group ? { group } : {}) }));
+
+/**
+ * docs/hardware.md: Synapse's named processes, HAProxy, Redis with its Sentinels and master proxy,
+ * and lk-jwt-service run at the essential PriorityClass; synchrotrons and generic workers do not.
+ */
+const isEssential = (owner: string) => !["synchrotron", "generic"].includes(owner);
 
 /** docs/sizing.md: mid-rollout, one surging and one draining pod more of each autoscaled type. */
 const ROLLOUT_EXTRA_PODS = 2;
@@ -70,7 +78,22 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
     pods.push(...each("haproxy", p.routing.haproxy.replicas + 1, p.routing.haproxy.resources), ...each("lk-jwt-service", ROLLOUT_EXTRA_PODS, p.livekit.jwtService.resources));
     for (const r of Object.values(p.redis)) if (r.masterProxy) pods.push(...each("proxy", ROLLOUT_EXTRA_PODS, r.masterProxy.resources));
   }
-  return pods;
+  return pods.map((x) => (isEssential(x.owner) ? { ...x, essential: true } : x));
+}
+
+/**
+ * docs/sizing.md "Pools": the scheduler spreads pods, so after a loss each of the `nodes` left may
+ * hold its even share of the other essential pods and one essential pod more; every essential pod
+ * must still fit beside that (the others it preempts).
+ */
+export function essentialRoom(pods: Pod[], node: Node, nodes: number): boolean {
+  const essential = pods.filter((x) => x.essential);
+  const all = total(essential);
+  for (const dim of ["vcpu", "memoryGiB"] as const) {
+    const biggest = essential.reduce((m, x) => Math.max(m, x[dim]), 0);
+    for (const x of essential) if ((all[dim] - x[dim]) / nodes + biggest + x[dim] > node[dim] + EPS) return false;
+  }
+  return true;
 }
 
 /**

@@ -108,7 +108,7 @@ describe("sizing over random ccu", () => {
     );
   });
 
-  // Not the server count: 100 users pack on 9 × c7i.xlarge, 1,000 on 8 × c7i.2xlarge.
+  // Not the server count: 100 users pack on 6 × c7i.2xlarge, 1,000 on 5 × c7i.4xlarge.
   it("is monotonic: more users never get fewer CPUs, memory, dollars, processes, connections or storage", () => {
     fc.assert(
       fc.property(ccuArb, ccuArb, (x, y) => {

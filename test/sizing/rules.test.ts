@@ -488,7 +488,7 @@ describe("servers and cost", () => {
   // rounded up to 10 GB: 120 GB; 50 GB elsewhere.
   const ROWS_100: [role: string, count: number, type: string, monthly: number, taints: boolean][] = [
     ["controlPlane", 3, "c7i.xlarge", 3 * (0.1785 * 730 + 50 * 0.08), false],
-    ["application", 9, "c7i.xlarge", 9 * (0.1785 * 730 + 70 * 0.08), false],
+    ["application", 6, "c7i.2xlarge", 6 * (0.357 * 730 + 70 * 0.08), false],
     ["database", 3, "m7i.xlarge", 3 * (0.2016 * 730 + 50 * 0.08), true],
     ["storage", 6, "c7i.xlarge", 6 * (0.1785 * 730 + 50 * 0.08), true],
     ["calls", 4, "c7i.xlarge", 4 * (0.1785 * 730 + 50 * 0.08), true],
@@ -514,9 +514,9 @@ describe("servers and cost", () => {
     // persisters, senders, stream writers, pushers, 1 background) with a 0.5 GiB /tmp, and 2 media workers with
     // 1 GiB /tmp and a 1 GiB store: 14 GiB = 15.03 GB; (40 + 15.03) / 0.9 = 61.1, up to the 10 GB step.
     expect(row(p, "application").rootDiskGB).toBe(70);
-    // 26 servers; 12+36+12+24+16+4 vCPU; 24+72+48+48+32+16 GiB; volumes per node: etcd 100, Redis 6 × 54 / 9 = 36,
+    // 23 servers; 12+48+12+24+16+4 vCPU; 24+96+48+48+32+16 GiB; volumes per node: etcd 100, Redis 6 × 54 / 6 = 54,
     // PostgreSQL 500, MinIO 1000, none, Prometheus + Loki 900.
-    expect([p.totals.servers, p.totals.vcpu, p.totals.memoryGiB, p.totals.storageGB]).toEqual([26, 104, 240, 3 * 100 + 9 * 36 + 3 * 500 + 6 * 1000 + 900]);
+    expect([p.totals.servers, p.totals.vcpu, p.totals.memoryGiB, p.totals.storageGB]).toEqual([23, 116, 264, 3 * 100 + 6 * 54 + 3 * 500 + 6 * 1000 + 900]);
     const sum = ROWS_100.reduce((n, r) => n + r[3], 0) + VOLUMES_100;
     expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.1);
     expect(p.bill.monthlyUsd).toBe(p.totals.monthlyUsd);
@@ -531,7 +531,7 @@ describe("servers and cost", () => {
     const network = (3 * 0.045 + 2 * 0.0225 + 13 * 0.005 + 0.1) * 730;
     const sum = ROWS_100.slice(1).reduce((n, r) => n + r[3], 0) + VOLUMES_100 + network;
     expect(Math.abs(p.totals.monthlyUsd - sum)).toBeLessThanOrEqual(0.1);
-    expect(p.totals.servers).toBe(23);
+    expect(p.totals.servers).toBe(20);
     expect(p.bill.eksSupport).toBe("standard");
     // An existing VPC: no NAT gateways of ours, and 3 addresses fewer.
     const byo = planForTier("100", { target: "aws", aws: { vpcId: "vpc-0abc", privateSubnetIds: ["subnet-01", "subnet-02", "subnet-03"], publicSubnetIds: ["subnet-04", "subnet-05", "subnet-06"] } });
@@ -568,7 +568,7 @@ describe("node pool overrides", () => {
       ["compliance", 2],
       ["monitoring", 2],
     ]);
-    expect(row(p, "application").countReason).toBe("overrides.nodePools.application.count (9 would do)");
+    expect(row(p, "application").countReason).toBe("overrides.nodePools.application.count (6 would do)");
     expect(row(planFor(100), "application").countReason).toBe("packed: the cheapest nodes its pods fit with one node lost (N-1), with a zone lost, and at maximum autoscale mid-rollout");
     expect(refusal(() => planFor(100, { overrides: { nodePools: { storage: { count: 5 } } } })).message).toBe(
       "pool holds its workload: 5 storage nodes < 6 needed for 6 MinIO servers, one per node; fix: set count to 6 or more (matrix-scale:overrides.nodePools.storage.count)",
@@ -577,7 +577,7 @@ describe("node pool overrides", () => {
       "pool holds its workload: 3 calls nodes < 4 needed for 2 LiveKit + 2 coturn hosts; fix: set count to 4 or more (matrix-scale:overrides.nodePools.calls.count)",
     );
     expect(refusal(() => planFor(100, { overrides: { nodePools: { application: { count: 3 } } } })).message).toBe(
-      "pool holds its workload: 3 application nodes < 9 needed for its pods with one node or a zone lost; fix: set count to 9 or more (matrix-scale:overrides.nodePools.application.count)",
+      "pool holds its workload: 3 application nodes < 6 needed for its pods with one node or a zone lost; fix: set count to 6 or more (matrix-scale:overrides.nodePools.application.count)",
     );
     expect(planFor(100, { overrides: { nodePools: { database: { count: 3 } } } }).inventory.find((r) => r.role === "database")!.count).toBe(3);
   });

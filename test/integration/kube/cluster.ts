@@ -190,6 +190,14 @@ export interface ApplyResult {
  * validation, no forced conflicts): definitions first (namespaces, CRDs, storage classes), then
  * everything else. Throws with the API server's words if any object is refused.
  */
+/** Polled rather than `kubectl wait`: a CRD created a moment ago has no status yet, which kubectl wait reports as an error. */
+export async function crdsEstablished(cp: ControlPlane): Promise<void> {
+  await waitFor("every CRD Established", async () => {
+    const crds = JSON.parse(cp.must(["get", "crd", "-o", "json"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    return crds.items.every((crd) => crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) ? true : undefined;
+  }, 120_000, 500);
+}
+
 export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]): Promise<ApplyResult> {
   // What the engine creates before the workloads (they depend on it): namespaces, CRDs, storage and priority classes.
   const first = new Set(["Namespace", "CustomResourceDefinition", "StorageClass", "PriorityClass"]);
@@ -203,11 +211,7 @@ export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]
     warnings.push(...r.stderr.split("\n").filter((line) => line.startsWith("Warning:")));
   };
   apply(definitions);
-  // Polled rather than `kubectl wait`: a CRD created a moment ago has no status yet, which kubectl wait reports as an error.
-  await waitFor("every CRD Established", async () => {
-    const crds = JSON.parse(cp.must(["get", "crd", "-o", "json"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-    return crds.items.every((crd) => crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) ? true : undefined;
-  }, 60_000, 500);
+  await crdsEstablished(cp);
   apply(rest);
   return { objects: definitions.length + rest.length, warnings };
 }
@@ -462,4 +466,52 @@ export async function loseZone(cp: ControlPlane, zone: string): Promise<ZoneLoss
     workloads.set(ownerOf(p), { ...w, ready: w.ready + (isReady(p) ? 1 : 0), replicas: w.replicas + 1 });
   }
   return { zone, nodes: lost.length, workloads, waiting: waitingFor(cp, settled), seconds: Math.round((Date.now() - started) / 1000) };
+}
+
+/**
+ * What polling can prove about when `old` pods stopped. A listing takes seconds on a loaded
+ * machine, so a pod's stop is known only between two bounds: `lastAlive`, the start of the last
+ * listing that showed it running and not being deleted (it ran at some instant after that), and
+ * `stopped`, the end of the first listing that showed it gone or being deleted. `lastRunning` also
+ * counts a pod being deleted whose phase is still Running (its processes drain).
+ */
+export interface StopWatch {
+  lastAlive: Map<string, number>;
+  lastRunning: Map<string, number>;
+  stopped: Map<string, number>;
+  /** Stops polling; true when every old pod was seen stopping. */
+  end(): boolean;
+  /** Whether the bounds allow one instant at which every pod stopped (one request, not a roll). */
+  together(): boolean;
+}
+
+export function watchStops(list: () => Pod[], old: readonly Pod[], everyMs = 100): StopWatch {
+  const listed = Date.now();
+  const lastAlive = new Map(old.map((p) => [p.metadata.uid!, listed]));
+  const lastRunning = new Map(lastAlive);
+  const stopped = new Map<string, number>();
+  const timer = setInterval(() => {
+    const asked = Date.now();
+    const now = new Map(list().map((p) => [p.metadata.uid!, p]));
+    const returned = Date.now();
+    for (const p of old) {
+      const uid = p.metadata.uid!;
+      const seen = now.get(uid);
+      if (seen?.status.phase === "Running") lastRunning.set(uid, asked);
+      if (seen && !seen.metadata.deletionTimestamp && seen.status.phase === "Running") lastAlive.set(uid, asked);
+      else if (!stopped.has(uid)) stopped.set(uid, returned);
+    }
+  }, everyMs);
+  return {
+    lastAlive,
+    lastRunning,
+    stopped,
+    end: () => {
+      clearInterval(timer);
+      return stopped.size === old.length;
+    },
+    // Stopped at one instant T: each pod ran after its lastAlive and stopped by T, so every lastAlive precedes
+    // every stopped. In a roll, a pod is seen stopped before the next one is last seen running.
+    together: () => Math.max(...lastAlive.values()) <= Math.min(...stopped.values()),
+  };
 }
