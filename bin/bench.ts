@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseSettings, plan, type Plan } from "../sizing";
 import { instanceType, VOLUME_TYPE_BY_DISK } from "../sizing/inventory";
+import { applicationBinds } from "../sizing/pools";
 import { instanceMonthlyUsd, volumeMonthlyUsd } from "../sizing/prices";
 import { TIER_CCU, TIER_IDS, TIER_TABLES, type TierId } from "../sizing/tiers";
 import { runProgram } from "./mock-runtime";
@@ -112,7 +113,8 @@ async function benchEnginePreview(): Promise<{ ms: number } | { missing: string 
 /**
  * Per pool, what it provisions over what it must hold: with one node lost for the base fleet
  * (rescheduling pools) or on every node (one-per-node pools), and on every node at maximum
- * autoscale mid-rollout. Below 1 would not fit; the goal is at most 1.25 unless an HA floor binds.
+ * autoscale mid-rollout. Below 1 would not fit; the goal is at most 1.25 unless an HA floor binds
+ * (the essential pods' return after a loss is one: it is printed beside the ratios).
  */
 function poolFit(p: Plan) {
   return p.pools
@@ -143,12 +145,13 @@ function seedMonthlyUsd(p: Plan): number {
 
 function benchCapacity() {
   console.log("\ncapacity per tier (target aws): provisioned ÷ required per pool, vCPU / memory (N-1: base fleet with one node lost, or every member on its node; max: maximum autoscale mid-rollout)");
-  console.log(`${"tier".padEnd(6)}${"pool".padEnd(13)}${"nodes".padStart(6)}${"N-1 vCPU".padStart(10)}${"N-1 mem".padStart(9)}${"max vCPU".padStart(10)}${"max mem".padStart(9)}`);
+  console.log(`${"tier".padEnd(6)}${"pool".padEnd(13)}${"nodes".padStart(6)}${"N-1 vCPU".padStart(10)}${"N-1 mem".padStart(9)}${"max vCPU".padStart(10)}${"max mem".padStart(9)}  what one node fewer would break`);
   const bills: string[] = [];
   for (const tier of TIER_IDS) {
     const p = plan(parseSettings({ ccu: TIER_CCU[tier], serverName: "bench.example.com", target: "aws" }));
     for (const f of poolFit(p)) {
-      console.log(`${tier.padEnd(6)}${f.role.padEnd(13)}${String(f.nodes).padStart(6)}${f.nMinus1.vcpu.toFixed(2).padStart(10)}${f.nMinus1.memoryGiB.toFixed(2).padStart(9)}${f.atMax.vcpu.toFixed(2).padStart(10)}${f.atMax.memoryGiB.toFixed(2).padStart(9)}`);
+      const binds = f.role === "application" ? applicationBinds(p).join("; ") : "one member per node";
+      console.log(`${tier.padEnd(6)}${f.role.padEnd(13)}${String(f.nodes).padStart(6)}${f.nMinus1.vcpu.toFixed(2).padStart(10)}${f.nMinus1.memoryGiB.toFixed(2).padStart(9)}${f.atMax.vcpu.toFixed(2).padStart(10)}${f.atMax.memoryGiB.toFixed(2).padStart(9)}  ${binds}`);
     }
     const seed = seedMonthlyUsd(p);
     bills.push(`${tier.padEnd(6)}${usd(p.bill.monthlyUsd).padStart(12)}${usd(seed).padStart(14)}${usd(seed - p.bill.monthlyUsd).padStart(12)}${`${((1 - p.bill.monthlyUsd / seed) * 100).toFixed(0)}%`.padStart(6)}`);

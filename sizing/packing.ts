@@ -107,12 +107,35 @@ export function essentialsReturn(pods: readonly PodDemand[], perNode: Capacity, 
   });
 }
 
+/** One thing a pool's node count must satisfy, named for reports (`npm run bench` says which binds). */
+export interface PoolCondition {
+  name: string;
+  holds(nodes: number): boolean;
+}
+
 /**
- * Smallest node count ≥ `atLeast` on which `pods` fit with one node lost, and `podsAtMax` fit on all
- * nodes; with `zones`, `pods` (less what a lost zone's volumes hold) also fit on the nodes the other
- * zones keep. After a loss the essential pods must also come back however the scheduler spread them
+ * What a rescheduling pool of `n` nodes must hold: `pods` with one node lost, `podsAtMax` on all
+ * nodes; with `zones`, `pods` (less what a lost zone's volumes hold) on the nodes the other zones
+ * keep. After a loss the essential pods must also come back however the scheduler spread them
  * (`essentialsReturn`).
  */
+export function poolConditions(pods: readonly PodDemand[], podsAtMax: readonly PodDemand[], perNode: Capacity, zones?: number): PoolCondition[] {
+  const displaced = zones === undefined ? undefined : afterZoneLoss(pods);
+  const zoneLeft = (n: number) => n - nodesInOneZone(n, zones!);
+  return [
+    { name: "base fleet with one node lost", holds: (n) => pack(pods, perNode, n - 1) !== null },
+    { name: "essential pods back after a node loss", holds: (n) => essentialsReturn(pods, perNode, n - 1) },
+    { name: "maximum autoscale mid-rollout", holds: (n) => pack(podsAtMax, perNode, n) !== null },
+    ...(displaced === undefined
+      ? []
+      : [
+          { name: "base fleet with a zone lost", holds: (n: number) => pack(displaced, perNode, zoneLeft(n)) !== null },
+          { name: "essential pods back after a zone loss", holds: (n: number) => essentialsReturn(displaced, perNode, zoneLeft(n)) },
+        ]),
+  ];
+}
+
+/** Smallest node count ≥ `atLeast` (and 2) for which every one of `poolConditions` holds. */
 export function nodesNeeded(
   pods: readonly PodDemand[],
   podsAtMax: readonly PodDemand[],
@@ -121,16 +144,9 @@ export function nodesNeeded(
   limit = 1000,
   zones?: number,
 ): number | null {
-  const displaced = zones === undefined ? undefined : afterZoneLoss(pods);
   // However many nodes: the largest essential pod must fit beside one more of its size.
   if (!essentialsReturn(pods, perNode, Number.POSITIVE_INFINITY)) return null;
-  for (let n = Math.max(atLeast, 2); n <= limit; n++) {
-    const zoneKept = () => {
-      if (displaced === undefined) return true;
-      const survivors = n - nodesInOneZone(n, zones!);
-      return pack(displaced, perNode, survivors) !== null && essentialsReturn(displaced, perNode, survivors);
-    };
-    if (pack(pods, perNode, n - 1) && essentialsReturn(pods, perNode, n - 1) && pack(podsAtMax, perNode, n) && zoneKept()) return n;
-  }
+  const conditions = poolConditions(pods, podsAtMax, perNode, zones);
+  for (let n = Math.max(atLeast, 2); n <= limit; n++) if (conditions.every((c) => c.holds(n))) return n;
   return null;
 }

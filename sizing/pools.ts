@@ -1,7 +1,8 @@
 /** Which pods each node pool carries, how many nodes that takes, and how full the pool is. */
-import { ROUTING } from "./additions";
+import { APPLICATION_NODES_FLOOR, ROUTING } from "./additions";
 import { PlanError } from "./errors";
-import { nodesNeeded, pack, sumDemand, type Capacity, type PodDemand } from "./packing";
+import { allocatable, nodesNeeded, pack, poolConditions, sumDemand, type Capacity, type PodDemand } from "./packing";
+import { ZONE_COUNT } from "./inventory";
 import { rolloutOverlap } from "./synapse";
 import type { Plan, PoolUsage, RedisPlan, Resources, WorkerPlan } from "./types";
 import type { InventoryRole } from "./types";
@@ -114,6 +115,20 @@ export function cheapestApplicationNodes(
     );
   }
   return { instanceType: best.instanceType, vcpu: best.vcpu, memoryGiB: best.memoryGiB, count: best.count };
+}
+
+/**
+ * What sets the application pool's count: the conditions one node fewer would break, or the HA
+ * floor when none would (an override above the need reads the same).
+ */
+export function applicationBinds(p: Plan): string[] {
+  const row = p.inventory.find((r) => r.role === "application");
+  if (!row) return [];
+  const load = podsByPool(p).application;
+  const failing = poolConditions(load.base, load.max, allocatable(row.instanceType), ZONE_COUNT)
+    .filter((c) => !c.holds(row.count - 1))
+    .map((c) => c.name);
+  return failing.length > 0 ? failing : [`the floor of ${APPLICATION_NODES_FLOOR} nodes`];
 }
 
 /** No fewer nodes than the floor, nor than the requests need (one more for the base fleet's N-1). */
