@@ -79,7 +79,8 @@ export async function program(options: ProgramOptions = {}) {
   });
   const charts: ChartOptions = { ...(options.chartStandIns ? { standIns: options.chartStandIns } : {}), transforms: !options.mockRuntime };
   // Load-balancer Services wait for the controller that gives them their NLB.
-  const loadBalancerController = nodePools && awsParts
+  const controllerSize = thePlan.routing.loadBalancerController;
+  const loadBalancerController = nodePools && awsParts && controllerSize
     ? new awsParts.LoadBalancerController("matrix", {
         clusterName: nodePools.clusterName,
         region: settings.aws.region,
@@ -87,6 +88,7 @@ export async function program(options: ProgramOptions = {}) {
         oidcProvider: nodePools.oidcProvider,
         provider: cluster.provider,
         pool: thePlan.routing.haproxy.pool,
+        size: controllerSize,
         charts,
       })
     : undefined;

@@ -244,6 +244,13 @@ export const CACHE_AUTOTUNING = { maxShare: 0.6, targetShare: 0.45, minTtlMinute
  */
 export const MATRIX_RTC = { maxEventDelay: "24h", delayedEventManagement: { perSecond: 1, burstCount: 20 }, messageBurstAtLeast: 30 } as const;
 
+/**
+ * The AWS Load Balancer Controller (target aws): two replicas (one leads) reconciling a handful of
+ * Services, on the application pool; small and fixed whatever the tier. Requests are what the pool
+ * counts; the limit leaves room for a burst of reconciles.
+ */
+export const LOAD_BALANCER_CONTROLLER = { replicas: 2, requests: { vcpu: 0.1, memoryGiB: 0.25 }, limits: { vcpu: 0.5, memoryGiB: 0.5 } } as const;
+
 /** lk-jwt-service: issues LiveKit tokens to Matrix clients (Element Call); small and stateless. */
 export const LK_JWT_SERVICE = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;
 

@@ -3,7 +3,7 @@
  * Pure and deterministic (the date for "runs out on" messages is an explicit option).
  */
 import { planEdge } from "./edge";
-import { APPLICATION_NODES_FLOOR, HAPROXY, MONITORING, PLAN_UPGRADE_AT, ROOT_DISK, ROUTING, URGENT_UPGRADE_AT } from "./additions";
+import { APPLICATION_NODES_FLOOR, HAPROXY, LOAD_BALANCER_CONTROLLER, MONITORING, PLAN_UPGRADE_AT, ROOT_DISK, ROUTING, URGENT_UPGRADE_AT } from "./additions";
 import { monthlyBill } from "./bill";
 import { eksVersionWarning } from "./eks-versions";
 import { planCalls } from "./calls";
@@ -88,6 +88,9 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
       initialSyncsPerSynchrotron: ROUTING.initialSyncsPerSynchrotron,
       healthCheckIntervalSeconds: ROUTING.healthCheckIntervalSeconds,
       edge: planEdge(settings, synapse),
+      ...(settings.target === "aws"
+        ? { loadBalancerController: { replicas: LOAD_BALANCER_CONTROLLER.replicas, resources: { requests: { ...LOAD_BALANCER_CONTROLLER.requests }, limits: { ...LOAD_BALANCER_CONTROLLER.limits } } } }
+        : {}),
     },
     redis,
     postgres,

@@ -89,12 +89,13 @@ export function pack(pods: readonly PodDemand[], perNode: Capacity, nodes: numbe
 }
 
 /**
- * Whether every essential pod finds room on `nodes` survivors however kube-scheduler placed them.
- * The scheduler spreads pods (least-allocated scoring), it does not pack them as `pack` does: a
- * survivor holds about its share of the other essential pods, and up to one pod more since pods
- * land whole. An essential pod preempts everything else, so it comes back when it fits beside
- * that; the largest is the hardest. Found on the control plane: at 100 CCU, 2-vCPU processes on
- * 3.6-vCPU nodes packed on paper and stayed Pending after a zone loss.
+ * Whether every essential pod finds room on `nodes` survivors under kube-scheduler's spread. The
+ * scheduler spreads pods (least-allocated scoring), it does not pack them as `pack` does. The
+ * model: a survivor holds its share of the other essential pods, and up to one pod more since pods
+ * land whole; an essential pod preempts everything else, so it comes back when it fits beside
+ * that; the largest is the hardest. A model, not a bound for every placement (that would need
+ * several times the nodes); the control-plane zone loss checks it. Found there: at 100 CCU,
+ * 2-vCPU processes on 3.6-vCPU nodes packed on paper and stayed Pending after a zone loss.
  */
 export function essentialsReturn(pods: readonly PodDemand[], perNode: Capacity, nodes: number): boolean {
   const essential = pods.filter((p) => p.essential);

@@ -1,7 +1,7 @@
 /** Which pods each node pool carries, how many nodes that takes, and how full the pool is. */
 import { APPLICATION_NODES_FLOOR, ROUTING } from "./additions";
 import { PlanError } from "./errors";
-import { allocatable, nodesNeeded, pack, poolConditions, sumDemand, type Capacity, type PodDemand } from "./packing";
+import { allocatable, essentialsReturn, nodesNeeded, pack, poolConditions, sumDemand, type Capacity, type PodDemand } from "./packing";
 import { ZONE_COUNT } from "./inventory";
 import { rolloutOverlap } from "./synapse";
 import type { Plan, PoolUsage, RedisPlan, Resources, WorkerPlan } from "./types";
@@ -36,11 +36,14 @@ type PlanParts = Pick<Plan, "synapse" | "routing" | "redis" | "postgres" | "mini
  */
 export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDemand[]; max: PodDemand[] }> {
   const workers = Object.values(p.synapse.workers) as WorkerPlan[];
+  const lbc = p.routing.loadBalancerController;
   const shared = essential([
     ...pods("haproxy", p.routing.haproxy.replicas, p.routing.haproxy.resources),
     ...redisPods("synapse", p.redis.synapse),
     ...redisPods("livekit", p.redis.livekit),
     ...pods("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources),
+    // Not ours to preempt: counted with the pods that cannot give way.
+    ...(lbc ? pods("aws-load-balancer-controller", lbc.replicas, lbc.resources) : []),
   ]);
   // A media worker's pod also runs the scratch cleaner.
   const podResources = (w: WorkerPlan) => (w.type === "mediaRepository" ? sumResources(w.resources, p.synapse.scratch.cleanup.resources) : w.resources);
@@ -56,6 +59,7 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...pods("haproxy", p.routing.haproxy.replicas + ROUTING.rolloutSurgePods, p.routing.haproxy.resources),
     ...[p.redis.synapse, p.redis.livekit].flatMap((r, i) => (r.masterProxy ? pods(`redis-master-proxy-${i}`, extra, r.masterProxy.resources) : [])),
     ...pods("lk-jwt-service", extra, p.livekit.jwtService.resources),
+    ...(lbc ? pods("aws-load-balancer-controller", extra, lbc.resources) : []),
   ];
   const same = (list: PodDemand[]) => ({ base: list, max: list });
   const minioServers = p.minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
@@ -105,8 +109,18 @@ export function cheapestApplicationNodes(
     if (!best || cost < best.cost - 1e-6 || (Math.abs(cost - best.cost) <= 1e-6 && count < best.count)) best = { instanceType: c.instanceType, vcpu: c.vcpu, memoryGiB: c.memoryGiB, count, cost };
   }
   if (!best) {
-    const pod = [...base, ...max].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
     const roomiest = [...candidates].sort((a, b) => b.allocatable.memoryGiB - a.allocatable.memoryGiB)[0];
+    if (roomiest && !essentialsReturn(base, roomiest.allocatable, Number.POSITIVE_INFINITY)) {
+      const share = (p: PodDemand) => p.vcpu / roomiest.allocatable.vcpu + p.memoryGiB / roomiest.allocatable.memoryGiB;
+      const essential = base.filter((p) => p.essential).reduce((a, b) => (share(b) > share(a) ? b : a));
+      throw new PlanError(
+        "pods fit their pool",
+        "overrides.nodePools.application",
+        `a ${essential.owner} pod (${essential.vcpu} vCPU, ${essential.memoryGiB} GiB) must fit beside another essential pod of its size after a loss, and no application node has room for both (the largest, ${roomiest.instanceType}, has ${roomiest.allocatable.vcpu} vCPU, ${roomiest.allocatable.memoryGiB} GiB allocatable)`,
+        "reduce the worker size",
+      );
+    }
+    const pod = [...base, ...max].sort((a, b) => b.memoryGiB - a.memoryGiB)[0];
     throw new PlanError(
       "pods fit their pool",
       "overrides.nodePools.application",

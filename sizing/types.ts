@@ -273,6 +273,8 @@ export interface Plan {
     initialSyncsPerSynchrotron: number;
     healthCheckIntervalSeconds: number;
     edge: EdgePlan;
+    /** Target aws: the AWS Load Balancer Controller, on the application pool. */
+    loadBalancerController?: { replicas: number; resources: Resources };
   };
   postgres: PostgresPlan;
   redis: { synapse: RedisPlan; livekit: RedisPlan };

@@ -9,7 +9,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PoolRole } from "../../sizing/settings";
 import { AWS_LOAD_BALANCER_CONTROLLER_CHART, AWS_LOAD_BALANCER_CONTROLLER_VERSION } from "../versions";
-import { pinnedChart, poolPlacement, type ChartOptions } from "../workload";
+import type { Resources } from "../../sizing/types";
+import { containerResources, pinnedChart, poolPlacement, type ChartOptions } from "../workload";
 import { irsaRole, type ServiceAccountRef } from "./irsa";
 import { awsTags } from "./network";
 /**
@@ -24,8 +25,6 @@ export const CONTROLLER_SERVICE_ACCOUNT: ServiceAccountRef = { namespace: "kube-
 const CONTROLLER_CHART = { chart: "aws-load-balancer-controller", repo: "https://aws.github.io/eks-charts" } as const;
 /** The chart's pod labels (its release is named after the chart). */
 const CONTROLLER_SELECTOR = { "app.kubernetes.io/name": "aws-load-balancer-controller" };
-/** Two replicas (one leads) reconciling a handful of Services: small and fixed, whatever the tier. */
-const CONTROLLER_RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } };
 
 export interface LoadBalancerControllerArgs {
   clusterName: pulumi.Input<string>;
@@ -35,15 +34,17 @@ export interface LoadBalancerControllerArgs {
   oidcProvider: aws.iam.OpenIdConnectProvider;
   provider: k8s.Provider;
   pool: PoolRole;
+  /** The plan's `routing.loadBalancerController`. */
+  size: { replicas: number; resources: Resources };
   charts?: ChartOptions;
 }
 
-function controllerValues(args: Pick<LoadBalancerControllerArgs, "clusterName" | "region" | "vpcId" | "pool">, roleArn: pulumi.Input<string>): Record<string, unknown> {
+function controllerValues(args: Pick<LoadBalancerControllerArgs, "clusterName" | "region" | "vpcId" | "pool" | "size">, roleArn: pulumi.Input<string>): Record<string, unknown> {
   return {
     clusterName: args.clusterName,
     region: args.region,
     vpcId: args.vpcId,
-    replicaCount: 2,
+    replicaCount: args.size.replicas,
     image: { tag: AWS_LOAD_BALANCER_CONTROLLER_VERSION },
     serviceAccount: { create: true, name: CONTROLLER_SERVICE_ACCOUNT.name, annotations: { "eks.amazonaws.com/role-arn": roleArn } },
     // A LoadBalancer Service that does not ask for this controller (type `external` or its class) keeps its own.
@@ -51,7 +52,7 @@ function controllerValues(args: Pick<LoadBalancerControllerArgs, "clusterName" |
     // The webhook certificate in the cluster is looked up and kept (Chart v4 renders as `helm template
     // --dry-run=server`); otherwise every render makes a new one and every update replaces it.
     keepTLSSecret: true,
-    resources: CONTROLLER_RESOURCES,
+    resources: containerResources(args.size.resources),
     podDisruptionBudget: { maxUnavailable: 1 },
     ...poolPlacement(args.pool, CONTROLLER_SELECTOR, false),
   };

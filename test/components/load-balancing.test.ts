@@ -13,6 +13,8 @@ import committedPolicy from "../../components/nodepools/aws-load-balancer-contro
 import { irsaTrustPolicy } from "../../components/nodepools/irsa";
 import versions from "../../versions.json";
 import { runRecordingDependencies, type RunWithDependencies } from "../dependencies";
+import { parseSettings, plan } from "../../sizing";
+import { podsByPool } from "../../sizing/pools";
 import { SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -61,6 +63,12 @@ describe("target aws, with an ACM certificate", () => {
     });
     // The policy pack's rules hold for the chart's own Deployment too.
     for (const kind of ["requests", "limits"]) expect(Object.keys(chart.values.resources[kind]).sort(), kind).toEqual(["cpu", "memory"]);
+    // What the application pool's packing counts for it (sizing/pools.ts) is what the chart asks for.
+    const planned = plan(parseSettings({ ccu: 1000, serverName: SERVER_NAME, target: "aws", aws: { region: "eu-west-1", certificateArn: CERTIFICATE, apiAccessCidrs: TEST_API_ACCESS_CIDRS } }));
+    const size = planned.routing.loadBalancerController!;
+    expect(chart.values.replicaCount).toBe(size.replicas);
+    expect(chart.values.resources).toEqual({ requests: { cpu: `${size.resources.requests.vcpu * 1000}m`, memory: `${size.resources.requests.memoryGiB * 1024}Mi` }, limits: { cpu: `${size.resources.limits.vcpu * 1000}m`, memory: `${size.resources.limits.memoryGiB * 1024}Mi` } });
+    expect(podsByPool(planned).application.base.filter((p) => p.owner === "aws-load-balancer-controller")).toHaveLength(size.replicas);
     // Since 3.0.0 the chart and the controller share their version.
     expect(versions.awsLoadBalancerController).toBe(`v${versions.awsLoadBalancerControllerChart}`);
   });

@@ -40,7 +40,8 @@ describe("MinIO pool expansion on a real control plane: every server restarts to
   let health: Server;
   let healthUrl = "";
   const healthCalls: number[] = [];
-  const minioPods = () => cp.list<Pod>("pods", NAMESPACE).filter((p) => p.metadata.labels?.["app.kubernetes.io/name"] === MINIO_SELECTOR["app.kubernetes.io/name"] && !p.metadata.deletionTimestamp);
+  const allMinioPods = () => cp.list<Pod>("pods", NAMESPACE).filter((p) => p.metadata.labels?.["app.kubernetes.io/name"] === MINIO_SELECTOR["app.kubernetes.io/name"]);
+  const minioPods = () => allMinioPods().filter((p) => !p.metadata.deletionTimestamp);
   const serviceAccount = () => serviceAccountDir(cp, MINIO_RESTART_NAME, NAMESPACE);
   // The script bounds itself; the kill only stops a hung one, well inside the test's own timeout.
   const runScript = (script: string, dir: string) => runInCluster(cp, script, dir, 200_000);
@@ -82,10 +83,11 @@ describe("MinIO pool expansion on a real control plane: every server restarts to
 
   it("the Job's script, with the Job's own ServiceAccount, stops every old server in one request and waits for every pool on the new specification before the health check", async () => {
     const { hash, script } = coordinatingJob(manifests(at10k.resources), MINIO_RESTART_NAME);
-    const old = minioPods().filter((p) => p.metadata.labels?.[SPEC_LABEL] !== hash);
+    const listedAt = Date.now();
+    const old = minioPods().filter((p) => p.metadata.labels?.[SPEC_LABEL] !== hash && p.status.phase === "Running");
     expect(old.length).toBeGreaterThan(0);
     const dir = serviceAccount();
-    const stops = watchStops(minioPods, old, 250);
+    const stops = watchStops(allMinioPods, old, listedAt, 250);
     const healthUrlInScript = /curl -sS --fail --max-time 5 -o \/dev\/null "([^"]+)"/.exec(script)![1]!;
     const result = await runScript(script.replace(healthUrlInScript, healthUrl), dir);
     const allStopped = stops.end();

@@ -108,13 +108,16 @@ describe("a Synapse shard change on a real control plane: every process stops, t
       const pods = live();
       return pods.length === expected && pods.every((p) => gates.has(p.metadata.uid!)) ? pods : undefined;
     }, 120_000, 500);
+    // Time in which a gate that could pass would have passed.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect([...passed.values()], "gates passed before the ConfigMap names their topology").toEqual([]);
     expect(waiting.filter(isReady), "ready before the ConfigMap names their topology").toEqual([]);
     await applyManifests(cp, list.filter(isTopologyMap));
     await waitFor(`${expected} Synapse pods ready`, async () => {
       const pods = live();
       return pods.length === expected && pods.every(isReady) ? true : undefined;
     }, 120_000, 500);
-  }, 240_000);
+  }, 420_000);
 
   it("the 10K workloads alone restart nothing on the new map: their first new pods wait at the gate beside the running fleet", async () => {
     const before = live();
@@ -136,9 +139,10 @@ describe("a Synapse shard change on a real control plane: every process stops, t
     await applyManifests(cp, list.filter(isSynapse).filter(isTopologyMap));
     const { name, script } = coordinatingJob(list, SYNAPSE_TOPOLOGY.restart);
     const hash = /matrix-scale%2Ftopology!%3D([0-9a-f]+)/.exec(script)![1]!;
+    const listedAt = Date.now();
     const old = live().filter((p) => topologyOf(p) !== hash && p.status.phase === "Running");
     expect(old.length).toBeGreaterThan(0);
-    const stops = watchStops(synapsePods, old);
+    const stops = watchStops(synapsePods, old, listedAt);
     const started = Date.now();
     const result = await runInCluster(cp, script, serviceAccountDir(cp, SYNAPSE_TOPOLOGY.restart, NAMESPACE), 300_000);
     const settled = Date.now();

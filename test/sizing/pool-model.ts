@@ -72,6 +72,9 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
     if (r.masterProxy) pods.push(...each(`proxy-${name}`, r.masterProxy.replicas, r.masterProxy.resources));
   }
   pods.push(...each("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources));
+  // docs/hardware.md: on AWS the Load Balancer Controller's pods run on the application pool too.
+  const controller = p.routing.loadBalancerController;
+  if (controller) pods.push(...each("aws-load-balancer-controller", controller.replicas + (atMax ? ROLLOUT_EXTRA_PODS : 0), controller.resources));
   if (atMax) {
     // docs/sizing.md: the shared Deployments roll one pod at a time too (one surging, one draining);
     // HAProxy's old pods may all be draining at once (one surging, every replica draining).

@@ -725,6 +725,12 @@ describe("small helpers", () => {
     );
     expect(e.message).toMatch(/^pods fit their pool: a synapse\/main pod \(40 vCPU, 200 GiB\) fits no application node \(the largest, c7i\.2xlarge, has 7\.56 vCPU, 13\.87 GiB allocatable\)/);
     expect(e.key).toBe("overrides.nodePools.application");
+    // Each essential pod fits a node alone, but two of them do not: after a loss one may find every node that full.
+    const pair = refusal(() =>
+      cheapestApplicationNodes([{ owner: "synapse/main", vcpu: 4, memoryGiB: 4, essential: true }, { owner: "synapse/eventPersister", vcpu: 4, memoryGiB: 4, essential: true }], [], 3, [{ instanceType: "c7i.2xlarge", vcpu: 8, memoryGiB: 16, monthlyUsd: 1, allocatable: { vcpu: 7.56, memoryGiB: 13.87 } }]),
+    );
+    expect(pair.message).toMatch(/^pods fit their pool: a synapse\/main pod \(4 vCPU, 4 GiB\) must fit beside another essential pod of its size after a loss, and no application node has room for both \(the largest, c7i\.2xlarge, has 7\.56 vCPU/);
+    expect(pair.key).toBe("overrides.nodePools.application");
   });
 });
 

@@ -185,12 +185,7 @@ export interface ApplyResult {
   warnings: string[];
 }
 
-/**
- * Applies manifests as Pulumi's provider does (server-side apply, its field manager, strict field
- * validation, no forced conflicts): definitions first (namespaces, CRDs, storage classes), then
- * everything else. Throws with the API server's words if any object is refused.
- */
-/** Polled rather than `kubectl wait`: a CRD created a moment ago has no status yet, which kubectl wait reports as an error. */
+/** Every CRD Established; polled rather than `kubectl wait`: a CRD created a moment ago has no status yet, which kubectl wait reports as an error. */
 export async function crdsEstablished(cp: ControlPlane): Promise<void> {
   await waitFor("every CRD Established", async () => {
     const crds = JSON.parse(cp.must(["get", "crd", "-o", "json"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
@@ -198,6 +193,11 @@ export async function crdsEstablished(cp: ControlPlane): Promise<void> {
   }, 120_000, 500);
 }
 
+/**
+ * Applies manifests as Pulumi's provider does (server-side apply, its field manager, strict field
+ * validation, no forced conflicts): definitions first (namespaces, CRDs, storage classes), then
+ * everything else. Throws with the API server's words if any object is refused.
+ */
 export async function applyManifests(cp: ControlPlane, list: readonly Manifest[]): Promise<ApplyResult> {
   // What the engine creates before the workloads (they depend on it): namespaces, CRDs, storage and priority classes.
   const first = new Set(["Namespace", "CustomResourceDefinition", "StorageClass", "PriorityClass"]);
@@ -485,14 +485,21 @@ export interface StopWatch {
   together(): boolean;
 }
 
-export function watchStops(list: () => Pod[], old: readonly Pod[], everyMs = 100): StopWatch {
-  const listed = Date.now();
+/** `listedAt`: when the listing `old` came from started. */
+export function watchStops(list: () => Pod[], old: readonly Pod[], listedAt: number, everyMs = 100): StopWatch {
+  const listed = listedAt;
   const lastAlive = new Map(old.map((p) => [p.metadata.uid!, listed]));
   const lastRunning = new Map(lastAlive);
   const stopped = new Map<string, number>();
   const timer = setInterval(() => {
     const asked = Date.now();
-    const now = new Map(list().map((p) => [p.metadata.uid!, p]));
+    let pods: Pod[];
+    try {
+      pods = list();
+    } catch {
+      return; // a failed listing proves nothing; the bounds only widen
+    }
+    const now = new Map(pods.map((p) => [p.metadata.uid!, p]));
     const returned = Date.now();
     for (const p of old) {
       const uid = p.metadata.uid!;
