@@ -339,10 +339,21 @@ export async function waitForPlacement(cp: ControlPlane, count: number, timeoutM
   }
 }
 
+/**
+ * A pool as the plan packs it, less the pods of charts these tests stand in for (they render no
+ * pods): on AWS the Load Balancer Controller's on the application pool.
+ */
 export function plannedPool(plan: Plan, role: string) {
   const pool = plan.pools.find((p) => p.role === role);
   if (!pool) throw new Error(`the plan has no ${role} pool`);
-  return pool;
+  const controller = plan.routing.loadBalancerController;
+  if (role !== "application" || !controller) return pool;
+  const less = (total: number, each: number) => total - controller.replicas * each;
+  return {
+    ...pool,
+    pods: pool.pods - controller.replicas,
+    requested: { vcpu: less(pool.requested.vcpu, controller.resources.requests.vcpu), memoryGiB: less(pool.requested.memoryGiB, controller.resources.requests.memoryGiB) },
+  };
 }
 
 export interface DrainResult {
