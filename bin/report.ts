@@ -116,6 +116,13 @@ export function humanReport(plan: Plan, resources: readonly DeclaredResource[]):
     ),
   );
   const s = plan.synapse;
+  const up = s.autoscaling.scaleUp;
+  out.push(
+    `HPA CPU targets (from measured capacity, sizing/measured.ts): ${workers
+      .filter((w) => w.autoscaled)
+      .map((w) => `${w.type} ${w.hpaTargetCpuUtilisation}% of ${w.resources.requests.vcpu} vCPU`)
+      .join(", ")}; up ${up.pods} pods per ${up.periodSeconds} s after a ${up.stabilizationWindowSeconds} s window`,
+  );
   out.push(
     `processes ${s.processes} (${s.processesAtMaxScale} at max autoscale); database connections ${s.connections} (${s.connectionsAtMaxScale} at max, ${s.connectionsInRollout} mid-rollout) ` +
       `< 85% of max_connections ${plan.postgres.maxConnections} = ${num(s.connectionLimit)} [${plan.postgres.maxConnectionsSource}]`,

@@ -8,6 +8,7 @@ import {
   CACHE_FACTOR_STEP,
   CONNECTION_BUDGET_SHARE,
   HPA_BEHAVIOUR,
+  HPA_CPU,
   HPA_MAX_FACTOR,
   LIGHT_WORKER_CP_MAX,
   MATRIX_RTC,
@@ -18,6 +19,7 @@ import {
   SYNAPSE_SCRATCH,
 } from "./additions";
 import { PlanError } from "./errors";
+import { MEASURED_CAPACITY, type MeasuredType } from "./measured";
 import { mediaGrowthGBPerYear } from "./objectstore";
 import { guaranteed } from "./resources";
 import type { LogLevel, Overrides, WorkerType } from "./settings";
@@ -37,8 +39,17 @@ export const WORKER_NAMES: Readonly<Record<WorkerType, string>> = {
   pusher: "synapse-pusher",
 };
 
-/** Types that hold no stream and are listed nowhere: the only ones that may autoscale. */
-const AUTOSCALED: ReadonlySet<WorkerType> = new Set(["synchrotron", "generic"]);
+/** Types that hold no stream and are listed nowhere: the only ones that may autoscale (and whose capacity is measured). */
+const AUTOSCALED: ReadonlySet<WorkerType> = new Set<MeasuredType>(["synchrotron", "generic"]);
+
+/**
+ * The HPA's CPU target (% of the request) that adds pods when the average process reaches
+ * HPA_CPU.scaleUpAtShare of the CPU it used at the latency limit, or of its limit when lower.
+ */
+export function hpaTargetFor(type: MeasuredType, requestVcpu: number): number {
+  const saturatesAt = Math.min(MEASURED_CAPACITY[type].cpuAtLatencyLimit, requestVcpu);
+  return Math.floor((100 * saturatesAt * HPA_CPU.scaleUpAtShare) / (requestVcpu * (1 + HPA_CPU.controllerTolerance)));
+}
 /** Types Synapse allows exactly one of. */
 const SINGLE: ReadonlySet<WorkerType> = new Set(["main", "background"]);
 
@@ -121,6 +132,7 @@ function workerPlan(type: WorkerType, base: TypeBase, ccu: number, cpMin: number
     // A StatefulSet replaces one pod at a time, after the old one is gone.
     rolloutSurge: autoscaled ? ROUTING.rolloutSurgePods : 0,
     autoscaled,
+    ...(autoscaled ? { hpaTargetCpuUtilisation: hpaTargetFor(type as MeasuredType, base.size.vcpu) } : {}),
     resources: guaranteed(base.size),
     cpMin: Math.min(cpMin, cpMax),
     cpMax,
@@ -253,7 +265,6 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
     },
     restart: { ...SYNAPSE_RESTART, job: guaranteed(SETUP_JOB), gate: guaranteed(SETUP_JOB) },
     autoscaling: {
-      targetCpuUtilisation: HPA_BEHAVIOUR.targetCpuUtilisation,
       scaleUp: { ...HPA_BEHAVIOUR.scaleUp },
       scaleDown: { ...HPA_BEHAVIOUR.scaleDown },
     },

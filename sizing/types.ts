@@ -65,6 +65,8 @@ export interface WorkerPlan {
   /** The Deployment's maxSurge in pods (maxUnavailable is 0); 0 for StatefulSets. */
   rolloutSurge: number;
   autoscaled: boolean;
+  /** Autoscaled types: the HPA's average CPU utilisation target (% of the request), from measured capacity. */
+  hpaTargetCpuUtilisation?: number;
   resources: Resources;
   cpMin: number;
   cpMax: number;
@@ -131,7 +133,6 @@ export interface SynapsePlan {
    */
   restart: { timeoutSeconds: number; pollSeconds: number; job: Resources; gate: Resources };
   autoscaling: {
-    targetCpuUtilisation: number;
     scaleUp: { stabilizationWindowSeconds: number; pods: number; periodSeconds: number };
     scaleDown: { stabilizationWindowSeconds: number; pods: number; periodSeconds: number };
   };

@@ -202,13 +202,15 @@ export function routableService(type: WorkerType, namespace: string): k8s.types.
 
 export function horizontalAutoscaler(worker: WorkerPlan, namespace: string, autoscaling: Plan["synapse"]["autoscaling"]): k8s.types.input.autoscaling.v2.HorizontalPodAutoscaler {
   const name = WORKER_NAMES[worker.type];
+  const averageUtilization = worker.hpaTargetCpuUtilisation;
+  if (averageUtilization === undefined) throw new Error(`${worker.type} does not autoscale: no HPA target in the plan`);
   return {
     metadata: { name, namespace, labels: synapseLabels(worker.type) },
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
       minReplicas: worker.replicas,
       maxReplicas: worker.maxReplicas,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: autoscaling.targetCpuUtilisation } } }],
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization } } }],
       behavior: {
         scaleUp: {
           stabilizationWindowSeconds: autoscaling.scaleUp.stabilizationWindowSeconds,

@@ -126,7 +126,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(processConfig(run, "synapse-media-repository").enable_media_repo).toBe(true);
   });
 
-  it("stateless workers are Deployments with an HPA from the plan's replicas to its maximum, with seed 2.5's behaviour", async () => {
+  it("stateless workers are Deployments with an HPA from the plan's replicas to its maximum, with seed 2.5's behaviour and the plan's CPU target", async () => {
     const { run, plan: p } = await load();
     for (const type of ["synchrotron", "generic"] as const) {
       const w = p.synapse.workers[type];
@@ -137,7 +137,8 @@ describe.each(TIERS)("tier %s", (tier) => {
       expect((deployment!.inputs.spec as Obj).replicas, name).toBeUndefined();
       const hpa = named(run, "autoscaling/v2:HorizontalPodAutoscaler", name)!.inputs.spec as Obj;
       expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([w.replicas, w.maxReplicas]);
-      expect(hpa.metrics[0].resource.target.averageUtilization).toBe(70);
+      expect(hpa.metrics[0].resource.target.averageUtilization).toBe(w.hpaTargetCpuUtilisation);
+      expect(w.hpaTargetCpuUtilisation).toBeGreaterThan(0);
       expect(hpa.behavior.scaleUp).toEqual({ stabilizationWindowSeconds: 60, policies: [{ type: "Pods", value: 2, periodSeconds: 60 }] });
       expect(hpa.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 300, policies: [{ type: "Pods", value: 1, periodSeconds: 120 }] });
       expect(processConfig(run, name).worker_name).toBeUndefined();

@@ -7,6 +7,7 @@ import { allocatable } from "../../sizing/packing";
 import { erasureSetDrives } from "../../sizing/objectstore";
 import {
   CALLS_11,
+  HPA_2_5,
   CLAIMED_TOTAL_STORAGE,
   gb,
   MINIO,
@@ -15,6 +16,7 @@ import {
   QUICK_REFERENCE,
   RATES_9_4,
   SERVER_TABLES,
+  SYNAPSE_RESOURCES,
   TIER_USERS,
   TIERS,
   tuning,
@@ -23,6 +25,7 @@ import {
   WORKERS_9_1,
 } from "../fixtures/seed";
 import { planForTier, row } from "../helpers";
+import { MEASURED_CAPACITY } from "../../sizing/measured";
 
 const ceilMin2 = (n: number) => Math.max(2, Math.ceil(n));
 
@@ -291,5 +294,22 @@ describe("deviation: tuning parameters the seed lists only once carry forward", 
       for (const name of ["random_page_cost", "effective_io_concurrency", "wal_buffers"]) expect(p.postgres.parameters[name]).toBe(first[name]);
     }
     expect(tuning(PG_TUNING["1k"]!).random_page_cost).toBeUndefined();
+  });
+});
+
+describe("deviation: the HPA's CPU target (seed 2.5's 70%) comes from measured capacity", () => {
+  // kube-controller-manager's default --horizontal-pod-autoscaler-tolerance: it acts beyond 110% of the target.
+  const TOLERANCE = 0.1;
+  it("70% of the seed's 2-vCPU synchrotrons and generic workers (5K to 20K) is more CPU than one process was measured using at all: that HPA never fires", () => {
+    for (const tier of ["5k", "10k", "20k"]) {
+      const [sync, generic] = [SYNAPSE_RESOURCES[tier]!.sync, SYNAPSE_RESOURCES[tier]!.generic].map(([cpu]) => vcpu(cpu));
+      for (const [type, request] of [["synchrotron", sync!], ["generic", generic!]] as const) {
+        expect(request, `${tier} ${type}`).toBe(2);
+        expect((HPA_2_5.averageUtilization / 100) * request * (1 + TOLERANCE), `${tier} ${type}`).toBeGreaterThan(MEASURED_CAPACITY[type].cpuAtMost);
+        const planned = planForTier(tier).synapse.workers[type];
+        expect(planned.resources.requests.vcpu).toBe(request);
+        expect(planned.hpaTargetCpuUtilisation, `${tier} ${type}`).toBeLessThan(HPA_2_5.averageUtilization);
+      }
+    }
   });
 });

@@ -14,6 +14,7 @@ import { ceilTo, floorTo } from "../../sizing/resources";
 import { addMonths, pgMemoryGiB } from "../../sizing/units";
 import { instanceType } from "../../sizing/inventory";
 import { PRICES } from "../../sizing/prices";
+import { MEASURED_CAPACITY } from "../../sizing/measured";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Resources } from "../../sizing/types";
@@ -409,6 +410,24 @@ describe("the Synapse fleet's duties and shape", () => {
     }
   });
 
+  describe("HPA CPU targets from measured capacity (deviation from seed 2.5's 70%)", () => {
+    // kube-controller-manager's default --horizontal-pod-autoscaler-tolerance: it acts beyond 110% of the target.
+    const TOLERANCE = 0.1;
+    const firesAt = (w: { hpaTargetCpuUtilisation?: number; resources: Resources }) => (w.hpaTargetCpuUtilisation! / 100) * w.resources.requests.vcpu * (1 + TOLERANCE);
+    it.each(["100", "1k", "5k", "10k", "20k"])("at %s a synchrotron and a generic worker scale up before one process reaches the CPU it used at the latency limit, and not at half of it", (tier) => {
+      const s = planForTier(tier).synapse;
+      for (const type of ["synchrotron", "generic"] as const) {
+        const w = s.workers[type];
+        const limit = Math.min(MEASURED_CAPACITY[type].cpuAtLatencyLimit, w.resources.requests.vcpu);
+        expect(firesAt(w), `${tier} ${type}`).toBeLessThan(limit);
+        expect(firesAt(w), `${tier} ${type}`).toBeGreaterThan(limit / 2);
+      }
+    });
+    it("named workers carry no HPA target", () => {
+      for (const w of Object.values(planForTier("20k").synapse.workers)) expect(w.hpaTargetCpuUtilisation === undefined, w.type).toBe(!w.autoscaled);
+    });
+  });
+
   it("without federation: senders not deployed, sized like the tier's and listed nowhere", () => {
     const s = planForTier("5k", { federation: false }).synapse;
     expect({ ...s.workers.federationSender, resources: sized(s.workers.federationSender.resources) }).toEqual({
@@ -431,11 +450,10 @@ describe("the Synapse fleet's duties and shape", () => {
     expect(s.federationSenderInstances).toEqual([]);
   });
 
-  it("rate limits and autoscaling behaviour from the seed (3.3 registration, 2.5 HPA)", () => {
+  it("rate limits and autoscaling behaviour from the seed (3.3 registration, 2.5 HPA; its 70% CPU target is replaced, see below)", () => {
     const s = planForTier("1k").synapse;
     expect(s.config.rcRegistration).toEqual({ perSecond: 0.1, burstCount: 3 });
     expect(s.autoscaling).toEqual({
-      targetCpuUtilisation: 70,
       scaleUp: { stabilizationWindowSeconds: 60, pods: 2, periodSeconds: 60 },
       scaleDown: { stabilizationWindowSeconds: 300, pods: 1, periodSeconds: 120 },
     });

@@ -15,6 +15,12 @@ export const KWOK_BIN = join(ROOT, ".cache", "bin", "kwok");
 /** kwok's own node and pod stages, assembled from its module by the install script. */
 export const KWOK_STAGES = join(ROOT, ".cache", "kwok-stages.yaml");
 
+/**
+ * The Service an aggregated API server on this machine is registered under (ExternalName
+ * `localhost`): the API server checks the server's certificate for `<name>.<namespace>.svc`.
+ */
+export const AGGREGATED_API_SERVICE = { name: "aggregated-api", namespace: "kube-system" } as const;
+
 /** Range the API server allocates Service addresses from; nothing is ever sent there. */
 const SERVICE_CIDR = "10.96.0.0/16";
 
@@ -36,6 +42,11 @@ function certificates(dir: string): void {
   };
   sign("apiserver", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n");
   sign("admin", "/O=system:masters/CN=matrix-scale-test-admin", "extendedKeyUsage=clientAuth\n");
+  // The aggregation layer: the API server's client certificate towards aggregated API servers, and
+  // a serving certificate for one on loopback (an APIService whose Service is ExternalName localhost).
+  sign("front-proxy-client", "/CN=front-proxy-client", "extendedKeyUsage=clientAuth\n");
+  const { name, namespace } = AGGREGATED_API_SERVICE;
+  sign("aggregated", "/CN=localhost", `subjectAltName=DNS:localhost,DNS:${name}.${namespace}.svc,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
   key("service-account");
   openssl(dir, "ec", "-in", "service-account.key", "-pubout", "-out", "service-account.pub");
 }
@@ -69,11 +80,14 @@ export interface KubectlResult {
 export class ControlPlane {
   readonly services: Services;
   readonly kubeconfig: string;
+  /** The run's CA (ca.crt) and certificates, among them `aggregated.crt`/`.key` for an aggregated API server on localhost. */
+  readonly pki: string;
   private readonly ports: { etcdClient: number; etcdPeer: number; apiserver: number; controllerManager: number; scheduler: number };
 
   private constructor(services: Services, kubeconfigPath: string, ports: ControlPlane["ports"], private readonly kwokStages: string) {
     this.services = services;
     this.kubeconfig = kubeconfigPath;
+    this.pki = join(services.dir, "pki");
     this.ports = ports;
   }
 
@@ -143,6 +157,13 @@ export class ControlPlane {
       `--service-account-signing-key-file=${join(pki, "service-account.key")}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       "--authorization-mode=Node,RBAC",
+      `--proxy-client-cert-file=${join(pki, "front-proxy-client.crt")}`,
+      `--proxy-client-key-file=${join(pki, "front-proxy-client.key")}`,
+      `--requestheader-client-ca-file=${join(pki, "ca.crt")}`,
+      "--requestheader-allowed-names=front-proxy-client",
+      "--requestheader-username-headers=X-Remote-User",
+      "--requestheader-group-headers=X-Remote-Group",
+      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
       // The `kubernetes` Service's endpoint would be 127.0.0.1, which Endpoints refuse; nothing here needs it.
       "--endpoint-reconciler-type=none",
       "--profiling=false",
