@@ -69,11 +69,20 @@ export const HPA_BEHAVIOUR = {
  * Synchrotrons and generic workers scale on CPU: the HPA adds pods when the average process reaches
  * `scaleUpAtShare` of the CPU one process used at the latency limit (sizing/measured.ts), or of its
  * CPU limit when that is lower. The controller acts only beyond its tolerance over the target
- * (kube-controller-manager's --horizontal-pod-autoscaler-tolerance, 0.1 by default), so the target
- * is set that much lower. The seed's 70% of a 2-vCPU request is 1.4 cores, which a process that is
+ * (kube-controller-manager's --horizontal-pod-autoscaler-tolerance, 0.1 by default; EKS does not
+ * let its control plane's flags change, and the per-HPA `tolerance` field needs a feature gate), so
+ * the target is set that much lower. The seed's 70% of a 2-vCPU request is 1.4 cores, which a process that is
  * close to single-threaded never reaches: that HPA never fires.
  */
 export const HPA_CPU = { scaleUpAtShare: 0.8, controllerTolerance: 0.1 } as const;
+
+/**
+ * CPU request (and limit) of a synchrotron or generic worker: the most one process was measured
+ * using (sizing/measured.ts) with a quarter more, so a burst (garbage collection, the database
+ * thread pool) is not throttled, in quarter-vCPU steps, and never above the seed's size. A process
+ * that cannot use a second core should not reserve one: the seed's 2 vCPU leave about one idle per pod.
+ */
+export const AUTOSCALED_CPU = { headroom: 1.25, stepVcpu: 0.25 } as const;
 
 /** Share of PostgreSQL max_connections Synapse may use (seed 1.4 and 12.2). */
 export const CONNECTION_BUDGET_SHARE = 0.85;

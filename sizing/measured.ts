@@ -15,7 +15,7 @@ export type MeasuredType = Extract<WorkerType, "synchrotron" | "generic">;
 export interface MeasuredCapacity {
   /** CPU (cores) the process used at the last step within the latency limit. */
   cpuAtLatencyLimit: number;
-  /** The most CPU (cores) any step drove it to: a Python process is close to single-threaded. */
+  /** The most CPU (cores) any step drove it to (the rig not saturated): a Python process is close to single-threaded. */
   cpuAtMost: number;
   /** Requests per second it answered at that step, and how many clients were in flight. */
   requestsPerSecond: number;
@@ -24,11 +24,12 @@ export interface MeasuredCapacity {
 
 /**
  * Measured 2026-12-01 with Synapse 1.163.2 (versions.json), jemalloc preloaded, on a 2-core x86-64
- * machine. Synchrotron: incremental /sync (timeout 0) of distinct users while events arrive.
- * Generic worker: /messages, /state and /profile in equal parts. Both processes used at most
- * 0.90 and 0.97 cores when free to use two: close to single-threaded, as the GIL makes them.
+ * machine (`npm run bench:synapse`; its per-step table is in docs/proofs.md). Synchrotron:
+ * incremental /sync (timeout 0) of distinct users while events arrive. Generic worker: /messages,
+ * /state and /profile in equal parts. At the latency limit again but free to use both CPUs, they
+ * used 0.87 and 0.95 cores: close to single-threaded, as the GIL makes them.
  */
 export const MEASURED_CAPACITY: Readonly<Record<MeasuredType, MeasuredCapacity>> = {
-  synchrotron: { cpuAtLatencyLimit: 0.86, cpuAtMost: 0.91, requestsPerSecond: 271, clientsInFlight: 32 },
-  generic: { cpuAtLatencyLimit: 0.98, cpuAtMost: 0.99, requestsPerSecond: 309, clientsInFlight: 64 },
+  synchrotron: { cpuAtLatencyLimit: 0.85, cpuAtMost: 0.94, requestsPerSecond: 240, clientsInFlight: 64 },
+  generic: { cpuAtLatencyLimit: 0.97, cpuAtMost: 1, requestsPerSecond: 299, clientsInFlight: 64 },
 };

@@ -7,6 +7,7 @@ import {
   CACHE_AUTOTUNING,
   CACHE_FACTOR_STEP,
   CONNECTION_BUDGET_SHARE,
+  AUTOSCALED_CPU,
   HPA_BEHAVIOUR,
   HPA_CPU,
   HPA_MAX_FACTOR,
@@ -21,7 +22,7 @@ import {
 import { PlanError } from "./errors";
 import { MEASURED_CAPACITY, type MeasuredType } from "./measured";
 import { mediaGrowthGBPerYear } from "./objectstore";
-import { guaranteed } from "./resources";
+import { ceilTo, guaranteed } from "./resources";
 import type { LogLevel, Overrides, WorkerType } from "./settings";
 import { SEED_RC_REGISTRATION, TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
 import type { SynapsePlan, SynapseStream, WorkerPlan } from "./types";
@@ -46,6 +47,12 @@ const AUTOSCALED: ReadonlySet<WorkerType> = new Set<MeasuredType>(["synchrotron"
  * The HPA's CPU target (% of the request) that adds pods when the average process reaches
  * HPA_CPU.scaleUpAtShare of the CPU it used at the latency limit, or of its limit when lower.
  */
+/** The seed's size with the CPU one process of an autoscaled type can use (AUTOSCALED_CPU). */
+export function autoscaledSize(type: MeasuredType, seed: ProcessSize): ProcessSize {
+  const usable = ceilTo(MEASURED_CAPACITY[type].cpuAtMost * AUTOSCALED_CPU.headroom, AUTOSCALED_CPU.stepVcpu);
+  return { ...seed, vcpu: Math.min(seed.vcpu, usable) };
+}
+
 export function hpaTargetFor(type: MeasuredType, requestVcpu: number): number {
   const saturatesAt = Math.min(MEASURED_CAPACITY[type].cpuAtLatencyLimit, requestVcpu);
   return Math.floor((100 * saturatesAt * HPA_CPU.scaleUpAtShare) / (requestVcpu * (1 + HPA_CPU.controllerTolerance)));
@@ -86,8 +93,8 @@ function seedBase(tier: TierId): Record<WorkerType, TypeBase> {
   const light = (p: { replicas: number } & ProcessSize): TypeBase => ({ replicas: p.replicas, size: p, cpMax: LIGHT_WORKER_CP_MAX });
   return {
     main: { replicas: 1, size: t.main, cpMax: t.mainCpMax },
-    synchrotron: heavy(t.synchrotron),
-    generic: heavy(t.generic),
+    synchrotron: heavy({ ...t.synchrotron, ...autoscaledSize("synchrotron", t.synchrotron) }),
+    generic: heavy({ ...t.generic, ...autoscaledSize("generic", t.generic) }),
     eventPersister: heavy(t.eventPersister),
     federationSender: light(t.federationSender),
     mediaRepository: light(added.mediaRepository),

@@ -26,6 +26,7 @@ import {
 } from "../fixtures/seed";
 import { planForTier, row } from "../helpers";
 import { MEASURED_CAPACITY } from "../../sizing/measured";
+import { HPA_CONTROLLER } from "../fixtures/kubernetes";
 
 const ceilMin2 = (n: number) => Math.max(2, Math.ceil(n));
 
@@ -297,18 +298,25 @@ describe("deviation: tuning parameters the seed lists only once carry forward", 
   });
 });
 
-describe("deviation: the HPA's CPU target (seed 2.5's 70%) comes from measured capacity", () => {
-  // kube-controller-manager's default --horizontal-pod-autoscaler-tolerance: it acts beyond 110% of the target.
-  const TOLERANCE = 0.1;
+describe("deviation: autoscaled workers' CPU (seed 2.5's 70% target, the sections' 2 vCPU) comes from measured capacity", () => {
+  const TOLERANCE = HPA_CONTROLLER.tolerance;
+  const seedCpu = (tier: string, type: "synchrotron" | "generic") => vcpu(SYNAPSE_RESOURCES[tier]![type === "synchrotron" ? "sync" : "generic"][0]);
   it("70% of the seed's 2-vCPU synchrotrons and generic workers (5K to 20K) is more CPU than one process was measured using at all: that HPA never fires", () => {
     for (const tier of ["5k", "10k", "20k"]) {
-      const [sync, generic] = [SYNAPSE_RESOURCES[tier]!.sync, SYNAPSE_RESOURCES[tier]!.generic].map(([cpu]) => vcpu(cpu));
-      for (const [type, request] of [["synchrotron", sync!], ["generic", generic!]] as const) {
-        expect(request, `${tier} ${type}`).toBe(2);
-        expect((HPA_2_5.averageUtilization / 100) * request * (1 + TOLERANCE), `${tier} ${type}`).toBeGreaterThan(MEASURED_CAPACITY[type].cpuAtMost);
+      for (const type of ["synchrotron", "generic"] as const) {
+        expect(seedCpu(tier, type), `${tier} ${type}`).toBe(2);
+        expect((HPA_2_5.averageUtilization / 100) * seedCpu(tier, type) * (1 + TOLERANCE), `${tier} ${type}`).toBeGreaterThan(MEASURED_CAPACITY[type].cpuAtMost);
+      }
+    }
+  });
+  it("the plan requests less than the seed where one process cannot use the seed's CPU (1k to 20K), and its HPA fires below the CPU measured at the latency limit", () => {
+    for (const tier of ["1k", "5k", "10k", "20k"]) {
+      for (const type of ["synchrotron", "generic"] as const) {
         const planned = planForTier(tier).synapse.workers[type];
-        expect(planned.resources.requests.vcpu).toBe(request);
-        expect(planned.hpaTargetCpuUtilisation, `${tier} ${type}`).toBeLessThan(HPA_2_5.averageUtilization);
+        // The seed reserves more than a quarter above the most one process was measured using.
+        expect(seedCpu(tier, type), `${tier} ${type}`).toBeGreaterThan(MEASURED_CAPACITY[type].cpuAtMost * 1.25);
+        expect(planned.resources.requests.vcpu, `${tier} ${type}`).toBeLessThan(seedCpu(tier, type));
+        expect((planned.hpaTargetCpuUtilisation! / 100) * planned.resources.requests.vcpu * (1 + TOLERANCE), `${tier} ${type}`).toBeLessThan(MEASURED_CAPACITY[type].cpuAtLatencyLimit);
       }
     }
   });

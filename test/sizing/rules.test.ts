@@ -20,6 +20,7 @@ import { join } from "node:path";
 import type { Resources } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
 import { onTarget, planFor, planForTier, row, SERVER_NAME, TEST_BACKUP_STORE, thrownBy } from "../helpers";
+import { HPA_CONTROLLER } from "../fixtures/kubernetes";
 
 /**
  * CPU and memory of a Resources value. (guaranteed() copies every field of what it is given, so a
@@ -411,8 +412,7 @@ describe("the Synapse fleet's duties and shape", () => {
   });
 
   describe("HPA CPU targets from measured capacity (deviation from seed 2.5's 70%)", () => {
-    // kube-controller-manager's default --horizontal-pod-autoscaler-tolerance: it acts beyond 110% of the target.
-    const TOLERANCE = 0.1;
+    const TOLERANCE = HPA_CONTROLLER.tolerance;
     const firesAt = (w: { hpaTargetCpuUtilisation?: number; resources: Resources }) => (w.hpaTargetCpuUtilisation! / 100) * w.resources.requests.vcpu * (1 + TOLERANCE);
     it.each(["100", "1k", "5k", "10k", "20k"])("at %s a synchrotron and a generic worker scale up before one process reaches the CPU it used at the latency limit, and not at half of it", (tier) => {
       const s = planForTier(tier).synapse;

@@ -19,6 +19,7 @@ import {
   WORKERS_9_1,
 } from "../fixtures/seed";
 import { planForTier, row } from "../helpers";
+import { MEASURED_CAPACITY } from "../../sizing/measured";
 
 /** Cells where the plan deliberately differs; each is proven in deviations.test.ts. */
 const COUNT_DEVIATIONS = new Set([...TIERS.flatMap((t) => [`${t}/application`, `${t}/storage`]), "100/calls"]);
@@ -54,8 +55,12 @@ describe.each(TIERS)("tier %s follows the seed's tables", (tier) => {
     const res = SYNAPSE_RESOURCES[tier]!;
     const size = (type: keyof typeof w) => [w[type].resources.requests.vcpu, w[type].resources.requests.memoryGiB];
     expect(size("main")).toEqual([vcpu(res.main[0]), gb(res.main[1])]);
-    expect(size("synchrotron")).toEqual([vcpu(res.sync[0]), gb(res.sync[1])]);
-    expect(size("generic")).toEqual([vcpu(res.generic[0]), gb(res.generic[1])]);
+    // Deviation (test/sizing/deviations.test.ts): autoscaled processes request the CPU one can use, at most the seed's.
+    for (const [type, [cpu, memory]] of [["synchrotron", res.sync], ["generic", res.generic]] as const) {
+      expect(w[type].resources.requests.memoryGiB, type).toBe(gb(memory));
+      expect(w[type].resources.requests.vcpu, type).toBeLessThanOrEqual(vcpu(cpu));
+      expect(w[type].resources.requests.vcpu, type).toBeGreaterThanOrEqual(Math.min(vcpu(cpu), MEASURED_CAPACITY[type].cpuAtMost));
+    }
     expect(size("eventPersister")).toEqual([vcpu(res.persister[0]), gb(res.persister[1])]);
     expect(size("federationSender")).toEqual([vcpu(res.sender[0]), gb(res.sender[1])]);
   });

@@ -6,10 +6,11 @@
  * answers have metrics-server's shape: one PodMetrics per running pod the label selector matches,
  * a usage for every container, a timestamp and a window.
  */
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
-import { AGGREGATED_API_SERVICE, type ControlPlane, type KubeObject } from "./control-plane";
+import { AGGREGATED_API_SERVICE, KUBE_BIN, type ControlPlane, type KubeObject } from "./control-plane";
 
 const GROUP_VERSION = "metrics.k8s.io/v1beta1";
 const WINDOW_SECONDS = 15;
@@ -21,9 +22,18 @@ interface MetricsPod extends KubeObject {
 
 export type Usage = (pod: MetricsPod, container: string) => number;
 
+export interface MetricsRead {
+  at: number;
+  namespace: string;
+  /** The label selector the read asked with (the HPA's scale target's). */
+  selector: string;
+  /** CPU (cores) served for the pods the read listed. */
+  cores: number;
+}
+
 export interface MetricsApi {
-  /** Requests answered for pods, by namespace (the controller's reads). */
-  reads: Map<string, number>;
+  /** Every pod-metrics read answered (the controller's reads), in order. */
+  reads: MetricsRead[];
   stop(): Promise<void>;
 }
 
@@ -40,7 +50,14 @@ function podMetrics(pod: MetricsPod, usage: Usage) {
 
 /** Starts the stand-in and registers it with the API server; resolves once the APIService is Available. */
 export async function startMetricsApi(cp: ControlPlane, port: number, usage: Usage): Promise<MetricsApi> {
-  const reads = new Map<string, number>();
+  const reads: MetricsRead[] = [];
+  /** The pods a read asks for, listed without blocking the event loop (the API server waits on the answer). */
+  const listPods = (namespace: string, selector: string) =>
+    new Promise<MetricsPod[]>((resolve, reject) =>
+      execFile(KUBE_BIN, ["kubectl", `--kubeconfig=${cp.kubeconfig}`, "get", "pods", "-n", namespace, "-o", "json", ...(selector ? ["-l", selector] : [])], { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve((JSON.parse(stdout) as { items: MetricsPod[] }).items),
+      ),
+    );
   const server: Server = createServer({ cert: readFileSync(join(cp.pki, "aggregated.crt")), key: readFileSync(join(cp.pki, "aggregated.key")) }, (req, res) => {
     const url = new URL(req.url ?? "/", "https://localhost");
     const send = (status: number, body: unknown) => {
@@ -64,12 +81,17 @@ export async function startMetricsApi(cp: ControlPlane, port: number, usage: Usa
     const pods = url.pathname.match(/^\/apis\/metrics\.k8s\.io\/v1beta1\/namespaces\/([^/]+)\/pods$/);
     if (pods) {
       const namespace = decodeURIComponent(pods[1]!);
-      const selector = url.searchParams.get("labelSelector");
-      const listed = cp.kubectl(["get", "pods", "-n", namespace, "-o", "json", ...(selector ? ["-l", selector] : [])]);
-      if (listed.status !== 0) return send(500, { kind: "Status", apiVersion: "v1", status: "Failure", message: listed.stderr });
-      const running = (JSON.parse(listed.stdout) as { items: MetricsPod[] }).items.filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp);
-      reads.set(namespace, (reads.get(namespace) ?? 0) + 1);
-      return send(200, { kind: "PodMetricsList", apiVersion: GROUP_VERSION, metadata: {}, items: running.map((p) => podMetrics(p, usage)) });
+      const selector = url.searchParams.get("labelSelector") ?? "";
+      listPods(namespace, selector).then(
+        (listed) => {
+          const running = listed.filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp);
+          const items = running.map((p) => podMetrics(p, usage));
+          reads.push({ at: Date.now(), namespace, selector, cores: running.reduce((sum, p) => sum + p.spec.containers.reduce((c, k) => c + usage(p, k.name), 0), 0) });
+          send(200, { kind: "PodMetricsList", apiVersion: GROUP_VERSION, metadata: {}, items });
+        },
+        (error: Error) => send(500, { kind: "Status", apiVersion: "v1", status: "Failure", message: error.message }),
+      );
+      return;
     }
     send(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${url.pathname} is not served here` });
   });
