@@ -15,8 +15,10 @@
  * The latency limit is SYNAPSE_LATENCY_LIMIT_MS (p95); the capacity is the step before the first
  * one past it.
  *
- * A benchmark, not a test: it prints numbers and asserts nothing. Its last lines are the values
- * sizing/measured.ts records (update them there, with the date, when a new Synapse is pinned).
+ * A benchmark, not a test: it prints numbers and asserts nothing. The table before the per-tier
+ * one holds the values sizing/measured.ts records (update them there, with the date, when a new
+ * Synapse is pinned). Only this run's processes are kept off the measured CPU: run it on an
+ * otherwise idle machine (the "other load" column says when something else ran there).
  */
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -49,6 +51,8 @@ interface Step {
   cpu: number;
   /** Busy share of the CPU everything else runs on. */
   rigBusy: number;
+  /** Busy share of the measured CPU beyond the process itself (other work on the machine). */
+  otherLoad: number;
   errors: number;
 }
 
@@ -68,7 +72,7 @@ function cpuTimes(cpu: number): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-/** The CPUs this process may use (cgroup and affinity), from /proc/self/status. */
+/** The CPUs this process may use (cpuset and affinity, not a CPU quota), from /proc/self/status. */
 function allowedCpus(): number[] {
   const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]!;
   return list.split(",").flatMap((part) => {
@@ -77,8 +81,10 @@ function allowedCpus(): number[] {
   });
 }
 
+/** Moves every thread of a process to these CPUs (once more if a thread exited under taskset). */
 function pin(pid: number, cpus: readonly number[]): void {
-  const r = spawnSync("taskset", ["-a", "-p", "-c", cpus.join(","), String(pid)], { encoding: "utf8" });
+  const run = () => spawnSync("taskset", ["-a", "-p", "-c", cpus.join(","), String(pid)], { encoding: "utf8" });
+  const r = run().status === 0 ? { status: 0, stderr: "" } : run();
   if (r.status !== 0) throw new Error(`taskset ${cpus.join(",")} ${pid}: ${r.stderr}`);
 }
 
@@ -121,7 +127,9 @@ function genericClient(agent: Agent, port: number, token: string, rooms: string[
   };
 }
 
-async function runStep(clients: Client[], pid: number, rigCpu: number): Promise<Omit<Step, "clients">> {
+async function runStep(clients: Client[], pid: number, cpus: Cpus): Promise<Omit<Step, "clients">> {
+  const rigCpu = cpus.rig;
+  const measuredBefore = cpuTimes(cpus.measured);
   const latencies: number[] = [];
   let errors = 0;
   const failures = new Map<string, number>();
@@ -149,13 +157,18 @@ async function runStep(clients: Client[], pid: number, rigCpu: number): Promise<
   );
   const seconds = (Date.now() - started) / 1000;
   const rigAfter = cpuTimes(rigCpu);
+  const measuredAfter = cpuTimes(cpus.measured);
+  const processCpu = (cpuSeconds(pid) - cpuBefore) / seconds;
+  const measuredBusy = ((measuredAfter.busy - measuredBefore.busy) / Math.max(1, measuredAfter.total - measuredBefore.total));
   if (failures.size > 0) console.log(`  failed: ${JSON.stringify(Object.fromEntries(failures))}`);
   return {
     rps: latencies.length / seconds,
     p50: quantile(latencies, 0.5),
     p95: quantile(latencies, 0.95),
-    cpu: (cpuSeconds(pid) - cpuBefore) / seconds,
+    cpu: processCpu,
     rigBusy: (rigAfter.busy - rigBefore.busy) / Math.max(1, rigAfter.total - rigBefore.total),
+    // While pinned, the process runs on the measured CPU alone; anything more there is someone else's.
+    otherLoad: Math.max(0, measuredBusy - processCpu),
     errors,
   };
 }
@@ -180,18 +193,19 @@ async function measure(fleet: Fleet, type: MeasuredType, cpus: Cpus, tokens: str
   /** Grows the client pool to `count`; each new client's first request is made outside any step. */
   const grow = async (count: number) => {
     const fresh = Array.from({ length: count - clients.length }, (_, k) => makeClient(clients.length + k));
-    await Promise.all(fresh.map((c) => c().catch(() => 0)));
+    const failed = (await Promise.all(fresh.map((c) => c().catch(() => 0)))).filter((status) => status !== 200).length;
+    if (failed > 0) console.log(`  ${failed} of ${fresh.length} new clients failed their first request: their first timed one is a full request`);
     clients.push(...fresh);
   };
   pin(pid, [cpus.measured]);
   const steps: Step[] = [];
   for (let count = 1; count <= MAX_CLIENTS; count *= 2) {
     await grow(count);
-    const step = { clients: count, ...(await runStep(clients.slice(0, count), pid, cpus.rig)) };
+    const step = { clients: count, ...(await runStep(clients.slice(0, count), pid, cpus)) };
     steps.push(step);
     const rig = step.rigBusy > RIG_SATURATED ? "  (rig saturated: not counted)" : "";
     console.log(
-      `${type.padEnd(12)} ${String(count).padStart(4)} clients  ${step.rps.toFixed(0).padStart(5)} req/s  p50 ${step.p50.toFixed(0).padStart(5)} ms  p95 ${step.p95.toFixed(0).padStart(5)} ms  CPU ${step.cpu.toFixed(2)} cores  rig CPU ${(100 * step.rigBusy).toFixed(0)}%  errors ${step.errors}${rig}`,
+      `${type.padEnd(12)} ${String(count).padStart(4)} clients  ${step.rps.toFixed(0).padStart(5)} req/s  p50 ${step.p50.toFixed(0).padStart(5)} ms  p95 ${step.p95.toFixed(0).padStart(5)} ms  CPU ${step.cpu.toFixed(2)} cores  rig CPU ${(100 * step.rigBusy).toFixed(0)}%  other load ${(100 * step.otherLoad).toFixed(0)}%  errors ${step.errors}${rig}`,
     );
     if (step.p95 > 2 * SYNAPSE_LATENCY_LIMIT_MS || step.rigBusy > RIG_SATURATED) break;
   }
@@ -199,7 +213,7 @@ async function measure(fleet: Fleet, type: MeasuredType, cpus: Cpus, tokens: str
   pin(pid, [cpus.measured, cpus.rig]);
   const { atLimit } = capacity({ steps, unpinnedCpu: 0 });
   const top = atLimit ?? steps[0]!;
-  const unpinned = await runStep(clients.slice(0, top.clients), pid, cpus.rig);
+  const unpinned = await runStep(clients.slice(0, top.clients), pid, cpus);
   console.log(`${type.padEnd(12)} ${String(top.clients).padStart(4)} clients, free to use both CPUs: ${unpinned.rps.toFixed(0)} req/s, CPU ${unpinned.cpu.toFixed(2)} cores`);
   pin(pid, [cpus.rig]);
   agent.destroy();

@@ -2,8 +2,8 @@
  * What one Synapse process carries, measured (not assumed): `npm run bench:synapse` drives one
  * synchrotron and one generic worker of the real fleet on loopback, each alone on a dedicated core,
  * with a closed loop of clients doubling each step, and records where p95 latency passes
- * SYNAPSE_LATENCY_LIMIT_MS. The plan's autoscaling targets come from these numbers
- * (sizing/synapse.ts, hpaTargetFor). Re-measure and update them when a new Synapse is pinned.
+ * SYNAPSE_LATENCY_LIMIT_MS. The CPU requests of autoscaled workers and their HPA targets come
+ * from these numbers (sizing/synapse.ts: autoscaledSize, hpaTargetFor). Re-measure and update them when a new Synapse is pinned.
  */
 import type { WorkerType } from "./settings";
 

@@ -43,16 +43,16 @@ export const WORKER_NAMES: Readonly<Record<WorkerType, string>> = {
 /** Types that hold no stream and are listed nowhere: the only ones that may autoscale (and whose capacity is measured). */
 const AUTOSCALED: ReadonlySet<WorkerType> = new Set<MeasuredType>(["synchrotron", "generic"]);
 
-/**
- * The HPA's CPU target (% of the request) that adds pods when the average process reaches
- * HPA_CPU.scaleUpAtShare of the CPU it used at the latency limit, or of its limit when lower.
- */
 /** The seed's size with the CPU one process of an autoscaled type can use (AUTOSCALED_CPU). */
 export function autoscaledSize(type: MeasuredType, seed: ProcessSize): ProcessSize {
   const usable = ceilTo(MEASURED_CAPACITY[type].cpuAtMost * AUTOSCALED_CPU.headroom, AUTOSCALED_CPU.stepVcpu);
   return { ...seed, vcpu: Math.min(seed.vcpu, usable) };
 }
 
+/**
+ * The HPA's CPU target (% of the request, which equals the limit) that adds pods when the average
+ * process reaches HPA_CPU.scaleUpAtShare of the CPU it used at the latency limit, or of its limit when lower.
+ */
 export function hpaTargetFor(type: MeasuredType, requestVcpu: number): number {
   const saturatesAt = Math.min(MEASURED_CAPACITY[type].cpuAtLatencyLimit, requestVcpu);
   return Math.floor((100 * saturatesAt * HPA_CPU.scaleUpAtShare) / (requestVcpu * (1 + HPA_CPU.controllerTolerance)));

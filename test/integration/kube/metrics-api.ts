@@ -55,7 +55,14 @@ export async function startMetricsApi(cp: ControlPlane, port: number, usage: Usa
   const listPods = (namespace: string, selector: string) =>
     new Promise<MetricsPod[]>((resolve, reject) =>
       execFile(KUBE_BIN, ["kubectl", `--kubeconfig=${cp.kubeconfig}`, "get", "pods", "-n", namespace, "-o", "json", ...(selector ? ["-l", selector] : [])], { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (error, stdout, stderr) =>
-        error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve((JSON.parse(stdout) as { items: MetricsPod[] }).items),
+        {
+          if (error) return reject(new Error(`${error.message}: ${stderr}`));
+          try {
+            resolve((JSON.parse(stdout) as { items: MetricsPod[] }).items);
+          } catch (parseError) {
+            reject(parseError as Error);
+          }
+        },
       ),
     );
   const server: Server = createServer({ cert: readFileSync(join(cp.pki, "aggregated.crt")), key: readFileSync(join(cp.pki, "aggregated.key")) }, (req, res) => {
@@ -82,15 +89,14 @@ export async function startMetricsApi(cp: ControlPlane, port: number, usage: Usa
     if (pods) {
       const namespace = decodeURIComponent(pods[1]!);
       const selector = url.searchParams.get("labelSelector") ?? "";
-      listPods(namespace, selector).then(
-        (listed) => {
+      listPods(namespace, selector)
+        .then((listed) => {
           const running = listed.filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp);
           const items = running.map((p) => podMetrics(p, usage));
           reads.push({ at: Date.now(), namespace, selector, cores: running.reduce((sum, p) => sum + p.spec.containers.reduce((c, k) => c + usage(p, k.name), 0), 0) });
           send(200, { kind: "PodMetricsList", apiVersion: GROUP_VERSION, metadata: {}, items });
-        },
-        (error: Error) => send(500, { kind: "Status", apiVersion: "v1", status: "Failure", message: error.message }),
-      );
+        })
+        .catch((error: Error) => send(500, { kind: "Status", apiVersion: "v1", status: "Failure", message: error.message }));
       return;
     }
     send(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${url.pathname} is not served here` });
