@@ -192,7 +192,7 @@ describe("every metric name in the rules is one a real exporter emits", () => {
   let columns: Exported["columns"];
   beforeAll(async () => {
     ({ scraped, cnpg, columns } = await exported);
-  }, 150_000);
+  }, 240_000);
 
   it("each metric the rules use has a known source, and each source entry is used", () => {
     expect([...used.keys()].sort()).toEqual(Object.keys(SOURCES).sort());

@@ -286,12 +286,19 @@ describe("Two deployments federate (a.matrix.test ⇄ b.matrix.test on loopback,
     // Only the federation sender sends transactions (send_federation is off everywhere else).
     for (const p of sender.processes.filter((x) => x.type !== "federationSender")) expect(transactionsIn(sender.services.log(p.name!)).sending, `${from.key} ${p.name}`).toEqual([]);
     const senders = sender.processes.filter((p) => p.type === "federationSender");
-    const sent = senders.flatMap((p) => {
-      const { sending, ok } = transactionsIn(sender.services.log(p.name!));
-      return sending.filter((t) => t.destination === to.serverName && ok.has(`${t.destination} ${t.id}`));
-    });
-    // The messages travelled in these transactions (other PDUs may too, and EDUs such as presence).
-    expect(sent.reduce((n, t) => n + t.pdus, 0)).toBeGreaterThanOrEqual(ROUNDS);
+    const sentSoFar = () =>
+      senders.flatMap((p) => {
+        const { sending, ok } = transactionsIn(sender.services.log(p.name!));
+        return sending.filter((t) => t.destination === to.serverName && ok.has(`${t.destination} ${t.id}`));
+      });
+    const pdus = (ts: ReturnType<typeof sentSoFar>) => ts.reduce((n, t) => n + t.pdus, 0);
+    // The messages travelled in these transactions (other PDUs may too, and EDUs such as presence). The
+    // receiver can show a message before the sender has logged its transaction's answer: wait for the log.
+    const sent = await waitFor(`${from.key}'s federation sender to log ${ROUNDS} PDUs answered`, async () => {
+      const ts = sentSoFar();
+      return pdus(ts) >= ROUNDS ? ts : undefined;
+    }, 15_000).catch(() => sentSoFar());
+    expect(pdus(sent)).toBeGreaterThanOrEqual(ROUNDS);
     const ids = new Set(sent.map((t) => t.id));
     // HAProxy writes its log asynchronously: wait until every transaction is there.
     const routed = await waitFor(`${to.key}'s HAProxy to log ${ids.size} transactions`, async () => {

@@ -498,8 +498,7 @@ export interface StopWatch {
 
 /** `listedAt`: when the listing `old` came from started. */
 export function watchStops(list: () => Pod[], old: readonly Pod[], listedAt: number, everyMs = 100): StopWatch {
-  const listed = listedAt;
-  const lastAlive = new Map(old.map((p) => [p.metadata.uid!, listed]));
+  const lastAlive = new Map(old.map((p) => [p.metadata.uid!, listedAt]));
   const lastRunning = new Map(lastAlive);
   const stopped = new Map<string, number>();
   const timer = setInterval(() => {

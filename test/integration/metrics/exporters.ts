@@ -128,12 +128,13 @@ export async function scrapeSynapse(services: Services, timeoutMs = 90_000): Pro
 
   // A long-poll that stays open (nothing new arrives) while the metrics are scraped.
   const abort = new AbortController();
-  const longPoll = fetch(`${base}/_matrix/client/v3/sync?timeout=30000&since=${encodeURIComponent(since)}`, { headers: { Authorization: `Bearer ${token}` }, signal: abort.signal }).catch(() => undefined);
+  // Held for up to 90 s; the wait below gives a loaded machine 60 s to show it in flight.
+  const longPoll = fetch(`${base}/_matrix/client/v3/sync?timeout=90000&since=${encodeURIComponent(since)}`, { headers: { Authorization: `Bearer ${token}` }, signal: abort.signal }).catch(() => undefined);
   try {
     const samples = await waitFor("a /sync long-poll in Synapse's metrics", async () => {
       const s = parseExposition(await get(`http://127.0.0.1:${metrics}/_synapse/metrics`));
       return s.some((x) => x.name === "synapse_http_server_in_flight_requests_count" && x.labels.servlet === "SyncRestServlet") ? s : undefined;
-    }, 15_000, 200);
+    }, 60_000, 200);
     return { samples };
   } finally {
     abort.abort();
