@@ -44,7 +44,7 @@ export const WORKER_NAMES: Readonly<Record<WorkerType, string>> = {
 const AUTOSCALED: ReadonlySet<WorkerType> = new Set<MeasuredType>(["synchrotron", "generic"]);
 
 /** The seed's size with the CPU one process of an autoscaled type can use (AUTOSCALED_CPU). */
-export function autoscaledSize(type: MeasuredType, seed: ProcessSize): ProcessSize {
+export function autoscaledSize<T extends ProcessSize>(type: MeasuredType, seed: T): T {
   const usable = ceilTo(MEASURED_CAPACITY[type].cpuAtMost * AUTOSCALED_CPU.headroom, AUTOSCALED_CPU.stepVcpu);
   return { ...seed, vcpu: Math.min(seed.vcpu, usable) };
 }
@@ -93,8 +93,8 @@ function seedBase(tier: TierId): Record<WorkerType, TypeBase> {
   const light = (p: { replicas: number } & ProcessSize): TypeBase => ({ replicas: p.replicas, size: p, cpMax: LIGHT_WORKER_CP_MAX });
   return {
     main: { replicas: 1, size: t.main, cpMax: t.mainCpMax },
-    synchrotron: heavy({ ...t.synchrotron, ...autoscaledSize("synchrotron", t.synchrotron) }),
-    generic: heavy({ ...t.generic, ...autoscaledSize("generic", t.generic) }),
+    synchrotron: heavy(autoscaledSize("synchrotron", t.synchrotron)),
+    generic: heavy(autoscaledSize("generic", t.generic)),
     eventPersister: heavy(t.eventPersister),
     federationSender: light(t.federationSender),
     mediaRepository: light(added.mediaRepository),

@@ -17,12 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { parseSettings, plan as planOf } from "../../sizing";
 import { nodeGroups } from "../../sizing/inventory";
+import { WORKER_NAMES } from "../../sizing/synapse";
 import { MEASURED_CAPACITY } from "../../sizing/measured";
 import type { Plan } from "../../sizing/types";
 import { HPA_2_5, SYNAPSE_RESOURCES, TIER_USERS, vcpu } from "../fixtures/seed";
 import { onTarget, SERVER_NAME } from "../helpers";
 import { freePort, waitFor } from "./harness";
-import { addNodes, applyManifests, isReady, nodesFor, testZones, type Pod } from "./kube/cluster";
+import { addNodes, applyManifests, isReady, nodesFor, ownerOf, testZones, type Pod } from "./kube/cluster";
 import { ControlPlane, type KubeObject } from "./kube/control-plane";
 import { manifests, type Manifest } from "./kube/manifests";
 import { startMetricsApi, type MetricsApi } from "./kube/metrics-api";
@@ -35,7 +36,7 @@ const SEED_TARGET = HPA_2_5.averageUtilization;
 /** The seed's 5K synchrotron (its "Component Configuration → Synapse" block). */
 const SEED_SYNCHROTRON_CPU = vcpu(SYNAPSE_RESOURCES["5k"]!.sync[0]);
 const raw = { ccu: TIER_USERS["5k"]!, serverName: SERVER_NAME, ...onTarget("aws") };
-const AUTOSCALED = { synchrotron: "synapse-synchrotron", generic: "synapse-generic-worker" } as const;
+const AUTOSCALED = { synchrotron: WORKER_NAMES.synchrotron, generic: WORKER_NAMES.generic } as const;
 
 interface Hpa extends KubeObject {
   spec: { minReplicas: number; maxReplicas: number; scaleTargetRef: { name: string }; metrics: { resource: { target: { averageUtilization: number } } }[] };
@@ -90,13 +91,13 @@ describe("autoscaling on the real controller manager, fed the CPU one Synapse pr
   const deploymentSelector = (namespace: string, name: string) =>
     (JSON.parse(cp.must(["get", "deployment", name, "-n", namespace, "-o", "json"])) as { spec: { selector: { matchLabels: Record<string, string> } } }).spec.selector.matchLabels;
   const readyPods = (namespace: string, deployment: string) =>
-    cp.list<Pod>("pods", namespace).filter((p) => !p.metadata.deletionTimestamp && p.metadata.name.startsWith(`${deployment}-`) && isReady(p)).length;
+    cp.list<Pod>("pods", namespace).filter((p) => !p.metadata.deletionTimestamp && ownerOf(p) === `${namespace}/${deployment}` && isReady(p)).length;
 
   beforeAll(async () => {
     run = await runProgram(raw);
-    plan = planOf(parseSettings(raw));
-    cp = await ControlPlane.start("autoscaling");
     const settings = parseSettings(raw);
+    plan = planOf(settings);
+    cp = await ControlPlane.start("autoscaling");
     await addNodes(cp, nodesFor(nodeGroups(plan).filter((g) => g.row.role === "application"), testZones(settings.aws.region)));
     metrics = await startMetricsApi(cp, await freePort(), (pod, container) => {
       if (container !== "synapse") return 0;

@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
+import { waitFor } from "../harness";
 import { AGGREGATED_API_SERVICE, KUBE_BIN, type ControlPlane, type KubeObject } from "./control-plane";
 
 const GROUP_VERSION = "metrics.k8s.io/v1beta1";
@@ -122,12 +123,9 @@ export async function startMetricsApi(cp: ControlPlane, port: number, usage: Usa
       ],
     }),
   );
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = cp.kubectl(["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "jsonpath={.status.conditions[?(@.type=='Available')].status}"]);
-    if (r.stdout.trim() === "True") break;
-    if (Date.now() > deadline) throw new Error(`the metrics APIService never became Available: ${cp.kubectl(["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "yaml"]).stdout}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const available = () => cp.kubectl(["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "jsonpath={.status.conditions[?(@.type=='Available')].status}"]).stdout.trim() === "True";
+  await waitFor("the metrics APIService Available", async () => (available() ? true : undefined), 60_000, 500).catch((error: Error) => {
+    throw new Error(`${error.message}\n${cp.kubectl(["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "yaml"]).stdout}`);
+  });
   return { reads, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
