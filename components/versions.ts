@@ -1,19 +1,23 @@
 /** Images and versions, pinned in one place (versions.json, also read by the test installers). */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import versions from "../versions.json";
 
 /** The S3 media storage provider and its dependencies, pinned with hashes: built into the Synapse image, installed the same way by the tests. */
 export const MEDIA_PROVIDER_REQUIREMENTS = join(__dirname, "..", "images", "synapse", "requirements.txt");
+/** The Synapse image's build context (images/synapse): Dockerfile, requirements, the log formatter module. */
+export const SYNAPSE_IMAGE_CONTEXT = join(__dirname, "..", "images", "synapse");
+/** The module (in the image's site-packages) and class of the log formatter the rendered log configuration names. */
+export const LOG_FORMATTER = "matrix_scale_logging.TracebackJsonFormatter";
 /** The upstream Synapse release the project's image builds on (images/synapse/Dockerfile). */
 export const UPSTREAM_SYNAPSE_IMAGE = `${versions.synapseImage}:v${versions.synapse}`;
 /**
- * The Synapse image every process runs: the upstream release with the media provider built in
- * (pushed by .github/workflows/images.yml), tagged with the release and the requirements file's
- * hash, so a change to either names a new image.
+ * The Synapse image every process runs: the upstream release with the media provider and the log
+ * formatter built in (pushed by .github/workflows/images.yml), tagged with the release and the hash
+ * of the build context's files (in name order), so a change to any of them names a new image.
  */
-export const SYNAPSE_IMAGE = `${versions.synapseMediaImageRepository}:v${versions.synapse}-${createHash("sha256").update(readFileSync(MEDIA_PROVIDER_REQUIREMENTS)).digest("hex").slice(0, 12)}`;
+export const SYNAPSE_IMAGE = `${versions.synapseMediaImageRepository}:v${versions.synapse}-${contextHash(SYNAPSE_IMAGE_CONTEXT)}`;
 export const HAPROXY_IMAGE = versions.haproxyImage;
 export const CNPG_CHART_VERSION = versions.cnpgChart;
 export const POSTGRES_IMAGE = versions.postgresImage;
@@ -33,3 +37,10 @@ export const AWS_LOAD_BALANCER_CONTROLLER_VERSION = versions.awsLoadBalancerCont
 /** Synapse's own Grafana dashboard, from the release the fleet runs (Grafana downloads it). */
 export const SYNAPSE_DASHBOARD_URL = `https://raw.githubusercontent.com/element-hq/synapse/v${versions.synapse}/contrib/grafana/synapse.json`;
 export const REDIS_EXPORTER_IMAGE = versions.redisExporterImage;
+
+/** sha256 of a folder's files concatenated in name order, as `cat $(find DIR -type f | LC_ALL=C sort) | sha256sum`; 12 hex digits. */
+function contextHash(dir: string): string {
+  const hash = createHash("sha256");
+  for (const file of readdirSync(dir).sort()) hash.update(readFileSync(join(dir, file)));
+  return hash.digest("hex").slice(0, 12);
+}

@@ -65,6 +65,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 ln -sfn "$venv" "$CACHE/venv-synapse"
+# The log formatter the rendered log configuration names, into site-packages as the image's Dockerfile puts it.
+cp "$PWD/images/synapse/matrix_scale_logging.py" "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 
 # A tool from PyPI in a venv of its own, once per version:
 # venv_tool NAME VERSION PYTHON REQUIREMENT BINARY [PARENT DIR, default the cache]; linked as $CACHE/venv-NAME.
@@ -95,27 +97,27 @@ if [ "$(id -u)" = 0 ]; then
 fi
 venv_tool barman "$BARMAN_VERSION" /usr/bin/python3 "barman[cloud]==$BARMAN_VERSION" barman-cloud-restore "$barman_parent"
 
-# MinIO, built from the Go module proxy at a pinned version (cached binary).
-MINIO_VERSION=$(version minio)
-minio_bin="$CACHE/bin/minio-$MINIO_VERSION"
-if [ ! -x "$minio_bin" ]; then
-  echo "install-integration: building MinIO $MINIO_VERSION (Go module proxy)"
-  mkdir -p "$CACHE/bin" "$CACHE/go"
-  GOPATH="$CACHE/go" GOBIN="$CACHE/gobin-minio" GOFLAGS=-mod=mod go install "github.com/minio/minio@$MINIO_VERSION"
-  mv "$CACHE/gobin-minio/minio" "$minio_bin"
-fi
-ln -sfn "$minio_bin" "$CACHE/bin/minio"
+# A Go program built from the Go module proxy at a pinned version, once per version:
+# go_tool NAME PACKAGE VERSION [BUILT NAME, default the package's last element]; linked as $CACHE/bin/NAME.
+go_tool() {
+  local name=$1 package=$2 version=$3 built=${4:-${2##*/}}
+  local bin="$CACHE/bin/$name-$version"
+  if [ ! -x "$bin" ]; then
+    echo "install-integration: building $name $version (Go module proxy)"
+    mkdir -p "$CACHE/bin" "$CACHE/go"
+    GOPATH="$CACHE/go" GOBIN="$CACHE/gobin-$name" GOFLAGS=-mod=mod go install "$package@$version"
+    mv "$CACHE/gobin-$name/$built" "$bin"
+  fi
+  ln -sfn "$bin" "$CACHE/bin/$name"
+}
 
-# LiveKit server, built from the Go module proxy at a pinned version (cached binary). Releases
-# after 1.9 replace pion modules with LiveKit forks the module proxy does not serve.
-LIVEKIT_VERSION=$(version livekit)
-livekit_bin="$CACHE/bin/livekit-server-$LIVEKIT_VERSION"
-if [ ! -x "$livekit_bin" ]; then
-  echo "install-integration: building LiveKit $LIVEKIT_VERSION (Go module proxy)"
-  GOPATH="$CACHE/go" GOBIN="$CACHE/gobin-livekit" GOFLAGS=-mod=mod go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION"
-  mv "$CACHE/gobin-livekit/server" "$livekit_bin"
-fi
-ln -sfn "$livekit_bin" "$CACHE/bin/livekit-server"
+# MinIO.
+go_tool minio github.com/minio/minio "$(version minio)"
+# MinIO's client (mc), for the rendered bucket setup script. The module proxy serves only commits,
+# no release tags: the newest it lists is a month before the image's release (versions.json "mcImage").
+go_tool mc github.com/minio/mc "$(version mc)"
+# LiveKit server. Releases after 1.9 replace pion modules with LiveKit forks the module proxy does not serve.
+go_tool livekit-server github.com/livekit/livekit-server/cmd/server "$(version livekit)" server
 
 # Strict validation and alert rules: CloudNativePG's and the Prometheus operator's own CRDs.
 bash scripts/install-operator-schemas.sh

@@ -24,7 +24,7 @@ import { MEASURED_CAPACITY, type MeasuredType } from "./measured";
 import { mediaGrowthGBPerYear } from "./objectstore";
 import { ceilTo, guaranteed } from "./resources";
 import type { LogLevel, Overrides, WorkerType } from "./settings";
-import { SEED_RC_REGISTRATION, TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
+import { SEED_RC_REGISTRATION, SEED_REMOTE_MEDIA_LIFETIME_DAYS, TIER_TABLES, type ProcessSize, type TierId } from "./tiers";
 import type { SynapsePlan, SynapseStream, WorkerPlan } from "./types";
 
 /** Kubernetes object names (and so instance_map names) of each worker type. */
@@ -265,6 +265,7 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
       cacheFactor: table.synapseConfig.cacheFactor,
       eventCacheSize: table.synapseConfig.eventCacheSize,
       maxUploadMB: table.synapseConfig.maxUploadMB,
+      remoteMediaLifetimeDays: SEED_REMOTE_MEDIA_LIFETIME_DAYS,
       rcMessage: { ...table.synapseConfig.rcMessage, burstCount: Math.max(table.synapseConfig.rcMessage.burstCount, MATRIX_RTC.messageBurstAtLeast) },
       rcRegistration: { ...SEED_RC_REGISTRATION },
       federationMaxConcurrent: table.synapseConfig.federationMaxConcurrent,

@@ -342,3 +342,6 @@ export const TIER_TABLES: Readonly<Record<TierId, TierTable>> = {
 
 /** The seed's rate limit for registrations; it gives one value (section 3.3) and no per-tier change. */
 export const SEED_RC_REGISTRATION = { perSecond: 0.1, burstCount: 3 } as const;
+
+/** The seed's `media_retention.remote_media_lifetime` (section 10.4), one value for every tier. */
+export const SEED_REMOTE_MEDIA_LIFETIME_DAYS = 14;

@@ -15,7 +15,7 @@ import { SECRET_NAMES } from "../secrets";
 import { coordinatedRestart, SKIP_AWAIT, SPEC_LABEL, specHash } from "../coordinated-restart";
 import { CURL_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
-import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_RESTART_NAME, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, minioServerArgs, setupScript, storageClassEnv } from "./server";
+import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_RESTART_NAME, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, deploymentBuckets, minioServerArgs, setupScript, storageClassEnv } from "./server";
 
 export const HEADLESS_SERVICE = "minio-headless";
 const UID = 1000;
@@ -26,6 +26,8 @@ export interface ObjectStoreArgs {
   provider: k8s.Provider;
   image: string;
   mcImage: string;
+  /** Days remote media stays in the media bucket (the plan's `synapse.config.remoteMediaLifetimeDays`). */
+  remoteMediaLifetimeDays: number;
 }
 
 export class ObjectStore extends pulumi.ComponentResource {
@@ -132,10 +134,12 @@ export class ObjectStore extends pulumi.ComponentResource {
       sets.map((s) => s.statefulSet),
       child,
     );
-    const keys = (secret: string, prefix: string) => [
-      { name: `${prefix}_ACCESS_KEY`, valueFrom: { secretKeyRef: { name: secret, key: "accessKey" } } },
-      { name: `${prefix}_SECRET_KEY`, valueFrom: { secretKeyRef: { name: secret, key: "secretKey" } } },
-    ];
+    const buckets = deploymentBuckets(args.remoteMediaLifetimeDays);
+    const secretOf: Record<string, string> = { [MEDIA_BUCKET]: SECRET_NAMES.minioSynapse, [BACKUP_BUCKET]: SECRET_NAMES.minioBackup };
+    const keys = buckets.flatMap((b) => [
+      { name: b.accessKeyEnv, valueFrom: { secretKeyRef: { name: secretOf[b.bucket]!, key: "accessKey" } } },
+      { name: b.secretKeyEnv, valueFrom: { secretKeyRef: { name: secretOf[b.bucket]!, key: "secretKey" } } },
+    ]);
     new k8s.batch.v1.Job(
       "minio-setup",
       {
@@ -151,11 +155,8 @@ export class ObjectStore extends pulumi.ComponentResource {
                 {
                   name: "mc",
                   image: args.mcImage,
-                  command: ["sh", "-c", setupScript(this.endpoint, [
-                    { bucket: MEDIA_BUCKET, accessKeyEnv: "MEDIA_ACCESS_KEY", secretKeyEnv: "MEDIA_SECRET_KEY" },
-                    { bucket: BACKUP_BUCKET, accessKeyEnv: "BACKUP_ACCESS_KEY", secretKeyEnv: "BACKUP_SECRET_KEY" },
-                  ])],
-                  env: [...rootEnv, ...keys(SECRET_NAMES.minioSynapse, "MEDIA"), ...keys(SECRET_NAMES.minioBackup, "BACKUP"), { name: "HOME", value: "/tmp" }],
+                  command: ["sh", "-c", setupScript(this.endpoint, buckets)],
+                  env: [...rootEnv, ...keys, { name: "HOME", value: "/tmp" }],
                   resources: containerResources(args.minio.setupJob),
                   securityContext: RESTRICTED_CONTAINER,
                   volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],

@@ -7,6 +7,7 @@
 import { stringify } from "yaml";
 import type { SynapsePlan, WorkerPlan } from "../../sizing/types";
 import { MAIN_INSTANCE, type Placement, type SynapseProcess } from "./topology";
+import { LOG_FORMATTER } from "../versions";
 
 export interface SynapseEndpoints {
   serverName: string;
@@ -109,7 +110,7 @@ export function renderSharedConfig(synapse: SynapsePlan, all: readonly SynapsePr
           ],
         }
       : {}),
-    media_retention: { remote_media_lifetime: "14d" },
+    media_retention: { remote_media_lifetime: `${c.remoteMediaLifetimeDays}d` },
   };
 }
 
@@ -199,14 +200,14 @@ export function renderProcessConfig(process: SynapseProcess, worker: WorkerPlan,
 
 /**
  * A process's logging (Python dictConfig): one JSON object per line on stdout (Synapse's
- * TerseJsonFormatter: log, namespace, level, time, request), which Loki's json parser reads, at the
- * type's level; SQL statements at WARNING or above unless the level is DEBUG, where they are the
- * point. Exceptions carry their type and message: that formatter writes no traceback.
+ * TerseJsonFormatter: log, namespace, level, time, request, exc_type, exc_value; with the image's
+ * formatter adding exc_traceback), which Loki's json parser reads, at the type's level; SQL
+ * statements at WARNING or above unless the level is DEBUG, where they are the point.
  */
 export function renderLogConfig(level: WorkerPlan["logLevel"]): string {
   return toYaml({
     version: 1,
-    formatters: { structured: { class: "synapse.logging.TerseJsonFormatter" } },
+    formatters: { structured: { class: LOG_FORMATTER } },
     filters: { context: { "()": "synapse.logging.context.LoggingContextFilter", request: "" } },
     handlers: { console: { class: "logging.StreamHandler", formatter: "structured", filters: ["context"], stream: "ext://sys.stdout" } },
     loggers: { "synapse.storage.SQL": { level: level === "DEBUG" || level === "ERROR" ? level : "WARNING" } },

@@ -91,6 +91,9 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(script).toContain("mc mb --ignore-existing store/synapse-media");
     expect(script).toContain("mc mb --ignore-existing store/synapse-db-backups");
     expect(script).toContain('"Resource":["arn:aws:s3:::synapse-media/*"]');
+    // The media bucket's lifecycle, from the plan's days (proven against a real MinIO by minio-setup); none for backups.
+    expect(script).toContain(`"Expiration":{"Days":${p.synapse.config.remoteMediaLifetimeDays}}`);
+    expect(script.match(/mc ilm import store\/(\S+)/g)).toEqual(["mc ilm import store/synapse-media"]);
     expect(script).not.toMatch(/mock-/);
   });
 });

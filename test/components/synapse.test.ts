@@ -1,4 +1,6 @@
 /** The Synapse component under Pulumi's mock runtime: workloads, names, config and rollout rules. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runProgram, type DeclaredResource, type MockRun } from "../../bin/mock-runtime";
@@ -400,7 +402,9 @@ describe("Synapse logging and caches per type", () => {
       const cm = ofKind(run, "core/v1:ConfigMap").find((r) => r.name === WORKER_NAMES[w.type])!;
       const log = parse(configMapData(cm)["log.yaml"]!) as Obj;
       expect(log.root, w.type).toEqual({ level: w.logLevel, handlers: ["console"] });
-      expect(log.formatters.structured.class).toBe("synapse.logging.TerseJsonFormatter");
+      // The formatter built into the image: a module of images/synapse, whose class extends Synapse's JSON formatter.
+      const [module, cls] = [String(log.formatters.structured.class).split(".").slice(0, -1).join("/"), String(log.formatters.structured.class).split(".").pop()];
+      expect(readFileSync(join(__dirname, "..", "..", "images", "synapse", `${module}.py`), "utf8")).toMatch(new RegExp(`^class ${cls}\\(TerseJsonFormatter\\):`, "m"));
       expect(log.handlers.console.stream).toBe("ext://sys.stdout");
       const own = processConfig(run, WORKER_NAMES[w.type]);
       // Synapse reads main's from log_config and a worker's from worker_log_config only.

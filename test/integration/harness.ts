@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pgMemoryGiB } from "../../sizing/units";
 
 export const ROOT = join(__dirname, "..", "..");
@@ -244,11 +244,31 @@ export function fileMode(path: string): number {
 
 export const MINIO = join(ROOT, ".cache", "bin", "minio");
 
+export const MC = join(ROOT, ".cache", "bin", "mc");
+
 export interface Minio {
   port: number;
   endpoint: string;
-  /** Runs test/integration/client/s3.py (boto3) against this server. */
+  /** The root user's environment, as the setup Job gets it from the root Secret. */
+  rootEnv: { MINIO_ROOT_USER: string; MINIO_ROOT_PASSWORD: string };
+  /** Runs test/integration/client/s3.py (boto3) against this server as root. */
   s3(...args: string[]): string;
+  /** The same as another user; throws with boto3's error if the request fails. */
+  s3As(accessKey: string, secretKey: string, ...args: string[]): string;
+}
+
+/**
+ * Runs an `mc` shell script as the setup Job's container does: `mc` on the PATH, HOME and the
+ * script's files in a /tmp of its own (a tmpfs in a private mount namespace), the given environment.
+ */
+export function runMcScript(script: string, env: Record<string, string>, timeoutMs = 120_000): string {
+  const r = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount -t tmpfs -o size=16m tmpfs /tmp && exec sh -c "$0"', script], {
+    env: { PATH: `${dirname(MC)}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: "/tmp", ...env },
+    encoding: "utf8",
+    timeout: timeoutMs,
+  });
+  if (r.status !== 0) throw new Error(`mc script failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
 }
 
 /** One MinIO server process; `drives` are directories (or MinIO ellipsis patterns) it serves. */
@@ -260,12 +280,13 @@ export async function startMinio(services: Services, name: string, rootUser: str
   });
   const endpoint = `http://127.0.0.1:${apiPort}`;
   await waitFor(`${name} to be ready`, () => httpOk(`${endpoint}/minio/health/ready`), 60_000, 300);
-  const s3 = (...args: string[]) => {
-    const r = spawnSync(PYTHON, [join(__dirname, "client", "s3.py"), endpoint, rootUser, rootPassword, ...args], { encoding: "utf8", timeout: 60_000 });
+  const s3As = (accessKey: string, secretKey: string, ...args: string[]) => {
+    const r = spawnSync(PYTHON, [join(__dirname, "client", "s3.py"), endpoint, accessKey, secretKey, ...args], { encoding: "utf8", timeout: 60_000 });
     if (r.status !== 0) throw new Error(`s3 ${args.join(" ")} failed: ${r.stderr}`);
     return r.stdout.trim();
   };
-  return { port: apiPort, endpoint, s3 };
+  const s3 = (...args: string[]) => s3As(rootUser, rootPassword, ...args);
+  return { port: apiPort, endpoint, rootEnv: { MINIO_ROOT_USER: rootUser, MINIO_ROOT_PASSWORD: rootPassword }, s3, s3As };
 }
 
 /**

@@ -21,7 +21,7 @@ import { MEDIA_BUCKET } from "../../components/naming";
 import { renderScratchCleaner } from "../../components/synapse/scratch";
 import { parseSettings, plan } from "../../sizing";
 import { PYTHON, Services, waitFor } from "./harness";
-import { bootFleet, reducedTier, registerUser, type Fleet } from "./synapse-fleet";
+import { bootFleet, parseJsonLog, reducedTier, registerUser, type Fleet } from "./synapse-fleet";
 
 const BOOT_TIMEOUT = 1_200_000;
 const ADMIN_FROM = "127.0.0.1";
@@ -183,5 +183,23 @@ describe("media scratch: more media than the store holds, more uploads at once t
     }
     const objects = fleet.minio.s3("list", MEDIA_BUCKET).split("\n").filter((k) => k.startsWith("local_content/"));
     expect(objects.length).toBe(uploaded.length);
+  });
+
+  it("with the object store down an upload fails (500), and the media worker's log says why: the request's JSON line carries the exception's traceback", async () => {
+    await fleet.services.stop("minio");
+    const r = await send("POST", "/_matrix/media/v3/upload?filename=store-down.bin", randomBytes(64 * 1024));
+    expect(r.status).toBe(500);
+    const { records } = parseJsonLog(fleet.services.log("synapse-media-repository-0"));
+    const failed = records.filter((l) => l.level === "ERROR" && l.log.startsWith("Failed handle request"));
+    expect(failed).toHaveLength(1);
+    const [error] = failed;
+    expect(error!.exc_traceback).toMatch(/^Traceback \(most recent call last\):\n/);
+    // The frames name where it failed: the provider's upload through boto3, refused by the stopped server.
+    expect(error!.exc_traceback).toMatch(/s3_storage_provider\.py/);
+    expect(error!.exc_traceback).toMatch(/botocore/);
+    expect(error!.exc_traceback!.trimEnd().split("\n").pop()).toMatch(new RegExp(`^(\\w+\\.)*${error!.exc_type}: `));
+    // The same request id as the worker's access line for that upload, so Loki joins the two.
+    const access = records.find((l) => l.request === error!.request && /Processed request: .* 500 "POST \/_matrix\/media\/v3\/upload/.test(l.log));
+    expect(access, JSON.stringify(error)).toBeDefined();
   });
 });

@@ -70,7 +70,8 @@ describe("images workflow: the MinIO image the program deploys by default is the
     expect(MINIO_IMAGE).toBe(`${versions.minioImageRepository}:${versions.minio}`);
     expect(dockerfile).toMatch(/go install [^\n]*"github\.com\/minio\/minio@\$\{MINIO_VERSION\}"/);
     const installer = readFileSync(join(root, "scripts", "install-integration.sh"), "utf8");
-    expect(installer).toMatch(/MINIO_VERSION=\$\(version minio\)[\s\S]*go install "github\.com\/minio\/minio@\$MINIO_VERSION"/);
+    expect(installer).toMatch(/^go_tool minio github\.com\/minio\/minio "\$\(version minio\)"$/m);
+    expect(installer).toMatch(/go install "\$package@\$version"/);
   });
 
   it("that version's commit is after the release that fixed CVE-2025-62506, and the settings check accepts the default while it refuses the last published official image", async () => {
