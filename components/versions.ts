@@ -38,9 +38,10 @@ export const AWS_LOAD_BALANCER_CONTROLLER_VERSION = versions.awsLoadBalancerCont
 export const SYNAPSE_DASHBOARD_URL = `https://raw.githubusercontent.com/element-hq/synapse/v${versions.synapse}/contrib/grafana/synapse.json`;
 export const REDIS_EXPORTER_IMAGE = versions.redisExporterImage;
 
-/** sha256 of a folder's files concatenated in name order, as `cat $(find DIR -type f | LC_ALL=C sort) | sha256sum`; 12 hex digits. */
+/** sha256 of a folder's own files concatenated in name order, as `cat $(find DIR -maxdepth 1 -type f | LC_ALL=C sort) | sha256sum`; 12 hex digits. */
 function contextHash(dir: string): string {
   const hash = createHash("sha256");
-  for (const file of readdirSync(dir).sort()) hash.update(readFileSync(join(dir, file)));
+  const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+  for (const file of files.sort()) hash.update(readFileSync(join(dir, file)));
   return hash.digest("hex").slice(0, 12);
 }
