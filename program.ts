@@ -13,7 +13,7 @@ import { NetworkIsolation } from "./components/network";
 import { ObjectStore } from "./components/objectstore";
 import { OPERATOR_NAMESPACE, Postgres } from "./components/postgres";
 import { backupPrefix, CLUSTER_NAME } from "./components/postgres/cluster";
-import { Redis } from "./components/redis";
+import { Redis, REDIS_SERVICES } from "./components/redis";
 import { Secrets } from "./components/secrets";
 import { Synapse } from "./components/synapse";
 import { MC_IMAGE, MINIO_IMAGE, SYNAPSE_IMAGE } from "./components/versions";
@@ -170,10 +170,7 @@ export async function program(options: ProgramOptions = {}) {
     namespace,
     callHostsNamespace: callHostsNamespace(namespace),
     operatorNamespace: OPERATOR_NAMESPACE,
-    redis: [
-      { name: "synapse", client: "synapse" },
-      { name: "livekit", client: "callHosts" },
-    ],
+    redis: REDIS_SERVICES,
     // On AWS call hosts are in the public subnets; the API server is the `kubernetes` Service's address
     // (the VPC CNI judges egress before kube-proxy translates it) and the endpoint's interfaces in the VPC.
     callHostCidrs: nodePools ? nodePools.callHostCidrs : settings.kubernetes.nodeCidrs,

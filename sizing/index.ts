@@ -15,7 +15,7 @@ import { cheapestApplicationNodes, podsByPool, poolUsage } from "./pools";
 import { planPostgres } from "./postgres";
 import { planRedis } from "./redis";
 import { guaranteed } from "./resources";
-import type { PoolRole, Settings } from "./settings";
+import { PRIVATE_RANGES, type PoolRole, type Settings } from "./settings";
 import { INSTANCE_MODELS } from "./node-model";
 import { instanceMonthlyUsd, PRICES } from "./prices";
 import { connectionLimit, planSynapseFleet, rolloutOverlap } from "./synapse";
@@ -178,7 +178,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     pools,
     monitoring,
     bill,
-    warnings: [...warnings(settings.ccu, tier, minio), ...(versionWarning ? [versionWarning] : []), ...backupWarning(settings)],
+    warnings: [...warnings(settings.ccu, tier, minio), ...(versionWarning ? [versionWarning] : []), ...backupWarning(settings), ...nodeCidrsWarning(settings)],
   };
 }
 
@@ -274,6 +274,14 @@ function backupWarning(settings: Settings): string[] {
   if (backupsElsewhere(settings)) return [];
   const fix = settings.target === "aws" ? "set aws.backupBucket to an S3 bucket of yours" : "set kubernetes.backupStore to an S3-compatible store of yours";
   return [`database backups go to the in-cluster MinIO with the media (one failure domain): ${fix}`];
+}
+
+/** The default node ranges (target kubernetes) hold every pod address too, so the policies that open them to the call hosts and the API server open them to any pod. */
+function nodeCidrsWarning(settings: Settings): string[] {
+  if (settings.target === "aws") return [];
+  const cidrs = settings.kubernetes.nodeCidrs;
+  if (cidrs.length !== PRIVATE_RANGES.length || !PRIVATE_RANGES.every((r) => cidrs.includes(r))) return [];
+  return ["kubernetes.nodeCidrs is every private range, which holds the pods' addresses too: LiveKit's Redis and the database's path to the API server are open to any pod; set it to the nodes' and the API server's ranges (kubectl get nodes -o wide)"];
 }
 
 function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {

@@ -13,9 +13,12 @@ export const SERVER_NAME = "matrix.test.example";
  */
 export const TEST_BACKUP_STORE = { endpoint: "https://backups.example.net", bucket: "example-matrix-backups", credentialsSecret: "backup-store-keys", cidrs: ["198.51.100.0/24"] };
 
+/** The nodes' range of the test stacks (target kubernetes), narrowed as a production stack narrows it. */
+export const TEST_NODE_CIDRS = ["10.0.0.0/16"];
+
 export function planFor(ccu: number, extra: RawSettings = {}): Plan {
   const onKubernetes = (extra.target ?? "kubernetes") === "kubernetes";
-  return plan(parseSettings({ ccu, serverName: SERVER_NAME, target: "kubernetes", ...(onKubernetes ? { kubernetes: { backupStore: TEST_BACKUP_STORE } } : {}), ...extra }));
+  return plan(parseSettings({ ccu, serverName: SERVER_NAME, target: "kubernetes", ...(onKubernetes ? { kubernetes: { backupStore: TEST_BACKUP_STORE, nodeCidrs: TEST_NODE_CIDRS } } : {}), ...extra }));
 }
 
 export function planForTier(tier: string, extra: RawSettings = {}): Plan {

@@ -18,9 +18,16 @@ export const REDIS_EXPORTER_PORT = 9121;
 const PROXY_HEALTH_PORT = 8404;
 const UID = 999;
 
+/** The deployment's Redis services, and who uses each: Synapse's processes, and LiveKit from the call hosts' network. */
+export const REDIS_SERVICES = [
+  { name: "synapse", client: "synapse" },
+  { name: "livekit", client: "callHosts" },
+] as const;
+export type RedisServiceName = (typeof REDIS_SERVICES)[number]["name"];
+
 export interface RedisArgs {
-  /** "synapse" or "livekit": names every object redis-<name>…. */
-  name: string;
+  /** Names every object redis-<name>…. */
+  name: RedisServiceName;
   redis: RedisPlan;
   namespace: string;
   provider: k8s.Provider;

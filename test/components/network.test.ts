@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runProgram, type DeclaredResource, type MockRun } from "../../bin/mock-runtime";
 import { networkFlows } from "../../components/network/flows";
+import { REDIS_SERVICES } from "../../components/redis";
 import { TIER_USERS } from "../fixtures/seed";
 import { onTarget, SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
@@ -76,7 +77,7 @@ describe("EKS enforces the policies and keeps pods off the node's credentials", 
 describe("docs/network.md", () => {
   it("lists every flow the program opens, with its reason", () => {
     const doc = readFileSync(join(__dirname, "..", "..", "docs", "network.md"), "utf8");
-    const context = { namespace: "matrix", callHostsNamespace: "matrix-calls", operatorNamespace: "cnpg-system", redis: [{ name: "synapse", client: "synapse" as const }, { name: "livekit", client: "callHosts" as const }], callHostCidrs: [], apiServerCidrs: [] };
+    const context = { namespace: "matrix", callHostsNamespace: "matrix-calls", operatorNamespace: "cnpg-system", redis: REDIS_SERVICES, callHostCidrs: [], apiServerCidrs: [] };
     // Backups to the in-cluster MinIO, an S3 bucket or an operator's store: the table lists every variant's flows.
     const stores = ["minio", "s3", { cidrs: ["198.51.100.0/24"], port: 443 }] as const;
     const flows = [...new Map(stores.flatMap((databaseBackups) => networkFlows({ ...context, databaseBackups })).map((f) => [f.why, f])).values()];

@@ -17,9 +17,9 @@ import { PRICES } from "../../sizing/prices";
 import { MEASURED_CAPACITY } from "../../sizing/measured";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Resources } from "../../sizing/types";
+import type { Plan, Resources } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
-import { onTarget, planFor, planForTier, row, SERVER_NAME, TEST_BACKUP_STORE, thrownBy } from "../helpers";
+import { onTarget, planFor, planForTier, row, SERVER_NAME, TEST_BACKUP_STORE, TEST_NODE_CIDRS, thrownBy } from "../helpers";
 import { HPA_CONTROLLER } from "../fixtures/kubernetes";
 
 /**
@@ -73,7 +73,7 @@ describe("tier choice and the seed 8.2 warnings", () => {
     // 3 pools × 24 drives × 1000 GB × 8/12 = 48,000 GB usable; 20,000 users × 10% × 20 GB = 40,000 GB/year.
     // 48,000 / (40,000 / 12) = 14.4 months; 14.4 × 30.4375 = 438.3 days after 2026-01-01 = 2027-03-15.
     const overrides = { minio: { growthHorizonMonths: 18 } };
-    const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME, overrides, kubernetes: { backupStore: TEST_BACKUP_STORE } }), { asOf: new Date("2026-01-01T00:00:00Z") });
+    const p = plan(parseSettings({ ccu: 20_000, serverName: SERVER_NAME, overrides, kubernetes: { backupStore: TEST_BACKUP_STORE, nodeCidrs: TEST_NODE_CIDRS } }), { asOf: new Date("2026-01-01T00:00:00Z") });
     // 40,000 × 18/12 = 60,000 GB needed, 12,000 more than usable: one more 16,000 GB pool.
     expect(p.warnings).toEqual([
       "ccu 20000 is 100% of the largest tier: plan a second deployment",
@@ -92,11 +92,20 @@ describe("tier choice and the seed 8.2 warnings", () => {
     expect(planFor(7000, { overrides: { minio: { growthHorizonMonths: 27 } } }).minio.horizonMonths).toBe(27);
   });
 
+  it("the default node ranges (every private range, so every pod too) warn with the key and the fix; narrowed ones and aws do not", () => {
+    const nodeWarning = (p: Plan) => p.warnings.filter((w) => w.startsWith("kubernetes.nodeCidrs"));
+    expect(nodeWarning(plan(parseSettings({ ccu: 1000, serverName: SERVER_NAME, kubernetes: { backupStore: TEST_BACKUP_STORE } })))).toEqual([
+      "kubernetes.nodeCidrs is every private range, which holds the pods' addresses too: LiveKit's Redis and the database's path to the API server are open to any pod; set it to the nodes' and the API server's ranges (kubectl get nodes -o wide)",
+    ]);
+    expect(nodeWarning(planFor(1000))).toEqual([]);
+    expect(nodeWarning(planFor(1000, { target: "aws", aws: { region: "eu-west-1" } }))).toEqual([]);
+  });
+
   it("backups kept in MinIO take their share first: at 5K, 15,821 GB of 16,000 leave 0.2 months of media; the warnings say so and give both fixes", () => {
     // PostgreSQL at 5K: 10 GB + 2,500 GB/year (5,000 × 0.5) at the 12-month horizon = 2,510 GB of data;
     // weekly base backups over a 30-day window keep ⌈30/7⌉ + 1 = 6 of them (15,060 GB) and the WAL from the
     // oldest on, 30 + 7 days at 3 GB per GB of growth (2,500 × 3 / 365 × 37 = 760.3 GB): 15,821 GB.
-    const p = plan(parseSettings({ ccu: 5000, serverName: SERVER_NAME }));
+    const p = plan(parseSettings({ ccu: 5000, serverName: SERVER_NAME, kubernetes: { nodeCidrs: TEST_NODE_CIDRS } }));
     expect(p.postgres.backup.storageGB).toBe(15_821);
     expect([p.minio.usableGB, p.minio.databaseBackupsGB]).toEqual([16_000, 15_821]);
     // (16,000 − 15,821) / (10,000 / 12) = 0.21 months; 15,821 + 10,000 = 25,821 GB needed: one more pool.
