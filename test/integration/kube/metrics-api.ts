@@ -40,13 +40,16 @@ export interface MetricsApi {
 
 const json = (value: unknown) => JSON.stringify(value);
 
+/** A pod's PodMetrics, and the cores it reports (the sum over its containers, as served: whole millicores). */
 function podMetrics(pod: MetricsPod, usage: Usage) {
-  return {
+  const containers = pod.spec.containers.map((c) => ({ name: c.name, milli: Math.round(usage(pod, c.name) * 1000) }));
+  const metrics = {
     metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, labels: pod.metadata.labels ?? {}, creationTimestamp: new Date().toISOString() },
     timestamp: new Date().toISOString(),
     window: `${WINDOW_SECONDS}s`,
-    containers: pod.spec.containers.map((c) => ({ name: c.name, usage: { cpu: `${Math.round(usage(pod, c.name) * 1000)}m`, memory: "0" } })),
+    containers: containers.map((c) => ({ name: c.name, usage: { cpu: `${c.milli}m`, memory: "0" } })),
   };
+  return { metrics, cores: containers.reduce((sum, c) => sum + c.milli, 0) / 1000 };
 }
 
 /** Starts the stand-in and registers it with the API server; resolves once the APIService is Available. */
@@ -93,9 +96,9 @@ export async function startMetricsApi(cp: ControlPlane, port: number, usage: Usa
       listPods(namespace, selector)
         .then((listed) => {
           const running = listed.filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp);
-          const items = running.map((p) => podMetrics(p, usage));
-          reads.push({ at: Date.now(), namespace, selector, cores: running.reduce((sum, p) => sum + p.spec.containers.reduce((c, k) => c + usage(p, k.name), 0), 0) });
-          send(200, { kind: "PodMetricsList", apiVersion: GROUP_VERSION, metadata: {}, items });
+          const served = running.map((p) => podMetrics(p, usage));
+          reads.push({ at: Date.now(), namespace, selector, cores: served.reduce((sum, s) => sum + s.cores, 0) });
+          send(200, { kind: "PodMetricsList", apiVersion: GROUP_VERSION, metadata: {}, items: served.map((s) => s.metrics) });
         })
         .catch((error: Error) => send(500, { kind: "Status", apiVersion: "v1", status: "Failure", message: error.message }));
       return;
