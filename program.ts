@@ -95,7 +95,7 @@ export async function program(options: ProgramOptions = {}) {
   const serviceDependsOn = loadBalancerController ? [loadBalancerController] : [];
   const secrets = new Secrets("matrix", { namespace: cluster.namespace, callHostsNamespace: cluster.callHostsNamespace, provider: cluster.provider });
   const after = { dependsOn: [secrets] };
-  const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE, mcImage: settings.kubernetes.mcImage ?? MC_IMAGE, remoteMediaLifetimeDays: thePlan.synapse.config.remoteMediaLifetimeDays }, after);
+  const objectStore = new ObjectStore("minio", { minio: thePlan.minio, namespace, provider: cluster.provider, image: settings.kubernetes.minioImage ?? MINIO_IMAGE, mcImage: settings.kubernetes.mcImage ?? MC_IMAGE }, after);
   // On AWS with a bucket of the operator's, the instances keep backups there through their own IAM role.
   const backupBucket = settings.aws.backupBucket;
   const backupStore = settings.kubernetes.backupStore;

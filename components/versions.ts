@@ -1,13 +1,14 @@
 /** Images and versions, pinned in one place (versions.json, also read by the test installers). */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import versions from "../versions.json";
 
 /** The S3 media storage provider and its dependencies, pinned with hashes: built into the Synapse image, installed the same way by the tests. */
 export const MEDIA_PROVIDER_REQUIREMENTS = join(__dirname, "..", "images", "synapse", "requirements.txt");
-/** The Synapse image's build context (images/synapse): Dockerfile, requirements, the log formatter module. */
+/** The Synapse image's build context, and the files of it the image is made from: the Dockerfile and every file it copies. */
 export const SYNAPSE_IMAGE_CONTEXT = join(__dirname, "..", "images", "synapse");
+export const SYNAPSE_IMAGE_FILES = ["Dockerfile", "matrix_scale_logging.py", "requirements.txt"] as const;
 /** The module (in the image's site-packages) and class of the log formatter the rendered log configuration names. */
 export const LOG_FORMATTER = "matrix_scale_logging.TracebackJsonFormatter";
 /** The upstream Synapse release the project's image builds on (images/synapse/Dockerfile). */
@@ -15,9 +16,9 @@ export const UPSTREAM_SYNAPSE_IMAGE = `${versions.synapseImage}:v${versions.syna
 /**
  * The Synapse image every process runs: the upstream release with the media provider and the log
  * formatter built in (pushed by .github/workflows/images.yml), tagged with the release and the hash
- * of the build context's files (in name order), so a change to any of them names a new image.
+ * of the files it is made from, so a change to any of them names a new image.
  */
-export const SYNAPSE_IMAGE = `${versions.synapseMediaImageRepository}:v${versions.synapse}-${contextHash(SYNAPSE_IMAGE_CONTEXT)}`;
+export const SYNAPSE_IMAGE = `${versions.synapseMediaImageRepository}:v${versions.synapse}-${filesHash(SYNAPSE_IMAGE_CONTEXT, SYNAPSE_IMAGE_FILES)}`;
 export const HAPROXY_IMAGE = versions.haproxyImage;
 export const CNPG_CHART_VERSION = versions.cnpgChart;
 export const POSTGRES_IMAGE = versions.postgresImage;
@@ -38,10 +39,9 @@ export const AWS_LOAD_BALANCER_CONTROLLER_VERSION = versions.awsLoadBalancerCont
 export const SYNAPSE_DASHBOARD_URL = `https://raw.githubusercontent.com/element-hq/synapse/v${versions.synapse}/contrib/grafana/synapse.json`;
 export const REDIS_EXPORTER_IMAGE = versions.redisExporterImage;
 
-/** sha256 of a folder's own files concatenated in name order, as `cat $(find DIR -maxdepth 1 -type f | LC_ALL=C sort) | sha256sum`; 12 hex digits. */
-function contextHash(dir: string): string {
+/** sha256 of the files concatenated in the order given, as `cat FILE… | sha256sum`; 12 hex digits. */
+function filesHash(dir: string, files: readonly string[]): string {
   const hash = createHash("sha256");
-  const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
-  for (const file of files.sort()) hash.update(readFileSync(join(dir, file)));
+  for (const file of files) hash.update(readFileSync(join(dir, file)));
   return hash.digest("hex").slice(0, 12);
 }

@@ -281,7 +281,7 @@ function nodeCidrsWarning(settings: Settings): string[] {
   if (settings.target === "aws") return [];
   const cidrs = settings.kubernetes.nodeCidrs;
   if (cidrs.length !== PRIVATE_RANGES.length || !PRIVATE_RANGES.every((r) => cidrs.includes(r))) return [];
-  return ["kubernetes.nodeCidrs is every private range, which holds the pods' addresses too: LiveKit's Redis and the database's path to the API server are open to any pod; set it to the nodes' and the API server's ranges (kubectl get nodes -o wide)"];
+  return ["kubernetes.nodeCidrs is left at every private range, which holds the pods' addresses too: LiveKit's Redis then accepts any pod, and the pods allowed to reach the API server may reach any pod on its ports; set it to the nodes' and the API server's ranges (kubectl get nodes -o wide)"];
 }
 
 function warnings(ccu: number, tier: TierId, minio: MinioPlan): string[] {

@@ -85,11 +85,7 @@ export interface SynapseConfigPlan {
   cacheFactor: number;
   eventCacheSize: number;
   maxUploadMB: number;
-  /**
-   * Days other servers' media stays cached: Synapse forgets a remote medium this long after its last
-   * use, and the media bucket expires remote media this long after it was stored (Synapse never
-   * deletes from a storage provider); one still in use is fetched again from its server.
-   */
+  /** Days Synapse keeps other servers' media after its last use (`media_retention.remote_media_lifetime`). */
   remoteMediaLifetimeDays: number;
   rcMessage: { perSecond: number; burstCount: number };
   rcRegistration: { perSecond: number; burstCount: number };

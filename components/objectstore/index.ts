@@ -10,12 +10,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MINIO_POOL_LABEL } from "../../sizing/inventory";
 import type { MinioPlan } from "../../sizing/types";
-import { BACKUP_BUCKET, componentLabels, MEDIA_BUCKET, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
+import { componentLabels, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { coordinatedRestart, SKIP_AWAIT, SPEC_LABEL, specHash } from "../coordinated-restart";
 import { CURL_IMAGE } from "../versions";
 import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
-import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_RESTART_NAME, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, deploymentBuckets, minioServerArgs, setupScript, storageClassEnv } from "./server";
+import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_RESTART_NAME, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, DEPLOYMENT_BUCKETS, minioServerArgs, setupScript, storageClassEnv } from "./server";
 
 export const HEADLESS_SERVICE = "minio-headless";
 const UID = 1000;
@@ -26,8 +26,6 @@ export interface ObjectStoreArgs {
   provider: k8s.Provider;
   image: string;
   mcImage: string;
-  /** Days remote media stays in the media bucket (the plan's `synapse.config.remoteMediaLifetimeDays`). */
-  remoteMediaLifetimeDays: number;
 }
 
 export class ObjectStore extends pulumi.ComponentResource {
@@ -134,11 +132,9 @@ export class ObjectStore extends pulumi.ComponentResource {
       sets.map((s) => s.statefulSet),
       child,
     );
-    const buckets = deploymentBuckets(args.remoteMediaLifetimeDays);
-    const secretOf: Record<string, string> = { [MEDIA_BUCKET]: SECRET_NAMES.minioSynapse, [BACKUP_BUCKET]: SECRET_NAMES.minioBackup };
-    const keys = buckets.flatMap((b) => [
-      { name: b.accessKeyEnv, valueFrom: { secretKeyRef: { name: secretOf[b.bucket]!, key: "accessKey" } } },
-      { name: b.secretKeyEnv, valueFrom: { secretKeyRef: { name: secretOf[b.bucket]!, key: "secretKey" } } },
+    const keys = DEPLOYMENT_BUCKETS.flatMap((b) => [
+      { name: b.accessKeyEnv, valueFrom: { secretKeyRef: { name: b.secret, key: "accessKey" } } },
+      { name: b.secretKeyEnv, valueFrom: { secretKeyRef: { name: b.secret, key: "secretKey" } } },
     ]);
     new k8s.batch.v1.Job(
       "minio-setup",
@@ -155,7 +151,7 @@ export class ObjectStore extends pulumi.ComponentResource {
                 {
                   name: "mc",
                   image: args.mcImage,
-                  command: ["sh", "-c", setupScript(this.endpoint, buckets)],
+                  command: ["sh", "-c", setupScript(this.endpoint, DEPLOYMENT_BUCKETS)],
                   env: [...rootEnv, ...keys, { name: "HOME", value: "/tmp" }],
                   resources: containerResources(args.minio.setupJob),
                   securityContext: RESTRICTED_CONTAINER,

@@ -1,6 +1,7 @@
 /** MinIO server arguments and the bucket/user setup script (pure). */
 import type { MinioPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, MEDIA_BUCKET } from "../naming";
+import { SECRET_NAMES } from "../secrets";
 
 export const MINIO_PORTS = { api: 9000, console: 9001 } as const;
 export const MINIO_SELECTOR = { "app.kubernetes.io/name": "minio" } as const;
@@ -44,48 +45,28 @@ export interface BucketUser {
   /** Environment variable names holding the user's access and secret keys. */
   accessKeyEnv: string;
   secretKeyEnv: string;
-  /** The bucket's whole lifecycle configuration (S3 JSON), replacing any other; none if absent. */
-  lifecycle?: string;
-}
-
-/**
- * Where Synapse's media store keeps other servers' media and their thumbnails (synapse/media/filepath.py,
- * `remote_media_filepath_rel` and `remote_media_thumbnail_rel`); the S3 provider stores each file under
- * the same path.
- */
-export const REMOTE_MEDIA_PREFIXES = ["remote_content/", "remote_thumbnail/"] as const;
-
-/**
- * The media bucket's lifecycle: remote media expires `days` after it was stored. Synapse's own
- * retention forgets remote media but never deletes it from a storage provider, so without this the
- * bucket keeps every other server's media for ever; a medium still in use is fetched again. Local
- * media is never expired.
- */
-export function mediaLifecycle(days: number): string {
-  return JSON.stringify({
-    Rules: REMOTE_MEDIA_PREFIXES.map((prefix) => ({ ID: `expire-${prefix.replace(/\/$/, "")}`, Status: "Enabled", Filter: { Prefix: prefix }, Expiration: { Days: days } })),
-  });
+  /** The Kubernetes Secret holding the user's keys (`accessKey`, `secretKey`). */
+  secret: string;
 }
 
 /** The deployment's buckets, each with its own user (keys in the setup Job's `<prefix>_ACCESS_KEY` and `<prefix>_SECRET_KEY`). */
-export function deploymentBuckets(remoteMediaLifetimeDays: number): Array<BucketUser & { envPrefix: string }> {
-  const user = (bucket: string, envPrefix: string) => ({ bucket, envPrefix, accessKeyEnv: `${envPrefix}_ACCESS_KEY`, secretKeyEnv: `${envPrefix}_SECRET_KEY` });
-  return [{ ...user(MEDIA_BUCKET, "MEDIA"), lifecycle: mediaLifecycle(remoteMediaLifetimeDays) }, user(BACKUP_BUCKET, "BACKUP")];
-}
+export const DEPLOYMENT_BUCKETS: readonly BucketUser[] = [
+  { bucket: MEDIA_BUCKET, accessKeyEnv: "MEDIA_ACCESS_KEY", secretKeyEnv: "MEDIA_SECRET_KEY", secret: SECRET_NAMES.minioSynapse },
+  { bucket: BACKUP_BUCKET, accessKeyEnv: "BACKUP_ACCESS_KEY", secretKeyEnv: "BACKUP_SECRET_KEY", secret: SECRET_NAMES.minioBackup },
+];
 
-/** mc script: buckets, one user per bucket with its own policy, lifecycles. Idempotent; keys come from the environment. */
+/** mc script: buckets, one user per bucket with its own policy. Idempotent; keys come from the environment. */
 export function setupScript(endpoint: string, users: readonly BucketUser[]): string {
   const lines = ["set -e", `mc alias set store ${endpoint} "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"`];
-  const file = (name: string, marker: string, content: string) => `cat > /tmp/${name} <<'${marker}'\n${content}\n${marker}`;
   for (const u of users) {
     lines.push(
       `mc mb --ignore-existing store/${u.bucket}`,
-      file(`${u.bucket}.json`, "POLICY", bucketPolicy(u.bucket)),
+      `cat > /tmp/${u.bucket}.json <<'POLICY'\n${bucketPolicy(u.bucket)}\nPOLICY`,
       `mc admin policy create store ${u.bucket}-rw /tmp/${u.bucket}.json`,
       `mc admin user add store "$${u.accessKeyEnv}" "$${u.secretKeyEnv}"`,
-      `mc admin policy attach store ${u.bucket}-rw --user "$${u.accessKeyEnv}" || true`,
+      // Attaching a policy already attached succeeds (the integration test runs the script twice).
+      `mc admin policy attach store ${u.bucket}-rw --user "$${u.accessKeyEnv}"`,
     );
-    if (u.lifecycle) lines.push(file(`${u.bucket}-lifecycle.json`, "LIFECYCLE", u.lifecycle), `mc ilm import store/${u.bucket} < /tmp/${u.bucket}-lifecycle.json`);
   }
   return lines.join("\n") + "\n";
 }

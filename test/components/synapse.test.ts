@@ -9,7 +9,7 @@ import type { RawSettings } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import { TOPOLOGY_KEYS } from "../../components/synapse/config";
 import type { Plan } from "../../sizing/types";
-import { TIER_USERS, TIERS } from "../fixtures/seed";
+import { MEDIA_RETENTION_10_4, TIER_USERS, TIERS } from "../fixtures/seed";
 import { runRecordingDependencies } from "../dependencies";
 import { SERVER_NAME, TEST_API_ACCESS_CIDRS } from "../helpers";
 
@@ -92,6 +92,8 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(cleaner.command.slice(0, 2)).toEqual(["python", "-c"]);
     // The store, and the bucket and endpoint the S3 provider uses (each copy is checked there before it goes).
     const provider = sharedConfig(run).media_storage_providers[0].config;
+    // Other servers' media is forgotten after the seed's days (10.4).
+    expect(sharedConfig(run).media_retention).toEqual({ remote_media_lifetime: `${MEDIA_RETENTION_10_4.remoteMediaLifetimeDays}d` });
     expect(cleaner.command.slice(3)).toEqual(["/data/media", provider.bucket, provider.endpoint_url, provider.region_name]);
     expect(cleaner.command[2]).toContain(`KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${sc.cleanup.keepMinutes * 60}, ${sc.cleanup.everySeconds}, ${sc.cleanup.trimAboveMiB} * MIB, ${sc.cleanup.trimToMiB} * MIB,`);
     const synapse = media.containers.find((c: Obj) => c.name === "synapse");

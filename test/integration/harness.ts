@@ -4,11 +4,13 @@
  * Python virtualenv under .cache/).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pgMemoryGiB } from "../../sizing/units";
+import { DEPLOYMENT_BUCKETS, setupScript } from "../../components/objectstore/server";
 
 export const ROOT = join(__dirname, "..", "..");
 export const VENV = join(ROOT, ".cache", "venv-synapse");
@@ -255,6 +257,19 @@ export interface Minio {
   s3(...args: string[]): string;
   /** The same as another user; throws with boto3's error if the request fails. */
   s3As(accessKey: string, secretKey: string, ...args: string[]): string;
+}
+
+/**
+ * The deployment's buckets and users made as the setup Job makes them: its rendered script
+ * (`setupScript`) run `runs` times by real mc, with fresh keys; returns the keys by variable name.
+ */
+export function setupBuckets(minio: Minio, runs = 1): Record<string, string> {
+  const keys: Record<string, string> = Object.fromEntries(
+    DEPLOYMENT_BUCKETS.flatMap((b) => [[b.accessKeyEnv, `${b.bucket}-${randomBytes(6).toString("hex")}`], [b.secretKeyEnv, randomBytes(20).toString("hex")]]),
+  );
+  const script = setupScript(minio.endpoint, DEPLOYMENT_BUCKETS);
+  for (let run = 0; run < runs; run++) runMcScript(script, { ...minio.rootEnv, ...keys });
+  return keys;
 }
 
 /**

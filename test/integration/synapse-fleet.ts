@@ -15,8 +15,8 @@ import type { WorkerType } from "../../sizing/settings";
 import { assignDuties } from "../../sizing/synapse";
 import type { Plan, WorkerPlan } from "../../sizing/types";
 import { LK_JWT, MEDIA_BUCKET, SERVICE_NAMES } from "../../components/naming";
-import { deploymentBuckets, setupScript } from "../../components/objectstore/server";
-import { freePortBlock, GaveUp, httpOk, PYTHON, runMcScript, Services, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
+import { DEPLOYMENT_BUCKETS } from "../../components/objectstore/server";
+import { freePortBlock, GaveUp, httpOk, PYTHON, Services, setupBuckets, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
 
 export interface Fleet {
   services: Services;
@@ -242,10 +242,9 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   const minioUser = "matrix-scale-test";
   const minioPassword = secret();
   const minio = await startMinio(services, "minio", minioUser, minioPassword, [join(services.dir, "minio-data")]);
-  // The buckets, users, policies and lifecycles as the setup Job makes them: its rendered script, real mc.
-  const buckets = deploymentBuckets(plan.synapse.config.remoteMediaLifetimeDays);
-  const bucketKeys: Record<string, string> = Object.fromEntries(buckets.flatMap((b) => [[b.accessKeyEnv, `${b.envPrefix.toLowerCase()}-${secret().slice(0, 12)}`], [b.secretKeyEnv, secret()]]));
-  runMcScript(setupScript(minio.endpoint, buckets), { ...minio.rootEnv, ...bucketKeys });
+  // The buckets, users and policies as the setup Job makes them: its rendered script, real mc.
+  const bucketKeys = setupBuckets(minio);
+  const mediaUser = DEPLOYMENT_BUCKETS.find((b) => b.bucket === MEDIA_BUCKET)!;
 
   const address = options.address ?? "127.0.0.1";
   const ca = options.ca ?? makeTestCa(join(services.dir, "ca"));
@@ -260,7 +259,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
   write(secretsDir, SECRET_FILES.redisPassword, values.redisPassword, 0o600);
   write(secretsDir, SECRET_FILES.config, renderSecretsConfig(values), 0o600);
   // Media workers reach the object store as the media bucket's user, with the keys the program mounts as AWS_* variables.
-  const s3Env = { AWS_ACCESS_KEY_ID: bucketKeys.MEDIA_ACCESS_KEY!, AWS_SECRET_ACCESS_KEY: bucketKeys.MEDIA_SECRET_KEY! };
+  const s3Env = { AWS_ACCESS_KEY_ID: bucketKeys[mediaUser.accessKeyEnv]!, AWS_SECRET_ACCESS_KEY: bucketKeys[mediaUser.secretKeyEnv]! };
   const mediaStore = join(services.dir, "media");
   const objectStore = { endpoint: minio.endpoint, bucket: MEDIA_BUCKET, region: "us-east-1" };
   const commandOf = (p: SynapseProcess) => [...(options.prefixFor?.(p, { mediaStore, objectStore }) ?? options.prefix ?? []), PYTHON];

@@ -111,6 +111,14 @@ describe("images workflow: the Synapse image the program deploys has the media p
     expect(images.on.pull_request.paths).toContain("images/**");
   });
 
+  it("the tag hashes every file the image is made from: the Dockerfile and each file it copies", async () => {
+    const { SYNAPSE_IMAGE_FILES } = await import("../../components/versions");
+    const dockerfile = readFileSync(join(root, "images", "synapse", "Dockerfile"), "utf8");
+    const copied = [...dockerfile.matchAll(/^COPY\s+(\S+)\s/gm)].map((m) => m[1]!);
+    expect(copied.length).toBeGreaterThanOrEqual(2);
+    expect([...SYNAPSE_IMAGE_FILES].sort()).toEqual(["Dockerfile", ...copied].sort());
+  });
+
   it("a merge never deploys an image still building: pulumi up waits for every image the stack deploys, and a change to images/ runs the stacks", async () => {
     const { builtImages } = await import("../../bin/images");
     const { MINIO_IMAGE, SYNAPSE_IMAGE } = await import("../../components/versions");

@@ -8,7 +8,6 @@ import { erasureSetDrives } from "../../sizing/objectstore";
 import {
   CALLS_11,
   HPA_2_5,
-  MEDIA_RETENTION_10_4,
   CLAIMED_TOTAL_STORAGE,
   gb,
   MINIO,
@@ -28,7 +27,6 @@ import {
 import { planForTier, row } from "../helpers";
 import { MEASURED_CAPACITY } from "../../sizing/measured";
 import { HPA_CONTROLLER } from "../fixtures/kubernetes";
-import { deploymentBuckets } from "../../components/objectstore/server";
 
 const ceilMin2 = (n: number) => Math.max(2, Math.ceil(n));
 
@@ -321,18 +319,5 @@ describe("deviation: autoscaled workers' CPU (seed 2.5's 70% target, the section
         expect((planned.hpaTargetCpuUtilisation! / 100) * planned.resources.requests.vcpu * (1 + TOLERANCE), `${tier} ${type}`).toBeLessThan(MEASURED_CAPACITY[type].cpuAtLatencyLimit);
       }
     }
-  });
-});
-
-describe("deviation: seed 10.4 keeps the bucket's media permanently, but Synapse's remote retention never deletes from the bucket", () => {
-  it("Synapse forgets other servers' media after the seed's 14 days; the media bucket expires exactly those keys after the same days, the server's own never", () => {
-    for (const tier of TIERS) {
-      const p = planForTier(tier);
-      expect(p.synapse.config.remoteMediaLifetimeDays, tier).toBe(MEDIA_RETENTION_10_4.remoteMediaLifetimeDays);
-      const lifecycle = JSON.parse(deploymentBuckets(p.synapse.config.remoteMediaLifetimeDays).find((b) => b.lifecycle)!.lifecycle!) as { Rules: Array<{ Filter: { Prefix: string }; Expiration: { Days: number } }> };
-      expect(lifecycle.Rules.map((r) => r.Expiration.Days), tier).toEqual(lifecycle.Rules.map(() => MEDIA_RETENTION_10_4.remoteMediaLifetimeDays));
-      expect(lifecycle.Rules.every((r) => r.Filter.Prefix.startsWith("remote_")), tier).toBe(true);
-    }
-    expect(MEDIA_RETENTION_10_4.minio).toMatch(/^Permanent/);
   });
 });

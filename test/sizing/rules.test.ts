@@ -95,7 +95,7 @@ describe("tier choice and the seed 8.2 warnings", () => {
   it("the default node ranges (every private range, so every pod too) warn with the key and the fix; narrowed ones and aws do not", () => {
     const nodeWarning = (p: Plan) => p.warnings.filter((w) => w.startsWith("kubernetes.nodeCidrs"));
     expect(nodeWarning(plan(parseSettings({ ccu: 1000, serverName: SERVER_NAME, kubernetes: { backupStore: TEST_BACKUP_STORE } })))).toEqual([
-      "kubernetes.nodeCidrs is every private range, which holds the pods' addresses too: LiveKit's Redis and the database's path to the API server are open to any pod; set it to the nodes' and the API server's ranges (kubectl get nodes -o wide)",
+      "kubernetes.nodeCidrs is left at every private range, which holds the pods' addresses too: LiveKit's Redis then accepts any pod, and the pods allowed to reach the API server may reach any pod on its ports; set it to the nodes' and the API server's ranges (kubectl get nodes -o wide)",
     ]);
     expect(nodeWarning(planFor(1000))).toEqual([]);
     expect(nodeWarning(planFor(1000, { target: "aws", aws: { region: "eu-west-1" } }))).toEqual([]);

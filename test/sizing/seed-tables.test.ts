@@ -4,6 +4,7 @@ import {
   CACHES_9_3,
   CALLS_11,
   gb,
+  MEDIA_RETENTION_10_4,
   MINIO,
   PG_INSTANCES,
   PG_TUNING,
@@ -31,6 +32,8 @@ const PARAMETER_DEVIATIONS = new Set(["10k/max_connections", "20k/max_connection
 // attributes code run outside a test to no test, which makes every mutant of it "static".
 describe.each(TIERS)("tier %s follows the seed's tables", (tier) => {
   it("picks the tier", () => expect(planForTier(tier).tier).toBe(tier));
+
+  it("remote media retention (10.4)", () => expect(planForTier(tier).synapse.config.remoteMediaLifetimeDays).toBe(MEDIA_RETENTION_10_4.remoteMediaLifetimeDays));
 
   it("server inventory: every role with the seed's CPU, RAM and storage", () => {
     const p = planForTier(tier);

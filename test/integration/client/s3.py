@@ -4,11 +4,9 @@ Usage: s3.py ENDPOINT ACCESS_KEY SECRET_KEY COMMAND [ARGS]
   mkbucket BUCKET | list BUCKET | put BUCKET KEY FILE | get BUCKET KEY FILE
   fill BUCKET PREFIX COUNT SIZE   (random objects; prints "key sha256" per object)
   check BUCKET                    (downloads every object; prints "key sha256")
-  write BUCKET KEY SIZE (one random object at exactly KEY) | delete BUCKET KEY | lifecycle BUCKET (prints its rules as JSON, [] if it has none)
-  expiration BUCKET KEY           (prints the object's x-amz-expiration header and Last-Modified as JSON)
+  delete BUCKET KEY | buckets     (prints every bucket's name)
 """
 import hashlib
-import json
 import os
 import sys
 
@@ -40,20 +38,10 @@ elif command == "check":
         for item in page.get("Contents", []):
             body = s3.get_object(Bucket=args[0], Key=item["Key"])["Body"].read()
             print(f"{item['Key']} {hashlib.sha256(body).hexdigest()}")
-elif command == "write":
-    s3.put_object(Bucket=args[0], Key=args[1], Body=os.urandom(int(args[2])))
 elif command == "delete":
     s3.delete_object(Bucket=args[0], Key=args[1])
-elif command == "lifecycle":
-    try:
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=args[0])["Rules"]
-    except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchLifecycleConfiguration":
-            raise
-        rules = []
-    print(json.dumps(rules))
-elif command == "expiration":
-    head = s3.head_object(Bucket=args[0], Key=args[1])
-    print(json.dumps({"expiration": head.get("Expiration", ""), "lastModified": head["LastModified"].isoformat()}))
+elif command == "buckets":
+    for bucket in s3.list_buckets()["Buckets"]:
+        print(bucket["Name"])
 else:
     sys.exit(f"unknown command {command}")
