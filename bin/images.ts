@@ -5,11 +5,11 @@
  */
 import { parseSettings } from "../sizing";
 import { readStackFile } from "./stackfile";
-import { MINIO_IMAGE, SYNAPSE_IMAGE } from "../components/versions";
+import { MC_IMAGE, MINIO_IMAGE, SYNAPSE_IMAGE } from "../components/versions";
 
 export function builtImages(raw: Record<string, unknown>): string[] {
   const { kubernetes } = parseSettings(raw);
-  return [kubernetes.synapseImage ?? SYNAPSE_IMAGE, kubernetes.minioImage ?? MINIO_IMAGE];
+  return [kubernetes.synapseImage ?? SYNAPSE_IMAGE, kubernetes.minioImage ?? MINIO_IMAGE, kubernetes.mcImage ?? MC_IMAGE];
 }
 
 if (require.main === module) {

@@ -25,7 +25,8 @@ export const POSTGRES_IMAGE = versions.postgresImage;
 export const REDIS_IMAGE = versions.redisImage;
 /** MinIO built from the source the tests run (images/minio/Dockerfile, pushed by .github/workflows/images.yml). */
 export const MINIO_IMAGE = `${versions.minioImageRepository}:${versions.minio}`;
-export const MC_IMAGE = versions.mcImage;
+/** The setup Job's mc, built from the module version the tests run (images/mc/Dockerfile, pushed by .github/workflows/images.yml). */
+export const MC_IMAGE = `${versions.mcImageRepository}:${versions.mc}`;
 export const LIVEKIT_IMAGE = versions.livekitImage;
 export const LK_JWT_SERVICE_IMAGE = versions.lkJwtServiceImage;
 export const COTURN_IMAGE = versions.coturnImage;

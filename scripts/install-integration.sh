@@ -113,8 +113,8 @@ go_tool() {
 
 # MinIO.
 go_tool minio github.com/minio/minio "$(version minio)"
-# MinIO's client (mc), for the rendered bucket setup script. The module proxy serves only commits,
-# no release tags: the newest it lists is a month before the image's release (versions.json "mcImage").
+# MinIO's client (mc), for the rendered bucket setup script; the setup Job's image is built from the
+# same version (images/mc). The module proxy serves mc only as commits, no release tags.
 go_tool mc github.com/minio/mc "$(version mc)"
 # LiveKit server. Releases after 1.9 replace pion modules with LiveKit forks the module proxy does not serve.
 go_tool livekit-server github.com/livekit/livekit-server/cmd/server "$(version livekit)" server

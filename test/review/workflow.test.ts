@@ -53,27 +53,35 @@ describe("stacks workflow", () => {
   });
 });
 
-describe("images workflow: the MinIO image the program deploys by default is the source the tests run", () => {
+describe.each([
+  { job: "minio", module: "github.com/minio/minio", versionKey: "minio", repositoryKey: "minioImageRepository", arg: "MINIO_VERSION", image: "MINIO_IMAGE" },
+  { job: "mc", module: "github.com/minio/mc", versionKey: "mc", repositoryKey: "mcImageRepository", arg: "MC_VERSION", image: "MC_IMAGE" },
+] as const)("images workflow: the $job image the program deploys by default is the source the tests run", ({ job: name, module, versionKey, repositoryKey, arg, image }) => {
   const root = join(__dirname, "..", "..");
-  const versions = JSON.parse(readFileSync(join(root, "versions.json"), "utf8")) as { minio: string; minioImageRepository: string };
+  const versions = JSON.parse(readFileSync(join(root, "versions.json"), "utf8")) as Record<string, string>;
   const images = parse(readFileSync(join(root, ".github", "workflows", "images.yml"), "utf8")) as Obj;
-  const dockerfile = readFileSync(join(root, "images", "minio", "Dockerfile"), "utf8");
+  const dockerfile = readFileSync(join(root, "images", name, "Dockerfile"), "utf8");
+  const escaped = module.replaceAll(".", "\\.").replaceAll("/", "\\/");
 
-  it("builds images/minio with versions.json's MinIO module version and tags it with that version, as components/versions.ts names it", async () => {
-    const { MINIO_IMAGE } = await import("../../components/versions");
-    const job = images.jobs.minio.steps as Obj[];
+  it(`builds images/${name} with versions.json's module version and tags it with that version, as components/versions.ts names it; the tests build the same`, async () => {
+    const named = (await import("../../components/versions"))[image];
+    const job = images.jobs[name].steps as Obj[];
     const read = String(job.find((s) => s.id === "version")!.run);
-    expect(read).toContain("jq -r .minio versions.json");
-    expect(read).toContain("jq -r .minioImageRepository versions.json");
+    expect(read).toContain(`jq -r .${versionKey} versions.json`);
+    expect(read).toContain(`jq -r .${repositoryKey} versions.json`);
     const build = job.find((s) => String(s.uses ?? "").startsWith("docker/build-push-action@"))!;
-    expect(build.with).toMatchObject({ context: "images/minio", "build-args": "MINIO_VERSION=${{ steps.version.outputs.minio }}", tags: "${{ steps.version.outputs.repository }}:${{ steps.version.outputs.minio }}", push: "${{ github.event_name != 'pull_request' }}" });
-    expect(MINIO_IMAGE).toBe(`${versions.minioImageRepository}:${versions.minio}`);
-    expect(dockerfile).toMatch(/go install [^\n]*"github\.com\/minio\/minio@\$\{MINIO_VERSION\}"/);
+    expect(build.with).toMatchObject({ context: `images/${name}`, "build-args": `${arg}=\${{ steps.version.outputs.${versionKey} }}`, tags: `\${{ steps.version.outputs.repository }}:\${{ steps.version.outputs.${versionKey} }}`, push: "${{ github.event_name != 'pull_request' }}" });
+    expect(named).toBe(`${versions[repositoryKey]}:${versions[versionKey]}`);
+    expect(dockerfile).toMatch(new RegExp(`go install [^\\n]*"${escaped}@\\$\\{${arg}\\}"`));
     const installer = readFileSync(join(root, "scripts", "install-integration.sh"), "utf8");
-    expect(installer).toMatch(/^go_tool minio github\.com\/minio\/minio "\$\(version minio\)"$/m);
+    expect(installer).toMatch(new RegExp(`^go_tool ${name} ${escaped} "\\$\\(version ${versionKey}\\)"$`, "m"));
     expect(installer).toMatch(/go install "\$package@\$version"/);
   });
+});
 
+describe("images workflow: MinIO's release has the CVE-2025-62506 fix", () => {
+  const root = join(__dirname, "..", "..");
+  const versions = JSON.parse(readFileSync(join(root, "versions.json"), "utf8")) as { minio: string; minioImageRepository: string };
   it("that version's commit is after the release that fixed CVE-2025-62506, and the settings check accepts the default while it refuses the last published official image", async () => {
     const { parseSettings, SettingsError } = await import("../../sizing");
     const { MINIO_FIRST_FIXED_RELEASE } = await import("../../sizing/settings");
@@ -121,9 +129,9 @@ describe("images workflow: the Synapse image the program deploys has the media p
 
   it("a merge never deploys an image still building: pulumi up waits for every image the stack deploys, and a change to images/ runs the stacks", async () => {
     const { builtImages } = await import("../../bin/images");
-    const { MINIO_IMAGE, SYNAPSE_IMAGE } = await import("../../components/versions");
+    const { MC_IMAGE, MINIO_IMAGE, SYNAPSE_IMAGE } = await import("../../components/versions");
     const { readStackFile } = await import("../../bin/stackfile");
-    expect(builtImages(readStackFile("prod"))).toEqual([SYNAPSE_IMAGE, MINIO_IMAGE]);
+    expect(builtImages(readStackFile("prod"))).toEqual([SYNAPSE_IMAGE, MINIO_IMAGE, MC_IMAGE]);
     expect(builtImages({ ...readStackFile("dev"), kubernetes: { synapseImage: "registry.example.net/synapse:v1" } })[0]).toBe("registry.example.net/synapse:v1");
     const up = steps("up");
     const wait = up.findIndex((s) => /npm run -s images -- --stack "\$\{\{ matrix\.stack \}\}"/.test(String(s.run ?? "")) && /docker manifest inspect "\$image"/.test(String(s.run)));
