@@ -49,11 +49,14 @@ export interface BucketUser {
   secret: string;
 }
 
-/** The deployment's buckets, each with its own user (keys in the setup Job's `<prefix>_ACCESS_KEY` and `<prefix>_SECRET_KEY`). */
+/** The deployment's buckets, each with its own user: the setup Job reads the keys from the Secret into the named variables. */
 export const DEPLOYMENT_BUCKETS: readonly BucketUser[] = [
   { bucket: MEDIA_BUCKET, accessKeyEnv: "MEDIA_ACCESS_KEY", secretKeyEnv: "MEDIA_SECRET_KEY", secret: SECRET_NAMES.minioSynapse },
   { bucket: BACKUP_BUCKET, accessKeyEnv: "BACKUP_ACCESS_KEY", secretKeyEnv: "BACKUP_SECRET_KEY", secret: SECRET_NAMES.minioBackup },
 ];
+
+/** Where the script writes its files: the Job's /tmp (an emptyDir), or TMPDIR where one is set. */
+const TMP = "${TMPDIR:-/tmp}";
 
 /** mc script: buckets, one user per bucket with its own policy. Idempotent; keys come from the environment. */
 export function setupScript(endpoint: string, users: readonly BucketUser[]): string {
@@ -61,8 +64,8 @@ export function setupScript(endpoint: string, users: readonly BucketUser[]): str
   for (const u of users) {
     lines.push(
       `mc mb --ignore-existing store/${u.bucket}`,
-      `cat > /tmp/${u.bucket}.json <<'POLICY'\n${bucketPolicy(u.bucket)}\nPOLICY`,
-      `mc admin policy create store ${u.bucket}-rw /tmp/${u.bucket}.json`,
+      `cat > "${TMP}/${u.bucket}.json" <<'POLICY'\n${bucketPolicy(u.bucket)}\nPOLICY`,
+      `mc admin policy create store ${u.bucket}-rw "${TMP}/${u.bucket}.json"`,
       `mc admin user add store "$${u.accessKeyEnv}" "$${u.secretKeyEnv}"`,
       // Attaching a policy already attached succeeds (the integration test runs the script twice).
       `mc admin policy attach store ${u.bucket}-rw --user "$${u.accessKeyEnv}"`,

@@ -274,16 +274,21 @@ export function setupBuckets(minio: Minio, runs = 1): Record<string, string> {
 
 /**
  * Runs an `mc` shell script as the setup Job's container does: `mc` on the PATH, HOME and the
- * script's files in a /tmp of its own (a tmpfs in a private mount namespace), the given environment.
+ * script's files in a directory of its own (the Job's /tmp; TMPDIR here), the given environment.
  */
 export function runMcScript(script: string, env: Record<string, string>, timeoutMs = 120_000): string {
-  const r = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount -t tmpfs -o size=16m tmpfs /tmp && exec sh -c "$0"', script], {
-    env: { PATH: `${dirname(MC)}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: "/tmp", ...env },
-    encoding: "utf8",
-    timeout: timeoutMs,
-  });
-  if (r.status !== 0) throw new Error(`mc script failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+  const home = mkdtempSync(join(tmpdir(), "mc-"));
+  try {
+    const r = spawnSync("sh", ["-c", script], {
+      env: { PATH: `${dirname(MC)}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: home, TMPDIR: home, ...env },
+      encoding: "utf8",
+      timeout: timeoutMs,
+    });
+    if (r.status !== 0) throw new Error(`mc script failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /** One MinIO server process; `drives` are directories (or MinIO ellipsis patterns) it serves. */
