@@ -4,8 +4,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import versions from "../versions.json";
 
-/** The S3 media storage provider and its dependencies, pinned with hashes: built into the Synapse image, installed the same way by the tests. */
-export const MEDIA_PROVIDER_REQUIREMENTS = join(__dirname, "..", "images", "synapse", "requirements.txt");
 /** The Synapse image's build context, and the files of it the image is made from: the Dockerfile and every file it copies. */
 export const SYNAPSE_IMAGE_CONTEXT = join(__dirname, "..", "images", "synapse");
 export const SYNAPSE_IMAGE_FILES = ["Dockerfile", "matrix_scale_logging.py", "requirements.txt"] as const;

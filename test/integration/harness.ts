@@ -276,7 +276,7 @@ export function setupBuckets(minio: Minio, runs = 1): Record<string, string> {
  * Runs an `mc` shell script as the setup Job's container does: `mc` on the PATH, HOME and the
  * script's files in a directory of its own (the Job's /tmp; TMPDIR here), the given environment.
  */
-export function runMcScript(script: string, env: Record<string, string>, timeoutMs = 120_000): string {
+function runMcScript(script: string, env: Record<string, string>, timeoutMs = 120_000): string {
   const home = mkdtempSync(join(tmpdir(), "mc-"));
   try {
     const r = spawnSync("sh", ["-c", script], {
