@@ -7,6 +7,7 @@ export default defineConfig({
     isolate: true,
     pool: "forks",
     testTimeout: 60_000,
+    globalSetup: ["./test/run-temp-dir.ts"],
     reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

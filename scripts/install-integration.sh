@@ -18,6 +18,18 @@ MATRIX_NIO_VERSION=$(version matrixNio)
 CACHE=${MATRIX_SCALE_CACHE:-$PWD/.cache}
 mkdir -p "$CACHE"
 
+# A cold install writes about 6 GB under the cache (Go modules 4.2, built tools 0.9, Python venvs 0.4,
+# Pulumi plugins 0.3) and Go's build cache grows by a few more; a full disk would stop it halfway
+# with Go's "no space left on device". Say so before starting.
+COLD_INSTALL_GIB=10
+if [ ! -d "$CACHE/go/pkg/mod" ]; then
+  free_gib=$(( $(df --output=avail -k "$CACHE" | tail -1) / 1024 / 1024 ))
+  if [ "$free_gib" -lt "$COLD_INSTALL_GIB" ]; then
+    echo "install-integration: $free_gib GiB free on the disk of $CACHE; a first install needs about $COLD_INSTALL_GIB GiB. Free space there or set MATRIX_SCALE_CACHE to a directory on a larger disk." >&2
+    exit 1
+  fi
+fi
+
 need_apt=()
 command -v haproxy >/dev/null || need_apt+=(haproxy)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
