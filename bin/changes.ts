@@ -30,10 +30,17 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, RegExp[]>> = {
 
 const TEMPLATED = new Set(["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet"]);
 
+/**
+ * Chart values the charts render into a pod template (a workload's resources and placement) or, for
+ * Prometheus, into its arguments through the operator (retention): their pods restart.
+ */
+const CHART_POD_VALUES = [/\.(resources|nodeSelector|tolerations|affinity)(\.|$)/, /\.prometheusSpec\.retention(Size)?$/];
+
 export function effectOf(type: string, path: string): Effect {
   if (type.startsWith("kubernetes:") && K8S_IDENTITY.some((re) => re.test(path))) return "replace";
   if ((REPLACE_ON_CHANGE[type] ?? []).some((re) => re.test(path))) return "replace";
   if (TEMPLATED.has(type) && path.startsWith("spec.template.")) return "restart";
+  if (type === "kubernetes:helm.sh/v4:Chart" && path.startsWith("values.") && CHART_POD_VALUES.some((re) => re.test(path))) return "restart";
   return "in-place";
 }
 

@@ -57,6 +57,7 @@ export function planJson(plan: Plan, resources: readonly DeclaredResource[]) {
     minio: plan.minio,
     livekit: plan.livekit,
     coturn: plan.coturn,
+    monitoring: plan.monitoring,
     pools: plan.pools,
     resources: resources.map(({ type, name }) => ({ type, name })),
     warnings: plan.warnings,
@@ -66,6 +67,13 @@ export function planJson(plan: Plan, resources: readonly DeclaredResource[]) {
 }
 
 export type PlanJson = ReturnType<typeof planJson>;
+
+/** The seed's one monitoring server survives nothing by design (docs/hardware.md); any other pool with pods must survive a node loss. */
+function nMinus1Verdict(pool: Plan["pools"][number]): string {
+  if (pool.pods === 0) return "-";
+  if (pool.role === "monitoring") return "one server";
+  return pool.fitsNMinus1 ? "ok" : "FAILS";
+}
 
 function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
@@ -155,11 +163,11 @@ export function humanReport(plan: Plan, resources: readonly DeclaredResource[]):
   );
   out.push(`LiveKit: ${plan.livekit.instances} hosts × ${plan.livekit.resources.requests.vcpu} vCPU / ${plan.livekit.resources.requests.memoryGiB} GiB; coturn: ${plan.coturn.instances} hosts × ${plan.coturn.resources.requests.vcpu} vCPU / ${plan.coturn.resources.requests.memoryGiB} GiB`);
 
-  out.push("\nNode pools (requests vs allocatable; application survives a node loss by rescheduling, the others by quorum)");
+  out.push("\nNode pools (requests vs allocatable; application survives a node loss by rescheduling, the others by quorum, monitoring is one server)");
   out.push(
     table(
       ["pool", "nodes", "alloc vCPU", "alloc GiB", "pods", "req vCPU", "req GiB", "vCPU use", "mem use", "N-1"],
-      plan.pools.map((p) => [p.role, p.nodes, p.allocatable.vcpu, p.allocatable.memoryGiB, p.pods, num(p.requested.vcpu), num(p.requested.memoryGiB), pct(p.utilisationNMinus1.vcpu), pct(p.utilisationNMinus1.memoryGiB), p.pods === 0 ? "-" : p.fitsNMinus1 ? "ok" : "FAILS"]),
+      plan.pools.map((p) => [p.role, p.nodes, p.allocatable.vcpu, p.allocatable.memoryGiB, p.pods, num(p.requested.vcpu), num(p.requested.memoryGiB), pct(p.utilisationNMinus1.vcpu), pct(p.utilisationNMinus1.memoryGiB), nMinus1Verdict(p)]),
     ),
   );
 

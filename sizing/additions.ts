@@ -4,6 +4,7 @@
  * overhead every pool pays, and the rules' tunables. Each is a decision, documented in the README.
  */
 import type { TierId } from "./tiers";
+import { mibToGiB as mib } from "./units";
 
 export interface SizedReplicas {
   replicas: number;
@@ -270,10 +271,41 @@ export const MATRIX_RTC = { maxEventDelay: "24h", delayedEventManagement: { perS
  * Services, on the application pool; small and fixed whatever the tier. Requests are what the pool
  * counts; the limit leaves room for a burst of reconciles.
  */
+/**
+ * The CloudNativePG operator, on the application pool: two replicas (one may go with its node) at
+ * its chart's commented suggestion (charts/cloudnative-pg values.yaml `resources`: requests 100m and
+ * 100Mi, limits 100m and 200Mi).
+ */
+export const CNPG_OPERATOR = { replicas: 2, requests: { vcpu: 0.1, memoryGiB: mib(100) }, limits: { vcpu: 0.1, memoryGiB: mib(200) } } as const;
+
 export const LOAD_BALANCER_CONTROLLER = { replicas: 2, requests: { vcpu: 0.1, memoryGiB: 0.25 }, limits: { vcpu: 0.5, memoryGiB: 0.5 } } as const;
 
 /** lk-jwt-service: issues LiveKit tokens to Matrix clients (Element Call); small and stateless. */
 export const LK_JWT_SERVICE = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;
+
+/**
+ * The monitoring node's small processes (requests; limits), at what their projects publish;
+ * Prometheus and Loki share what they leave (sizing/monitoring.ts).
+ */
+export const MONITORING_PROCESSES = {
+  // Grafana's installation requirements: "Minimum recommended memory: 512 MB, minimum recommended CPU:
+  // 1 core" (grafana.com/docs/grafana/v13.2/setup-grafana/installation/; 255 MB up to 9.x); the limit
+  // doubles the memory for dashboards with many panels (ours).
+  grafana: { requests: { vcpu: 1, memoryGiB: 0.5 }, limits: { vcpu: 1, memoryGiB: 1 } },
+  // The k8s-sidecar that loads dashboards and data sources into Grafana (two of them) and rules into
+  // Loki: the loki chart's commented suggestion for it (values.yaml `sidecar.resources`).
+  sidecar: { requests: { vcpu: 0.05, memoryGiB: mib(50) }, limits: { vcpu: 0.1, memoryGiB: mib(100) } },
+  // kube-prometheus-stack values.yaml, `prometheusOperator.resources`, the chart's commented suggestion.
+  prometheusOperator: { requests: { vcpu: 0.1, memoryGiB: mib(100) }, limits: { vcpu: 0.2, memoryGiB: mib(200) } },
+  // kube-state-metrics chart values.yaml, `resources`, the chart's commented suggestion.
+  kubeStateMetrics: { requests: { vcpu: 0.01, memoryGiB: mib(32) }, limits: { vcpu: 0.1, memoryGiB: mib(64) } },
+  // kube-prometheus-stack values.yaml, `alertmanager.alertmanagerSpec.resources`: the chart suggests
+  // 400Mi of memory; the CPU is ours (it sends a few notifications a minute).
+  alertmanager: { requests: { vcpu: 0.1, memoryGiB: mib(400) }, limits: { vcpu: 0.5, memoryGiB: mib(400) } },
+  // The config reloader the Prometheus operator adds to Prometheus's and Alertmanager's pods, at the
+  // operator's own default (its --config-reloader-cpu/memory-request flags: 10m, 50Mi), set explicitly.
+  configReloader: { requests: { vcpu: 0.01, memoryGiB: mib(50) }, limits: { vcpu: 0.01, memoryGiB: mib(50) } },
+} as const;
 
 /**
  * Monitoring: how the monitoring server's disk is shared, and the alert thresholds the seed gives
@@ -281,6 +313,11 @@ export const LK_JWT_SERVICE = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as co
  * from the plan itself.
  */
 export const MONITORING = {
+  /**
+   * Of what the monitoring node leaves after the small processes, Prometheus's share of CPU and
+   * memory (it holds every series of the fleet in memory and evaluates the rules); Loki has the rest.
+   */
+  prometheusComputeShare: 0.6,
   prometheusShare: 0.5,
   lokiShare: 0.4,
   /** Keep Prometheus below its volume: retention by size at this share of the volume. */

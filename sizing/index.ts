@@ -3,7 +3,8 @@
  * Pure and deterministic (the date for "runs out on" messages is an explicit option).
  */
 import { planEdge } from "./edge";
-import { APPLICATION_NODES_FLOOR, HAPROXY, LOAD_BALANCER_CONTROLLER, MONITORING, PLAN_UPGRADE_AT, ROOT_DISK, ROUTING, URGENT_UPGRADE_AT } from "./additions";
+import { APPLICATION_NODES_FLOOR, HAPROXY, LOAD_BALANCER_CONTROLLER, PLAN_UPGRADE_AT, ROOT_DISK, ROUTING, URGENT_UPGRADE_AT } from "./additions";
+import { planMonitoring } from "./monitoring";
 import { monthlyBill } from "./bill";
 import { eksVersionWarning } from "./eks-versions";
 import { planCalls } from "./calls";
@@ -99,7 +100,8 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     coturn: calls.coturn,
   };
 
-  const load = podsByPool(parts);
+  const monitoring = planMonitoring(TIER_CCU[tier], seedServers.monitoring.storageGB, postgres.maxConnections, perNode("monitoring"));
+  const load = podsByPool({ ...parts, monitoring });
   const app = cheapestApplicationNodes(load.application.base, load.application.max, APPLICATION_NODES_FLOOR, APPLICATION_CANDIDATES, ZONE_COUNT);
   const appNeeded = app.count;
   const appCount = nodeOverride("application") ?? appNeeded;
@@ -125,7 +127,6 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   requireCount("storage", counts.storage.count, minioServers, `${minioServers} MinIO servers, one per node`);
   requireCount("calls", counts.calls.count, callHosts, `${calls.livekit.instances} LiveKit + ${calls.coturn.instances} coturn hosts`);
 
-  const monitoring = planMonitoring(TIER_CCU[tier], seedServers.monitoring.storageGB, postgres.maxConnections);
   const specs: ServerSpec[] = [];
   const rootDiskGB = (role: InventoryRole) => rootDisk(role === "application" ? applicationScratchGiB(synapse) : 0);
   if (settings.target === "kubernetes") specs.push({ role: "controlPlane", ...seedServers.controlPlane, rootDiskGB: rootDiskGB("controlPlane") });
@@ -149,7 +150,9 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
   };
   const pools = inventory.map((row) => poolUsage(row.role, row.count, row.allocatable, load[row.role], survives[row.role]));
   for (const usage of pools) {
-    if (usage.pods > 0 && !usage.fitsNMinus1) {
+    // One monitoring server, as the seed has it: a node loss stops monitoring (docs/hardware.md); its
+    // processes are sized to what that node leaves (sizing/monitoring.ts), so they fit it by construction.
+    if (usage.pods > 0 && usage.role !== "monitoring" && !usage.fitsNMinus1) {
       throw new PlanError(
         "N-1",
         `overrides.nodePools.${usage.role}.count`,
@@ -179,33 +182,6 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     monitoring,
     bill,
     warnings: [...warnings(settings.ccu, tier, minio), ...(versionWarning ? [versionWarning] : []), ...backupWarning(settings), ...nodeCidrsWarning(settings)],
-  };
-}
-
-/**
- * Prometheus and Loki volumes come from StatefulSet templates, which cannot change: they are sized
- * for the largest tier's monitoring disk from day one; retention follows this tier's disk.
- */
-function planMonitoring(tierCcu: number, storageGB: number, maxConnections: number): Plan["monitoring"] {
-  const m = MONITORING;
-  const largest = Math.max(...Object.values(TIER_TABLES).map((t) => t.servers.monitoring.storageGB));
-  return {
-    prometheusStorageGB: Math.floor(largest * m.prometheusShare),
-    prometheusRetentionGB: Math.floor(storageGB * m.prometheusShare * m.retentionSizeShare),
-    lokiStorageGB: Math.floor(largest * m.lokiShare),
-    pool: "monitoring",
-    thresholds: {
-      ccuPlanUpgrade: Math.round(tierCcu * PLAN_UPGRADE_AT),
-      ccuUrgent: Math.round(tierCcu * URGENT_UPGRADE_AT),
-      cpuSustained: m.cpuSustained,
-      memorySustained: m.memorySustained,
-      dbConnections: Math.floor(maxConnections * m.dbConnectionsShare),
-      eventSendP99Seconds: m.eventSendP99Seconds,
-      callFailureWarn: m.callFailureWarn,
-      callFailureCritical: m.callFailureCritical,
-      minioRunwayMonths: m.poolLeadTimeMonths,
-      replicationLagSeconds: m.replicationLagSeconds,
-    },
   };
 }
 

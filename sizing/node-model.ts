@@ -15,6 +15,7 @@
  * (GetClassicMaxPods), while the managed node group injects its capped maxPods into the kubelet config
  * drop-in; the drop-in overrides maxPods only, so the reservation keeps the uncapped value.
  */
+import { mibToGiB } from "./units";
 
 /** One EC2 instance type as an EKS AL2023 node sees it. */
 export interface InstanceModel {
@@ -104,7 +105,6 @@ const MNG_CAP_LARGE = 250;
 const MNG_CAP_VCPU_THRESHOLD = 30;
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
-const mibToGiB = (mib: number): number => mib / 1024;
 
 function model(instanceType: string): InstanceModel {
   const m = MODELS[instanceType];
@@ -225,6 +225,9 @@ export function ebsBaseline(instanceType: string): { iops: number; mibps: number
   return { iops: e.baselineIops, mibps: Math.floor((e.baselineMBps * BYTES_PER_MB) / BYTES_PER_MIB) };
 }
 
+/** Node exporter's requests and limits: its chart's commented suggestion (source in DAEMONSETS), which the program sets. */
+export const NODE_EXPORTER = Object.freeze({ requests: { vcpu: 0.1, memoryGiB: mibToGiB(30) }, limits: { vcpu: 0.2, memoryGiB: mibToGiB(50) } });
+
 /**
  * The DaemonSets on every node of this project's cluster, requests summed over the pod's regular containers
  * (an init container counts only when larger than that sum; none is here).
@@ -265,16 +268,16 @@ export const DAEMONSETS: readonly DaemonSetModel[] = Object.freeze([
     source: "kubernetes-sigs/aws-ebs-csi-driver chart: templates/_node.tpl @be9426cd + values.yaml @da0df42a — 3 containers × (10m CPU, 40Mi)",
   },
   {
-    // prometheus-node-exporter subchart: `resources: {}` (no requests) and tolerations [{effect: NoSchedule, operator: Exists}],
-    // which tolerates every taint this project sets (all NO_SCHEDULE) but not NoExecute ones.
+    // prometheus-node-exporter subchart: tolerations [{effect: NoSchedule, operator: Exists}], which tolerates every
+    // taint this project sets (all NO_SCHEDULE) but not NoExecute ones. Its `resources` default to {}; the program
+    // sets the chart's commented suggestion (NODE_EXPORTER) through kube-prometheus-stack's values.
     // https://github.com/prometheus-community/helm-charts/blob/019319902ead75961fe5f71213777f1500725a6e/charts/prometheus-node-exporter/values.yaml
-    // The exact subchart version pinned by kube-prometheus-stack 60.3.0 was not readable; the project passes no
-    // prometheus-node-exporter values (components/monitoring/index.ts). Rendered DaemonSet name is release-prefixed.
+    // Rendered DaemonSet name is release-prefixed.
     name: "prometheus-node-exporter",
     namespace: "monitoring",
-    requests: { vcpu: 0, memoryGiB: 0 },
+    requests: NODE_EXPORTER.requests,
     tolerateAllTaints: true,
-    source: "prometheus-community/helm-charts charts/prometheus-node-exporter/values.yaml @01931990: resources {} → 0 requests (chart sets none); tolerations NoSchedule/Exists",
+    source: "prometheus-community/helm-charts charts/prometheus-node-exporter/values.yaml @01931990: the commented resources suggestion (requests 100m, 30Mi; limits 200m, 50Mi), which components/monitoring sets; tolerations NoSchedule/Exists",
   },
 ]);
 
@@ -355,7 +358,7 @@ export const NODE_MODEL_SOURCES: readonly { what: string; source: string; read: 
     read: READ,
   },
   {
-    what: "prometheus-node-exporter chart defaults: resources {} (no requests), tolerations NoSchedule/Exists",
+    what: "prometheus-node-exporter chart: resources {} by default, commented suggestion requests 100m/30Mi, limits 200m/50Mi (set by the program); tolerations NoSchedule/Exists",
     source: "https://github.com/prometheus-community/helm-charts/blob/019319902ead75961fe5f71213777f1500725a6e/charts/prometheus-node-exporter/values.yaml",
     read: READ,
   },

@@ -3,6 +3,7 @@ import { APPLICATION_NODES_FLOOR, ROUTING } from "./additions";
 import { PlanError } from "./errors";
 import { allocatable, essentialsReturn, nodesNeeded, pack, poolConditions, sumDemand, type Capacity, type PodDemand } from "./packing";
 import { ZONE_COUNT } from "./inventory";
+import { monitoringPods } from "./monitoring";
 import { rolloutOverlap } from "./synapse";
 import type { Plan, PoolUsage, RedisPlan, Resources, WorkerPlan } from "./types";
 import type { InventoryRole } from "./types";
@@ -28,7 +29,13 @@ function redisPods(name: string, redis: RedisPlan): PodDemand[] {
   ];
 }
 
-type PlanParts = Pick<Plan, "synapse" | "routing" | "redis" | "postgres" | "minio" | "livekit" | "coturn">;
+function monitoringLoad(resources: Plan["monitoring"]["resources"]): { base: PodDemand[]; max: PodDemand[] } {
+  const { base, max } = monitoringPods(resources);
+  const demand = (list: typeof base) => list.map(({ owner, requests }) => ({ owner, ...requests }));
+  return { base: demand(base), max: demand(max) };
+}
+
+type PlanParts = Pick<Plan, "synapse" | "routing" | "redis" | "postgres" | "minio" | "livekit" | "coturn" | "monitoring">;
 
 /**
  * Pods per pool at base replicas, and at maximum autoscale while the Deployments roll (the surge
@@ -44,6 +51,7 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...pods("lk-jwt-service", p.livekit.jwtService.replicas, p.livekit.jwtService.resources),
     // Not ours to preempt: counted with the pods that cannot give way.
     ...(lbc ? pods("aws-load-balancer-controller", lbc.replicas, lbc.resources) : []),
+    ...pods("cloudnative-pg", p.postgres.operator.replicas, p.postgres.operator.resources),
   ]);
   // A media worker's pod also runs the scratch cleaner.
   const podResources = (w: WorkerPlan) => (w.type === "mediaRepository" ? sumResources(w.resources, p.synapse.scratch.cleanup.resources) : w.resources);
@@ -60,6 +68,7 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...[p.redis.synapse, p.redis.livekit].flatMap((r, i) => (r.masterProxy ? pods(`redis-master-proxy-${i}`, extra, r.masterProxy.resources) : [])),
     ...pods("lk-jwt-service", extra, p.livekit.jwtService.resources),
     ...(lbc ? pods("aws-load-balancer-controller", extra, lbc.resources) : []),
+    ...pods("cloudnative-pg", extra, p.postgres.operator.resources),
   ];
   const same = (list: PodDemand[]) => ({ base: list, max: list });
   const minioServers = p.minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
@@ -68,7 +77,7 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     database: same(pods("postgres", p.postgres.instances, p.postgres.resources, "postgres")),
     storage: same(pods("minio", minioServers, p.minio.resources, "minio")),
     calls: same([...pods("livekit", p.livekit.instances, p.livekit.resources, "call-host"), ...pods("coturn", p.coturn.instances, p.coturn.resources, "call-host")]),
-    monitoring: same([]),
+    monitoring: monitoringLoad(p.monitoring.resources),
     compliance: same([]),
     controlPlane: same([]),
   };

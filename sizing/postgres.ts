@@ -1,5 +1,5 @@
 /** PostgreSQL: instances, durability, resources, volume, max_connections and the tuning set. */
-import { DATABASE_BACKUP, DATABASE_VOLUME, WAL_GB_PER_GROWTH_GB, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
+import { CNPG_OPERATOR, DATABASE_BACKUP, DATABASE_VOLUME, WAL_GB_PER_GROWTH_GB, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
 import { cappedToNode, ceilTo } from "./resources";
@@ -105,6 +105,7 @@ export function planPostgres(
     instances: seed.instances,
     synchronousStandbys: Math.max(1, Math.floor((seed.instances - 1) / 2)),
     resources,
+    operator: { replicas: CNPG_OPERATOR.replicas, resources: { requests: { ...CNPG_OPERATOR.requests }, limits: { ...CNPG_OPERATOR.limits } }, pool: "application" },
     storageGB,
     volume: databaseVolume(TIER_CCU[tier], storageGB, node.instanceType),
     maxConnections,

@@ -142,6 +142,8 @@ export interface SynapsePlan {
 
 export interface PostgresPlan {
   instances: number;
+  /** The CloudNativePG operator's pods, on the application pool. */
+  operator: { replicas: number; resources: Resources; pool: PoolRole };
   /** Synchronous standbys required for a commit (data durability). */
   synchronousStandbys: number;
   resources: Resources;
@@ -313,6 +315,8 @@ export interface MonitoringPlan {
   prometheusRetentionGB: number;
   lokiStorageGB: number;
   pool: PoolRole;
+  /** Per process on the monitoring node; node exporter runs on every node (a DaemonSet). */
+  resources: Record<"prometheus" | "loki" | "grafana" | "sidecar" | "alertmanager" | "prometheusOperator" | "kubeStateMetrics" | "configReloader" | "nodeExporter", Resources>;
   thresholds: {
     ccuPlanUpgrade: number;
     ccuUrgent: number;

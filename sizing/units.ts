@@ -14,3 +14,6 @@ export function addMonths(asOf: Date, months: number): string {
 
 /** Gigabytes (10^9 bytes, how EBS sizes volumes) in one GiB. */
 export const GIB_IN_GB = 2 ** 30 / 1e9;
+
+/** A size in MiB as GiB (what the plan counts in). */
+export const mibToGiB = (mib: number): number => mib / 1024;

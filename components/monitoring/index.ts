@@ -9,7 +9,7 @@ import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { callHostsNamespace, componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
 import { KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART, SYNAPSE_DASHBOARD_URL } from "../versions";
-import { namespaceFor, pinnedChart, type ChartOptions } from "../workload";
+import { containerResources, namespaceFor, pinnedChart, type ChartOptions } from "../workload";
 import { tierDashboard } from "./dashboard";
 import { alertRules } from "./rules";
 
@@ -38,6 +38,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const m = args.plan.monitoring;
     const onPool = { nodeSelector: { [POOL_LABEL]: m.pool } };
+    const sized = (process: keyof Plan["monitoring"]["resources"]) => ({ resources: containerResources(m.resources[process]) });
     const ns = namespaceFor(MONITORING_NAMESPACE, "monitoring", child);
     const stack = pinnedChart(
       "kube-prometheus-stack",
@@ -50,6 +51,7 @@ export class Monitoring extends pulumi.ComponentResource {
           prometheus: {
             prometheusSpec: {
               ...onPool,
+              ...sized("prometheus"),
               retentionSize: `${m.prometheusRetentionGB}GB`,
               ruleSelector: { matchLabels: RULE_LABEL },
               podMonitorSelectorNilUsesHelmValues: false,
@@ -57,10 +59,16 @@ export class Monitoring extends pulumi.ComponentResource {
               storageSpec: { volumeClaimTemplate: { spec: { storageClassName: STORAGE_CLASSES.application, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${m.prometheusStorageGB}G` } } } } },
             },
           },
-          alertmanager: { alertmanagerSpec: onPool },
+          alertmanager: { alertmanagerSpec: { ...onPool, ...sized("alertmanager") } },
+          prometheusOperator: { ...onPool, ...sized("prometheusOperator"), prometheusConfigReloader: sized("configReloader") },
+          "kube-state-metrics": { ...onPool, ...sized("kubeStateMetrics") },
+          "prometheus-node-exporter": sized("nodeExporter"),
           grafana: {
             ...onPool,
-            sidecar: { dashboards: { enabled: true, searchNamespace: "ALL" } },
+            ...sized("grafana"),
+            // A surging 1-core pod has no room beside the old one on the monitoring node (the plan gives the rest to Prometheus and Loki).
+            deploymentStrategy: { type: "Recreate" },
+            sidecar: { ...sized("sidecar"), dashboards: { enabled: true, searchNamespace: "ALL" } },
             dashboardProviders: { "providers.yaml": { apiVersion: 1, providers: [{ name: "synapse", folder: "Synapse", type: "file", options: { path: "/var/lib/grafana/dashboards/synapse" } }] } },
             dashboards: { synapse: { synapse: { url: SYNAPSE_DASHBOARD_URL, datasource: "Prometheus" } } },
           },
@@ -79,7 +87,8 @@ export class Monitoring extends pulumi.ComponentResource {
         values: {
           deploymentMode: "SingleBinary",
           loki: { auth_enabled: false, commonConfig: { replication_factor: 1 }, storage: { type: "filesystem" }, schemaConfig: { configs: [{ from: "2025-01-01", store: "tsdb", object_store: "filesystem", schema: "v13", index: { prefix: "index_", period: "24h" } }] } },
-          singleBinary: { replicas: 1, ...onPool, persistence: { size: `${m.lokiStorageGB}G`, storageClass: STORAGE_CLASSES.application } },
+          sidecar: sized("sidecar"),
+          singleBinary: { replicas: 1, ...onPool, ...sized("loki"), persistence: { size: `${m.lokiStorageGB}G`, storageClass: STORAGE_CLASSES.application } },
           read: { replicas: 0 },
           write: { replicas: 0 },
           backend: { replicas: 0 },

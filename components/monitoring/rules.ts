@@ -4,6 +4,7 @@
  * component wraps it in a PrometheusRule.
  */
 import type { Plan } from "../../sizing/types";
+import { MONITORING_NAMESPACE } from "../naming";
 
 export interface AlertRule {
   alert: string;
@@ -18,6 +19,8 @@ const SECONDS_PER_MONTH = 30 * 86_400;
 export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | "postgres">, namespace: string): { groups: { name: string; rules: AlertRule[] }[] } {
   const t = plan.monitoring.thresholds;
   const ns = `namespace="${namespace}"`;
+  // Containers near their limits: the deployment's and the monitoring's own (Prometheus and Loki fill their node).
+  const watched = `namespace=~"${namespace}|${MONITORING_NAMESPACE}"`;
   const syncs = `sum(synapse_http_server_in_flight_requests_count{servlet="SyncRestServlet"})`;
   const joins = (state: string) => `sum(increase(livekit_participant_join_total{state="${state}"}[15m]))`;
   const callFailure = `(${joins("rtc_init")} - ${joins("rtc_connected")}) / ${joins("rtc_init")}`;
@@ -37,7 +40,7 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
           rule("MatrixScaleUsersAboveUrgentThreshold", `${syncs} > ${t.ccuUrgent}`, "10m", "critical", `More than ${t.ccuUrgent} connected clients (90% of the ${plan.tier} tier's ${plan.tierCcu})`, "Move to the next tier now"),
           rule(
             "MatrixScaleCpuSustained",
-            `sum by (pod, container) (rate(container_cpu_usage_seconds_total{${ns},container!=""}[5m])) / sum by (pod, container) (kube_pod_container_resource_limits{${ns},resource="cpu"}) > ${t.cpuSustained}`,
+            `sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{${watched},container!=""}[5m])) / sum by (namespace, pod, container) (kube_pod_container_resource_limits{${watched},resource="cpu"}) > ${t.cpuSustained}`,
             "15m",
             "warning",
             `A container has used more than ${t.cpuSustained * 100}% of its CPU for 15 minutes`,
@@ -45,7 +48,7 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
           ),
           rule(
             "MatrixScaleMemorySustained",
-            `sum by (pod, container) (container_memory_working_set_bytes{${ns},container!=""}) / sum by (pod, container) (kube_pod_container_resource_limits{${ns},resource="memory"}) > ${t.memorySustained}`,
+            `sum by (namespace, pod, container) (container_memory_working_set_bytes{${watched},container!=""}) / sum by (namespace, pod, container) (kube_pod_container_resource_limits{${watched},resource="memory"}) > ${t.memorySustained}`,
             "15m",
             "warning",
             `A container has used more than ${t.memorySustained * 100}% of its memory for 15 minutes`,

@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { DATABASE, LK_JWT, MONITORING_NAMESPACE } from "../naming";
 import { MINIO_PORTS, MINIO_RESTART_SELECTOR, MINIO_SELECTOR, MINIO_SETUP_SELECTOR } from "../objectstore/server";
-import { INSTANCE_PORTS, INSTANCE_SELECTOR } from "../postgres/cluster";
+import { INSTANCE_PORTS, INSTANCE_SELECTOR, OPERATOR_SELECTOR } from "../postgres/cluster";
 import { REDIS_EXPORTER_PORT, REDIS_PORT, redisSelectors, SENTINEL_PORT } from "../redis/index";
 import { HAPROXY_PORTS, HAPROXY_SELECTOR } from "../synapse/haproxy";
 import { ROUTED_POD_SELECTOR, SYNAPSE_POD_SELECTOR, SYNAPSE_TOPOLOGY } from "../synapse/manifests";
@@ -75,9 +75,6 @@ const ANYWHERE: Addresses = { kind: "cidrs", cidrs: ["0.0.0.0/0"] };
 const API_SERVER_PORTS = [443, 6443] as const;
 export const CLUSTER_DNS: ForeignPods = { kind: "namespace", namespace: "kube-system", selector: { "k8s-app": "kube-dns" } };
 export const DNS_PORTS: readonly FlowPort[] = [{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }];
-/** The CloudNativePG operator's pods (the chart's name label). */
-const OPERATOR_SELECTOR = { "app.kubernetes.io/name": "cloudnative-pg" };
-
 const tcp = (...ports: (number | string)[]): FlowPort[] => ports.map((port) => ({ port }));
 /** A Synapse container port by its name (the pods of the processes that do not declare it are not reached). */
 const synapsePort = (name: keyof typeof POD_PORTS) => name;

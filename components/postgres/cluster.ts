@@ -6,6 +6,8 @@ import { DATABASE } from "../naming";
 import { containerResources, strictZoneSpread } from "../workload";
 
 export const CLUSTER_NAME = "postgres";
+/** The CloudNativePG operator's pods (its chart's name label). */
+export const OPERATOR_SELECTOR = { "app.kubernetes.io/name": "cloudnative-pg" } as const;
 /** Every pod CloudNativePG runs for the Cluster (instances and their join/initdb jobs) carries this label. */
 export const INSTANCE_SELECTOR = { "cnpg.io/cluster": CLUSTER_NAME } as const;
 /** The instance manager's ports besides PostgreSQL's: the operator reaches status (8000) and PostgreSQL (CloudNativePG docs, "Networking"); metrics on 9187. */

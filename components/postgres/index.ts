@@ -9,8 +9,9 @@ import type { PostgresPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, componentLabels, databaseVolumeClassName, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
-import { namespaceFor, pinnedChart, type ChartOptions } from "../workload";
-import { backupPrefix, CLUSTER_NAME, clusterSpec, scheduledBackupSpec } from "./cluster";
+import { POOL_LABEL } from "../../sizing/inventory";
+import { containerResources, namespaceFor, pinnedChart, ZONE_KEY, type ChartOptions } from "../workload";
+import { backupPrefix, CLUSTER_NAME, clusterSpec, OPERATOR_SELECTOR, scheduledBackupSpec } from "./cluster";
 
 export const OPERATOR_NAMESPACE = "cnpg-system";
 
@@ -27,6 +28,21 @@ export interface PostgresArgs {
   backupStore?: { endpoint: string; bucket: string; credentialsSecret: string };
 }
 
+/**
+ * The operator's chart values: two replicas on the application pool, in different zones, at the
+ * plan's requests (the plan counts them there).
+ */
+function operatorValues(pg: PostgresPlan): Record<string, unknown> {
+  const apart = { topologyKey: ZONE_KEY, labelSelector: { matchLabels: OPERATOR_SELECTOR } };
+  return {
+    crds: { create: true },
+    replicaCount: pg.operator.replicas,
+    resources: containerResources(pg.operator.resources),
+    nodeSelector: { [POOL_LABEL]: pg.operator.pool },
+    affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [apart] } },
+  };
+}
+
 export class Postgres extends pulumi.ComponentResource {
   readonly readWriteService: string;
 
@@ -36,7 +52,7 @@ export class Postgres extends pulumi.ComponentResource {
     const operatorNamespace = namespaceFor(OPERATOR_NAMESPACE, "postgres-operator", child);
     const operator = pinnedChart(
       "cloudnative-pg",
-      { chart: "cloudnative-pg", version: CNPG_CHART_VERSION, repo: "https://cloudnative-pg.github.io/charts", namespace: OPERATOR_NAMESPACE, values: { crds: { create: true }, replicaCount: 2 } },
+      { chart: "cloudnative-pg", version: CNPG_CHART_VERSION, repo: "https://cloudnative-pg.github.io/charts", namespace: OPERATOR_NAMESPACE, values: operatorValues(args.postgres) },
       { ...child, dependsOn: [operatorNamespace] },
       args.charts,
     );

@@ -34,6 +34,13 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" }, schedule: "0 0 3 * * 0" });
     const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "cloudnative-pg")!;
     expect(chart.inputs).toMatchObject({ chart: "cloudnative-pg", version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    // The operator: two replicas in different zones on the application pool, at its chart's commented suggestion.
+    expect((chart.inputs as Obj).values).toMatchObject({
+      replicaCount: 2,
+      resources: { requests: { cpu: "100m", memory: "100Mi" }, limits: { cpu: "100m", memory: "200Mi" } },
+      nodeSelector: { "matrix-scale/pool": "application" },
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "topology.kubernetes.io/zone", labelSelector: { matchLabels: { "app.kubernetes.io/name": "cloudnative-pg" } } }] } },
+    });
   });
 
   it("Synapse reaches PostgreSQL through the Cluster's read-write Service and Redis through the master proxy", async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { parseSettings, plan } from "../../sizing";
+import { DAEMONSETS } from "../../sizing/node-model";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
 import { SERVER_NAME } from "../helpers";
@@ -59,6 +60,38 @@ describe.each(TIERS)("tier %s", (tier) => {
     // Half of the largest tier's 1 TB monitoring disk: a StatefulSet's volume template never changes on a tier move.
     expect(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBe("500G");
     expect(spec.nodeSelector).toEqual({ "matrix-scale/pool": "monitoring" });
+  });
+
+  it("every monitoring process requests what the plan gives it, on the monitoring pool; node exporter what the node model counts on every node", async () => {
+    const { run, plan: p } = await load();
+    const chart = (name: string) => (run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === name)!.inputs as Obj).values;
+    const stack = chart("kube-prometheus-stack");
+    const loki = chart("loki");
+    const r = p.monitoring.resources;
+    const k8s = (x: { requests: { vcpu: number; memoryGiB: number }; limits: { vcpu: number; memoryGiB: number } }) => ({
+      requests: { cpu: `${Math.round(x.requests.vcpu * 1000)}m`, memory: `${Math.round(x.requests.memoryGiB * 1024)}Mi` },
+      limits: { cpu: `${Math.round(x.limits.vcpu * 1000)}m`, memory: `${Math.round(x.limits.memoryGiB * 1024)}Mi` },
+    });
+    const placed: [string, Obj, typeof r.prometheus][] = [
+      ["prometheus", stack.prometheus.prometheusSpec, r.prometheus],
+      ["alertmanager", stack.alertmanager.alertmanagerSpec, r.alertmanager],
+      ["grafana", stack.grafana, r.grafana],
+      ["operator", stack.prometheusOperator, r.prometheusOperator],
+      ["kube-state-metrics", stack["kube-state-metrics"], r.kubeStateMetrics],
+      ["loki", loki.singleBinary, r.loki],
+    ];
+    for (const [name, values, planned] of placed) {
+      expect(values.resources, name).toEqual(k8s(planned));
+      expect(values.nodeSelector, name).toEqual({ "matrix-scale/pool": "monitoring" });
+    }
+    expect(stack.prometheusOperator.prometheusConfigReloader.resources).toEqual(k8s(r.configReloader));
+    expect(stack.grafana.sidecar.resources).toEqual(k8s(r.sidecar));
+    expect(loki.sidecar.resources).toEqual(k8s(r.sidecar));
+    // No room for a surging Grafana pod beside the old one: it is recreated.
+    expect(stack.grafana.deploymentStrategy).toEqual({ type: "Recreate" });
+    // Node exporter runs on every node at its chart's commented suggestion, as the node model counts it.
+    expect(stack["prometheus-node-exporter"].resources).toEqual({ requests: { cpu: "100m", memory: "30Mi" }, limits: { cpu: "200m", memory: "50Mi" } });
+    expect(DAEMONSETS.find((d) => d.name === "prometheus-node-exporter")!.requests).toEqual({ vcpu: 0.1, memoryGiB: 30 / 1024 });
   });
 
   it("monitors for Synapse, HAProxy, LiveKit, MinIO, Redis and coturn (PostgreSQL's comes from the operator), and the tier dashboard", async () => {

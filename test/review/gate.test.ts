@@ -97,6 +97,10 @@ describe("change classification", () => {
     ["aws:eks/nodeGroup:NodeGroup", "instanceTypes", "replace"],
     ["aws:eks/nodeGroup:NodeGroup", "scalingConfig.desiredSize", "in-place"],
     ["kubernetes:postgresql.cnpg.io/v1:Cluster", "spec.instances", "in-place"],
+    // kube-prometheus-stack renders these into the pods' templates (or Prometheus's arguments): a rolling restart.
+    ["kubernetes:helm.sh/v4:Chart", "values.prometheus.prometheusSpec.resources.requests.cpu", "restart"],
+    ["kubernetes:helm.sh/v4:Chart", "values.singleBinary.resources.limits.memory", "restart"],
+    ["kubernetes:helm.sh/v4:Chart", "values.prometheus.prometheusSpec.retentionSize", "restart"],
   ])("%s %s → %s", (type, path, effect) => {
     expect(effectOf(type, path)).toBe(effect);
   });

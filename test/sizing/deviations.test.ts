@@ -231,7 +231,7 @@ describe("deviation: the application pool is packed, the seed's count is a refer
   // them, never below 3 (n-minus-1.test.ts checks it is the least).
   const PACKED: Record<string, [seed: number, planned: number, type: string]> = {
     "100": [3, 6, "c7i.2xlarge"],
-    "1k": [5, 5, "c7i.4xlarge"],
+    "1k": [5, 5, "m7i.4xlarge"],
     "5k": [8, 8, "m7i.4xlarge"],
     "10k": [12, 6, "m7i.8xlarge"],
     "20k": [21, 5, "m7i.12xlarge"],

@@ -16,11 +16,12 @@ describe("what pods may request on a node: the kubelet's allocatable less the Da
   it.each([
     // By hand from the sources in sizing/node-model.ts: capacity = nominal × 0.925; nodeadm reserves CPU
     // 60 + 10 + 10 + 0.25% of the cores above 4 (millicores) and 11 MiB × ENI maxPods + 255 MiB + 100 MiB
-    // eviction; the DaemonSets request 0.18 vCPU / 120 MiB (aws-node 50m, kube-proxy 100m, EBS CSI node
-    // 30m and 3 × 40 MiB); docs/sizing.md's margin is 0.1 vCPU / 0.25 GiB.
-    ["m7i.4xlarge", 16 - 0.11 - 0.18 - 0.1, (64 * 1024 * 0.925 - (11 * 234 + 355)) / 1024 - 0.117 - 0.25],
-    ["c7i.xlarge", 4 - 0.08 - 0.18 - 0.1, (8 * 1024 * 0.925 - (11 * 58 + 355)) / 1024 - 0.117 - 0.25],
-    ["m7i.8xlarge", 32 - 0.15 - 0.18 - 0.1, (128 * 1024 * 0.925 - (11 * 234 + 355)) / 1024 - 0.117 - 0.25],
+    // eviction; the DaemonSets request 0.28 vCPU / 150 MiB (aws-node 50m, kube-proxy 100m, EBS CSI node
+    // 30m and 3 × 40 MiB, node exporter 100m and 30 MiB as its chart suggests); docs/sizing.md's margin
+    // is 0.1 vCPU / 0.25 GiB.
+    ["m7i.4xlarge", 16 - 0.11 - 0.28 - 0.1, (64 * 1024 * 0.925 - (11 * 234 + 355)) / 1024 - 150 / 1024 - 0.25],
+    ["c7i.xlarge", 4 - 0.08 - 0.28 - 0.1, (8 * 1024 * 0.925 - (11 * 58 + 355)) / 1024 - 150 / 1024 - 0.25],
+    ["m7i.8xlarge", 32 - 0.15 - 0.28 - 0.1, (128 * 1024 * 0.925 - (11 * 234 + 355)) / 1024 - 150 / 1024 - 0.25],
   ])("%s: %f vCPU, %f GiB", (type, vcpu, memoryGiB) => {
     const a = allocatable(type);
     expect(a.vcpu).toBeCloseTo(vcpu, 3);
@@ -86,10 +87,10 @@ describe("essential pods come back however the scheduler spread them", () => {
 });
 
 describe("every pod names its workload", () => {
-  it("100 CCU: the application pool's 34 pods by workload, and the one-per-node pools", () => {
+  it("100 CCU: the application pool's 36 pods by workload, and the one-per-node pools", () => {
     const load = podsByPool(planForTier("100"));
     const byOwner = (pods: PodDemand[]) => pods.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p.owner]: (acc[p.owner] ?? 0) + 1 }), {});
-    expect(load.application.base).toHaveLength(34);
+    expect(load.application.base).toHaveLength(36);
     expect(byOwner(load.application.base)).toEqual({
       // 16 Synapse processes (main and background one each, the other seven types two each).
       "synapse/main": 1,
@@ -108,6 +109,7 @@ describe("every pod names its workload", () => {
       "redis-livekit": 3,
       "sentinel-livekit": 3,
       "lk-jwt-service": 2,
+      "cloudnative-pg": 2,
     });
     expect(byOwner(load.database.base)).toEqual({ postgres: 3 });
     expect(byOwner(load.storage.base)).toEqual({ minio: 6 });

@@ -111,12 +111,12 @@ describe("node model", () => {
     }
   });
 
-  it("DaemonSets carry their chart defaults and a source", () => {
+  it("DaemonSets carry their charts' requests and a source", () => {
     const byName = Object.fromEntries(DAEMONSETS.map((d) => [d.name, d]));
     expect(Object.keys(byName).sort()).toEqual(["aws-node", "ebs-csi-node", "kube-proxy", "prometheus-node-exporter"]);
     expect(byName["aws-node"]!.requests).toEqual({ vcpu: 0.05, memoryGiB: 0 }); // 2 × 25m
     expect(byName["ebs-csi-node"]!.requests).toEqual({ vcpu: 0.03, memoryGiB: 0.117 }); // 3 × (10m, 40Mi)
-    expect(byName["prometheus-node-exporter"]!.requests).toEqual({ vcpu: 0, memoryGiB: 0 }); // resources: {}
+    expect(byName["prometheus-node-exporter"]!.requests).toEqual({ vcpu: 0.1, memoryGiB: 30 / 1024 }); // the chart's commented suggestion, which the program sets
     for (const d of DAEMONSETS) expect(d.source.length).toBeGreaterThan(0);
   });
 

@@ -30,14 +30,15 @@ const ENI_MAX_PODS_BY_VCPU: Record<number, number> = { 2: 29, 4: 58, 8: 58, 16: 
  * What pods may request on a node, as docs/sizing.md "Nodes" states it: the memory the kubelet sees
  * is the nominal less Karpenter's 7.5% VM overhead; nodeadm reserves CPU (6% of the first core, 1% of
  * the second, 0.5% of the next two, 0.25% of the rest, in whole millicores) and memory (255 MiB +
- * 11 MiB × the ENI max pods + 100 MiB eviction); the DaemonSets request 0.18 vCPU and 120 MiB; 0.1 vCPU
- * and 0.25 GiB are kept as margin.
+ * 11 MiB × the ENI max pods + 100 MiB eviction); the DaemonSets request 0.28 vCPU and 150 MiB (VPC CNI
+ * 0.05, kube-proxy 0.1, EBS CSI 0.03 and 120 MiB, node exporter 0.1 and 30 MiB as its chart suggests);
+ * 0.1 vCPU and 0.25 GiB are kept as margin.
  */
 export function allocatableOf(cores: number, memoryGiB: number): Node {
   const milli = Math.floor(60 * Math.min(cores, 1)) + Math.floor(10 * clamp(cores - 1, 0, 1)) + Math.floor(5 * clamp(cores - 2, 0, 2)) + Math.floor(2.5 * Math.max(cores - 4, 0));
   const memoryReservedMiB = 255 + 11 * ENI_MAX_PODS_BY_VCPU[cores]! + 100;
   const capacityMiB = memoryGiB * 1024 * 0.925;
-  return { vcpu: cores - milli / 1000 - 0.18 - 0.1, memoryGiB: (capacityMiB - memoryReservedMiB) / 1024 - 120 / 1024 - 0.25 };
+  return { vcpu: cores - milli / 1000 - 0.28 - 0.1, memoryGiB: (capacityMiB - memoryReservedMiB) / 1024 - 150 / 1024 - 0.25 };
 }
 const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
 
@@ -75,6 +76,9 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
   // docs/hardware.md: on AWS the Load Balancer Controller's pods run on the application pool too.
   const controller = p.routing.loadBalancerController;
   if (controller) pods.push(...each("aws-load-balancer-controller", controller.replicas + (atMax ? ROLLOUT_EXTRA_PODS : 0), controller.resources));
+  // docs/data-tier.md: the CloudNativePG operator, two replicas at its chart's suggestion (requests 100m, 100Mi).
+  const operator = { requests: { vcpu: 0.1, memoryGiB: 100 / 1024 }, limits: { vcpu: 0.1, memoryGiB: 200 / 1024 } };
+  pods.push(...each("cloudnative-pg", 2 + (atMax ? ROLLOUT_EXTRA_PODS : 0), operator));
   if (atMax) {
     // docs/sizing.md: the shared Deployments roll one pod at a time too (one surging, one draining);
     // HAProxy's old pods may all be draining at once (one surging, every replica draining).

@@ -21,6 +21,7 @@ import type { Plan, Resources } from "../../sizing/types";
 import { TIERS } from "../fixtures/seed";
 import { onTarget, planFor, planForTier, row, SERVER_NAME, TEST_BACKUP_STORE, TEST_NODE_CIDRS, thrownBy } from "../helpers";
 import { HPA_CONTROLLER } from "../fixtures/kubernetes";
+import { allocatableOf } from "./pool-model";
 
 /**
  * CPU and memory of a Resources value. (guaranteed() copies every field of what it is given, so a
@@ -132,13 +133,13 @@ describe("PostgreSQL", () => {
   // Seed 2.3: 10 GB + 500 MB per user per year; 12 months, rounded up to 100 GB; never below the table.
   const EXPECTED: Record<string, { storageGB: number; growth: number; months: number; standbys: number; cpu: number; mem: number }> = {
     // Pod: the node model's allocatable (sizing/node-model.ts sources: m7i.xlarge 3.92 vCPU / 13.83 GiB,
-    // 2xlarge 7.91 / 28.63, 4xlarge 15.89 / 56.34, 8xlarge 31.85 / 115.54) less the DaemonSets (0.18 / 0.117)
+    // 2xlarge 7.91 / 28.63, 4xlarge 15.89 / 56.34, 8xlarge 31.85 / 115.54) less the DaemonSets (0.28 / 0.146)
     // and the margin (0.1 / 0.25).
-    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 3.6, mem: 13.25 },
-    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 7.6, mem: 28.25 },
-    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 15.6, mem: 55.75 },
-    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 31.5, mem: 115 },
-    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 31.5, mem: 115 },
+    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 3.5, mem: 13.25 },
+    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 7.5, mem: 28 },
+    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 15.5, mem: 55.75 },
+    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 31.4, mem: 115 },
+    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 31.4, mem: 115 },
   };
 
   it.each(TIERS)("tier %s: volume, growth, months covered, synchronous standbys, pod size", (tier) => {
@@ -227,12 +228,12 @@ describe("MinIO", () => {
 
   const EXPECTED: Record<string, [raw: number, usable: number, growth: number, months: number, driveGB: number, cpu: number, mem: number]> = {
     // Pools of 6 servers × 4 drives: two 12-drive sets, 8 of 12 drives hold data at EC:4.
-    // Server pod: c7i.xlarge 3.92 / 6.43, 2xlarge 7.91 / 13.83, 4xlarge 15.89 / 26.74 (node model) less 0.28 / 0.367.
-    "100": [6000, 4000, 200, 240, 250, 3.6, 6],
-    "1k": [12_000, 8000, 2000, 48, 500, 7.6, 13.25],
-    "5k": [24_000, 16_000, 10_000, 19.2, 1000, 15.6, 26.25],
-    "10k": [48_000, 32_000, 20_000, 19.2, 1000, 15.6, 26.25],
-    "20k": [72_000, 48_000, 40_000, 14.4, 1000, 15.6, 26.25],
+    // Server pod: c7i.xlarge 3.92 / 6.43, 2xlarge 7.91 / 13.83, 4xlarge 15.89 / 26.74 (node model) less 0.38 / 0.396.
+    "100": [6000, 4000, 200, 240, 250, 3.5, 6],
+    "1k": [12_000, 8000, 2000, 48, 500, 7.5, 13.25],
+    "5k": [24_000, 16_000, 10_000, 19.2, 1000, 15.5, 26.25],
+    "10k": [48_000, 32_000, 20_000, 19.2, 1000, 15.5, 26.25],
+    "20k": [72_000, 48_000, 40_000, 14.4, 1000, 15.5, 26.25],
   };
   it.each(TIERS)("tier %s: raw, usable, growth (a tenth of the users × 20 GB a year), months covered, server size", (tier) => {
     const m = planForTier(tier).minio;
@@ -330,11 +331,11 @@ describe("call hosts", () => {
   // Capped pod vCPU floored to whole cores × 125 participants (LiveKit) or 500 allocations (coturn, seed 11.3:
   // ~4,000 on 8 vCPU); ports: 4 per participant (LiveKit) or 1 per allocation, plus 25%.
   const EXPECTED: Record<string, { lk: [number, number, number, number]; turn: [number, number, number, number]; lkPod: [number, number]; turnPod: [number, number] }> = {
-    "100": { lk: [375, 50000, 51874, 2], turn: [1500, 40000, 41874, 2], lkPod: [3.6, 6], turnPod: [3.6, 4] },
-    "1k": { lk: [875, 50000, 54374, 2], turn: [3500, 40000, 44374, 2], lkPod: [7.6, 13.25], turnPod: [7.6, 8] },
-    "5k": { lk: [1875, 50000, 59374, 3], turn: [7500, 40000, 49374, 3], lkPod: [15.6, 26.25], turnPod: [15.6, 16] },
-    "10k": { lk: [1875, 50000, 59374, 4], turn: [7500, 40000, 49374, 4], lkPod: [15.6, 26.25], turnPod: [15.6, 16] },
-    "20k": { lk: [1875, 50000, 59374, 5], turn: [7500, 40000, 49374, 5], lkPod: [15.6, 26.25], turnPod: [15.6, 16] },
+    "100": { lk: [375, 50000, 51874, 2], turn: [1500, 40000, 41874, 2], lkPod: [3.5, 6], turnPod: [3.5, 4] },
+    "1k": { lk: [875, 50000, 54374, 2], turn: [3500, 40000, 44374, 2], lkPod: [7.5, 13.25], turnPod: [7.5, 8] },
+    "5k": { lk: [1875, 50000, 59374, 3], turn: [7500, 40000, 49374, 3], lkPod: [15.5, 26.25], turnPod: [15.5, 16] },
+    "10k": { lk: [1875, 50000, 59374, 4], turn: [7500, 40000, 49374, 4], lkPod: [15.5, 26.25], turnPod: [15.5, 16] },
+    "20k": { lk: [1875, 50000, 59374, 5], turn: [7500, 40000, 49374, 5], lkPod: [15.5, 26.25], turnPod: [15.5, 16] },
   };
   it.each(TIERS)("tier %s: capacity per host, port ranges, pod sizes", (tier) => {
     const p = planForTier(tier);
@@ -614,12 +615,13 @@ describe("node pool overrides", () => {
     const fits = Object.fromEntries(k8s.pools.map((u) => [u.role, [u.fitsNMinus1, u.pods]]));
     expect(fits).toEqual({
       controlPlane: [true, 0],
-      // 16 Synapse + 2 HAProxy + (3 Redis + 3 Sentinels) × 2 + 2 master proxies + 2 JWT service = 34.
-      application: [true, 34],
+      // 16 Synapse + 2 HAProxy + (3 Redis + 3 Sentinels) × 2 + 2 master proxies + 2 JWT service + 2 CloudNativePG operators = 36.
+      application: [true, 36],
       database: [true, 3],
       storage: [true, 6],
       calls: [true, 4],
-      monitoring: [false, 0],
+      // One monitoring server: Prometheus, Alertmanager, Loki, Grafana, the operator, kube-state-metrics.
+      monitoring: [false, 6],
     });
     // Nothing runs on a compliance server: the seed's one is not provisioned unless asked for.
     expect(k8s.inventory.map((r) => r.role)).not.toContain("compliance");
@@ -666,7 +668,8 @@ describe("monitoring", () => {
   it.each(TIERS)("tier %s", (tier) => {
     const m = planForTier(tier).monitoring;
     const [retention, planAt, urgent, db] = EXPECTED[tier]!;
-    expect(m).toEqual({
+    const { resources, ...rest } = m;
+    expect(rest).toEqual({
       prometheusStorageGB: 500,
       prometheusRetentionGB: retention,
       lokiStorageGB: 400,
@@ -684,8 +687,40 @@ describe("monitoring", () => {
         replicationLagSeconds: 30,
       },
     });
+    // The small processes at what their projects publish (requests): Grafana's installation page (1 core,
+    // 512 MB), the charts' commented suggestions (operator 100m/100Mi, kube-state-metrics 10m/32Mi,
+    // Alertmanager 400Mi, node exporter 100m/30Mi, the k8s-sidecar 50m/50Mi), the operator's
+    // config-reloader default (10m/50Mi).
+    const mi = (n: number) => n / 1024;
+    expect(requestsOf(resources.grafana)).toEqual([1, 0.5]);
+    expect(requestsOf(resources.sidecar)).toEqual([0.05, mi(50)]);
+    expect(requestsOf(resources.prometheusOperator)).toEqual([0.1, mi(100)]);
+    expect(requestsOf(resources.kubeStateMetrics)).toEqual([0.01, mi(32)]);
+    expect(requestsOf(resources.alertmanager)[1]).toBe(mi(400));
+    expect(requestsOf(resources.nodeExporter)).toEqual([0.1, mi(30)]);
+    expect(requestsOf(resources.configReloader)).toEqual([0.01, mi(50)]);
+    // Prometheus (60%) and Loki (40%) share what the monitoring node leaves, floored to 0.1 vCPU and 0.25 GiB,
+    // Guaranteed. By hand: the node's allocatable by pool-model.ts (m7i.xlarge 3.54 vCPU / 13.434 GiB,
+    // m7i.2xlarge 7.53 / 28.234, m7i.4xlarge 15.51 / 55.943) less the other pods at their peak: Grafana
+    // 1 + two sidecars 0.1, Loki's sidecar 0.05, Alertmanager 0.1, two reloaders 0.02, the operator and
+    // kube-state-metrics twice while one rolls 0.22 = 1.49 vCPU; 512 + 100 + 50 + 400 + 100 + 200 + 64 =
+    // 1,426 MiB. 5k: 6.04 vCPU and 26.841 GiB left: Prometheus 3.6 / 16, Loki 2.4 / 10.5.
+    const SHARES: Record<string, [prometheus: [number, number], loki: [number, number]]> = {
+      "100": [[1.2, 7], [0.8, 4.75]],
+      "1k": [[3.6, 16], [2.4, 10.5]],
+      "5k": [[3.6, 16], [2.4, 10.5]],
+      "10k": [[8.4, 32.5], [5.6, 21.75]],
+      "20k": [[8.4, 32.5], [5.6, 21.75]],
+    };
+    const node = row(planForTier(tier), "monitoring");
+    expect(allocatableOf(node.vcpu, node.memoryGiB).vcpu).toBeCloseTo({ "100": 3.54, "1k": 7.53, "5k": 7.53, "10k": 15.51, "20k": 15.51 }[tier]!, 9);
+    expect(requestsOf(resources.prometheus)).toEqual(SHARES[tier]![0]);
+    expect(requestsOf(resources.loki)).toEqual(SHARES[tier]![1]);
+    for (const r of [resources.prometheus, resources.loki]) expect(r.limits).toEqual(r.requests);
   });
 });
+
+const requestsOf = (r: { requests: { vcpu: number; memoryGiB: number } }) => [r.requests.vcpu, r.requests.memoryGiB] as const;
 
 describe("routing slice of the plan", () => {
   it.each([

@@ -7,7 +7,6 @@
 import { POOL_LABEL, type NodeGroupSpec } from "../../../sizing/inventory";
 import { DAEMONSETS, memoryCapacityGiB, nodeAllocatable, INSTANCE_MODELS } from "../../../sizing/node-model";
 import type { Capacity } from "../../../sizing/packing";
-import type { Plan } from "../../../sizing/types";
 import { waitFor } from "../harness";
 import type { ControlPlane, KubeObject } from "./control-plane";
 import type { Manifest } from "./manifests";
@@ -337,23 +336,6 @@ export async function waitForPlacement(cp: ControlPlane, count: number, timeoutM
     const notReady = last.filter((p) => p.spec.nodeName && !isReady(p) && p.status.phase !== "Succeeded").map((p) => `${p.metadata.namespace}/${p.metadata.name} (${p.status.phase})`);
     throw new Error(`${String(error)}\n${last.length} pods exist (${count} expected); not placed: ${pending.join(", ") || "none"}; placed, not ready: ${notReady.join(", ") || "none"}\n${schedulingFailures(cp, last).slice(0, 30).join("\n")}`);
   }
-}
-
-/**
- * A pool as the plan packs it, less the pods of charts these tests stand in for (they render no
- * pods): on AWS the Load Balancer Controller's on the application pool.
- */
-export function plannedPool(plan: Plan, role: string) {
-  const pool = plan.pools.find((p) => p.role === role);
-  if (!pool) throw new Error(`the plan has no ${role} pool`);
-  const controller = plan.routing.loadBalancerController;
-  if (role !== "application" || !controller) return pool;
-  const less = (total: number, each: number) => total - controller.replicas * each;
-  return {
-    ...pool,
-    pods: pool.pods - controller.replicas,
-    requested: { vcpu: less(pool.requested.vcpu, controller.resources.requests.vcpu), memoryGiB: less(pool.requested.memoryGiB, controller.resources.requests.memoryGiB) },
-  };
 }
 
 export interface DrainResult {

@@ -3,8 +3,8 @@
  * mock runtime runs the program, every `kubernetes:` resource becomes a manifest (auto-named ones
  * get the provider's name), in the order an apply needs. Helm charts are one opaque resource under
  * the mock runtime, so the custom kinds their CRDs define come from the operators' own releases
- * (operator-crds.ts), and the pods the CloudNativePG operator would create for a `Cluster` get a
- * stand-in (see operatorStandIns).
+ * (operator-crds.ts), the pods the CloudNativePG operator would create for a `Cluster` get a
+ * stand-in (see operatorStandIns), and so do the pods the charts would run (see chartStandIns).
  */
 import { isKubernetesObject, manifestOf, type DeclaredResource, type KubernetesManifest } from "../../../bin/mock-runtime";
 
@@ -115,5 +115,72 @@ export function operatorStandIns(list: readonly Manifest[]): Manifest[] {
         spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
       };
       return [statefulSet, budget];
+    });
+}
+
+type Values = Record<string, any>;
+
+/**
+ * Where each chart's values put a workload's pods: replicas, each container's resources, and the
+ * placement (nodeSelector, tolerations, affinity, topologySpreadConstraints), as the charts' own
+ * values.yaml lays them out (kube-prometheus-stack 60: the operator adds its config reloader to
+ * Prometheus's and Alertmanager's pods; node exporter is a DaemonSet the node model runs on every node).
+ */
+const CHART_WORKLOADS: Record<string, { name: string; replicas: (v: Values) => number; containers: (v: Values) => [string, unknown][]; placement: (v: Values) => Values }[]> = {
+  "kube-prometheus-stack": [
+    { name: "prometheus", replicas: () => 1, containers: (v) => [["prometheus", v.prometheus.prometheusSpec.resources], ["config-reloader", v.prometheusOperator.prometheusConfigReloader.resources]], placement: (v) => v.prometheus.prometheusSpec },
+    { name: "alertmanager", replicas: () => 1, containers: (v) => [["alertmanager", v.alertmanager.alertmanagerSpec.resources], ["config-reloader", v.prometheusOperator.prometheusConfigReloader.resources]], placement: (v) => v.alertmanager.alertmanagerSpec },
+    // Grafana's dashboards and data-sources sidecars (kube-prometheus-stack enables both) share `grafana.sidecar.resources`.
+    { name: "grafana", replicas: () => 1, containers: (v) => [["grafana", v.grafana.resources], ["grafana-sc-dashboard", v.grafana.sidecar.resources], ["grafana-sc-datasources", v.grafana.sidecar.resources]], placement: (v) => v.grafana },
+    { name: "prometheus-operator", replicas: () => 1, containers: (v) => [["operator", v.prometheusOperator.resources]], placement: (v) => v.prometheusOperator },
+    { name: "kube-state-metrics", replicas: () => 1, containers: (v) => [["kube-state-metrics", v["kube-state-metrics"].resources]], placement: (v) => v["kube-state-metrics"] },
+  ],
+  // The single binary and its rules sidecar (`sidecar.resources`).
+  loki: [{ name: "loki", replicas: (v) => v.singleBinary.replicas, containers: (v) => [["loki", v.singleBinary.resources], ["loki-sc-rules", v.sidecar.resources]], placement: (v) => v.singleBinary }],
+  "cloudnative-pg": [{ name: "cloudnative-pg", replicas: (v) => v.replicaCount, containers: (v) => [["manager", v.resources]], placement: (v) => v }],
+  "aws-load-balancer-controller": [{ name: "aws-load-balancer-controller", replicas: (v) => v.replicaCount, containers: (v) => [["controller", v.resources]], placement: (v) => v }],
+};
+
+/**
+ * A Deployment per workload each chart would run, with the requests and placement the program's
+ * values give it, so the scheduler places the charts' pods on the nodes the node model builds. A
+ * chart the table does not know fails the test (a new chart must say where its pods go).
+ */
+export function chartStandIns(resources: readonly DeclaredResource[]): Manifest[] {
+  return resources
+    .filter((r) => r.type === "kubernetes:helm.sh/v4:Chart")
+    .flatMap((r) => {
+      const chart = r.inputs.chart as string;
+      const workloads = CHART_WORKLOADS[chart];
+      if (!workloads) throw new Error(`chartStandIns: no stand-in for the ${chart} chart`);
+      const values = r.inputs.values as Values;
+      const namespace = r.inputs.namespace as string;
+      return workloads.map(({ name, replicas, containers, placement }): Manifest => {
+        const labels = { "app.kubernetes.io/name": name, [STAND_IN_LABEL]: `chart.${chart}` };
+        const { nodeSelector, tolerations, affinity, topologySpreadConstraints } = placement(values);
+        return {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name: `${name}-stand-in`, namespace, labels },
+          spec: {
+            replicas: replicas(values),
+            selector: { matchLabels: labels },
+            template: {
+              metadata: { labels },
+              spec: {
+                ...(nodeSelector ? { nodeSelector } : {}),
+                ...(tolerations ? { tolerations } : {}),
+                ...(affinity ? { affinity } : {}),
+                ...(topologySpreadConstraints ? { topologySpreadConstraints } : {}),
+                securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                containers: containers(values).map(([container, resources]) => {
+                  if (!resources) throw new Error(`chartStandIns: ${chart} sets no resources for ${name}/${container}`);
+                  return { name: container, image: "stand-in", resources, securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } };
+                }),
+              },
+            },
+          },
+        };
+      });
     });
 }
