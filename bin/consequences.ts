@@ -23,6 +23,7 @@ type Rule = (before: ReadonlyMap<string, DeclaredResource>, after: ReadonlyMap<s
 const TYPES = {
   secret: "kubernetes:core/v1:Secret",
   cluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",
+  objectStore: "kubernetes:barmancloud.cnpg.io/v1:ObjectStore",
   statefulSet: "kubernetes:apps/v1:StatefulSet",
   storageClass: "kubernetes:storage.k8s.io/v1:StorageClass",
   launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
@@ -90,6 +91,17 @@ export const secretReplacements: Rule = (before, after) =>
       ];
     });
 
+/**
+ * The sidecar settings of the ObjectStores a Cluster's plugins name: the Barman Cloud plugin injects
+ * its sidecar from them, and a change "could generate a rollout of the Cluster" (the plugin's
+ * usage.md, "Configuring the plugin instance sidecar").
+ */
+function sidecarSettings(resources: ReadonlyMap<string, DeclaredResource>, cluster: DeclaredResource): unknown[] {
+  const names = ((spec(cluster).plugins as Obj[] | undefined) ?? []).map((p) => (p.parameters as Obj | undefined)?.barmanObjectName as string | undefined);
+  const stores = [...resources.values()].filter((r) => r.type === TYPES.objectStore && namespaceOf(r) === namespaceOf(cluster));
+  return names.map((name) => spec(stores.find((s) => objectName(s) === name) ?? cluster).instanceSidecarConfiguration);
+}
+
 /** CloudNativePG's reaction to a Cluster change (its "Rolling updates" and "Scaling" documentation). */
 export const postgresChanges: Rule = (before, after) =>
   kept(before, after, TYPES.cluster).flatMap(([a, b]) => {
@@ -106,6 +118,9 @@ export const postgresChanges: Rule = (before, after) =>
       ...(restartParams.length ? [`${restartParams.join(", ")} need a restart`] : []),
       ...(!same(was.resources, now.resources) ? ["the instances' resources change"] : []),
       ...(was.imageName !== now.imageName ? ["the image changes"] : []),
+      // The plugin's migration guide: switching the Cluster to the plugin "will trigger a rolling update".
+      ...(!same(was.plugins, now.plugins) ? ["the backup plugin changes (its sidecar joins or leaves every instance pod)"] : []),
+      ...(same(was.plugins, now.plugins) && !same(sidecarSettings(before, a), sidecarSettings(after, b)) ? ["the backup sidecar's settings change"] : []),
     ];
     const supervised = now.primaryUpdateStrategy === "supervised";
     if (causes.length) {

@@ -19,6 +19,9 @@ export const UPSTREAM_SYNAPSE_IMAGE = `${versions.synapseImage}:v${versions.syna
 export const SYNAPSE_IMAGE = `${versions.synapseMediaImageRepository}:v${versions.synapse}-${filesHash(SYNAPSE_IMAGE_CONTEXT, SYNAPSE_IMAGE_FILES)}`;
 export const HAPROXY_IMAGE = versions.haproxyImage;
 export const CNPG_CHART_VERSION = versions.cnpgChart;
+/** The Barman Cloud plugin's chart (plugin-barman-cloud 0.8.0 installs the plugin v0.15.0) and cert-manager's, which it requires. */
+export const BARMAN_CLOUD_PLUGIN_CHART = versions.barmanCloudPluginChart;
+export const CERT_MANAGER_CHART = versions.certManagerChart;
 export const POSTGRES_IMAGE = versions.postgresImage;
 export const REDIS_IMAGE = versions.redisImage;
 /** MinIO built from the source the tests run (images/minio/Dockerfile, pushed by .github/workflows/images.yml). */

@@ -21,6 +21,11 @@ export function containerResources(resources: Resources) {
   return { requests: quantity(resources.requests), limits: quantity(resources.limits) };
 }
 
+/** A chart's pod at the plan's resources on the plan's pool (the `resources` and `nodeSelector` values charts share). */
+export function chartPod(pool: string, resources: Resources) {
+  return { resources: containerResources(resources), nodeSelector: { [POOL_LABEL]: pool } };
+}
+
 export const RESTRICTED_CONTAINER = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The operators' own CRDs (and CloudNativePG's default metrics queries) for the strict-validation
 # and alert-rule tests, taken from the operators' Go modules at the releases the pinned charts ship
-# (versions.json: cnpgChart 0.27.1 ships operator v1.28.1; kubePrometheusStackChart 60.3.0 ships
-# prometheus-operator v0.74.0). `go mod download` verifies each module against the Go checksum
-# database. Idempotent; cached under .cache/operators/.
+# (versions.json: cnpgChart 0.29.1 ships operator v1.30.1; barmanCloudPluginChart 0.8.0 ships the
+# plugin v0.15.0; kubePrometheusStackChart 60.3.0 ships prometheus-operator v0.74.0). `go mod
+# download` verifies each module against the Go checksum database. Idempotent; cached under
+# .cache/operators/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version() { node -p "require('./versions.json').$1"; }
@@ -29,4 +30,5 @@ fetch() { # module version name crd-dir [extra files...]
 
 mkdir -p "$CACHE/operators"
 fetch github.com/cloudnative-pg/cloudnative-pg "$(version cnpgOperator)" cloudnative-pg config/crd/bases config/manager/default-monitoring.yaml
+fetch github.com/cloudnative-pg/plugin-barman-cloud "$(version barmanCloudPlugin)" plugin-barman-cloud config/crd/bases
 fetch github.com/prometheus-operator/prometheus-operator "$(version prometheusOperator)" prometheus-operator example/prometheus-operator-crd

@@ -267,17 +267,47 @@ export const CACHE_AUTOTUNING = { maxShare: 0.6, targetShare: 0.45, minTtlMinute
 export const MATRIX_RTC = { maxEventDelay: "24h", delayedEventManagement: { perSecond: 1, burstCount: 20 }, messageBurstAtLeast: 30 } as const;
 
 /**
- * The AWS Load Balancer Controller (target aws): two replicas (one leads) reconciling a handful of
- * Services, on the application pool; small and fixed whatever the tier. Requests are what the pool
- * counts; the limit leaves room for a burst of reconciles.
- */
-/**
  * The CloudNativePG operator, on the application pool: two replicas (one may go with its node) at
  * its chart's commented suggestion (charts/cloudnative-pg values.yaml `resources`: requests 100m and
  * 100Mi, limits 100m and 200Mi).
  */
 export const CNPG_OPERATOR = { replicas: 2, requests: { vcpu: 0.1, memoryGiB: mib(100) }, limits: { vcpu: 0.1, memoryGiB: mib(200) } } as const;
 
+/**
+ * The Barman Cloud plugin (CloudNativePG-I), which archives WAL and takes base backups since the
+ * in-tree `barmanObjectStore` was deprecated (CloudNativePG 1.26; removal announced for 1.31).
+ * - Its Deployment: one replica (the chart's default; its strategy is Recreate, so a roll adds no
+ *   pod) at the chart's commented suggestion (charts/plugin-barman-cloud values.yaml `resources`:
+ *   requests 100m and 100Mi, limits 100m and 200Mi), on the application pool.
+ * - The sidecar it injects into every PostgreSQL pod (a native sidecar: its requests add to the
+ *   pod's). It runs barman-cloud: `barman-cloud-backup` compresses the base backup's tar stream in
+ *   one process, so one core is what it can use and what the in-tree tools had inside the PostgreSQL
+ *   container; the memory holds that process, two WAL archivers (`wal.maxParallel` 2) and the
+ *   plugin's manager. Requests equal limits, so the PostgreSQL pod stays Guaranteed. A decision, not
+ *   a measurement; the plugin documents no default (unset, the sidecar requests nothing).
+ */
+export const BARMAN_CLOUD_PLUGIN = {
+  replicas: 1,
+  requests: { vcpu: 0.1, memoryGiB: mib(100) },
+  limits: { vcpu: 0.1, memoryGiB: mib(200) },
+  sidecar: { vcpu: 1, memoryGiB: 1 },
+} as const;
+
+/**
+ * cert-manager, which issues the TLS certificates the CloudNativePG operator and the Barman Cloud
+ * plugin authenticate each other with (the plugin's chart requires it): controller, webhook and CA
+ * injector, one replica each, and the post-install API check Job, every one at the chart's commented
+ * suggestion (cert-manager values.yaml: requests 10m and 32Mi; it suggests no limit, the limit here
+ * leaves room for a burst of reconciles).
+ */
+const CERT_MANAGER_POD = { requests: { vcpu: 0.01, memoryGiB: mib(32) }, limits: { vcpu: 0.1, memoryGiB: mib(128) } } as const;
+export const CERT_MANAGER = { replicas: 1, controller: CERT_MANAGER_POD, webhook: CERT_MANAGER_POD, cainjector: CERT_MANAGER_POD, startupCheck: CERT_MANAGER_POD } as const;
+
+/**
+ * The AWS Load Balancer Controller (target aws): two replicas (one leads) reconciling a handful of
+ * Services, on the application pool; small and fixed whatever the tier. Requests are what the pool
+ * counts; the limit leaves room for a burst of reconciles.
+ */
 export const LOAD_BALANCER_CONTROLLER = { replicas: 2, requests: { vcpu: 0.1, memoryGiB: 0.25 }, limits: { vcpu: 0.5, memoryGiB: 0.5 } } as const;
 
 /** lk-jwt-service: issues LiveKit tokens to Matrix clients (Element Call); small and stateless. */

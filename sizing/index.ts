@@ -15,7 +15,7 @@ import { allocatable, nodesInOneZone } from "./packing";
 import { cheapestApplicationNodes, podsByPool, poolUsage } from "./pools";
 import { planPostgres } from "./postgres";
 import { planRedis } from "./redis";
-import { guaranteed } from "./resources";
+import { guaranteed, resourcesOf } from "./resources";
 import { PRIVATE_RANGES, type PoolRole, type Settings } from "./settings";
 import { INSTANCE_MODELS } from "./node-model";
 import { instanceMonthlyUsd, PRICES } from "./prices";
@@ -90,7 +90,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
       healthCheckIntervalSeconds: ROUTING.healthCheckIntervalSeconds,
       edge: planEdge(settings, synapse),
       ...(settings.target === "aws"
-        ? { loadBalancerController: { replicas: LOAD_BALANCER_CONTROLLER.replicas, resources: { requests: { ...LOAD_BALANCER_CONTROLLER.requests }, limits: { ...LOAD_BALANCER_CONTROLLER.limits } } } }
+        ? { loadBalancerController: { replicas: LOAD_BALANCER_CONTROLLER.replicas, resources: resourcesOf(LOAD_BALANCER_CONTROLLER) } }
         : {}),
     },
     redis,

@@ -5,7 +5,7 @@
 import { MONITORING, MONITORING_PROCESSES, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
 import { NODE_EXPORTER } from "./node-model";
 import { sumDemand, type Capacity } from "./packing";
-import { floorTo, guaranteed } from "./resources";
+import { floorTo, guaranteed, resourcesOf } from "./resources";
 import { TIER_TABLES } from "./tiers";
 import type { Plan, Resources } from "./types";
 
@@ -18,16 +18,15 @@ type MonitoringResources = Plan["monitoring"]["resources"];
  * other's memory). Node exporter is a DaemonSet, counted on every node by the node model.
  */
 export function monitoringResources(nodeAllocatable: Capacity): MonitoringResources {
-  const copy = (r: Resources): Resources => ({ requests: { ...r.requests }, limits: { ...r.limits } });
   const p = MONITORING_PROCESSES;
   const fixed = {
-    grafana: copy(p.grafana),
-    sidecar: copy(p.sidecar),
-    alertmanager: copy(p.alertmanager),
-    prometheusOperator: copy(p.prometheusOperator),
-    kubeStateMetrics: copy(p.kubeStateMetrics),
-    configReloader: copy(p.configReloader),
-    nodeExporter: copy(NODE_EXPORTER),
+    grafana: resourcesOf(p.grafana),
+    sidecar: resourcesOf(p.sidecar),
+    alertmanager: resourcesOf(p.alertmanager),
+    prometheusOperator: resourcesOf(p.prometheusOperator),
+    kubeStateMetrics: resourcesOf(p.kubeStateMetrics),
+    configReloader: resourcesOf(p.configReloader),
+    nodeExporter: resourcesOf(NODE_EXPORTER),
   };
   const none = guaranteed({ vcpu: 0, memoryGiB: 0 });
   const taken = sumDemand(monitoringPods({ ...fixed, prometheus: none, loki: none }).max.map((pod) => pod.requests));

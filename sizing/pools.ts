@@ -35,6 +35,8 @@ function monitoringLoad(resources: Plan["monitoring"]["resources"]): { base: Pod
   return { base: demand(base), max: demand(max) };
 }
 
+const CERT_MANAGER_DEPLOYMENTS = ["controller", "webhook", "cainjector"] as const;
+
 type PlanParts = Pick<Plan, "synapse" | "routing" | "redis" | "postgres" | "minio" | "livekit" | "coturn" | "monitoring">;
 
 /**
@@ -52,6 +54,8 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     // Not ours to preempt: counted with the pods that cannot give way.
     ...(lbc ? pods("aws-load-balancer-controller", lbc.replicas, lbc.resources) : []),
     ...pods("cloudnative-pg", p.postgres.operator.replicas, p.postgres.operator.resources),
+    ...pods("barman-cloud", p.postgres.backupPlugin.replicas, p.postgres.backupPlugin.resources),
+    ...CERT_MANAGER_DEPLOYMENTS.flatMap((name) => pods(`cert-manager-${name}`, p.postgres.certManager.replicas, p.postgres.certManager[name])),
   ]);
   // A media worker's pod also runs the scratch cleaner.
   const podResources = (w: WorkerPlan) => (w.type === "mediaRepository" ? sumResources(w.resources, p.synapse.scratch.cleanup.resources) : w.resources);
@@ -69,12 +73,15 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     ...pods("lk-jwt-service", extra, p.livekit.jwtService.resources),
     ...(lbc ? pods("aws-load-balancer-controller", extra, lbc.resources) : []),
     ...pods("cloudnative-pg", extra, p.postgres.operator.resources),
+    // The plugin's Deployment is recreated, not rolled; cert-manager's roll, and its API check runs after an upgrade.
+    ...CERT_MANAGER_DEPLOYMENTS.flatMap((name) => pods(`cert-manager-${name}`, extra, p.postgres.certManager[name])),
+    ...pods("cert-manager-startupapicheck", 1, p.postgres.certManager.startupCheck),
   ];
   const same = (list: PodDemand[]) => ({ base: list, max: list });
   const minioServers = p.minio.pools.reduce((acc, pool) => acc + pool.servers, 0);
   return {
     application: { base: [...synapse((w) => w.replicas), ...shared], max: [...synapse((w) => w.maxReplicas + rolloutOverlap(w)), ...shared, ...rolling] },
-    database: same(pods("postgres", p.postgres.instances, p.postgres.resources, "postgres")),
+    database: same(pods("postgres", p.postgres.instances, sumResources(p.postgres.resources, p.postgres.backupPlugin.sidecar), "postgres")),
     storage: same(pods("minio", minioServers, p.minio.resources, "minio")),
     calls: same([...pods("livekit", p.livekit.instances, p.livekit.resources, "call-host"), ...pods("coturn", p.coturn.instances, p.coturn.resources, "call-host")]),
     monitoring: monitoringLoad(p.monitoring.resources),

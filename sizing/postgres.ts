@@ -1,8 +1,8 @@
 /** PostgreSQL: instances, durability, resources, volume, max_connections and the tuning set. */
-import { CNPG_OPERATOR, DATABASE_BACKUP, DATABASE_VOLUME, WAL_GB_PER_GROWTH_GB, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
+import { BARMAN_CLOUD_PLUGIN, CERT_MANAGER, CNPG_OPERATOR, DATABASE_BACKUP, DATABASE_VOLUME, WAL_GB_PER_GROWTH_GB, DEFAULT_GROWTH_HORIZON_MONTHS, MAX_CONNECTIONS_STEP } from "./additions";
 import { PlanError } from "./errors";
 import type { Capacity } from "./packing";
-import { cappedToNode, ceilTo } from "./resources";
+import { cappedToNode, ceilTo, guaranteed, resourcesOf } from "./resources";
 import type { Overrides } from "./settings";
 import { connectionLimit } from "./synapse";
 import { TIER_CCU, TIER_TABLES, type TierId } from "./tiers";
@@ -78,7 +78,9 @@ export function planPostgres(
     );
   }
 
-  const resources = cappedToNode(seed, node.allocatable);
+  // The backup sidecar shares the instance's pod: PostgreSQL gets what the node leaves after it.
+  const sidecar = guaranteed(BARMAN_CLOUD_PLUGIN.sidecar);
+  const resources = cappedToNode(seed, { vcpu: node.allocatable.vcpu - sidecar.requests.vcpu, memoryGiB: node.allocatable.memoryGiB - sidecar.requests.memoryGiB });
   const parameters: Record<string, string> = { ...tierParameters(tier), max_connections: String(maxConnections), archive_timeout: `${DATABASE_BACKUP.archiveTimeoutS}s` };
   const memory = resources.limits.memoryGiB;
   const sharedBuffers = pgMemoryGiB(parameters.shared_buffers!);
@@ -105,7 +107,16 @@ export function planPostgres(
     instances: seed.instances,
     synchronousStandbys: Math.max(1, Math.floor((seed.instances - 1) / 2)),
     resources,
-    operator: { replicas: CNPG_OPERATOR.replicas, resources: { requests: { ...CNPG_OPERATOR.requests }, limits: { ...CNPG_OPERATOR.limits } }, pool: "application" },
+    operator: { replicas: CNPG_OPERATOR.replicas, resources: resourcesOf(CNPG_OPERATOR), pool: "application" },
+    backupPlugin: { replicas: BARMAN_CLOUD_PLUGIN.replicas, resources: resourcesOf(BARMAN_CLOUD_PLUGIN), sidecar, pool: "application" },
+    certManager: {
+      replicas: CERT_MANAGER.replicas,
+      controller: resourcesOf(CERT_MANAGER.controller),
+      webhook: resourcesOf(CERT_MANAGER.webhook),
+      cainjector: resourcesOf(CERT_MANAGER.cainjector),
+      startupCheck: resourcesOf(CERT_MANAGER.startupCheck),
+      pool: "application",
+    },
     storageGB,
     volume: databaseVolume(TIER_CCU[tier], storageGB, node.instanceType),
     maxConnections,

@@ -6,6 +6,11 @@ export function guaranteed(size: Capacity): Resources {
   return { requests: { ...size }, limits: { ...size } };
 }
 
+/** A copy of a constant's requests and limits (plans are plain data the caller may change). */
+export function resourcesOf(size: { requests: Capacity; limits: Capacity }): Resources {
+  return { requests: { ...size.requests }, limits: { ...size.limits } };
+}
+
 /** A one-per-node workload gets its seed size, capped by what the node leaves allocatable. */
 export function cappedToNode(size: Capacity, allocatable: Capacity): Resources {
   return guaranteed({

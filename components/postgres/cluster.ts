@@ -22,6 +22,7 @@ export interface ClusterContext {
   /** The VolumeAttributesClass with the volume's IOPS and throughput (AWS), reconciled onto existing volumes. */
   volumeAttributesClass?: string;
   ownerSecret: string;
+  /** Only its kind matters here (S3 with IRSA annotates the ServiceAccount); the ObjectStore holds the rest. */
   backup: BackupStore;
 }
 
@@ -62,6 +63,23 @@ function objectStore(store: BackupStore) {
   }
 }
 
+/** The Barman Cloud plugin's name, as the Cluster, its backups and recoveries refer to it. */
+export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
+/** The plugin's ObjectStore: where this Cluster's base backups and WAL go. */
+export const OBJECT_STORE_NAME = `${CLUSTER_NAME}-backups`;
+
+/**
+ * The ObjectStore the plugin archives to: the store's settings (the schema of the in-tree
+ * `barmanObjectStore`), the recovery window, and the sidecar's resources in every instance pod.
+ */
+export function objectStoreSpec(pg: PostgresPlan, store: BackupStore): Record<string, unknown> {
+  return {
+    configuration: objectStore(store),
+    retentionPolicy: `${pg.backup.retentionDays}d`,
+    instanceSidecarConfiguration: { resources: containerResources(pg.backupPlugin.sidecar) },
+  };
+}
+
 export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<string, unknown> {
   const selector = INSTANCE_SELECTOR;
   return {
@@ -92,12 +110,14 @@ export function clusterSpec(pg: PostgresPlan, ctx: ClusterContext): Record<strin
     },
     topologySpreadConstraints: [strictZoneSpread(selector)],
     monitoring: { enablePodMonitor: true },
-    backup: { retentionPolicy: `${pg.backup.retentionDays}d`, barmanObjectStore: objectStore(ctx.backup) },
+    // WAL archiving and base backups through the plugin; the server name stays the Cluster's, so the
+    // archive the in-tree tools wrote goes on in the same place.
+    plugins: [{ name: BARMAN_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: OBJECT_STORE_NAME } }],
     ...(ctx.backup.kind === "s3" ? { serviceAccountTemplate: { metadata: { annotations: { [ROLE_ARN_ANNOTATION]: ctx.backup.roleArn } } } } : {}),
   };
 }
 
-/** A weekly base backup (CloudNativePG cron has a seconds field); WAL is archived continuously. */
+/** A weekly base backup by the plugin (CloudNativePG cron has a seconds field); WAL is archived continuously. */
 export function scheduledBackupSpec(backup: PostgresPlan["backup"]): Record<string, unknown> {
-  return { schedule: backup.schedule, immediate: true, backupOwnerReference: "self", method: "barmanObjectStore", cluster: { name: CLUSTER_NAME } };
+  return { schedule: backup.schedule, immediate: true, backupOwnerReference: "self", method: "plugin", pluginConfiguration: { name: BARMAN_PLUGIN }, cluster: { name: CLUSTER_NAME } };
 }

@@ -1,17 +1,20 @@
 /**
  * PostgreSQL HA: the CloudNativePG operator (Helm chart, pinned) and a Cluster for Synapse with
  * the plan's instances, resources, volume and every tuning parameter, synchronous replication,
- * required anti-affinity, backups to the object store (WAL archiving and a weekly base backup).
+ * required anti-affinity, backups to the object store (WAL archiving and a weekly base backup) by
+ * the Barman Cloud plugin, with cert-manager for the plugin's certificates.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresPlan } from "../../sizing/types";
 import { BACKUP_BUCKET, componentLabels, databaseVolumeClassName, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
-import { CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
-import { POOL_LABEL } from "../../sizing/inventory";
-import { containerResources, namespaceFor, pinnedChart, ZONE_KEY, type ChartOptions } from "../workload";
-import { backupPrefix, CLUSTER_NAME, clusterSpec, OPERATOR_SELECTOR, scheduledBackupSpec } from "./cluster";
+import { BARMAN_CLOUD_PLUGIN_CHART, CERT_MANAGER_CHART, CNPG_CHART_VERSION, POSTGRES_IMAGE } from "../versions";
+import { chartPod, namespaceFor, pinnedChart, ZONE_KEY, type ChartOptions } from "../workload";
+import { backupPluginValues, CERT_MANAGER_NAMESPACE, certManagerValues } from "./backup-plugin";
+import { backupPrefix, type BackupStore, CLUSTER_NAME, clusterSpec, OBJECT_STORE_NAME, objectStoreSpec, OPERATOR_SELECTOR, scheduledBackupSpec } from "./cluster";
+
+const CNPG_CHARTS = "https://cloudnative-pg.github.io/charts";
 
 export const OPERATOR_NAMESPACE = "cnpg-system";
 
@@ -37,10 +40,16 @@ function operatorValues(pg: PostgresPlan): Record<string, unknown> {
   return {
     crds: { create: true },
     replicaCount: pg.operator.replicas,
-    resources: containerResources(pg.operator.resources),
-    nodeSelector: { [POOL_LABEL]: pg.operator.pool },
+    ...chartPod(pg.operator.pool, pg.operator.resources),
     affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [apart] } },
   };
+}
+
+/** Where backups go: the operator's S3 bucket (IRSA), the operator's own S3-compatible store, or the in-cluster MinIO. */
+function backupStore(args: PostgresArgs): BackupStore {
+  if (args.backupBucket) return { kind: "s3", ...args.backupBucket, prefix: backupPrefix(args.namespace) };
+  if (args.backupStore) return { kind: "external", ...args.backupStore, prefix: backupPrefix(args.namespace) };
+  return { kind: "minio", endpoint: `http://${SERVICE_NAMES.minio}.${args.namespace}.svc.cluster.local:9000`, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup };
 }
 
 export class Postgres extends pulumi.ComponentResource {
@@ -52,11 +61,34 @@ export class Postgres extends pulumi.ComponentResource {
     const operatorNamespace = namespaceFor(OPERATOR_NAMESPACE, "postgres-operator", child);
     const operator = pinnedChart(
       "cloudnative-pg",
-      { chart: "cloudnative-pg", version: CNPG_CHART_VERSION, repo: "https://cloudnative-pg.github.io/charts", namespace: OPERATOR_NAMESPACE, values: operatorValues(args.postgres) },
+      { chart: "cloudnative-pg", version: CNPG_CHART_VERSION, repo: CNPG_CHARTS, namespace: OPERATOR_NAMESPACE, values: operatorValues(args.postgres) },
       { ...child, dependsOn: [operatorNamespace] },
       args.charts,
     );
-    const minio = `http://${SERVICE_NAMES.minio}.${args.namespace}.svc.cluster.local:9000`;
+    const certManagerNamespace = namespaceFor(CERT_MANAGER_NAMESPACE, "cert-manager", child);
+    const certManager = pinnedChart(
+      "cert-manager",
+      { chart: "cert-manager", version: CERT_MANAGER_CHART, repo: "https://charts.jetstack.io", namespace: CERT_MANAGER_NAMESPACE, values: certManagerValues(args.postgres) },
+      { ...child, dependsOn: [certManagerNamespace] },
+      args.charts,
+    );
+    // The plugin runs beside the operator (its namespace), which finds it by its Service.
+    const plugin = pinnedChart(
+      "plugin-barman-cloud",
+      { chart: "plugin-barman-cloud", version: BARMAN_CLOUD_PLUGIN_CHART, repo: CNPG_CHARTS, namespace: OPERATOR_NAMESPACE, values: backupPluginValues(args.postgres) },
+      { ...child, dependsOn: [operatorNamespace, certManager] },
+      args.charts,
+    );
+    const objectStore = new k8s.apiextensions.CustomResource(
+      OBJECT_STORE_NAME,
+      {
+        apiVersion: "barmancloud.cnpg.io/v1",
+        kind: "ObjectStore",
+        metadata: { name: OBJECT_STORE_NAME, namespace: args.namespace, labels: componentLabels("postgres") },
+        spec: objectStoreSpec(args.postgres, backupStore(args)),
+      },
+      { ...child, dependsOn: [plugin] },
+    );
     const cluster = new k8s.apiextensions.CustomResource(
       CLUSTER_NAME,
       {
@@ -68,15 +100,11 @@ export class Postgres extends pulumi.ComponentResource {
           storageClass: STORAGE_CLASSES.database,
           ...(args.provisionedVolumes ? { volumeAttributesClass: databaseVolumeClassName(args.postgres.volume) } : {}),
           ownerSecret: SECRET_NAMES.postgresOwner,
-          backup: args.backupBucket
-            ? { kind: "s3", ...args.backupBucket, prefix: backupPrefix(args.namespace) }
-            : args.backupStore
-              ? { kind: "external", ...args.backupStore, prefix: backupPrefix(args.namespace) }
-              : { kind: "minio", endpoint: minio, bucket: BACKUP_BUCKET, credentialsSecret: SECRET_NAMES.minioBackup },
+          backup: backupStore(args),
         }),
       },
       // The database: never replaced, never deleted with the stack.
-      { ...child, dependsOn: [operator], protect: true, retainOnDelete: true },
+      { ...child, dependsOn: [operator, objectStore], protect: true, retainOnDelete: true },
     );
     new k8s.apiextensions.CustomResource(
       // Named when it ran nightly. A new name would delete it with its Backup objects (owned by it) and start a

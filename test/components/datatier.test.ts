@@ -12,6 +12,11 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 const settings = (ccu: number, extra: Obj = {}) => ({ ccu, serverName: SERVER_NAME, ...extra });
 const byName = (run: MockRun, type: string, name: string) => run.resources.find((r) => r.type === `kubernetes:${type}` && (r.inputs.metadata as Obj)?.name === name);
 const spec = (run: MockRun, type: string, name: string) => byName(run, type, name)!.inputs.spec as Obj;
+/** Where the Barman Cloud plugin archives: the ObjectStore's settings (the in-tree `barmanObjectStore` schema). */
+const archive = (run: MockRun) => spec(run, "barmancloud.cnpg.io/v1:ObjectStore", "postgres-backups").configuration as Obj;
+const chartValues = (run: MockRun, name: string) => (run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === name)!.inputs as Obj).values as Obj;
+const mi = (gib: number) => `${Math.round(gib * 1024)}Mi`;
+const milli = (vcpu: number) => `${Math.round(vcpu * 1000)}m`;
 
 describe.each(TIERS)("tier %s", (tier) => {
   let ctx: { run: MockRun; plan: Plan };
@@ -30,8 +35,24 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(cluster.topologySpreadConstraints[0]).toMatchObject({ topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule" });
     expect(cluster.bootstrap.initdb).toMatchObject({ database: "synapse", owner: "synapse", encoding: "UTF8", localeCollate: "C", localeCType: "C", secret: { name: "postgres-synapse-owner" } });
     expect(cluster.monitoring.enablePodMonitor).toBe(true);
-    expect(cluster.backup.barmanObjectStore).toMatchObject({ destinationPath: "s3://synapse-db-backups/", endpointURL: "http://minio.matrix.svc.cluster.local:9000" });
-    expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily")).toMatchObject({ method: "barmanObjectStore", cluster: { name: "postgres" }, schedule: "0 0 3 * * 0" });
+    // Backups by the Barman Cloud plugin: the in-tree `backup` section is gone (one atomic change, the plugin's migration guide).
+    expect(cluster.backup).toBeUndefined();
+    expect(cluster.plugins).toEqual([{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "postgres-backups" } }]);
+    expect(archive(run)).toMatchObject({ destinationPath: "s3://synapse-db-backups/", endpointURL: "http://minio.matrix.svc.cluster.local:9000", wal: { compression: "gzip" }, data: { compression: "gzip" } });
+    expect(archive(run).serverName).toBeUndefined();
+    const objectStore = spec(run, "barmancloud.cnpg.io/v1:ObjectStore", "postgres-backups");
+    expect(objectStore.retentionPolicy).toBe(`${p.postgres.backup.retentionDays}d`);
+    // The sidecar in every instance pod, requests equal to limits (the pod stays Guaranteed).
+    const sidecar = { cpu: milli(p.postgres.backupPlugin.sidecar.requests.vcpu), memory: mi(p.postgres.backupPlugin.sidecar.requests.memoryGiB) };
+    expect(objectStore.instanceSidecarConfiguration).toEqual({ resources: { requests: sidecar, limits: sidecar } });
+    expect(spec(run, "postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily")).toEqual({
+      method: "plugin",
+      pluginConfiguration: { name: "barman-cloud.cloudnative-pg.io" },
+      cluster: { name: "postgres" },
+      schedule: "0 0 3 * * 0",
+      immediate: true,
+      backupOwnerReference: "self",
+    });
     const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "cloudnative-pg")!;
     expect(chart.inputs).toMatchObject({ chart: "cloudnative-pg", version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
     // The operator: two replicas in different zones on the application pool, at its chart's commented suggestion.
@@ -40,6 +61,26 @@ describe.each(TIERS)("tier %s", (tier) => {
       resources: { requests: { cpu: "100m", memory: "100Mi" }, limits: { cpu: "100m", memory: "200Mi" } },
       nodeSelector: { "matrix-scale/pool": "application" },
       affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "topology.kubernetes.io/zone", labelSelector: { matchLabels: { "app.kubernetes.io/name": "cloudnative-pg" } } }] } },
+    });
+  });
+
+  it("the Barman Cloud plugin runs beside the operator, cert-manager issues its certificates; both sized and placed by the plan", async () => {
+    const { run, plan: p } = await load();
+    const chart = (name: string) => run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === name)!.inputs as Obj;
+    expect(chart("plugin-barman-cloud")).toMatchObject({ chart: "plugin-barman-cloud", namespace: chart("cloudnative-pg").namespace, version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    expect(chart("cert-manager")).toMatchObject({ chart: "cert-manager", namespace: "cert-manager", version: expect.stringMatching(/^v\d+\.\d+\.\d+$/) });
+    const pod = (r: Plan["postgres"]["operator"]["resources"]) => ({ requests: { cpu: milli(r.requests.vcpu), memory: mi(r.requests.memoryGiB) }, limits: { cpu: milli(r.limits.vcpu), memory: mi(r.limits.memoryGiB) } });
+    const onApplication = { "matrix-scale/pool": "application" };
+    expect(chartValues(run, "plugin-barman-cloud")).toEqual({ crds: { create: true }, replicaCount: p.postgres.backupPlugin.replicas, resources: pod(p.postgres.backupPlugin.resources), nodeSelector: onApplication });
+    const cm = p.postgres.certManager;
+    expect(chartValues(run, "cert-manager")).toEqual({
+      crds: { enabled: true, keep: true },
+      replicaCount: cm.replicas,
+      resources: pod(cm.controller),
+      nodeSelector: onApplication,
+      webhook: { replicaCount: cm.replicas, resources: pod(cm.webhook), nodeSelector: onApplication },
+      cainjector: { replicaCount: cm.replicas, resources: pod(cm.cainjector), nodeSelector: onApplication },
+      startupapicheck: { resources: pod(cm.startupCheck), nodeSelector: onApplication },
     });
   });
 
@@ -206,8 +247,8 @@ describe("database backups on AWS go to the operator's S3 bucket, apart from the
   it("the instances assume an IAM role only their ServiceAccount can, allowed the bucket's listing and this deployment's prefix; barman-cloud takes its credentials from it", async () => {
     const run = await runProgram(aws());
     const cluster = spec(run, "postgresql.cnpg.io/v1:Cluster", "postgres");
-    expect(cluster.backup.barmanObjectStore).toMatchObject({ destinationPath: `s3://${TEST_BACKUP_BUCKET}/matrix-scale/matrix/postgres/`, s3Credentials: { inheritFromIAMRole: true } });
-    expect(cluster.backup.barmanObjectStore.endpointURL).toBeUndefined();
+    expect(archive(run)).toMatchObject({ destinationPath: `s3://${TEST_BACKUP_BUCKET}/matrix-scale/matrix/postgres/`, s3Credentials: { inheritFromIAMRole: true } });
+    expect(archive(run).endpointURL).toBeUndefined();
     expect(Object.keys(cluster.serviceAccountTemplate.metadata.annotations)).toEqual(["eks.amazonaws.com/role-arn"]);
     const policy = JSON.parse(run.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "matrix-postgres-backup")!.inputs.policy as string) as Obj;
     expect(policy.Statement).toEqual([
@@ -223,7 +264,7 @@ describe("database backups on AWS go to the operator's S3 bucket, apart from the
   it("without a bucket they stay in the in-cluster MinIO, and the plan warns that media and backups share one failure domain", async () => {
     const raw = { ...settings(5000), target: "aws", aws: { certificateArn: TEST_CERTIFICATE_ARN, apiAccessCidrs: [] } };
     const run = await runProgram(raw);
-    expect(spec(run, "postgresql.cnpg.io/v1:Cluster", "postgres").backup.barmanObjectStore.endpointURL).toBe("http://minio.matrix.svc.cluster.local:9000");
+    expect(archive(run).endpointURL).toBe("http://minio.matrix.svc.cluster.local:9000");
     expect(run.resources.some((r) => r.name === "matrix-postgres-backup")).toBe(false);
     expect(plan(parseSettings(raw)).warnings).toContain("database backups go to the in-cluster MinIO with the media (one failure domain): set aws.backupBucket to an S3 bucket of yours");
   });
@@ -239,7 +280,7 @@ describe("database backups in an S3-compatible store of the operator's (target k
 
   it("the Cluster archives under this deployment's prefix at the store's endpoint with the keys of the operator's Secret; the database may reach only the store's addresses on its port", async () => {
     const run = await runProgram(raw);
-    expect(spec(run, "postgresql.cnpg.io/v1:Cluster", "postgres").backup.barmanObjectStore).toMatchObject({
+    expect(archive(run)).toMatchObject({
       destinationPath: "s3://example-pg-backups/matrix-scale/matrix/postgres/",
       endpointURL: "https://backups.example.net:9443",
       s3Credentials: { accessKeyId: { name: "backup-store-keys", key: "ACCESS_KEY_ID" }, secretAccessKey: { name: "backup-store-keys", key: "ACCESS_SECRET_KEY" } },

@@ -25,7 +25,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     const types = resources.map((r) => r.type);
     expect(types).toContain("pulumi:providers:kubernetes");
     const namespaces = resources.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
-    expect(namespaces.sort()).toEqual(["cnpg-system", "matrix", "matrix-calls", "monitoring"]);
+    expect(namespaces.sort()).toEqual(["cert-manager", "cnpg-system", "matrix", "matrix-calls", "monitoring"]);
     const secrets = resources.filter((r) => r.type === "kubernetes:core/v1:Secret").map((r) => ({ name: (r.inputs.metadata as { name?: string }).name ?? r.name, namespace: (r.inputs.metadata as { namespace: string }).namespace }));
     const inNamespace = (ns: string) => secrets.filter((m) => m.namespace === ns).map((m) => m.name).sort();
     expect(inNamespace("matrix")).toEqual(Object.values(SECRET_NAMES).sort());

@@ -63,6 +63,12 @@ describe("the API server refuses what a permissive validator accepts", () => {
     metadata: { name: "probe", namespace: "default" },
     spec: { instances: 3, storage: { size: "1Gi" }, ...spec },
   });
+  const objectStore = (spec: Record<string, unknown>): Manifest => ({
+    apiVersion: "barmancloud.cnpg.io/v1",
+    kind: "ObjectStore",
+    metadata: { name: "probe", namespace: "default" },
+    spec: { configuration: { destinationPath: "s3://probe/" }, ...spec },
+  });
 
   /** A create request straight to the API server (no client-side check), as a dry run with strict field validation. */
   const serverCreate = (object: Manifest) => {
@@ -73,9 +79,9 @@ describe("the API server refuses what a permissive validator accepts", () => {
   };
 
   it("accepts the well-formed probes (so the refusals below are about the one wrong field)", () => {
-    const r = dryRun([deployment({}), cluster({ affinity: { enablePodAntiAffinity: true } })]);
+    const r = dryRun([deployment({}), cluster({ affinity: { enablePodAntiAffinity: true } }), objectStore({ retentionPolicy: "30d" })]);
     expect(r.status, r.stderr).toBe(0);
-    for (const object of [deployment({}), cluster({})]) {
+    for (const object of [deployment({}), cluster({}), objectStore({})]) {
       const created = serverCreate(object);
       expect(created.status, created.stderr).toBe(0);
     }
@@ -86,6 +92,7 @@ describe("the API server refuses what a permissive validator accepts", () => {
     ["a pod template with `nodeSelectr`", deployment({ template: { metadata: { labels: { app: "probe" } }, spec: { nodeSelectr: { a: "b" }, containers: [{ name: "c", image: "probe:1" }] } } }), "spec.template.spec.nodeSelectr"],
     ["a CloudNativePG Cluster with `affinty`", cluster({ affinty: { enablePodAntiAffinity: true } }), "spec.affinty"],
     ["a CloudNativePG Cluster with a misspelt PostgreSQL parameters block", cluster({ postgresql: { paramters: { max_connections: "100" } } }), "spec.postgresql.paramters"],
+    ["a Barman Cloud ObjectStore with a misspelt sidecar block", objectStore({ instanceSidecarConfig: { resources: {} } }), "spec.instanceSidecarConfig"],
     ["a PrometheusRule with an unknown rule field", { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "probe", namespace: "default" }, spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: "1", fore: "5m" }] }] } } as Manifest, "spec.groups[0].rules[0].fore"],
   ])("%s is refused by the API server, naming the field, and by kubectl's apply", (_what, object, field) => {
     const server = serverCreate(object);

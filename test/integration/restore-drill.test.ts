@@ -1,7 +1,8 @@
 /**
  * The restore drill: a real PostgreSQL with the tier's parameters archives its WAL and takes a base
- * backup with barman-cloud (what CloudNativePG runs, from PyPI) into a real MinIO, exactly as the
- * rendered Cluster's `backup` section configures it; rows are written after the base backup; the
+ * backup with barman-cloud (what CloudNativePG's Barman Cloud plugin runs in its sidecar, from PyPI)
+ * into a real MinIO, exactly as the rendered ObjectStore configures it, under the server name the
+ * plugin uses (the Cluster's name); rows are written after the base backup; the
  * primary is stopped; a fresh PostgreSQL is restored from the object store to a point in time, and
  * every row is checked. docs/data-tier.md's restore runbook follows the same steps.
  */
@@ -9,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterSpec, CLUSTER_NAME } from "../../components/postgres/cluster";
+import { clusterSpec, CLUSTER_NAME, objectStoreSpec } from "../../components/postgres/cluster";
 import { BACKUP_BUCKET } from "../../components/naming";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS } from "../fixtures/seed";
@@ -70,8 +71,9 @@ describe("restore drill (5k tier's parameters): base backup and WAL in the objec
     if (reach.status !== 0) throw new Error(`PostgreSQL's user cannot run ${BARMAN}/barman-cloud-wal-archive: ${reach.stderr}${reach.error ?? ""}`);
     plan = planFor(TIER_USERS["5k"]!);
     minio = await startMinio(storeHost, "minio", KEY, SECRET, [join(storeHost.dir, "drive")]);
-    const spec = clusterSpec(plan.postgres, { image: "x", storageClass: "x", ownerSecret: "x", backup: { kind: "minio", endpoint: minio.endpoint, bucket: BACKUP_BUCKET, credentialsSecret: "x" } }) as { backup: { barmanObjectStore: ObjectStore }; postgresql: { parameters: Record<string, string> } };
-    store = spec.backup.barmanObjectStore;
+    const backup = { kind: "minio", endpoint: minio.endpoint, bucket: BACKUP_BUCKET, credentialsSecret: "x" } as const;
+    const spec = clusterSpec(plan.postgres, { image: "x", storageClass: "x", ownerSecret: "x", backup }) as { postgresql: { parameters: Record<string, string> } };
+    store = (objectStoreSpec(plan.postgres, backup) as { configuration: ObjectStore }).configuration;
     minio.s3("mkbucket", BACKUP_BUCKET);
     parameters = scaledForThisMachine(spec.postgresql.parameters);
     primary = await startPostgres(primaryHost, {

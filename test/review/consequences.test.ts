@@ -100,6 +100,22 @@ describe("a CloudNativePG Cluster that changes", () => {
     expect(c.byHand).toMatch(/^when the standbys are updated: kubectl cnpg promote postgres <an updated standby> -n matrix$/);
   });
 
+  // The Barman Cloud plugin's migration.md: moving the Cluster to the plugin "will trigger a rolling update";
+  // its usage.md: sidecar settings "take effect at the next Cluster reconciliation, and could generate a rollout".
+  it("moving backups to the plugin, or changing the sidecar its ObjectStore sets, restarts the instances with a switchover", () => {
+    const plugins = [{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "store" } }];
+    expect(only(move({ plugins, backup: undefined })).during).toMatch(/^the backup plugin changes \(its sidecar joins or leaves every instance pod\): CloudNativePG restarts each standby in turn, then switches the primary over/);
+    const store = (cpu: string, name = "store") =>
+      resource("kubernetes:barmancloud.cnpg.io/v1:ObjectStore", name, { metadata: { name, namespace: "matrix" }, spec: { instanceSidecarConfiguration: { resources: { requests: { cpu } } } } });
+    const before = cluster({ ...base, plugins });
+    const was = store("1");
+    const resized = changed(was, store("2").inputs);
+    expect(only(consequences([before, was], [before, resized])).during).toMatch(/^the backup sidecar's settings change: CloudNativePG restarts each standby/);
+    // Another ObjectStore, one the Cluster does not name, changes nothing for it.
+    const other = store("1", "elsewhere");
+    expect(consequences([before, was, other], [before, was, changed(other, store("2", "elsewhere").inputs)])).toEqual([]);
+  });
+
   it("fewer instances: their claims are deleted, and volumes a Retain class keeps are left to delete by hand", () => {
     const kept = only(move({ instances: 2 }, [storageClass("db", "Retain")]));
     expect(kept.during).toBe("CloudNativePG removes 1 standby instance and deletes its volume claim");

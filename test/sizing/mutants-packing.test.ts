@@ -87,10 +87,10 @@ describe("essential pods come back however the scheduler spread them", () => {
 });
 
 describe("every pod names its workload", () => {
-  it("100 CCU: the application pool's 36 pods by workload, and the one-per-node pools", () => {
+  it("100 CCU: the application pool's 40 pods by workload, and the one-per-node pools", () => {
     const load = podsByPool(planForTier("100"));
     const byOwner = (pods: PodDemand[]) => pods.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p.owner]: (acc[p.owner] ?? 0) + 1 }), {});
-    expect(load.application.base).toHaveLength(36);
+    expect(load.application.base).toHaveLength(40);
     expect(byOwner(load.application.base)).toEqual({
       // 16 Synapse processes (main and background one each, the other seven types two each).
       "synapse/main": 1,
@@ -110,6 +110,10 @@ describe("every pod names its workload", () => {
       "sentinel-livekit": 3,
       "lk-jwt-service": 2,
       "cloudnative-pg": 2,
+      "barman-cloud": 1,
+      "cert-manager-controller": 1,
+      "cert-manager-webhook": 1,
+      "cert-manager-cainjector": 1,
     });
     expect(byOwner(load.database.base)).toEqual({ postgres: 3 });
     expect(byOwner(load.storage.base)).toEqual({ minio: 6 });

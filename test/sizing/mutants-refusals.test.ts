@@ -99,12 +99,13 @@ describe("every refusal carries its rule, the key, the numbers and the fix", () 
   });
 
   it("PostgreSQL memory that does not fit its pod (100: effective_cache_size 12 GB on an 11.75 GiB pod)", () => {
-    const r = refusal(() => planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 11.9 } }, {}));
+    // 12.9 GiB allocatable less the backup sidecar's 1 GiB, floored to 0.25.
+    const r = refusal(() => planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 12.9 } }, {}));
     expectRefusal(r, "overrides.nodePools.database", [4, 12, 11.75], /memory/);
   });
 
-  it("max_connections beyond what PostgreSQL memory affords (100: 474 > 473)", () => {
-    expectRefusal(refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 474 } } })), "overrides.postgres.maxConnections", [474, 473]);
+  it("max_connections beyond what PostgreSQL memory affords (100: 423 > 422)", () => {
+    expectRefusal(refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 423 } } })), "overrides.postgres.maxConnections", [423, 422]);
   });
 
   it("a pod larger than an application node", () => {

@@ -134,35 +134,35 @@ describe("PostgreSQL", () => {
   const EXPECTED: Record<string, { storageGB: number; growth: number; months: number; standbys: number; cpu: number; mem: number }> = {
     // Pod: the node model's allocatable (sizing/node-model.ts sources: m7i.xlarge 3.92 vCPU / 13.83 GiB,
     // 2xlarge 7.91 / 28.63, 4xlarge 15.89 / 56.34, 8xlarge 31.85 / 115.54) less the DaemonSets (0.28 / 0.146)
-    // and the margin (0.1 / 0.25).
-    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 3.5, mem: 13.25 },
-    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 7.5, mem: 28 },
-    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 15.5, mem: 55.75 },
-    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 31.4, mem: 115 },
-    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 31.4, mem: 115 },
+    // the margin (0.1 / 0.25) and the Barman Cloud sidecar in the same pod (1 / 1).
+    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 2.5, mem: 12.25 },
+    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 6.5, mem: 27 },
+    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 14.5, mem: 54.75 },
+    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 30.4, mem: 114 },
+    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 30.4, mem: 114 },
   };
 
   it.each(TIERS)("tier %s: volume, growth, months covered, synchronous standbys, pod size", (tier) => {
     const pg = planForTier(tier).postgres;
     const e = EXPECTED[tier]!;
     expect([pg.storageGB, pg.growthGBPerYear, pg.monthsCovered, pg.synchronousStandbys]).toEqual([e.storageGB, e.growth, e.months, e.standbys]);
-    // Node allocatable less DaemonSets and margin, floored to 0.1 vCPU and 0.25 GiB; requests = limits.
+    // Node allocatable less DaemonSets, margin and sidecar, floored to 0.1 vCPU and 0.25 GiB; requests = limits.
     expect(pg.resources).toEqual({ requests: { vcpu: e.cpu, memoryGiB: e.mem }, limits: { vcpu: e.cpu, memoryGiB: e.mem } });
     expect(pg.pool).toBe("database");
     expect(row(planForTier(tier), "database").storageGB).toBe(e.storageGB);
   });
 
-  it("max_connections affordable by memory: (13.25 GiB − 4 GiB shared_buffers) / 20 MB work_mem = 473 at 100", () => {
-    expect(planFor(100, { overrides: { postgres: { maxConnections: 473 } } }).postgres.maxConnections).toBe(473);
-    const e = refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 474 } } }));
-    expect(e.message).toMatch(/max_connections 474 \(for 151 Synapse connections at maximum autoscale during a rollout\) exceeds the 473 connections a 13\.25 GiB pod affords with shared_buffers 4 GiB and work_mem 20MB each/);
+  it("max_connections affordable by memory: (12.25 GiB − 4 GiB shared_buffers) / 20 MB work_mem = 422 at 100", () => {
+    expect(planFor(100, { overrides: { postgres: { maxConnections: 422 } } }).postgres.maxConnections).toBe(422);
+    const e = refusal(() => planFor(100, { overrides: { postgres: { maxConnections: 423 } } }));
+    expect(e.message).toMatch(/max_connections 423 \(for 151 Synapse connections at maximum autoscale during a rollout\) exceeds the 422 connections a 12\.25 GiB pod affords with shared_buffers 4 GiB and work_mem 20MB each/);
     expect(e.key).toBe("overrides.postgres.maxConnections");
   });
 
   it("the pod must hold shared_buffers (≤ 40%) and effective_cache_size", () => {
-    // Tier 100: shared_buffers 4 GB, effective_cache_size 12 GB.
-    expect(planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 12 } }, {}).resources.limits.memoryGiB).toBe(12);
-    const e = refusal(() => planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 11.9 } }, {}));
+    // Tier 100: shared_buffers 4 GB, effective_cache_size 12 GB; the backup sidecar takes 1 GiB of the node.
+    expect(planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 13 } }, {}).resources.limits.memoryGiB).toBe(12);
+    const e = refusal(() => planPostgres("100", 119, { instanceType: "m7i.xlarge", allocatable: { vcpu: 4, memoryGiB: 12.9 } }, {}));
     expect(e.message).toMatch(/shared_buffers 4 GiB \(≤ 40%\) and effective_cache_size 12 GiB must fit the 11\.75 GiB pod/);
     expect(e.key).toBe("overrides.nodePools.database");
   });
@@ -615,8 +615,9 @@ describe("node pool overrides", () => {
     const fits = Object.fromEntries(k8s.pools.map((u) => [u.role, [u.fitsNMinus1, u.pods]]));
     expect(fits).toEqual({
       controlPlane: [true, 0],
-      // 16 Synapse + 2 HAProxy + (3 Redis + 3 Sentinels) × 2 + 2 master proxies + 2 JWT service + 2 CloudNativePG operators = 36.
-      application: [true, 36],
+      // 16 Synapse + 2 HAProxy + (3 Redis + 3 Sentinels) × 2 + 2 master proxies + 2 JWT service + 2 CloudNativePG operators
+      // + the Barman Cloud plugin + cert-manager's controller, webhook and CA injector = 40.
+      application: [true, 40],
       database: [true, 3],
       storage: [true, 6],
       calls: [true, 4],

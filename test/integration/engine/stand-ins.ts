@@ -2,8 +2,8 @@
  * TEST-ONLY STAND-IN charts for the engine tests: no chart repository is reachable here, so each
  * pinned chart the program installs is replaced by a local chart of the same name and version that
  * carries only what the program's own objects need from it: the CRDs of the custom kinds the
- * program declares (CloudNativePG's Cluster and ScheduledBackup; the Prometheus operator's rule and
- * monitors), exactly as the operators' releases publish them (operator-crds.ts), so the API server
+ * program declares (CloudNativePG's Cluster and ScheduledBackup; the Barman Cloud plugin's
+ * ObjectStore; the Prometheus operator's rule and monitors), exactly as the operators' releases publish them (operator-crds.ts), so the API server
  * checks the program's custom objects against the real schemas. The operators themselves are not
  * run; their workloads are out of the picture. The program takes the stand-ins through
  * ProgramOptions.chartStandIns, which stack config cannot set.
@@ -11,12 +11,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { CNPG_CHART_VERSION, KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART } from "../../../components/versions";
+import { BARMAN_CLOUD_PLUGIN_CHART, CERT_MANAGER_CHART, CNPG_CHART_VERSION, KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART } from "../../../components/versions";
 import type { ChartStandIns } from "../../../components/workload";
 import { operatorCrds, type OperatorName } from "../kube/operator-crds";
 
 const STAND_INS: Record<string, { version: string; operator?: OperatorName; kinds: string[] }> = {
   "cloudnative-pg": { version: CNPG_CHART_VERSION, operator: "cloudnative-pg", kinds: ["Cluster", "ScheduledBackup"] },
+  "plugin-barman-cloud": { version: BARMAN_CLOUD_PLUGIN_CHART, operator: "plugin-barman-cloud", kinds: ["ObjectStore"] },
+  "cert-manager": { version: CERT_MANAGER_CHART, kinds: [] },
   "kube-prometheus-stack": { version: KUBE_PROMETHEUS_STACK_CHART, operator: "prometheus-operator", kinds: ["PrometheusRule", "PodMonitor", "ServiceMonitor"] },
   loki: { version: LOKI_CHART, kinds: [] },
 };

@@ -45,6 +45,7 @@ export const STAND_IN_LABEL = "matrix-scale-test/stands-in-for";
 interface CnpgCluster {
   metadata: { name: string; namespace: string };
   spec: {
+    plugins?: { name: string; parameters?: { barmanObjectName?: string } }[];
     instances: number;
     resources: Record<string, unknown>;
     storage: { size: string; storageClass: string };
@@ -54,11 +55,30 @@ interface CnpgCluster {
 }
 
 /**
+ * The Barman Cloud plugin's sidecar in an instance pod: a native sidecar (an init container that
+ * keeps running, `restartPolicy: Always`) named `plugin-barman-cloud`, with the resources of the
+ * ObjectStore the Cluster's plugin entry names (the plugin's internal/cnpgi/operator/lifecycle.go
+ * and lifecycle_resources.go, v0.15.0). A Cluster naming an ObjectStore the list lacks is an error.
+ */
+function backupSidecars(cluster: CnpgCluster, list: readonly Manifest[]): Manifest[] {
+  return (cluster.spec.plugins ?? [])
+    .filter((p) => p.name === "barman-cloud.cloudnative-pg.io")
+    .map((p) => {
+      const name = p.parameters?.barmanObjectName;
+      const store = list.find((m) => m.kind === "ObjectStore" && m.metadata.name === name && m.metadata.namespace === cluster.metadata.namespace);
+      if (!store) throw new Error(`operatorStandIns: the Cluster ${cluster.metadata.name} names the ObjectStore ${name}, which is not declared`);
+      const resources = ((store as { spec?: { instanceSidecarConfiguration?: { resources?: unknown } } }).spec?.instanceSidecarConfiguration?.resources ?? {}) as Manifest;
+      return { name: "plugin-barman-cloud", image: "stand-in", restartPolicy: "Always", resources, securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } } as unknown as Manifest;
+    });
+}
+
+/**
  * CloudNativePG creates one pod and one volume per instance of a `Cluster`, placed by the Cluster's
  * `affinity` (node selector, tolerations, pod anti-affinity on `topologyKey`, required or
- * preferred), `topologySpreadConstraints` and `resources`, and a disruption budget that lets one
- * instance go at a time. No operator runs here, so a StatefulSet and a PDB with exactly that
- * placement, size and volume stand in for it: the scheduler then decides where the database can run.
+ * preferred), `topologySpreadConstraints` and `resources`, with the sidecars its plugins inject, and
+ * a disruption budget that lets one instance go at a time. No operator runs here, so a StatefulSet
+ * and a PDB with exactly that placement, size, sidecars and volume stand in for it: the scheduler
+ * then decides where the database can run.
  */
 export function operatorStandIns(list: readonly Manifest[]): Manifest[] {
   return list
@@ -92,6 +112,7 @@ export function operatorStandIns(list: readonly Manifest[]): Manifest[] {
               affinity: antiAffinity,
               ...(topologySpreadConstraints ? { topologySpreadConstraints } : {}),
               securityContext: { runAsNonRoot: true, runAsUser: 26, seccompProfile: { type: "RuntimeDefault" } },
+              initContainers: backupSidecars(cluster, list),
               containers: [
                 {
                   name: "postgres",
@@ -138,6 +159,14 @@ const CHART_WORKLOADS: Record<string, { name: string; replicas: (v: Values) => n
   // The single binary and its rules sidecar (`sidecar.resources`).
   loki: [{ name: "loki", replicas: (v) => v.singleBinary.replicas, containers: (v) => [["loki", v.singleBinary.resources], ["loki-sc-rules", v.sidecar.resources]], placement: (v) => v.singleBinary }],
   "cloudnative-pg": [{ name: "cloudnative-pg", replicas: (v) => v.replicaCount, containers: (v) => [["manager", v.resources]], placement: (v) => v }],
+  "plugin-barman-cloud": [{ name: "barman-cloud", replicas: (v) => v.replicaCount, containers: (v) => [["barman-cloud", v.resources]], placement: (v) => v }],
+  // The controller's values sit at the top level, the webhook's and CA injector's under their names;
+  // the API check is a post-install hook Job that ends (not a standing pod).
+  "cert-manager": [
+    { name: "cert-manager", replicas: (v) => v.replicaCount, containers: (v) => [["cert-manager-controller", v.resources]], placement: (v) => v },
+    { name: "cert-manager-webhook", replicas: (v) => v.webhook.replicaCount, containers: (v) => [["cert-manager-webhook", v.webhook.resources]], placement: (v) => v.webhook },
+    { name: "cert-manager-cainjector", replicas: (v) => v.cainjector.replicaCount, containers: (v) => [["cert-manager-cainjector", v.cainjector.resources]], placement: (v) => v.cainjector },
+  ],
   "aws-load-balancer-controller": [{ name: "aws-load-balancer-controller", replicas: (v) => v.replicaCount, containers: (v) => [["controller", v.resources]], placement: (v) => v }],
 };
 

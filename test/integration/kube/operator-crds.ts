@@ -1,7 +1,7 @@
 /**
  * The operators' own CustomResourceDefinitions, as their releases publish them
  * (scripts/install-operator-schemas.sh fetches them from the operators' Go modules at the releases
- * the pinned charts ship): CloudNativePG and the Prometheus operator. With these installed, the API
+ * the pinned charts ship): CloudNativePG, its Barman Cloud plugin and the Prometheus operator. With these installed, the API
  * server checks custom objects against the real schemas, unknown fields included.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -16,6 +16,7 @@ export const OPERATOR_SCHEMAS = join(ROOT, ".cache", "operators");
 /** The operators whose CRDs the program's custom objects need, with the release each chart ships. */
 export const OPERATORS = [
   { name: "cloudnative-pg", release: versions.cnpgOperator, chart: `cloudnative-pg ${versions.cnpgChart}` },
+  { name: "plugin-barman-cloud", release: versions.barmanCloudPlugin, chart: `plugin-barman-cloud ${versions.barmanCloudPluginChart}` },
   { name: "prometheus-operator", release: versions.prometheusOperator, chart: `kube-prometheus-stack ${versions.kubePrometheusStackChart}` },
 ] as const;
 

@@ -265,7 +265,7 @@ export interface CnpgMetric {
 }
 
 /**
- * Metric names the CloudNativePG instance manager derives from its queries, as its code (v1.28.1)
+ * Metric names the CloudNativePG instance manager derives from its queries, as its code (v1.30.1)
  * does it: `metrics.NewQueriesCollector("cnpg", ...)` (internal/management/controller/
  * instance_controller.go), namespace `cnpg_<query key, or the query's name>` (pkg/management/
  * postgres/metrics/collector.go), metric `<namespace>_<column, or the column's name>`, with

@@ -209,7 +209,15 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
   for (const cluster of list.filter((m) => m.apiVersion === "postgresql.cnpg.io/v1" && m.kind === "Cluster")) {
     const instances = podsOf(cluster.metadata.namespace!, { "cnpg.io/cluster": cluster.metadata.name });
     const operator: Endpoint = { name: `${world.operator.namespace}/${world.operator.name}` };
-    const c = spec(cluster) as { monitoring?: { enablePodMonitor?: boolean }; backup?: { barmanObjectStore?: { endpointURL?: string } } };
+    const c = spec(cluster) as { monitoring?: { enablePodMonitor?: boolean }; plugins?: { name: string; parameters?: { barmanObjectName?: string } }[] };
+    // The object stores the Barman Cloud plugin's sidecar, in every instance pod, writes to: the ObjectStores the Cluster's plugins name.
+    const stores = (c.plugins ?? [])
+      .filter((p) => p.name === "barman-cloud.cloudnative-pg.io")
+      .map((p) => {
+        const store = list.find((m) => m.kind === "ObjectStore" && m.metadata.name === p.parameters?.barmanObjectName && m.metadata.namespace === cluster.metadata.namespace);
+        if (!store) throw new Error(`the Cluster ${cluster.metadata.name} names the ObjectStore ${p.parameters?.barmanObjectName}, which is not declared`);
+        return (spec(store) as { configuration: { endpointURL?: string; destinationPath?: string } }).configuration;
+      });
     for (const w of instances) {
       // CloudNativePG docs, "Networking": the operator reaches every instance on 8000 and 5432, instances reach each other.
       add(operator, endpoint(w), ["TCP:8000", "TCP:5432"], "CloudNativePG: operator to instances");
@@ -218,18 +226,20 @@ export function neededFlows(list: readonly Manifest[], world: World): NeededFlow
       add(endpoint(w), { name: "API server", cidrs: world.apiServerCidrs }, ["TCP:443", "TCP:6443"], "CloudNativePG: instance manager to the Kubernetes API");
       // enablePodMonitor: the operator's PodMonitor scrapes the instances' metrics port (9187, docs "Monitoring").
       if (c.monitoring?.enablePodMonitor) add(prometheus, endpoint(w), ["TCP:9187"], "CloudNativePG PodMonitor");
-      // The backup object store the Cluster names; an s3:// destination without an endpoint is AWS S3 over HTTPS (barman-cloud's default endpoint).
-      const store = c.backup?.barmanObjectStore as { endpointURL?: string; destinationPath?: string } | undefined;
-      if (store?.destinationPath?.startsWith("s3://") && !store.endpointURL) add(endpoint(w), INTERNET, ["TCP:443"], "CloudNativePG backups to AWS S3");
-      const backup = store?.endpointURL;
-      // A store outside the cluster named by its address: that address, on the URL's port.
-      const outside = backup ? new URL(backup) : undefined;
-      if (outside && /^\d+\.\d+\.\d+\.\d+$/.test(outside.hostname)) {
-        add(endpoint(w), { name: `backup store ${outside.host}`, cidrs: [`${outside.hostname}/32`] }, [`TCP:${outside.port || (outside.protocol === "https:" ? 443 : 80)}`], "CloudNativePG backups to the operator's store");
-      }
-      if (backup) for (const r of references(backup)) {
-        const svc = services.find((s) => s.metadata.name === r.service && s.metadata.namespace === r.namespace)!;
-        for (const t of resolve(svc, r.port)) add(endpoint(w), endpoint(t.w), [`TCP:${t.port}`], "CloudNativePG backups");
+      for (const store of stores) {
+        // An s3:// destination without an endpoint is AWS S3 over HTTPS (barman-cloud's default endpoint).
+        if (store.destinationPath?.startsWith("s3://") && !store.endpointURL) add(endpoint(w), INTERNET, ["TCP:443"], "CloudNativePG backups to AWS S3");
+        const backup = store.endpointURL;
+        // A store outside the cluster named by its address: that address, on the URL's port.
+        const outside = backup ? new URL(backup) : undefined;
+        if (outside && /^\d+\.\d+\.\d+\.\d+$/.test(outside.hostname)) {
+          add(endpoint(w), { name: `backup store ${outside.host}`, cidrs: [`${outside.hostname}/32`] }, [`TCP:${outside.port || (outside.protocol === "https:" ? 443 : 80)}`], "CloudNativePG backups to the operator's store");
+        }
+        if (backup)
+          for (const r of references(backup)) {
+            const svc = services.find((s) => s.metadata.name === r.service && s.metadata.namespace === r.namespace)!;
+            for (const t of resolve(svc, r.port)) add(endpoint(w), endpoint(t.w), [`TCP:${t.port}`], "CloudNativePG backups");
+          }
       }
     }
   }

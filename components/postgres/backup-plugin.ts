@@ -1,0 +1,28 @@
+/**
+ * The Barman Cloud plugin's chart values and cert-manager's, which issues the certificates the
+ * operator and the plugin authenticate each other with (pure). Every pod at the plan's resources on
+ * the plan's pool.
+ */
+import type { PostgresPlan } from "../../sizing/types";
+import { chartPod } from "../workload";
+
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+
+/** cert-manager: its CRDs kept if the chart goes (certificates would go with them), each Deployment and the API check Job sized and placed. */
+export function certManagerValues(pg: PostgresPlan): Record<string, unknown> {
+  const cm = pg.certManager;
+  return {
+    crds: { enabled: true, keep: true },
+    replicaCount: cm.replicas,
+    ...chartPod(cm.pool, cm.controller),
+    webhook: { replicaCount: cm.replicas, ...chartPod(cm.pool, cm.webhook) },
+    cainjector: { replicaCount: cm.replicas, ...chartPod(cm.pool, cm.cainjector) },
+    startupapicheck: chartPod(cm.pool, cm.startupCheck),
+  };
+}
+
+/** The plugin's Deployment (the chart creates its Issuer, certificates and ObjectStore CRD). */
+export function backupPluginValues(pg: PostgresPlan): Record<string, unknown> {
+  const plugin = pg.backupPlugin;
+  return { crds: { create: true }, replicaCount: plugin.replicas, ...chartPod(plugin.pool, plugin.resources) };
+}
