@@ -113,6 +113,7 @@ export async function program(options: ProgramOptions = {}) {
       provisionedVolumes: aws,
       ...(backupBucket && backupRoleArn ? { backupBucket: { bucket: backupBucket, roleArn: backupRoleArn } } : {}),
       ...(backupStore ? { backupStore } : {}),
+      essentialPriority: cluster.essentialPriority,
     },
     { dependsOn: [secrets, objectStore] },
   );

@@ -46,7 +46,7 @@ export function effectOf(type: string, path: string): Effect {
 
 /** Resources that hold data: never replaced or deleted by a tier move. */
 export function isStateful(r: Pick<DeclaredResource, "type" | "name">): boolean {
-  if (r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster") return true;
+  if (r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster" || r.type === "kubernetes:barmancloud.cnpg.io/v1:ObjectStore") return true;
   if (r.type === "kubernetes:core/v1:PersistentVolumeClaim" || r.type === "kubernetes:storage.k8s.io/v1:StorageClass") return true;
   if (r.type === "kubernetes:apps/v1:StatefulSet") return /^minio-pool-\d+$/.test(r.name) || /^redis-(synapse|livekit)$/.test(r.name);
   if (r.type === "kubernetes:core/v1:Namespace") return true;

@@ -148,7 +148,7 @@ export function humanReport(plan: Plan, resources: readonly DeclaredResource[]):
   out.push("\nData and calls");
   out.push(
     `PostgreSQL: ${pg.instances} instances (${pg.synchronousStandbys} synchronous standby), ${pg.resources.requests.vcpu} vCPU / ${pg.resources.requests.memoryGiB} GiB each ` +
-      `(+ ${pg.backupPlugin.sidecar.requests.vcpu} / ${pg.backupPlugin.sidecar.requests.memoryGiB} backup sidecar), ` +
+      `(+ ${pg.backupPlugin.sidecar.requests.vcpu} vCPU / ${pg.backupPlugin.sidecar.requests.memoryGiB} GiB backup sidecar), ` +
       `${num(pg.storageGB)} GB volume (${pg.monthsCovered} months at ${num(pg.growthGBPerYear)} GB/year); ` +
       Object.entries(pg.parameters)
         .map(([k, v]) => `${k}=${v}`)

@@ -287,6 +287,13 @@ export const CNPG_OPERATOR = { replicas: 2, requests: { vcpu: 0.1, memoryGiB: mi
  *   a measurement; the plugin documents no default (unset, the sidecar requests nothing).
  */
 export const BARMAN_CLOUD_PLUGIN = {
+  /**
+   * CloudNativePG reconciles a Cluster (failover included) only once it reaches the Cluster's
+   * plugins (1.30.1 internal/controller/cluster_controller.go), and the plugin serves from its
+   * leader only, so one replica. When its node becomes unreachable or not ready it is evicted after
+   * this many seconds instead of Kubernetes' default 300, and it runs at the essential PriorityClass.
+   */
+  evictAfterSeconds: 30,
   replicas: 1,
   requests: { vcpu: 0.1, memoryGiB: mib(100) },
   limits: { vcpu: 0.1, memoryGiB: mib(200) },

@@ -108,7 +108,7 @@ export function planPostgres(
     synchronousStandbys: Math.max(1, Math.floor((seed.instances - 1) / 2)),
     resources,
     operator: { replicas: CNPG_OPERATOR.replicas, resources: resourcesOf(CNPG_OPERATOR), pool: "application" },
-    backupPlugin: { replicas: BARMAN_CLOUD_PLUGIN.replicas, resources: resourcesOf(BARMAN_CLOUD_PLUGIN), sidecar, pool: "application" },
+    backupPlugin: { replicas: BARMAN_CLOUD_PLUGIN.replicas, resources: resourcesOf(BARMAN_CLOUD_PLUGIN), sidecar, pool: "application", evictAfterSeconds: BARMAN_CLOUD_PLUGIN.evictAfterSeconds },
     certManager: {
       replicas: CERT_MANAGER.replicas,
       controller: resourcesOf(CERT_MANAGER.controller),

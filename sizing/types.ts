@@ -145,7 +145,7 @@ export interface PostgresPlan {
   /** The CloudNativePG operator's pods, on the application pool. */
   operator: { replicas: number; resources: Resources; pool: PoolRole };
   /** The Barman Cloud plugin's Deployment (on `pool`) and the sidecar it adds to every instance pod. */
-  backupPlugin: { replicas: number; resources: Resources; sidecar: Resources; pool: PoolRole };
+  backupPlugin: { replicas: number; resources: Resources; sidecar: Resources; pool: PoolRole; evictAfterSeconds: number };
   /** cert-manager (the plugin's TLS): `replicas` pods each, and the Job that checks its API after an install or upgrade. */
   certManager: { replicas: number; controller: Resources; webhook: Resources; cainjector: Resources; startupCheck: Resources; pool: PoolRole };
   /** Synchronous standbys required for a commit (data durability). */

@@ -87,6 +87,16 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
           ),
           rule("MatrixScaleCallFailures", `${callFailure} > ${t.callFailureWarn}`, "15m", "warning", `More than ${t.callFailureWarn * 100}% of call joins fail`, "Check LiveKit and coturn; add call hosts"),
           rule("MatrixScaleCallFailuresCritical", `${callFailure} > ${t.callFailureCritical}`, "10m", "critical", `More than ${t.callFailureCritical * 100}% of call joins fail`, "Add LiveKit and coturn hosts now"),
+          rule(
+            "MatrixScaleWalArchivingFailing",
+            // PostgreSQL retries a failed archive_command about once a minute; its failures counted by
+            // CloudNativePG's default pg_stat_archiver query. Until archiving resumes WAL stays in pg_wal.
+            `sum(increase(cnpg_pg_stat_archiver_failed_count{${ns}}[5m])) > 0`,
+            "15m",
+            "critical",
+            "PostgreSQL has failed to archive WAL to the backup store for 15 minutes",
+            "Check the Barman Cloud sidecar's log and the ObjectStore's endpoint and credentials: WAL accumulates on the database volume until it resumes",
+          ),
           rule("MatrixScaleDatabaseReplicationLag", `max(cnpg_pg_replication_lag{${ns}}) > ${t.replicationLagSeconds}`, "5m", "critical", `A PostgreSQL standby lags more than ${t.replicationLagSeconds} s`, "Check the standby's node and disk"),
         ],
       },

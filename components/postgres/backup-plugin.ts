@@ -4,6 +4,7 @@
  * the plan's pool.
  */
 import type { PostgresPlan } from "../../sizing/types";
+import { ESSENTIAL_PRIORITY } from "../naming";
 import { chartPod } from "../workload";
 
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
@@ -21,8 +22,19 @@ export function certManagerValues(pg: PostgresPlan): Record<string, unknown> {
   };
 }
 
-/** The plugin's Deployment (the chart creates its Issuer, certificates and ObjectStore CRD). */
+/**
+ * The plugin's Deployment (the chart creates its Issuer, certificates and ObjectStore CRD). The
+ * operator reconciles the Cluster, failover included, only when it reaches the plugin: so it runs
+ * at the essential PriorityClass and leaves a lost node after the plan's seconds, not five minutes.
+ */
 export function backupPluginValues(pg: PostgresPlan): Record<string, unknown> {
   const plugin = pg.backupPlugin;
-  return { crds: { create: true }, replicaCount: plugin.replicas, ...chartPod(plugin.pool, plugin.resources) };
+  const evict = (key: string) => ({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: plugin.evictAfterSeconds });
+  return {
+    crds: { create: true },
+    replicaCount: plugin.replicas,
+    ...chartPod(plugin.pool, plugin.resources),
+    priorityClassName: ESSENTIAL_PRIORITY.name,
+    tolerations: [evict("node.kubernetes.io/unreachable"), evict("node.kubernetes.io/not-ready")],
+  };
 }

@@ -29,6 +29,8 @@ export interface PostgresArgs {
   backupBucket?: { bucket: string; roleArn: pulumi.Input<string> };
   /** An S3-compatible store of the operator's (target kubernetes), reached with the keys in its Secret. */
   backupStore?: { endpoint: string; bucket: string; credentialsSecret: string };
+  /** The PriorityClass the backup plugin runs at (Cluster.essentialPriority): failover waits for it. */
+  essentialPriority: pulumi.Resource;
 }
 
 /**
@@ -76,7 +78,7 @@ export class Postgres extends pulumi.ComponentResource {
     const plugin = pinnedChart(
       "plugin-barman-cloud",
       { chart: "plugin-barman-cloud", version: BARMAN_CLOUD_PLUGIN_CHART, repo: CNPG_CHARTS, namespace: OPERATOR_NAMESPACE, values: backupPluginValues(args.postgres) },
-      { ...child, dependsOn: [operatorNamespace, certManager] },
+      { ...child, dependsOn: [operatorNamespace, certManager, args.essentialPriority] },
       args.charts,
     );
     const objectStore = new k8s.apiextensions.CustomResource(
@@ -87,7 +89,8 @@ export class Postgres extends pulumi.ComponentResource {
         metadata: { name: OBJECT_STORE_NAME, namespace: args.namespace, labels: componentLabels("postgres") },
         spec: objectStoreSpec(args.postgres, backupStore(args)),
       },
-      { ...child, dependsOn: [plugin] },
+      // Kept with the database: a Cluster left behind by a destroy still archives its WAL here.
+      { ...child, dependsOn: [plugin], protect: true, retainOnDelete: true },
     );
     const cluster = new k8s.apiextensions.CustomResource(
       CLUSTER_NAME,

@@ -71,7 +71,19 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(chart("cert-manager")).toMatchObject({ chart: "cert-manager", namespace: "cert-manager", version: expect.stringMatching(/^v\d+\.\d+\.\d+$/) });
     const pod = (r: Plan["postgres"]["operator"]["resources"]) => ({ requests: { cpu: milli(r.requests.vcpu), memory: mi(r.requests.memoryGiB) }, limits: { cpu: milli(r.limits.vcpu), memory: mi(r.limits.memoryGiB) } });
     const onApplication = { "matrix-scale/pool": "application" };
-    expect(chartValues(run, "plugin-barman-cloud")).toEqual({ crds: { create: true }, replicaCount: p.postgres.backupPlugin.replicas, resources: pod(p.postgres.backupPlugin.resources), nodeSelector: onApplication });
+    // CloudNativePG 1.30.1 reconciles a Cluster (failover included) only when it reaches its plugins
+    // (internal/controller/cluster_controller.go): the plugin runs essential and leaves a lost node fast.
+    const evict = (key: string) => ({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: p.postgres.backupPlugin.evictAfterSeconds });
+    expect(p.postgres.backupPlugin.evictAfterSeconds).toBeLessThan(300);
+    expect(chartValues(run, "plugin-barman-cloud")).toEqual({
+      crds: { create: true },
+      replicaCount: p.postgres.backupPlugin.replicas,
+      resources: pod(p.postgres.backupPlugin.resources),
+      nodeSelector: onApplication,
+      priorityClassName: "matrix-scale-essential",
+      tolerations: [evict("node.kubernetes.io/unreachable"), evict("node.kubernetes.io/not-ready")],
+    });
+    expect(run.resources.some((r) => r.type === "kubernetes:scheduling.k8s.io/v1:PriorityClass" && (r.inputs.metadata as Obj).name === "matrix-scale-essential")).toBe(true);
     const cm = p.postgres.certManager;
     expect(chartValues(run, "cert-manager")).toEqual({
       crds: { enabled: true, keep: true },

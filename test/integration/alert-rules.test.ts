@@ -135,6 +135,7 @@ const SOURCES: Record<string, Source> = {
   minio_cluster_capacity_usable_free_bytes: "minio",
   cnpg_backends_total: "cloudnative-pg",
   cnpg_pg_replication_lag: "cloudnative-pg",
+  cnpg_pg_stat_archiver_failed_count: "cloudnative-pg",
   container_cpu_usage_seconds_total: "cadvisor",
   container_memory_working_set_bytes: "cadvisor",
   kube_pod_container_resource_limits: "kube-state-metrics",

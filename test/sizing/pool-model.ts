@@ -82,7 +82,7 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
   // docs/data-tier.md: the Barman Cloud plugin, one replica at its chart's suggestion (100m, 100Mi),
   // recreated rather than rolled; cert-manager's controller, webhook and CA injector at 10m and 32Mi
   // each, rolled, and its API check Job after an upgrade.
-  pods.push(...each("barman-cloud", 1, operator));
+  pods.push(...each("barman-cloud", 1, { requests: { vcpu: 0.1, memoryGiB: 100 / 1024 }, limits: { vcpu: 0.1, memoryGiB: 200 / 1024 } }));
   const certManager = { requests: { vcpu: 0.01, memoryGiB: 32 / 1024 }, limits: { vcpu: 0.1, memoryGiB: 128 / 1024 } };
   for (const name of ["controller", "webhook", "cainjector"]) pods.push(...each(`cert-manager-${name}`, 1 + (atMax ? ROLLOUT_EXTRA_PODS : 0), certManager));
   if (atMax) pods.push(...each("cert-manager-startupapicheck", 1, certManager));

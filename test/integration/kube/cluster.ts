@@ -222,7 +222,7 @@ export interface Pod extends KubeObject {
     tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
     affinity?: { podAntiAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[] } };
     containers: { resources?: { requests?: Record<string, string> } }[];
-    initContainers?: { resources?: { requests?: Record<string, string> } }[];
+    initContainers?: { restartPolicy?: string; resources?: { requests?: Record<string, string> } }[];
   };
   status: { phase: string; conditions?: { type: string; status: string }[]; nominatedNodeName?: string };
 }
@@ -240,14 +240,24 @@ export function gibOf(quantity: string | undefined): number {
   return Number(match[1]) * (match[2] ? units[match[2]]! : 2 ** -30);
 }
 
-/** What the scheduler counts for a pod: the larger of its containers' sum and any init container. */
+/**
+ * What the scheduler counts for a pod (Kubernetes "Sidecar containers", resource sharing): the
+ * containers plus every native sidecar (an init container with `restartPolicy: Always`, running
+ * beside them), or a plain init container plus the sidecars started before it, whichever is larger.
+ */
 export function podRequests(pod: Pod): Capacity {
-  const sum = (list: Pod["spec"]["containers"], f: (r: Record<string, string>) => number) => list.reduce((acc, c) => acc + f(c.resources?.requests ?? {}), 0);
-  const max = (list: Pod["spec"]["containers"], f: (r: Record<string, string>) => number) => Math.max(0, ...list.map((c) => f(c.resources?.requests ?? {})));
-  const cpu = (r: Record<string, string>) => cpuOf(r.cpu);
-  const mem = (r: Record<string, string>) => gibOf(r.memory);
-  const init = pod.spec.initContainers ?? [];
-  return { vcpu: Math.max(sum(pod.spec.containers, cpu), max(init, cpu)), memoryGiB: Math.max(sum(pod.spec.containers, mem), max(init, mem)) };
+  const request = (f: (r: Record<string, string>) => number) => {
+    let sidecars = 0;
+    let initPeak = 0;
+    for (const c of pod.spec.initContainers ?? []) {
+      const own = f(c.resources?.requests ?? {});
+      if (c.restartPolicy === "Always") sidecars += own;
+      else initPeak = Math.max(initPeak, own + sidecars);
+    }
+    const containers = pod.spec.containers.reduce((acc, c) => acc + f(c.resources?.requests ?? {}), 0);
+    return Math.max(containers + sidecars, initPeak);
+  };
+  return { vcpu: request((r) => cpuOf(r.cpu)), memoryGiB: request((r) => gibOf(r.memory)) };
 }
 
 /** The workload a pod belongs to (owner chain flattened: ReplicaSet names lose their hash). */

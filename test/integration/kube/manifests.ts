@@ -186,7 +186,7 @@ export function chartStandIns(resources: readonly DeclaredResource[]): Manifest[
       const namespace = r.inputs.namespace as string;
       return workloads.map(({ name, replicas, containers, placement }): Manifest => {
         const labels = { "app.kubernetes.io/name": name, [STAND_IN_LABEL]: `chart.${chart}` };
-        const { nodeSelector, tolerations, affinity, topologySpreadConstraints } = placement(values);
+        const { nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName } = placement(values);
         return {
           apiVersion: "apps/v1",
           kind: "Deployment",
@@ -201,6 +201,7 @@ export function chartStandIns(resources: readonly DeclaredResource[]): Manifest[
                 ...(tolerations ? { tolerations } : {}),
                 ...(affinity ? { affinity } : {}),
                 ...(topologySpreadConstraints ? { topologySpreadConstraints } : {}),
+                ...(priorityClassName ? { priorityClassName } : {}),
                 securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
                 containers: containers(values).map(([container, resources]) => {
                   if (!resources) throw new Error(`chartStandIns: ${chart} sets no resources for ${name}/${container}`);

@@ -172,6 +172,14 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
     gauge(lagSeries("other-2", OTHER_NS), 100 * t.replicationLagSeconds, minutes),
   ];
 
+  // --- WAL archiving: the primary's failed attempts (PostgreSQL retries about once a minute); a standby reports none
+  const archiveFailures = (ns = NS, podName = "postgres-1") => sel("cnpg_pg_stat_archiver_failed_count", { namespace: ns, pod: podName });
+  const archiving = (failuresPerMinute: number) => (minutes: number) => [
+    counter(archiveFailures(), failuresPerMinute, minutes),
+    gauge(archiveFailures(NS, "postgres-2"), 0, minutes),
+    counter(archiveFailures(OTHER_NS, "other-1"), 5, minutes),
+  ];
+
   const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
   return {
     MatrixScaleUsersAbovePlanThreshold: {
@@ -245,6 +253,14 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
       labels: {},
       summaryMentions: [pct(t.callFailureCritical)],
       threshold: `> ${pct(t.callFailureCritical)} of joins fail (seed 8.2)`,
+    },
+    MatrixScaleWalArchivingFailing: {
+      severity: "critical",
+      above: archiving(1),
+      below: archiving(0),
+      labels: {},
+      summaryMentions: ["archive WAL", "15 minutes"],
+      threshold: "any failed WAL archive for 15 minutes (PostgreSQL's pg_stat_archiver)",
     },
     MatrixScaleDatabaseReplicationLag: {
       severity: "critical",
