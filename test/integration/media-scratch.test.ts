@@ -189,7 +189,16 @@ describe("media scratch: more media than the store holds, more uploads at once t
     await fleet.services.stop("minio");
     const r = await send("POST", "/_matrix/media/v3/upload?filename=store-down.bin", randomBytes(64 * 1024));
     expect(r.status).toBe(500);
-    const { records } = parseJsonLog(fleet.services.log("synapse-media-repository-0"));
+    // Synapse writes the access line once the response has gone out: wait (bounded) until the failed upload's is in the log.
+    const uploadAccess = /Processed request: .* 500 "POST \/_matrix\/media\/v3\/upload/;
+    const { records } = await waitFor(
+      "the failed upload's access line in the media worker's log",
+      async () => {
+        const parsed = parseJsonLog(fleet.services.log("synapse-media-repository-0"));
+        return parsed.records.some((l) => uploadAccess.test(l.log)) ? parsed : undefined;
+      },
+      10_000,
+    );
     const failed = records.filter((l) => l.level === "ERROR" && l.log.startsWith("Failed handle request"));
     expect(failed).toHaveLength(1);
     const [error] = failed;
@@ -199,7 +208,7 @@ describe("media scratch: more media than the store holds, more uploads at once t
     expect(error!.exc_traceback).toMatch(/botocore/);
     expect(error!.exc_traceback!.trimEnd().split("\n").pop()).toMatch(new RegExp(`^(\\w+\\.)*${error!.exc_type}: `));
     // The same request id as the worker's access line for that upload, so Loki joins the two.
-    const access = records.find((l) => l.request === error!.request && /Processed request: .* 500 "POST \/_matrix\/media\/v3\/upload/.test(l.log));
+    const access = records.find((l) => l.request === error!.request && uploadAccess.test(l.log));
     expect(access, JSON.stringify(error)).toBeDefined();
   });
 });
