@@ -99,7 +99,10 @@ export const secretReplacements: Rule = (before, after) =>
 function sidecarSettings(resources: ReadonlyMap<string, DeclaredResource>, cluster: DeclaredResource): unknown[] {
   const names = ((spec(cluster).plugins as Obj[] | undefined) ?? []).map((p) => (p.parameters as Obj | undefined)?.barmanObjectName as string | undefined);
   const stores = [...resources.values()].filter((r) => r.type === TYPES.objectStore && namespaceOf(r) === namespaceOf(cluster));
-  return names.map((name) => spec(stores.find((s) => objectName(s) === name) ?? cluster).instanceSidecarConfiguration);
+  return names.map((name) => {
+    const store = stores.find((s) => objectName(s) === name);
+    return store ? spec(store).instanceSidecarConfiguration : undefined;
+  });
 }
 
 /** CloudNativePG's reaction to a Cluster change (its "Rolling updates" and "Scaling" documentation). */

@@ -9,7 +9,11 @@ import { chartPod } from "../workload";
 
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
-/** cert-manager: its CRDs kept if the chart goes (certificates would go with them), each Deployment and the API check Job sized and placed. */
+/**
+ * cert-manager: its CRDs installed by the chart (kept if the chart goes by the program's
+ * `retainCrds`, as every chart's are: certificates would go with them; `crds.keep` does the same for
+ * a Helm-managed install), each Deployment and the API check Job sized and placed.
+ */
 export function certManagerValues(pg: PostgresPlan): Record<string, unknown> {
   const cm = pg.certManager;
   return {
