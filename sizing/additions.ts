@@ -165,6 +165,24 @@ export const SYNAPSE_SCRATCH = {
 } as const;
 
 /**
+ * The daily sweep of other servers' media from the object store. Synapse's remote-media retention
+ * (`remote_media_lifetime`) deletes a medium's rows and local copies but never a storage provider's
+ * objects (the S3 provider has no delete), so without the sweep the bucket keeps every medium ever
+ * fetched from another server. A Job deletes the `remote_content/` and `remote_thumbnail/` objects
+ * whose file id has no row in `remote_media_cache` any more, once they are older than `graceMinutes`
+ * (Synapse stores a fetched file before it records its row). At `schedule` (UTC, off-peak in Europe
+ * and the Americas), one run at a time, bounded by `deadlineSeconds`; a failed run is retried
+ * `retries` times. One listing page and one cursor batch at a time: a small Guaranteed pod.
+ */
+export const REMOTE_MEDIA_SWEEP = {
+  schedule: "30 4 * * *",
+  graceMinutes: 60,
+  deadlineSeconds: 3 * 3600,
+  retries: 2,
+  resources: { vcpu: 0.1, memoryGiB: 0.25 },
+} as const;
+
+/**
  * Kept free on every node beyond the DaemonSets' requests (sizing/node-model.ts): the node exporter
  * requests nothing but uses about 30-60 MiB, and an EKS add-on update may raise its requests.
  * Pods sized to fill a node (PostgreSQL, MinIO, LiveKit, coturn) leave this much.

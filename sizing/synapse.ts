@@ -18,6 +18,7 @@ import {
   SETUP_JOB,
   SYNAPSE_RESTART,
   SYNAPSE_SCRATCH,
+  REMOTE_MEDIA_SWEEP,
 } from "./additions";
 import { PlanError } from "./errors";
 import { MEASURED_CAPACITY, type MeasuredType } from "./measured";
@@ -271,6 +272,7 @@ export function planSynapseFleet(input: SynapseInput): Omit<SynapsePlan, "connec
       federationMaxConcurrent: table.synapseConfig.federationMaxConcurrent,
       matrixRtc: { maxEventDelay: MATRIX_RTC.maxEventDelay, delayedEventManagement: { ...MATRIX_RTC.delayedEventManagement } },
     },
+    remoteMediaSweep: { ...REMOTE_MEDIA_SWEEP, resources: guaranteed(REMOTE_MEDIA_SWEEP.resources) },
     restart: { ...SYNAPSE_RESTART, job: guaranteed(SETUP_JOB), gate: guaranteed(SETUP_JOB) },
     autoscaling: {
       scaleUp: { ...HPA_BEHAVIOUR.scaleUp },

@@ -128,6 +128,8 @@ export interface SynapsePlan {
     cleanup: { keepMinutes: number; everySeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
   };
   config: SynapseConfigPlan;
+  /** The daily Job that deletes other servers' media from the object store once Synapse has dropped their rows (REMOTE_MEDIA_SWEEP). */
+  remoteMediaSweep: { schedule: string; graceMinutes: number; deadlineSeconds: number; retries: number; resources: Resources };
   /**
    * Every process stops and starts together when the processes' topology (instance_map, stream
    * writers, shard lists) changes: the coordinating Job's limits and resources, and those of the

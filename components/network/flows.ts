@@ -10,6 +10,7 @@ import { INSTANCE_PORTS, INSTANCE_SELECTOR, OPERATOR_SELECTOR } from "../postgre
 import { REDIS_EXPORTER_PORT, REDIS_PORT, redisSelectors, SENTINEL_PORT } from "../redis/index";
 import { HAPROXY_PORTS, HAPROXY_SELECTOR } from "../synapse/haproxy";
 import { ROUTED_POD_SELECTOR, SYNAPSE_POD_SELECTOR, SYNAPSE_TOPOLOGY } from "../synapse/manifests";
+import { REMOTE_MEDIA_SWEEP_SELECTOR } from "../synapse/remote-media";
 import { POD_PORTS } from "../synapse/topology";
 
 /** Pods the program runs, in one of its namespaces: the policies select them. */
@@ -98,6 +99,7 @@ export function networkFlows(ctx: FlowContext): Flow[] {
   const minioRestart = own("minio-restart", MINIO_RESTART_SELECTOR);
   const synapseRestart = own(SYNAPSE_TOPOLOGY.restart, { "app.kubernetes.io/component": SYNAPSE_TOPOLOGY.restart });
   const lkJwt = own("lk-jwt-service", LK_JWT.selector);
+  const remoteMediaSweep = own(REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"], REMOTE_MEDIA_SWEEP_SELECTOR);
   const monitoring: ForeignPods = { kind: "namespace", namespace: MONITORING_NAMESPACE, selector: PROMETHEUS_SELECTOR };
   const operator: ForeignPods = { kind: "namespace", namespace: ctx.operatorNamespace, selector: OPERATOR_SELECTOR };
   const callHosts: Addresses = { kind: "cidrs", cidrs: ctx.callHostCidrs };
@@ -109,6 +111,8 @@ export function networkFlows(ctx: FlowContext): Flow[] {
     { from: synapse, to: synapse, ports: tcp(synapsePort("replication")), why: "instance_map: stream writers and the main process answer replication requests" },
     { from: synapse, to: postgres, ports: tcp(DATABASE.port), why: "Synapse's database" },
     { from: synapse, to: minio, ports: tcp(MINIO_PORTS.api), why: "the media store (S3 provider)" },
+    { from: remoteMediaSweep, to: postgres, ports: tcp(DATABASE.port), why: "the remote-media sweep reads which media Synapse still records" },
+    { from: remoteMediaSweep, to: minio, ports: tcp(MINIO_PORTS.api), why: "the remote-media sweep lists and deletes other servers' media" },
     { from: synapse, to: INTERNET, ports: [], why: "federation, push gateways, URL previews and remote media, on any port" },
     { from: synapse, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "each pod's topology gate waits until no process of another topology runs" },
     { from: synapseRestart, to: { kind: "cidrs", cidrs: ctx.apiServerCidrs }, ports: tcp(...API_SERVER_PORTS), why: "the restart job stops every Synapse process of another topology and watches the fleet come back" },

@@ -19,6 +19,7 @@ import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MO
 import { checksum, disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig, routedTypes, rtcFoci, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
+import { remoteMediaSweepCronJob, REMOTE_MEDIA_SWEEP_SELECTOR } from "./remote-media";
 
 export interface SynapseArgs {
   /** The PriorityClass of the named processes and HAProxy (Cluster.essentialPriority). */
@@ -202,6 +203,22 @@ export class Synapse extends pulumi.ComponentResource {
           "(every process, the autoscaled ones included, starts at once)",
       },
       [...workloads.map((w) => w.resource), declared],
+      child,
+    );
+
+    const db = kubernetesEndpoints(args.serverName, ns).database;
+    new k8s.batch.v1.CronJob(
+      REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"],
+      remoteMediaSweepCronJob({
+        sweep: args.synapse.remoteMediaSweep,
+        namespace: ns,
+        image: args.image,
+        databaseUri: `postgresql://${db.user}@${db.host}:${db.port}/${db.name}`,
+        databaseSecret: SECRET_NAMES.postgresOwner,
+        objectStore: rendered.objectStore,
+        mediaSecret: SECRET_NAMES.minioSynapse,
+        uid: SYNAPSE_UID,
+      }),
       child,
     );
 

@@ -125,7 +125,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
           name: "synapse",
           image: inputs.image,
           command: startCommand(process),
-          env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, ...pythonEnv, ...(media ? mediaStoreEnv(inputs.mediaSecretName) : [])],
+          env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, ...PYTHON_ENV, ...(media ? mediaStoreEnv(inputs.mediaSecretName) : [])],
           ports,
           resources: containerResources(worker.resources),
           // Keeps serving while HAProxy notices the pod is going (its address leaves DNS, checks fail).
@@ -152,10 +152,10 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
   };
 }
 
-const pythonEnv = [{ name: "PYTHONDONTWRITEBYTECODE", value: "1" }];
+export const PYTHON_ENV = [{ name: "PYTHONDONTWRITEBYTECODE", value: "1" }];
 
 /** The media bucket's keys, as the S3 provider (and the cleaner) read them. */
-function mediaStoreEnv(secretName: string): k8s.types.input.core.v1.EnvVar[] {
+export function mediaStoreEnv(secretName: string): k8s.types.input.core.v1.EnvVar[] {
   return [
     { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secretName, key: "accessKey" } } },
     { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secretName, key: "secretKey" } } },
@@ -168,7 +168,7 @@ function scratchCleanerContainer(inputs: PodInputs): k8s.types.input.core.v1.Con
     name: "scratch-cleaner",
     image: inputs.image,
     command: ["python", "-c", renderScratchCleaner(inputs.scratch.cleanup), MOUNTS.media, inputs.objectStore.bucket, inputs.objectStore.endpoint, inputs.objectStore.region],
-    env: [...pythonEnv, ...mediaStoreEnv(inputs.mediaSecretName)],
+    env: [...PYTHON_ENV, ...mediaStoreEnv(inputs.mediaSecretName)],
     resources: containerResources(inputs.scratch.cleanup.resources),
     securityContext: RESTRICTED_CONTAINER,
     volumeMounts: [{ name: "media", mountPath: MOUNTS.media }],

@@ -425,3 +425,38 @@ describe("Synapse logging and caches per type", () => {
     expect(changed).toEqual([WORKER_NAMES.pusher]);
   });
 });
+
+describe("the remote-media sweep", () => {
+  it("is a daily CronJob on the application pool at the plan's schedule, limits and size, in the Synapse image, with Synapse's database role and the media user's keys from their Secrets, never both runs at once", async () => {
+    const { run, plan: p } = await program({}, 5000);
+    const cron = named(run, "batch/v1:CronJob", "synapse-remote-media-sweep")!;
+    const spec = cron.inputs.spec as Obj;
+    const sweep = p.synapse.remoteMediaSweep;
+    expect([spec.schedule, spec.timeZone, spec.concurrencyPolicy]).toEqual([sweep.schedule, "Etc/UTC", "Forbid"]);
+    const job = spec.jobTemplate.spec;
+    expect([job.backoffLimit, job.activeDeadlineSeconds]).toEqual([sweep.retries, sweep.deadlineSeconds]);
+    const pod = job.template.spec;
+    expect(pod.nodeSelector).toEqual({ "matrix-scale/pool": "application" });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const [container] = pod.containers;
+    const media = podTemplate(run, WORKER_NAMES.mediaRepository).spec.containers[0];
+    expect(container.image).toBe(media.image);
+    expect(container.resources).toEqual({
+      requests: { cpu: `${sweep.resources.requests.vcpu * 1000}m`, memory: `${sweep.resources.requests.memoryGiB * 1024}Mi` },
+      limits: { cpu: `${sweep.resources.limits.vcpu * 1000}m`, memory: `${sweep.resources.limits.memoryGiB * 1024}Mi` },
+    });
+    // Its arguments: the read-write Service of the database (no password in the URI), and the bucket the media workers use.
+    const shared = sharedConfig(run);
+    const provider = shared.media_storage_providers[0].config;
+    const db = processConfig(run, "synapse-main").database.args;
+    expect(container.command.slice(3)).toEqual([`postgresql://${db.user}@${db.host}:${db.port}/${db.dbname}`, provider.bucket, provider.endpoint_url, provider.region_name]);
+    expect(container.command[2]).toContain(`GRACE_S, PREFIXES, BATCH = ${sweep.graceMinutes * 60},`);
+    const fromSecret = Object.fromEntries(container.env.filter((e: Obj) => e.valueFrom).map((e: Obj) => [e.name, e.valueFrom.secretKeyRef]));
+    expect(fromSecret).toEqual({
+      PGPASSWORD: { name: "postgres-synapse-owner", key: "password" },
+      AWS_ACCESS_KEY_ID: media.env.find((e: Obj) => e.name === "AWS_ACCESS_KEY_ID").valueFrom.secretKeyRef,
+      AWS_SECRET_ACCESS_KEY: media.env.find((e: Obj) => e.name === "AWS_SECRET_ACCESS_KEY").valueFrom.secretKeyRef,
+    });
+    expect(container.env.filter((e: Obj) => e.value !== undefined && /PASSWORD|SECRET|KEY/.test(e.name))).toEqual([]);
+  });
+});

@@ -11,6 +11,7 @@
  * through a hosts file of the test's own, bind-mounted over /etc/hosts in a private mount
  * namespace of each Synapse process (nothing on the machine is changed).
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +20,9 @@ import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseSettings, plan } from "../../sizing";
 import type { Plan } from "../../sizing/types";
-import { waitFor } from "./harness";
+import { MEDIA_BUCKET } from "../../components/naming";
+import { renderRemoteMediaSweep } from "../../components/synapse/remote-media";
+import { PYTHON, waitFor } from "./harness";
 import { bootFleet, clientCall, makeTestCa, reducedTier, registerUser, type Fleet, type TestCa } from "./synapse-fleet";
 
 const BOOT_TIMEOUT = 1_200_000;
@@ -29,6 +32,9 @@ const PASSWORD = "correct horse battery staple";
 const ROUNDS = 3;
 /** A round trip (A → B, then B → A) on two shared cores under a parallel test: generous. */
 const ROUND_TRIP_BOUND_MS = 30_000;
+/** A made-up origin whose objects cross the sweep's listing pages and deletion batches (1,000 each). */
+const SYNTHETIC_ORIGIN = "c.matrix.test";
+const SYNTHETIC = 1_200;
 
 interface Side {
   key: "A" | "B";
@@ -341,4 +347,125 @@ describe("Two deployments federate (a.matrix.test ⇄ b.matrix.test on loopback,
     const served = await fleetOf(to).request("GET", "/.well-known/matrix/server", { from: ADMIN_FROM });
     expect([served.status, JSON.parse(served.body)]).toEqual([200, { "m.server": `${to.serverName}:443` }]);
   });
+
+  /*
+   * Other servers' media in B's bucket after Synapse's remote-media retention: the program's daily
+   * sweep (components/synapse/remote-media.ts, rendered from the plan) run as its Job runs it, in
+   * Synapse's Python with the media user's keys and Synapse's database role, against B's real MinIO
+   * and PostgreSQL. Every key and row is the real Synapse's: B fetched A's media over federation, its
+   * media worker stored them through the S3 provider, and the admin API's purge of the remote media
+   * cache (the code Synapse's retention runs) dropped their rows.
+   */
+  /** A PNG of its own colour, made by Pillow (Synapse's thumbnailer): B makes thumbnails of it. */
+  const png = (seed: number) => {
+    const r = spawnSync(PYTHON, ["-c", `import io, sys\nfrom PIL import Image\nb = io.BytesIO()\nImage.new("RGB", (96, 64), (${seed % 256}, 90, 160)).save(b, "PNG")\nsys.stdout.buffer.write(b.getvalue())`], { timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`Pillow: ${r.stderr.toString()}`);
+    return r.stdout;
+  };
+  const upload = async (side: Side, token: string, data: Buffer): Promise<string> => {
+    const r = await fleetOf(side).request("POST", "/_matrix/media/v3/upload?filename=picture.png", { from: ADMIN_FROM, raw: data, headers: { Authorization: `Bearer ${token}`, "Content-Type": "image/png" } });
+    if (r.status !== 200) throw new Error(`upload on ${side.key}: ${r.status} ${r.body}`);
+    return (JSON.parse(r.body) as { content_uri: string }).content_uri.split("/").pop()!;
+  };
+  /** Bob on B downloads a medium of A's (B fetches it over federation when it has no copy). */
+  const onB = (path: string) => fleetOf(B).request("GET", path, { from: ADMIN_FROM, headers: { Authorization: `Bearer ${accounts.get(B)!.token}` } });
+  const fetchOnB = (mediaId: string) => onB(`/_matrix/client/v1/media/download/${A.serverName}/${mediaId}`);
+  const thumbnailOnB = (mediaId: string) => onB(`/_matrix/client/v1/media/thumbnail/${A.serverName}/${mediaId}?width=32&height=32&method=scale`);
+  const bucketKeys = () => fleetOf(B).minio.s3("list", MEDIA_BUCKET).split("\n").filter(Boolean).map((l) => l.split(" ")[0]!).sort();
+  const fileIdOf = (mediaId: string) => fleetOf(B).sql(`SELECT filesystem_id FROM remote_media_cache WHERE media_origin = '${A.serverName}' AND media_id = '${mediaId}'`);
+  /** Synapse's layout (docs/media_repository.md "Remote Media"): the content, and the directory of its thumbnails. */
+  const keysOf = (fileId: string) => {
+    const dir = `${A.serverName}/${fileId.slice(0, 2)}/${fileId.slice(2, 4)}/${fileId.slice(4)}`;
+    return { content: `remote_content/${dir}`, thumbnails: `remote_thumbnail/${dir}/` };
+  };
+  const sweep = (graceMinutes: number) => {
+    const b = fleetOf(B);
+    const script = renderRemoteMediaSweep({ ...sidePlan(B).synapse.remoteMediaSweep, graceMinutes });
+    const r = spawnSync(PYTHON, ["-c", script, b.database.uri, b.media.objectStore.bucket, b.media.objectStore.endpoint, b.media.objectStore.region], {
+      env: { PATH: process.env.PATH, HOME: work, ...b.media.env, PGPASSWORD: b.database.password },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    const lines = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { log: string; level: string; namespace: string });
+    return { status: r.status, stderr: r.stderr, lines };
+  };
+
+  it("Synapse's retention drops the rows of A's medium on B but leaves its objects; the remote-media sweep deletes exactly those objects, after its grace, and the medium is fetched again when asked", async () => {
+    const alice = accounts.get(A)!.token;
+    const bob = accounts.get(B)!.token;
+    const bobAdmin = (await registerUser(fleetOf(B), "admin", PASSWORD, ADMIN_FROM, true)).token;
+    const first = png(1);
+    const kept = png(2);
+    const firstId = await upload(A, alice, first);
+    const own = await upload(B, bob, png(3));
+
+    const fetched = await fetchOnB(firstId);
+    expect([fetched.status, fetched.bytes.equals(first)]).toEqual([200, true]);
+    expect((await thumbnailOnB(firstId)).status).toBe(200);
+    const firstFile = fileIdOf(firstId);
+    expect(firstFile).toMatch(/^[A-Za-z]{24}$/);
+    const firstKeys = keysOf(firstFile);
+    const objectsOfFirst = () => bucketKeys().filter((k) => k === firstKeys.content || k.startsWith(firstKeys.thumbnails));
+    // The provider stored the fetched file and the thumbnails B made of it.
+    expect(objectsOfFirst()).toContain(firstKeys.content);
+    expect(objectsOfFirst().length).toBeGreaterThan(1);
+    const ownKeys = bucketKeys().filter((k) => k.startsWith(`local_content/${own.slice(0, 2)}/${own.slice(2, 4)}/${own.slice(4)}`));
+    expect(ownKeys).toHaveLength(1);
+
+    // The admin API's purge is what media_retention runs (delete_old_remote_media): the rows go, the objects stay.
+    await new Promise((r) => setTimeout(r, 50));
+    const purged = await clientCall<{ deleted: number }>(fleetOf(B), "POST", `/_synapse/admin/v1/purge_media_cache?before_ts=${Date.now()}`, { from: ADMIN_FROM, token: bobAdmin, body: {} });
+    expect(purged.deleted).toBe(1);
+    expect(fileIdOf(firstId)).toBe("");
+    const orphans = objectsOfFirst();
+    expect(orphans).toContain(firstKeys.content);
+
+    // A medium fetched after the purge is still recorded: its objects must stay.
+    const keptId = await upload(A, alice, kept);
+    expect((await fetchOnB(keptId)).status).toBe(200);
+    const keptKeys = keysOf(fileIdOf(keptId));
+    expect(bucketKeys()).toContain(keptKeys.content);
+
+    // Past one listing page and one deletion batch: a made-up origin (in Synapse's layout) of
+    // SYNTHETIC objects, every fifth recorded in the database, the rest not.
+    const synthetic = fleetOf(B).minio.s3("fill", MEDIA_BUCKET, `remote_content/${SYNTHETIC_ORIGIN}/ab/cd/synthetic`, String(SYNTHETIC), "16").split("\n").filter(Boolean).map((l) => l.split(" ")[0]!);
+    expect(synthetic).toHaveLength(SYNTHETIC);
+    const recordedSynthetic = synthetic.filter((_, i) => i % 5 === 0);
+    fleetOf(B).sql(
+      `INSERT INTO remote_media_cache (media_origin, media_id, filesystem_id, created_ts, last_access_ts) VALUES ${recordedSynthetic.map((k, i) => `('${SYNTHETIC_ORIGIN}', 'm${i}', 'abcd${k.split("/").pop()}', 0, ${Date.now()})`).join(", ")}`,
+    );
+    const unrecorded = [...orphans, ...synthetic.filter((k) => !recordedSynthetic.includes(k))];
+
+    // Within the plan's grace nothing goes: a fetched file is stored before Synapse records it.
+    const before = bucketKeys();
+    const young = sweep(sidePlan(B).synapse.remoteMediaSweep.graceMinutes);
+    expect([young.status, young.stderr]).toEqual([0, ""]);
+    expect(young.lines.at(-1)!.log).toMatch(/^0 objects of media no longer recorded deleted/);
+    expect(bucketKeys()).toEqual(before);
+
+    // Past it (grace 0 here), exactly the purged medium's objects go.
+    const sweepStarted = performance.now();
+    const run = sweep(0);
+    console.log(`remote-media sweep: ${run.lines.at(-1)?.log} (${(performance.now() - sweepStarted).toFixed(0)} ms, Python start included)`);
+    expect([run.status, run.stderr]).toEqual([0, ""]);
+    expect(run.lines.every((l) => l.namespace === "remote-media-sweep")).toBe(true);
+    expect(run.lines.at(-1)!.log).toMatch(new RegExp(`^${unrecorded.length} objects of media no longer recorded deleted .*, 0 failed`));
+    expect(bucketKeys()).toEqual(before.filter((k) => !unrecorded.includes(k)));
+    expect(bucketKeys()).toContain(keptKeys.content);
+    expect(bucketKeys()).toEqual(expect.arrayContaining(recordedSynthetic));
+    expect(bucketKeys()).toEqual(expect.arrayContaining(ownKeys));
+
+    // Asked for again, the medium comes from A again, under a new file id.
+    const again = await fetchOnB(firstId);
+    expect([again.status, again.bytes.equals(first)]).toEqual([200, true]);
+    const refetched = fileIdOf(firstId);
+    expect(refetched).toMatch(/^[A-Za-z]{24}$/);
+    expect(refetched).not.toBe(firstFile);
+    expect(bucketKeys()).toContain(keysOf(refetched).content);
+    const fromA = fleetOf(A).requests().filter((r) => r.method === "GET" && r.path === `/_matrix/federation/v1/media/download/${firstId}`);
+    expect(fromA.map((r) => [r.backend, r.status])).toEqual([
+      ["media", 200],
+      ["media", 200],
+    ]);
+  }, 300_000);
 });

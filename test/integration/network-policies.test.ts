@@ -55,7 +55,7 @@ function analyze(name: string, list: readonly Manifest[]): Allowed[] {
   // Namespaces first: the analyzer labels a namespace only when it has read its object.
   const namespaces = [...new Set([...list.filter((m) => m.kind === "Namespace").map((m) => m.metadata.name), "kube-system"])];
   writeFileSync(join(dir, "namespaces.yaml"), namespaces.map((ns) => stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "kubernetes.io/metadata.name": ns } } })).join("---\n"));
-  writeFileSync(join(dir, "workloads.yaml"), docs(["Deployment", "StatefulSet", "Job", "DaemonSet"]));
+  writeFileSync(join(dir, "workloads.yaml"), docs(["Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet"]));
   writeFileSync(join(dir, "policies.yaml"), docs(["NetworkPolicy"]));
   const out = join(dir, "connectivity.txt");
   execFileSync(NCA, ["--connectivity", "-r", join(dir, "namespaces.yaml"), "-r", join(dir, "workloads.yaml"), "-r", join(dir, "policies.yaml"), "-o", "txt_no_fw_rules", "--output_endpoints", "pods", "-f", out], { stdio: "pipe", timeout: 120_000 });

@@ -34,6 +34,10 @@ export interface Fleet {
   httpPort(name: string): number;
   metricsPort(name: string): number;
   minio: Minio;
+  /** Synapse's database as a libpq URI for its own role, and that role's password. */
+  database: { uri: string; password: string };
+  /** The media bucket, and its user's keys as the media pods get them (AWS_* variables). */
+  media: { objectStore: { endpoint: string; bucket: string; region: string }; env: Record<string, string> };
   /** A query on the Synapse database (as the PostgreSQL superuser), rows as `|`-separated lines. */
   sql(query: string): string;
   /** HAProxy's access log, one parsed entry per request. */
@@ -56,6 +60,8 @@ export interface Fleet {
 export interface ClientRequestOptions {
   headers?: Record<string, string>;
   body?: unknown;
+  /** Sent as it is (a medium), instead of `body` as JSON; give its Content-Type in `headers`. */
+  raw?: Buffer;
   /** Source address (any of 127.0.0.0/8). */
   from?: string;
   /** Plain HTTP to the redirect-only port instead. */
@@ -66,6 +72,8 @@ export interface ClientResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body as received. */
+  bytes: Buffer;
 }
 
 /** A certificate authority made for one test run, and certificates it issues. */
@@ -356,6 +364,8 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     configDir,
     haproxyConfig: layout.haproxyConfig,
     minio,
+    database: { uri: `postgresql://synapse@127.0.0.1:${pg.port}/synapse`, password: values.databasePassword },
+    media: { objectStore, env: s3Env },
     httpPort: (name) => layout.placement.ports(layout.all.find((p) => p.name === name)!).http,
     metricsPort: (name) => layout.placement.ports(layout.all.find((p) => p.name === name)!).metrics,
     sql: (query) => pg.psql(query, "synapse"),
@@ -378,22 +388,25 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
 
 function clientRequest(base: string, caFile: string, method: string, path: string, options: ClientRequestOptions): Promise<ClientResponse> {
   const url = new URL(path, base);
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
       url,
       {
         method,
-        headers: { ...(body ? { "Content-Type": "application/json" } : {}), ...options.headers },
+        headers: { ...(body !== undefined && !options.raw ? { "Content-Type": "application/json" } : {}), ...options.headers },
         ...(options.from ? { localAddress: options.from } : {}),
         ...(url.protocol === "https:" ? { ca: readFileSync(caFile), rejectUnauthorized: true } : {}),
         timeout: 30_000,
       },
       (res) => {
-        let text = "";
-        res.on("data", (d: Buffer) => (text += d.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        const chunks: Buffer[] = [];
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("end", () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString(), bytes });
+        });
       },
     );
     req.on("timeout", () => req.destroy(new Error(`${method} ${url} timed out`)));
@@ -445,10 +458,10 @@ export async function clientCall<T = Record<string, unknown>>(fleet: Fleet, meth
 }
 
 /** Shared-secret registration through the admin API (as test/integration/client/scenario.py does it); `from` must be an admin address. */
-export async function registerUser(fleet: Fleet, localpart: string, password: string, from: string): Promise<{ userId: string; token: string }> {
+export async function registerUser(fleet: Fleet, localpart: string, password: string, from: string, admin = false): Promise<{ userId: string; token: string }> {
   const { nonce } = await clientCall<{ nonce: string }>(fleet, "GET", "/_synapse/admin/v1/register", { from });
-  const mac = createHmac("sha1", fleet.registrationSecret).update([nonce, localpart, password, "notadmin"].join("\x00")).digest("hex");
-  const r = await clientCall<{ user_id: string; access_token: string }>(fleet, "POST", "/_synapse/admin/v1/register", { from, body: { nonce, username: localpart, password, admin: false, mac } });
+  const mac = createHmac("sha1", fleet.registrationSecret).update([nonce, localpart, password, admin ? "admin" : "notadmin"].join("\x00")).digest("hex");
+  const r = await clientCall<{ user_id: string; access_token: string }>(fleet, "POST", "/_synapse/admin/v1/register", { from, body: { nonce, username: localpart, password, admin, mac } });
   return { userId: r.user_id, token: r.access_token };
 }
 

@@ -86,6 +86,8 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
   const certManager = { requests: { vcpu: 0.01, memoryGiB: 32 / 1024 }, limits: { vcpu: 0.1, memoryGiB: 128 / 1024 } };
   for (const name of ["controller", "webhook", "cainjector"]) pods.push(...each(`cert-manager-${name}`, 1 + (atMax ? ROLLOUT_EXTRA_PODS : 0), certManager));
   if (atMax) pods.push(...each("cert-manager-startupapicheck", 1, certManager));
+  // docs/synapse.md: the daily remote-media sweep Job, 0.1 vCPU and 256 MiB, Guaranteed, counted at the peak.
+  if (atMax) pods.push(...each("synapse-remote-media-sweep", 1, { requests: { vcpu: 0.1, memoryGiB: 0.25 }, limits: { vcpu: 0.1, memoryGiB: 0.25 } }));
   if (atMax) {
     // docs/sizing.md: the shared Deployments roll one pod at a time too (one surging, one draining);
     // HAProxy's old pods may all be draining at once (one surging, every replica draining).

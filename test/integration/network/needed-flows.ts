@@ -64,7 +64,7 @@ function callsTheApi(spec: PodSpec): boolean {
   return containers.some((c) => usesApi(c) && (c.volumeMounts ?? []).some((m) => tokenVolumes.has(m.name)));
 }
 
-const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job"]);
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"]);
 /** Not the internet: private (RFC 1918), shared (RFC 6598), link-local (RFC 3927) and loopback ranges. */
 const INTERNET_EXCEPT = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"];
 export const INTERNET: Endpoint = { name: "internet", cidrs: ["0.0.0.0/0"], except: INTERNET_EXCEPT };
