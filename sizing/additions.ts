@@ -339,6 +339,16 @@ export const LOAD_BALANCER_CONTROLLER = { replicas: 2, requests: { vcpu: 0.1, me
 export const LK_JWT_SERVICE = { replicas: 2, vcpu: 0.1, memoryGiB: 0.125 } as const;
 
 /**
+ * kube-prometheus-stack's admission-webhook certificate Jobs (kube-webhook-certgen: one creates the
+ * certificate before an install or upgrade, one patches it into the webhooks after), one at a time,
+ * for seconds. Requests at the suggestion ingress-nginx's chart publishes for the same tool
+ * (values.yaml `admissionWebhooks.createSecretJob.resources`, 10m and 20Mi); the limit leaves room
+ * above it. They run on the application pool, which has room at its peak, not on the monitoring
+ * node, whose room Prometheus and Loki share.
+ */
+export const ADMISSION_WEBHOOK_JOB = { requests: { vcpu: 0.01, memoryGiB: mib(20) }, limits: { vcpu: 0.1, memoryGiB: mib(64) } } as const;
+
+/**
  * The monitoring node's small processes (requests; limits), at what their projects publish;
  * Prometheus and Loki share what they leave (sizing/monitoring.ts).
  */

@@ -2,7 +2,7 @@
  * The monitoring plan: volumes, retention, alert thresholds, and what each monitoring process
  * requests on the monitoring node (pure).
  */
-import { MONITORING, MONITORING_PROCESSES, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
+import { ADMISSION_WEBHOOK_JOB, MONITORING, MONITORING_PROCESSES, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
 import { NODE_EXPORTER } from "./node-model";
 import { sumDemand, type Capacity } from "./packing";
 import { floorTo, guaranteed, resourcesOf } from "./resources";
@@ -48,6 +48,7 @@ export function planMonitoring(tierCcu: number, storageGB: number, maxConnection
     lokiStorageGB: Math.floor(largest * m.lokiShare),
     pool: "monitoring",
     resources: monitoringResources(nodeAllocatable),
+    admissionWebhookJob: { resources: resourcesOf(ADMISSION_WEBHOOK_JOB), pool: "application" },
     thresholds: {
       ccuPlanUpgrade: Math.round(tierCcu * PLAN_UPGRADE_AT),
       ccuUrgent: Math.round(tierCcu * URGENT_UPGRADE_AT),

@@ -76,8 +76,9 @@ export function podsByPool(p: PlanParts): Record<InventoryRole, { base: PodDeman
     // The plugin's Deployment is recreated, not rolled; cert-manager's roll, and its API check runs after an upgrade.
     ...CERT_MANAGER_DEPLOYMENTS.flatMap((name) => pods(`cert-manager-${name}`, extra, p.postgres.certManager[name])),
     ...pods("cert-manager-startupapicheck", 1, p.postgres.certManager.startupCheck),
-    // A daily Job, not a rollout: counted once with everything that comes and goes.
+    // Jobs, not rollouts (the daily sweep; the monitoring chart's certificate Job at an upgrade): counted once with everything that comes and goes.
     ...pods("synapse-remote-media-sweep", 1, p.synapse.remoteMediaSweep.resources),
+    ...pods("admission-webhook-certificate", 1, p.monitoring.admissionWebhookJob.resources),
   ];
   const same = (list: PodDemand[]) => ({ base: list, max: list });
   const minioServers = p.minio.pools.reduce((acc, pool) => acc + pool.servers, 0);

@@ -324,6 +324,8 @@ export interface MonitoringPlan {
   pool: PoolRole;
   /** Per process on the monitoring node; node exporter runs on every node (a DaemonSet). */
   resources: Record<"prometheus" | "loki" | "grafana" | "sidecar" | "alertmanager" | "prometheusOperator" | "kubeStateMetrics" | "configReloader" | "nodeExporter", Resources>;
+  /** The admission webhook's certificate Jobs, one at a time, on `pool` (ADMISSION_WEBHOOK_JOB). */
+  admissionWebhookJob: { resources: Resources; pool: PoolRole };
   thresholds: {
     ccuPlanUpgrade: number;
     ccuUrgent: number;

@@ -9,7 +9,7 @@ import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
 import { callHostsNamespace, componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
 import { KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART, SYNAPSE_DASHBOARD_URL } from "../versions";
-import { containerResources, namespaceFor, pinnedChart, type ChartOptions } from "../workload";
+import { chartPod, containerResources, namespaceFor, pinnedChart, type ChartOptions } from "../workload";
 import { tierDashboard } from "./dashboard";
 import { alertRules } from "./rules";
 
@@ -60,7 +60,13 @@ export class Monitoring extends pulumi.ComponentResource {
             },
           },
           alertmanager: { alertmanagerSpec: { ...onPool, ...sized("alertmanager") } },
-          prometheusOperator: { ...onPool, ...sized("prometheusOperator"), prometheusConfigReloader: sized("configReloader") },
+          prometheusOperator: {
+            ...onPool,
+            ...sized("prometheusOperator"),
+            prometheusConfigReloader: sized("configReloader"),
+            // The certificate Jobs of the operator's admission webhook.
+            admissionWebhooks: { patch: chartPod(m.admissionWebhookJob.pool, m.admissionWebhookJob.resources) },
+          },
           "kube-state-metrics": { ...onPool, ...sized("kubeStateMetrics") },
           "prometheus-node-exporter": sized("nodeExporter"),
           grafana: {

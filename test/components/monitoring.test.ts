@@ -87,6 +87,9 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(stack.prometheusOperator.prometheusConfigReloader.resources).toEqual(k8s(r.configReloader));
     expect(stack.grafana.sidecar.resources).toEqual(k8s(r.sidecar));
     expect(loki.sidecar.resources).toEqual(k8s(r.sidecar));
+    // The admission webhook's certificate Jobs: the plan's size, on the application pool (not the monitoring node).
+    expect(stack.prometheusOperator.admissionWebhooks.patch).toEqual({ nodeSelector: { "matrix-scale/pool": "application" }, resources: k8s(p.monitoring.admissionWebhookJob.resources) });
+    expect(p.monitoring.admissionWebhookJob.resources.requests).toEqual({ vcpu: 0.01, memoryGiB: 20 / 1024 });
     // No room for a surging Grafana pod beside the old one: it is recreated.
     expect(stack.grafana.deploymentStrategy).toEqual({ type: "Recreate" });
     // Node exporter runs on every node at its chart's commented suggestion, as the node model counts it.

@@ -88,6 +88,8 @@ export function applicationPods(p: Plan, atMax = false): Pod[] {
   if (atMax) pods.push(...each("cert-manager-startupapicheck", 1, certManager));
   // docs/synapse.md: the daily remote-media sweep Job, 0.1 vCPU and 256 MiB, Guaranteed, counted at the peak.
   if (atMax) pods.push(...each("synapse-remote-media-sweep", 1, { requests: { vcpu: 0.1, memoryGiB: 0.25 }, limits: { vcpu: 0.1, memoryGiB: 0.25 } }));
+  // docs/operations.md: the monitoring chart's admission-webhook certificate Job (10m, 20 MiB) runs here at an upgrade.
+  if (atMax) pods.push(...each("admission-webhook-certificate", 1, { requests: { vcpu: 0.01, memoryGiB: 20 / 1024 }, limits: { vcpu: 0.1, memoryGiB: 64 / 1024 } }));
   if (atMax) {
     // docs/sizing.md: the shared Deployments roll one pod at a time too (one surging, one draining);
     // HAProxy's old pods may all be draining at once (one surging, every replica draining).

@@ -671,6 +671,8 @@ describe("monitoring", () => {
     const [retention, planAt, urgent, db] = EXPECTED[tier]!;
     const { resources, ...rest } = m;
     expect(rest).toEqual({
+      // docs/operations.md: the certificate Jobs at 10m and 20 MiB, on the application pool.
+      admissionWebhookJob: { resources: { requests: { vcpu: 0.01, memoryGiB: 20 / 1024 }, limits: { vcpu: 0.1, memoryGiB: 64 / 1024 } }, pool: "application" },
       prometheusStorageGB: 500,
       prometheusRetentionGB: retention,
       lokiStorageGB: 400,
