@@ -383,6 +383,11 @@ export const MONITORING = {
    * memory (it holds every series of the fleet in memory and evaluates the rules); Loki has the rest.
    */
   prometheusComputeShare: 0.6,
+  /**
+   * The least Prometheus and Loki may get (an assumption: below it a tier's series and logs do not
+   * fit): a monitoring node that leaves less is refused rather than planned with starved processes.
+   */
+  least: { prometheus: { vcpu: 1, memoryGiB: 4 }, loki: { vcpu: 0.5, memoryGiB: 2 } },
   prometheusShare: 0.5,
   lokiShare: 0.4,
   /** Keep Prometheus below its volume: retention by size at this share of the volume. */

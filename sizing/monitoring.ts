@@ -3,6 +3,7 @@
  * requests on the monitoring node (pure).
  */
 import { ADMISSION_WEBHOOK_JOB, MONITORING, MONITORING_PROCESSES, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
+import { PlanError } from "./errors";
 import { NODE_EXPORTER } from "./node-model";
 import { sumDemand, type Capacity } from "./packing";
 import { floorTo, guaranteed, resourcesOf } from "./resources";
@@ -31,8 +32,19 @@ export function monitoringResources(nodeAllocatable: Capacity): MonitoringResour
   const none = guaranteed({ vcpu: 0, memoryGiB: 0 });
   const taken = sumDemand(monitoringPods({ ...fixed, prometheus: none, loki: none }).max.map((pod) => pod.requests));
   const left = { vcpu: nodeAllocatable.vcpu - taken.vcpu, memoryGiB: nodeAllocatable.memoryGiB - taken.memoryGiB };
-  const share = (s: number) => guaranteed({ vcpu: floorTo(left.vcpu * s, 0.1), memoryGiB: floorTo(left.memoryGiB * s, 0.25) });
-  return { prometheus: share(MONITORING.prometheusComputeShare), loki: share(1 - MONITORING.prometheusComputeShare), ...fixed };
+  const share = (process: keyof typeof MONITORING.least, s: number) => {
+    const size = { vcpu: floorTo(left.vcpu * s, 0.1), memoryGiB: floorTo(left.memoryGiB * s, 0.25) };
+    const least = MONITORING.least[process];
+    if (size.vcpu < least.vcpu || size.memoryGiB < least.memoryGiB)
+      throw new PlanError(
+        "monitoring node too small",
+        "ccu",
+        `the monitoring node (${nodeAllocatable.vcpu} vCPU, ${nodeAllocatable.memoryGiB} GiB allocatable) leaves ${process} ${size.vcpu} vCPU and ${size.memoryGiB} GiB after the other monitoring processes, below its least ${least.vcpu} vCPU and ${least.memoryGiB} GiB`,
+        "give this tier's monitoring server a larger instance type (sizing/tiers.ts)",
+      );
+    return guaranteed(size);
+  };
+  return { prometheus: share("prometheus", MONITORING.prometheusComputeShare), loki: share("loki", 1 - MONITORING.prometheusComputeShare), ...fixed };
 }
 
 /**

@@ -11,6 +11,7 @@ import { nodesInOneZone, nodesNeeded, pack } from "../../sizing/packing";
 import { cheapestApplicationNodes } from "../../sizing/pools";
 import { maxConnectionsFor, planPostgres } from "../../sizing/postgres";
 import { ceilTo, floorTo } from "../../sizing/resources";
+import { monitoringResources } from "../../sizing/monitoring";
 import { addMonths, pgMemoryGiB } from "../../sizing/units";
 import { instanceType } from "../../sizing/inventory";
 import { PRICES } from "../../sizing/prices";
@@ -657,6 +658,14 @@ describe("instance types and prices", () => {
 });
 
 describe("monitoring", () => {
+  it("a monitoring node that would leave Prometheus or Loki less than their least is refused, naming the node, the process and the fix", () => {
+    // An m7i.large's allocatable (2 vCPU, about 7 GiB): Grafana's core alone takes half of it.
+    const error = thrownBy(PlanError, () => monitoringResources({ vcpu: 1.9, memoryGiB: 6.5 }));
+    expect(error.message).toMatch(/^monitoring node too small: the monitoring node \(1\.9 vCPU, 6\.5 GiB allocatable\) leaves prometheus .* below its least 1 vCPU and 4 GiB; fix: give this tier's monitoring server a larger instance type/);
+    // The smallest seed monitoring node (tier 100) passes.
+    expect(() => planForTier("100")).not.toThrow();
+  });
+
   // docs/operations.md: volumes for the largest tier (500 GB Prometheus, 400 GB Loki), retention 85% of half
   // the tier's monitoring disk; thresholds from seed 8.2 and 11.4 and the operations page.
   const EXPECTED: Record<string, [retention: number, plan: number, urgent: number, db: number]> = {
