@@ -170,9 +170,12 @@ export const SYNAPSE_SCRATCH = {
  * objects (the S3 provider has no delete), so without the sweep the bucket keeps every medium ever
  * fetched from another server. A Job deletes the `remote_content/` and `remote_thumbnail/` objects
  * whose file id has no row in `remote_media_cache` any more, once they are older than `graceMinutes`
- * (Synapse stores a fetched file before it records its row). At `schedule` (UTC, off-peak in Europe
- * and the Americas), one run at a time, bounded by `deadlineSeconds`; a failed run is retried
- * `retries` times. One listing page and one cursor batch at a time: a small Guaranteed pod.
+ * (Synapse stores a fetched file before it records its row). At `schedule` (UTC: night in Europe,
+ * late evening in the Americas; the sweep reads and deletes, it serves no one), one run at a time,
+ * bounded by `deadlineSeconds`; a failed run is retried `retries` times, a refusal is not. One
+ * listing page and one cursor batch at a time: a small Guaranteed pod. The deadline and the size are
+ * decisions, not measurements: at a page of 1,000 keys in well under a second, a run lists millions
+ * of objects within it, and a run cut short resumes where the bucket's listing now starts.
  */
 export const REMOTE_MEDIA_SWEEP = {
   schedule: "30 4 * * *",
@@ -401,4 +404,9 @@ export const MONITORING = {
   /** Months it takes to order, deploy and rebalance a MinIO pool. */
   poolLeadTimeMonths: 2,
   replicationLagSeconds: 30,
+  /**
+   * Daily runs of the remote-media sweep that may fail in a row before the alert: one (a node
+   * drained at its hour) is tolerated; the alert waits that many days plus the run's deadline.
+   */
+  remoteMediaSweepMissedRuns: 2,
 } as const;

@@ -100,7 +100,7 @@ export function plan(settings: Settings, options: PlanOptions = {}): Plan {
     coturn: calls.coturn,
   };
 
-  const monitoring = planMonitoring(TIER_CCU[tier], seedServers.monitoring.storageGB, postgres.maxConnections, perNode("monitoring"));
+  const monitoring = planMonitoring(TIER_CCU[tier], seedServers.monitoring.storageGB, postgres.maxConnections, perNode("monitoring"), synapse.remoteMediaSweep.deadlineSeconds);
   const load = podsByPool({ ...parts, monitoring });
   const app = cheapestApplicationNodes(load.application.base, load.application.max, APPLICATION_NODES_FLOOR, APPLICATION_CANDIDATES, ZONE_COUNT);
   const appNeeded = app.count;

@@ -51,7 +51,7 @@ export function monitoringResources(nodeAllocatable: Capacity): MonitoringResour
  * Prometheus and Loki volumes come from StatefulSet templates, which cannot change: they are sized
  * for the largest tier's monitoring disk from day one; retention follows this tier's disk.
  */
-export function planMonitoring(tierCcu: number, storageGB: number, maxConnections: number, nodeAllocatable: Capacity): Plan["monitoring"] {
+export function planMonitoring(tierCcu: number, storageGB: number, maxConnections: number, nodeAllocatable: Capacity, sweepDeadlineSeconds: number): Plan["monitoring"] {
   const m = MONITORING;
   const largest = Math.max(...Object.values(TIER_TABLES).map((t) => t.servers.monitoring.storageGB));
   return {
@@ -72,6 +72,7 @@ export function planMonitoring(tierCcu: number, storageGB: number, maxConnection
       callFailureCritical: m.callFailureCritical,
       minioRunwayMonths: m.poolLeadTimeMonths,
       replicationLagSeconds: m.replicationLagSeconds,
+      remoteMediaSweepStaleSeconds: m.remoteMediaSweepMissedRuns * 86_400 + sweepDeadlineSeconds,
     },
   };
 }

@@ -337,5 +337,7 @@ export interface MonitoringPlan {
     callFailureCritical: number;
     minioRunwayMonths: number;
     replicationLagSeconds: number;
+    /** Seconds since the remote-media sweep last succeeded above which it is stale. */
+    remoteMediaSweepStaleSeconds: number;
   };
 }

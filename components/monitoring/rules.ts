@@ -5,6 +5,7 @@
  */
 import type { Plan } from "../../sizing/types";
 import { MONITORING_NAMESPACE } from "../naming";
+import { REMOTE_MEDIA_SWEEP_SELECTOR } from "../synapse/remote-media";
 
 export interface AlertRule {
   alert: string;
@@ -96,6 +97,15 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
             "critical",
             "PostgreSQL has failed to archive WAL to the backup store for 15 minutes",
             "Check the Barman Cloud sidecar's log and the ObjectStore's endpoint and credentials: WAL accumulates on the database volume until it resumes",
+          ),
+          rule(
+            "MatrixScaleRemoteMediaSweepStale",
+            // kube-state-metrics' CronJob metrics; a CronJob that never succeeded counts from its creation.
+            `time() - max(kube_cronjob_status_last_successful_time{${ns},cronjob="${REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"]}"} or kube_cronjob_created{${ns},cronjob="${REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"]}"}) > ${t.remoteMediaSweepStaleSeconds}`,
+            "30m",
+            "warning",
+            `The remote-media sweep has not succeeded for ${t.remoteMediaSweepStaleSeconds / 3600} hours`,
+            "Read the last sweep Job's log (a refusal names its cause): other servers' media accumulate in the bucket until it runs",
           ),
           rule("MatrixScaleDatabaseReplicationLag", `max(cnpg_pg_replication_lag{${ns}}) > ${t.replicationLagSeconds}`, "5m", "critical", `A PostgreSQL standby lags more than ${t.replicationLagSeconds} s`, "Check the standby's node and disk"),
         ],

@@ -154,6 +154,9 @@ function listeners(process: SynapseProcess, placement: Placement): Record<string
   return out;
 }
 
+/** TCP keepalives on database connections (libpq's names): a dead peer is noticed in about 40 s, not hours. */
+export const DATABASE_KEEPALIVES = { keepalives_idle: 10, keepalives_interval: 10, keepalives_count: 3 } as const;
+
 export function databaseConfig(worker: WorkerPlan, endpoints: SynapseEndpoints): Record<string, unknown> {
   return {
     name: "psycopg2",
@@ -165,9 +168,7 @@ export function databaseConfig(worker: WorkerPlan, endpoints: SynapseEndpoints):
       passfile: endpoints.pgpassPath,
       cp_min: worker.cpMin,
       cp_max: worker.cpMax,
-      keepalives_idle: 10,
-      keepalives_interval: 10,
-      keepalives_count: 3,
+      ...DATABASE_KEEPALIVES,
     },
   };
 }

@@ -19,7 +19,7 @@ import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MO
 import { checksum, disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig, routedTypes, rtcFoci, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
-import { remoteMediaSweepCronJob, REMOTE_MEDIA_SWEEP_SELECTOR } from "./remote-media";
+import { databaseUri, remoteMediaSweepCronJob, REMOTE_MEDIA_SWEEP_SELECTOR } from "./remote-media";
 
 export interface SynapseArgs {
   /** The PriorityClass of the named processes and HAProxy (Cluster.essentialPriority). */
@@ -213,7 +213,8 @@ export class Synapse extends pulumi.ComponentResource {
         sweep: args.synapse.remoteMediaSweep,
         namespace: ns,
         image: args.image,
-        databaseUri: `postgresql://${db.user}@${db.host}:${db.port}/${db.name}`,
+        databaseUri: databaseUri(db, REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"]),
+        serverName: args.serverName,
         databaseSecret: SECRET_NAMES.postgresOwner,
         objectStore: rendered.objectStore,
         mediaSecret: SECRET_NAMES.minioSynapse,

@@ -12,18 +12,29 @@ import type { SynapsePlan } from "../../sizing/types";
 
 export type ScratchCleanup = SynapsePlan["scratch"]["cleanup"];
 
-/** A Python program for the Synapse image (boto3 comes with the provider); its arguments: store, bucket, endpoint, region. */
-export function renderScratchCleaner(cleanup: ScratchCleanup): string {
-  return `import json, os, signal, sys, time
-import boto3, botocore.exceptions
-store, bucket, endpoint, region = sys.argv[1:5]
-MIB = 1 << 20
-KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${cleanup.keepMinutes * 60}, ${cleanup.everySeconds}, ${cleanup.trimAboveMiB} * MIB, ${cleanup.trimToMiB} * MIB, 3600
+/**
+ * What the media programs share: their first argument (`first`) and the media bucket's (bucket,
+ * endpoint, region), a boto3 client on it, and `log`, which writes JSON lines like Synapse's.
+ */
+export function pythonPrelude(namespace: string, first: string): string {
+  return `import json, sys, time
+import boto3
+${first}, bucket, endpoint, region = sys.argv[1:5]
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 def log(message, level="INFO"):
-    print(json.dumps({"log": message, "namespace": "scratch-cleaner", "level": level, "time": round(time.time(), 2)}), flush=True)
+    print(json.dumps({"log": message, "namespace": "${namespace}", "level": level, "time": round(time.time(), 2)}), flush=True)
+
+`;
+}
+
+/** A Python program for the Synapse image (boto3 comes with the provider); its arguments: store, bucket, endpoint, region. */
+export function renderScratchCleaner(cleanup: ScratchCleanup): string {
+  return `${pythonPrelude("scratch-cleaner", "store")}import os, signal
+import botocore.exceptions
+MIB = 1 << 20
+KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${cleanup.keepMinutes * 60}, ${cleanup.everySeconds}, ${cleanup.trimAboveMiB} * MIB, ${cleanup.trimToMiB} * MIB, 3600
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 def stored(key, size):
     try:

@@ -449,8 +449,15 @@ describe("the remote-media sweep", () => {
     const shared = sharedConfig(run);
     const provider = shared.media_storage_providers[0].config;
     const db = processConfig(run, "synapse-main").database.args;
-    expect(container.command.slice(3)).toEqual([`postgresql://${db.user}@${db.host}:${db.port}/${db.dbname}`, provider.bucket, provider.endpoint_url, provider.region_name]);
-    expect(container.command[2]).toContain(`GRACE_S, PREFIXES, BATCH = ${sweep.graceMinutes * 60},`);
+    expect(container.command.slice(4)).toEqual([provider.bucket, provider.endpoint_url, provider.region_name, SERVER_NAME]);
+    const uri = new URL(container.command[3]);
+    expect([uri.protocol, uri.username, uri.password, uri.hostname, Number(uri.port), uri.pathname]).toEqual(["postgresql:", db.user, "", db.host, db.port, `/${db.dbname}`]);
+    // Synapse's own keepalives: a dead database node ends the run in seconds, not at the deadline.
+    for (const k of ["keepalives_idle", "keepalives_interval", "keepalives_count"]) expect(uri.searchParams.get(k), k).toBe(String(db[k]));
+    expect([pod.restartPolicy, spec.startingDeadlineSeconds, pod.securityContext.runAsNonRoot, container.securityContext.readOnlyRootFilesystem]).toEqual(["Never", sweep.deadlineSeconds, true, true]);
+    // A refusal fails the Job at once; other failures are retried.
+    expect(job.podFailurePolicy.rules).toEqual([{ action: "FailJob", onExitCodes: { containerName: "sweep", operator: "In", values: [2] } }]);
+    expect(container.command[2]).toContain(`GRACE_S, PREFIXES, BATCH, REFUSED = ${sweep.graceMinutes * 60},`);
     const fromSecret = Object.fromEntries(container.env.filter((e: Obj) => e.valueFrom).map((e: Obj) => [e.name, e.valueFrom.secretKeyRef]));
     expect(fromSecret).toEqual({
       PGPASSWORD: { name: "postgres-synapse-owner", key: "password" },

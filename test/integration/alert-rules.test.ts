@@ -139,6 +139,8 @@ const SOURCES: Record<string, Source> = {
   container_cpu_usage_seconds_total: "cadvisor",
   container_memory_working_set_bytes: "cadvisor",
   kube_pod_container_resource_limits: "kube-state-metrics",
+  kube_cronjob_created: "kube-state-metrics",
+  kube_cronjob_status_last_successful_time: "kube-state-metrics",
 };
 
 const DOCUMENTED: Partial<Record<Source, DocumentedExporter>> = { cadvisor: CADVISOR, "kube-state-metrics": KUBE_STATE_METRICS };

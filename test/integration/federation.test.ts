@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseSettings, plan } from "../../sizing";
 import type { Plan } from "../../sizing/types";
 import { MEDIA_BUCKET } from "../../components/naming";
-import { renderRemoteMediaSweep } from "../../components/synapse/remote-media";
+import { renderRemoteMediaSweep, SWEEP_BATCH, SWEEP_REFUSED } from "../../components/synapse/remote-media";
 import { PYTHON, waitFor } from "./harness";
 import { bootFleet, clientCall, makeTestCa, reducedTier, registerUser, type Fleet, type TestCa } from "./synapse-fleet";
 
@@ -32,9 +32,10 @@ const PASSWORD = "correct horse battery staple";
 const ROUNDS = 3;
 /** A round trip (A → B, then B → A) on two shared cores under a parallel test: generous. */
 const ROUND_TRIP_BOUND_MS = 30_000;
-/** A made-up origin whose objects cross the sweep's listing pages and deletion batches (1,000 each). */
+/** A made-up origin whose objects cross the sweep's listing pages and deletion batches (SWEEP_BATCH each). */
 const SYNTHETIC_ORIGIN = "c.matrix.test";
-const SYNTHETIC = 1_200;
+/** Every fifth recorded: 2,000 unrecorded, two full deletion batches. */
+const SYNTHETIC = 2 * SWEEP_BATCH + SWEEP_BATCH / 2;
 
 interface Side {
   key: "A" | "B";
@@ -378,10 +379,10 @@ describe("Two deployments federate (a.matrix.test ⇄ b.matrix.test on loopback,
     const dir = `${A.serverName}/${fileId.slice(0, 2)}/${fileId.slice(2, 4)}/${fileId.slice(4)}`;
     return { content: `remote_content/${dir}`, thumbnails: `remote_thumbnail/${dir}/` };
   };
-  const sweep = (graceMinutes: number) => {
+  const sweep = (graceMinutes: number, serverName = B.serverName) => {
     const b = fleetOf(B);
     const script = renderRemoteMediaSweep({ ...sidePlan(B).synapse.remoteMediaSweep, graceMinutes });
-    const r = spawnSync(PYTHON, ["-c", script, b.database.uri, b.media.objectStore.bucket, b.media.objectStore.endpoint, b.media.objectStore.region], {
+    const r = spawnSync(PYTHON, ["-c", script, b.database.uri, b.media.objectStore.bucket, b.media.objectStore.endpoint, b.media.objectStore.region, serverName], {
       env: { PATH: process.env.PATH, HOME: work, ...b.media.env, PGPASSWORD: b.database.password },
       encoding: "utf8",
       timeout: 120_000,
@@ -443,13 +444,21 @@ describe("Two deployments federate (a.matrix.test ⇄ b.matrix.test on loopback,
     expect(young.lines.at(-1)!.log).toMatch(/^0 objects of media no longer recorded deleted/);
     expect(bucketKeys()).toEqual(before);
 
-    // Past it (grace 0 here), exactly the purged medium's objects go.
+    // Against another server's database (a name it has no user of), nothing goes.
+    const foreign = sweep(0, "other.matrix.test");
+    expect(foreign.status).toBe(SWEEP_REFUSED);
+    expect(foreign.lines.at(-1)).toMatchObject({ level: "ERROR", log: "refused: the database has no user of other.matrix.test: not this server's Synapse database" });
+    expect(bucketKeys()).toEqual(before);
+
+    // Past the grace (0 here), exactly the objects of media no longer recorded go: the purged medium's and the made-up unrecorded ones.
     const sweepStarted = performance.now();
     const run = sweep(0);
     console.log(`remote-media sweep: ${run.lines.at(-1)?.log} (${(performance.now() - sweepStarted).toFixed(0)} ms, Python start included)`);
     expect([run.status, run.stderr]).toEqual([0, ""]);
     expect(run.lines.every((l) => l.namespace === "remote-media-sweep")).toBe(true);
-    expect(run.lines.at(-1)!.log).toMatch(new RegExp(`^${unrecorded.length} objects of media no longer recorded deleted .*, 0 failed`));
+    // A request per full batch of one origin's content or thumbnails, and one for each rest.
+    const requests = Math.floor((SYNTHETIC - recordedSynthetic.length) / SWEEP_BATCH) + new Set(orphans.map((k) => k.split("/")[0])).size;
+    expect(run.lines.at(-1)!.log).toMatch(new RegExp(`^${unrecorded.length} objects of media no longer recorded deleted in ${requests} requests .*, 0 failed`));
     expect(bucketKeys()).toEqual(before.filter((k) => !unrecorded.includes(k)));
     expect(bucketKeys()).toContain(keptKeys.content);
     expect(bucketKeys()).toEqual(expect.arrayContaining(recordedSynthetic));
@@ -467,5 +476,23 @@ describe("Two deployments federate (a.matrix.test ⇄ b.matrix.test on loopback,
       ["media", 200],
       ["media", 200],
     ]);
+
+    // Keys the listing returns out of file-id order ('-' sorts before '/'): that origin is refused, nothing of it deleted.
+    const disordered = [`remote_content/d.matrix.test/ab/cd/x-y`, `remote_content/d.matrix.test/ab/cd/x/t`];
+    const file = join(work, "object");
+    writeFileSync(file, "x");
+    for (const key of disordered) fleetOf(B).minio.s3("put", MEDIA_BUCKET, key, file);
+    const refused = sweep(0);
+    expect(refused.status).toBe(SWEEP_REFUSED);
+    expect(refused.lines.find((l) => l.level === "ERROR")!.log).toMatch(/^remote_content\/d\.matrix\.test: remote_content\/d\.matrix\.test\/ab\/cd\/x\/t listed after a key of file id abcdx-y; nothing more deleted there$/);
+    expect(bucketKeys()).toEqual(expect.arrayContaining(disordered));
+
+    // A database that records no remote media while the bucket holds some is refused before anything goes.
+    const left = bucketKeys();
+    fleetOf(B).sql("DELETE FROM remote_media_cache");
+    const empty = sweep(0);
+    expect(empty.status).toBe(SWEEP_REFUSED);
+    expect(empty.lines.at(-1)!.log).toBe("refused: the database records no remote media while the bucket holds some: nothing is deleted against an empty table");
+    expect(bucketKeys()).toEqual(left);
   }, 300_000);
 });

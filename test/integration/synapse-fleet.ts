@@ -16,6 +16,7 @@ import { assignDuties } from "../../sizing/synapse";
 import type { Plan, WorkerPlan } from "../../sizing/types";
 import { LK_JWT, MEDIA_BUCKET, SERVICE_NAMES } from "../../components/naming";
 import { DEPLOYMENT_BUCKETS } from "../../components/objectstore/server";
+import { databaseUri } from "../../components/synapse/remote-media";
 import { freePortBlock, GaveUp, httpOk, PYTHON, Services, setupBuckets, startMinio, startPostgres, startRedis, waitFor, type Minio } from "./harness";
 
 export interface Fleet {
@@ -364,7 +365,7 @@ async function boot(services: Services, plan: Plan, copies: (worker: WorkerPlan)
     configDir,
     haproxyConfig: layout.haproxyConfig,
     minio,
-    database: { uri: `postgresql://synapse@127.0.0.1:${pg.port}/synapse`, password: values.databasePassword },
+    database: { uri: databaseUri({ host: "127.0.0.1", port: pg.port, name: "synapse", user: "synapse" }, "matrix-scale-test"), password: values.databasePassword },
     media: { objectStore, env: s3Env },
     httpPort: (name) => layout.placement.ports(layout.all.find((p) => p.name === name)!).http,
     metricsPort: (name) => layout.placement.ports(layout.all.find((p) => p.name === name)!).metrics,

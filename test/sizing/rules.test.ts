@@ -697,6 +697,7 @@ describe("monitoring", () => {
         callFailureCritical: 0.05,
         minioRunwayMonths: 2,
         replicationLagSeconds: 30,
+        remoteMediaSweepStaleSeconds: 51 * 3600,
       },
     });
     // The small processes at what their projects publish (requests): Grafana's installation page (1 core,

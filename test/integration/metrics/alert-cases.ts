@@ -180,6 +180,15 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
     counter(archiveFailures(OTHER_NS, "other-1"), 5, minutes),
   ];
 
+  // --- the remote-media sweep's last success (kube-state-metrics, seconds since the epoch), another CronJob ignored;
+  // promtool's clock starts at 0, so "stale by s at the evaluation" is a last success at evalMinute × 60 − s.
+  const cronjob = (name: string, ns = NS) => sel("kube_cronjob_status_last_successful_time", { namespace: ns, cronjob: name });
+  const sweepStale = (share: number) => (minutes: number, evalMinute: number) => [
+    gauge(cronjob("synapse-remote-media-sweep"), evalMinute * 60 - t.remoteMediaSweepStaleSeconds * share, minutes),
+    gauge(cronjob("other-job"), -10 * t.remoteMediaSweepStaleSeconds, minutes),
+    gauge(cronjob("synapse-remote-media-sweep", OTHER_NS), -10 * t.remoteMediaSweepStaleSeconds, minutes),
+  ];
+
   const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
   return {
     MatrixScaleUsersAbovePlanThreshold: {
@@ -261,6 +270,14 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
       labels: {},
       summaryMentions: ["archive WAL", "15 minutes"],
       threshold: "any failed WAL archive for 15 minutes (PostgreSQL's pg_stat_archiver)",
+    },
+    MatrixScaleRemoteMediaSweepStale: {
+      severity: "warning",
+      above: sweepStale(1 + EPS),
+      below: sweepStale(1 - EPS),
+      labels: {},
+      summaryMentions: [`${t.remoteMediaSweepStaleSeconds / 3600} hours`],
+      threshold: `no successful sweep for > ${t.remoteMediaSweepStaleSeconds / 3600} h (docs/synapse.md)`,
     },
     MatrixScaleDatabaseReplicationLag: {
       severity: "critical",
