@@ -118,10 +118,12 @@ def delete(doomed, counts):
     doomed.clear()
 
 def check_database(listed):
-    """This server's Synapse, recording remote media if the bucket holds any."""
+    """With remote objects to judge: this server's Synapse, recording remote media. (Nothing to judge, nothing to check: a new deployment has no user yet.)"""
+    if not listed:
+        return
     if not scalar("SELECT EXISTS (SELECT 1 FROM users WHERE right(name, %s) = %s)", len(server_name) + 1, f":{server_name}"):
         raise Refused(f"the database has no user of {server_name}: not this server's Synapse database")
-    if listed and not scalar("SELECT EXISTS (SELECT 1 FROM remote_media_cache)"):
+    if not scalar("SELECT EXISTS (SELECT 1 FROM remote_media_cache)"):
         raise Refused("the database records no remote media while the bucket holds some: nothing is deleted against an empty table")
 
 counts = {"recorded": 0, "young": 0, "foreign": 0, "deleted": 0, "failed": 0, "bytes": 0, "requests": 0}

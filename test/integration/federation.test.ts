@@ -379,8 +379,8 @@ describe("Two deployments federate (a.matrix.test ⇄ b.matrix.test on loopback,
     const dir = `${A.serverName}/${fileId.slice(0, 2)}/${fileId.slice(2, 4)}/${fileId.slice(4)}`;
     return { content: `remote_content/${dir}`, thumbnails: `remote_thumbnail/${dir}/` };
   };
-  const sweep = (graceMinutes: number, serverName = B.serverName) => {
-    const b = fleetOf(B);
+  const sweep = (graceMinutes: number, serverName = B.serverName, side: Side = B) => {
+    const b = fleetOf(side);
     const script = renderRemoteMediaSweep({ ...sidePlan(B).synapse.remoteMediaSweep, graceMinutes });
     const r = spawnSync(PYTHON, ["-c", script, b.database.uri, b.media.objectStore.bucket, b.media.objectStore.endpoint, b.media.objectStore.region, serverName], {
       env: { PATH: process.env.PATH, HOME: work, ...b.media.env, PGPASSWORD: b.database.password },
@@ -494,5 +494,9 @@ describe("Two deployments federate (a.matrix.test ⇄ b.matrix.test on loopback,
     expect(empty.status).toBe(SWEEP_REFUSED);
     expect(empty.lines.at(-1)!.log).toBe("refused: the database records no remote media while the bucket holds some: nothing is deleted against an empty table");
     expect(bucketKeys()).toEqual(left);
+
+    // A bucket without remote objects (A fetched nothing) has nothing to judge: no check refuses, even a name without users.
+    const nothing = sweep(0, "new.matrix.test", A);
+    expect([nothing.status, nothing.lines.at(-1)!.log]).toEqual([0, "0 objects of media no longer recorded deleted in 0 requests (0 MiB), 0 failed; kept 0 recorded, 0 younger than 0 min, 0 not in Synapse's layout"]);
   }, 300_000);
 });
