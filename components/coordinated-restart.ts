@@ -13,7 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources } from "../sizing/types";
 import { componentLabels } from "./naming";
-import { checksum, containerResources, RESTRICTED_CONTAINER } from "./workload";
+import { checksum, containerResources, RESTRICTED_CONTAINER, restrictedPod } from "./workload";
 
 /** The label a fleet's pod template carries: the hash of the rest of the template. */
 export const SPEC_LABEL = "matrix-scale/spec";
@@ -195,7 +195,7 @@ export function coordinatedRestart(args: CoordinatedRestartArgs, after: readonly
             restartPolicy: "Never",
             serviceAccountName: args.name,
             automountServiceAccountToken: true,
-            securityContext: { runAsUser: args.uid, runAsGroup: args.uid, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: restrictedPod(args.uid),
             containers: [{ name: "restart", image: args.image, command: ["sh", "-c", restartScript(args)], resources: containerResources(args.resources), securityContext: RESTRICTED_CONTAINER }],
           },
         },

@@ -34,6 +34,11 @@ export const RESTRICTED_CONTAINER = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
+/** A pod's security context: a non-root uid and its group, and with `volumes` the owner group of its volumes too. */
+export function restrictedPod(uid: number, volumes = false) {
+  return { runAsUser: uid, runAsGroup: uid, ...(volumes ? { fsGroup: uid } : {}), runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+}
+
 export const ZONE_KEY = "topology.kubernetes.io/zone";
 
 /**

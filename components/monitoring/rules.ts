@@ -5,7 +5,7 @@
  */
 import type { Plan } from "../../sizing/types";
 import { MONITORING_NAMESPACE } from "../naming";
-import { REMOTE_MEDIA_SWEEP_SELECTOR } from "../synapse/remote-media";
+import { REMOTE_MEDIA_SWEEP_NAME } from "../synapse/remote-media";
 
 export interface AlertRule {
   alert: string;
@@ -101,7 +101,7 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
           rule(
             "MatrixScaleRemoteMediaSweepStale",
             // kube-state-metrics' CronJob metrics; a CronJob that never succeeded counts from its creation.
-            `time() - max(kube_cronjob_status_last_successful_time{${ns},cronjob="${REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"]}"} or kube_cronjob_created{${ns},cronjob="${REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"]}"}) > ${t.remoteMediaSweepStaleSeconds}`,
+            `time() - max(kube_cronjob_status_last_successful_time{${ns},cronjob="${REMOTE_MEDIA_SWEEP_NAME}"} or kube_cronjob_created{${ns},cronjob="${REMOTE_MEDIA_SWEEP_NAME}"}) > ${t.remoteMediaSweepStaleSeconds}`,
             "30m",
             "warning",
             `The remote-media sweep has not succeeded for ${t.remoteMediaSweepStaleSeconds / 3600} hours`,

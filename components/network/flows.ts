@@ -10,7 +10,7 @@ import { INSTANCE_PORTS, INSTANCE_SELECTOR, OPERATOR_SELECTOR } from "../postgre
 import { REDIS_EXPORTER_PORT, REDIS_PORT, redisSelectors, SENTINEL_PORT } from "../redis/index";
 import { HAPROXY_PORTS, HAPROXY_SELECTOR } from "../synapse/haproxy";
 import { ROUTED_POD_SELECTOR, SYNAPSE_POD_SELECTOR, SYNAPSE_TOPOLOGY } from "../synapse/manifests";
-import { REMOTE_MEDIA_SWEEP_SELECTOR } from "../synapse/remote-media";
+import { REMOTE_MEDIA_SWEEP_NAME, REMOTE_MEDIA_SWEEP_SELECTOR } from "../synapse/remote-media";
 import { POD_PORTS } from "../synapse/topology";
 
 /** Pods the program runs, in one of its namespaces: the policies select them. */
@@ -99,7 +99,7 @@ export function networkFlows(ctx: FlowContext): Flow[] {
   const minioRestart = own("minio-restart", MINIO_RESTART_SELECTOR);
   const synapseRestart = own(SYNAPSE_TOPOLOGY.restart, { "app.kubernetes.io/component": SYNAPSE_TOPOLOGY.restart });
   const lkJwt = own("lk-jwt-service", LK_JWT.selector);
-  const remoteMediaSweep = own(REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"], REMOTE_MEDIA_SWEEP_SELECTOR);
+  const remoteMediaSweep = own(REMOTE_MEDIA_SWEEP_NAME, REMOTE_MEDIA_SWEEP_SELECTOR);
   const monitoring: ForeignPods = { kind: "namespace", namespace: MONITORING_NAMESPACE, selector: PROMETHEUS_SELECTOR };
   const operator: ForeignPods = { kind: "namespace", namespace: ctx.operatorNamespace, selector: OPERATOR_SELECTOR };
   const callHosts: Addresses = { kind: "cidrs", cidrs: ctx.callHostCidrs };

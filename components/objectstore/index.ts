@@ -14,7 +14,7 @@ import { componentLabels, SERVICE_NAMES, STORAGE_CLASSES } from "../naming";
 import { SECRET_NAMES } from "../secrets";
 import { coordinatedRestart, SKIP_AWAIT, SPEC_LABEL, specHash } from "../coordinated-restart";
 import { CURL_IMAGE } from "../versions";
-import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
+import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER, restrictedPod } from "../workload";
 import { kubernetesPoolEndpoint, MINIO_PORTS, MINIO_RESTART_NAME, MINIO_SELECTOR, MINIO_SETUP_SELECTOR, DEPLOYMENT_BUCKETS, minioServerArgs, setupScript, storageClassEnv } from "./server";
 
 export const HEADLESS_SERVICE = "minio-headless";
@@ -60,7 +60,7 @@ export class ObjectStore extends pulumi.ComponentResource {
           ...placement,
           // The pool's own nodes (see nodeGroups): a new pool never takes a restarting server's node.
           nodeSelector: { ...placement.nodeSelector, [MINIO_POOL_LABEL]: String(i) },
-          securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+          securityContext: restrictedPod(UID, true),
           containers: [
             {
               name: "minio",
@@ -146,7 +146,7 @@ export class ObjectStore extends pulumi.ComponentResource {
             metadata: { labels: componentLabels(MINIO_SETUP_SELECTOR["app.kubernetes.io/component"]) },
             spec: {
               restartPolicy: "OnFailure",
-              securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: restrictedPod(UID),
               containers: [
                 {
                   name: "mc",

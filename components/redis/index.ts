@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RedisPlan } from "../../sizing/types";
 import { componentLabels, ESSENTIAL_PRIORITY, STORAGE_CLASSES } from "../naming";
 import { HAPROXY_IMAGE, REDIS_EXPORTER_IMAGE, REDIS_IMAGE } from "../versions";
-import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
+import { containerResources, disruptionBudget, poolPlacement, RESTRICTED_CONTAINER, restrictedPod } from "../workload";
 import { redisStartScript, renderMasterProxyConfig, renderRedisConf, renderSentinelBase, sentinelStartScript } from "./config";
 
 export const REDIS_PORT = 6379;
@@ -129,7 +129,7 @@ export class Redis extends pulumi.ComponentResource {
               spec: {
                 ...poolPlacement(plan.pool, selector, true),
                 priorityClassName: ESSENTIAL_PRIORITY.name,
-                securityContext: { runAsUser: UID, runAsGroup: UID, fsGroup: UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: restrictedPod(UID, true),
                 containers: [
                   {
                     name: kind === "data" ? "redis" : "sentinel",

@@ -19,7 +19,7 @@ import { CONFIG_FILE, headlessService, routableService, horizontalAutoscaler, MO
 import { checksum, disruptionBudget } from "../workload";
 import { kubernetesServers, renderHaproxyConfig, routedTypes, rtcFoci, wellKnownClient } from "./routing";
 import { kubernetesPlacement, POD_PORTS, processes, type SynapseProcess } from "./topology";
-import { databaseUri, remoteMediaSweepCronJob, REMOTE_MEDIA_SWEEP_SELECTOR } from "./remote-media";
+import { databaseUri, remoteMediaSweepCronJob, REMOTE_MEDIA_SWEEP_NAME } from "./remote-media";
 
 export interface SynapseArgs {
   /** The PriorityClass of the named processes and HAProxy (Cluster.essentialPriority). */
@@ -86,7 +86,7 @@ export function renderFleetConfig(synapse: SynapsePlan, routing: Plan["routing"]
       jwtPathPrefix: LK_JWT.pathPrefix,
     },
   });
-  return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy), topology: specHash(topologyOf(sharedConfig)), objectStore: endpoints.objectStore! };
+  return { shared, perType, haproxy, haproxyChecksum: checksum(haproxy), topology: specHash(topologyOf(sharedConfig)), objectStore: endpoints.objectStore!, database: endpoints.database };
 }
 
 export class Synapse extends pulumi.ComponentResource {
@@ -206,14 +206,13 @@ export class Synapse extends pulumi.ComponentResource {
       child,
     );
 
-    const db = kubernetesEndpoints(args.serverName, ns).database;
     new k8s.batch.v1.CronJob(
-      REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"],
+      REMOTE_MEDIA_SWEEP_NAME,
       remoteMediaSweepCronJob({
         sweep: args.synapse.remoteMediaSweep,
         namespace: ns,
         image: args.image,
-        databaseUri: databaseUri(db, REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"]),
+        databaseUri: databaseUri(rendered.database, REMOTE_MEDIA_SWEEP_NAME),
         serverName: args.serverName,
         databaseSecret: SECRET_NAMES.postgresOwner,
         objectStore: rendered.objectStore,

@@ -10,7 +10,7 @@ import type { WorkerType } from "../../sizing/settings";
 import { WORKER_NAMES } from "../../sizing/synapse";
 import type { EdgePlan, Plan, SynapsePlan, WorkerPlan } from "../../sizing/types";
 import { componentLabels, ESSENTIAL_PRIORITY } from "../naming";
-import { containerResources, mebibytes, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
+import { containerResources, mebibytes, poolPlacement, RESTRICTED_CONTAINER, restrictedPod } from "../workload";
 import { SECRET_FILES } from "./config";
 import { renderScratchCleaner } from "./scratch";
 import { POD_PORTS, type SynapseProcess } from "./topology";
@@ -113,7 +113,7 @@ export function podTemplate(inputs: PodInputs): k8s.types.input.core.v1.PodTempl
     metadata: { labels, annotations: { [CHECKSUM_ANNOTATION]: inputs.checksum, "prometheus.io/port": String(POD_PORTS.metrics) } },
     spec: {
       ...poolPlacement(worker.pool, selectorLabels(worker.type), false),
-      securityContext: { runAsUser: SYNAPSE_UID, runAsGroup: SYNAPSE_UID, fsGroup: SYNAPSE_UID, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: restrictedPod(SYNAPSE_UID, true),
       terminationGracePeriodSeconds: inputs.drain.terminationGraceSeconds,
       ...(worker.autoscaled ? {} : { priorityClassName: ESSENTIAL_PRIORITY.name }),
       // The gate's token is projected into the gate alone.

@@ -16,7 +16,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { SynapsePlan } from "../../sizing/types";
 import { componentLabels } from "../naming";
-import { containerResources, poolPlacement, RESTRICTED_CONTAINER } from "../workload";
+import { containerResources, poolPlacement, RESTRICTED_CONTAINER, restrictedPod } from "../workload";
 import { mediaStoreEnv, PYTHON_ENV } from "./manifests";
 import { pythonPrelude } from "./scratch";
 import { DATABASE_KEEPALIVES, type SynapseEndpoints } from "./config";
@@ -163,7 +163,8 @@ export function databaseUri(db: SynapseEndpoints["database"], applicationName: s
   return `postgresql://${db.user}@${db.host}:${db.port}/${db.name}?${options}`;
 }
 
-export const REMOTE_MEDIA_SWEEP_SELECTOR = { "app.kubernetes.io/component": "synapse-remote-media-sweep" } as const;
+export const REMOTE_MEDIA_SWEEP_NAME = "synapse-remote-media-sweep";
+export const REMOTE_MEDIA_SWEEP_SELECTOR = { "app.kubernetes.io/component": REMOTE_MEDIA_SWEEP_NAME } as const;
 
 export interface RemoteMediaSweepInputs {
   sweep: RemoteMediaSweep;
@@ -182,9 +183,9 @@ export interface RemoteMediaSweepInputs {
 /** The daily Job, in the Synapse image, as the media workers' user on the bucket and Synapse's role on the database. */
 export function remoteMediaSweepCronJob(inputs: RemoteMediaSweepInputs): k8s.types.input.batch.v1.CronJob {
   const { sweep, objectStore } = inputs;
-  const labels = componentLabels(REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"]);
+  const labels = componentLabels(REMOTE_MEDIA_SWEEP_NAME);
   return {
-    metadata: { name: REMOTE_MEDIA_SWEEP_SELECTOR["app.kubernetes.io/component"], namespace: inputs.namespace, labels },
+    metadata: { name: REMOTE_MEDIA_SWEEP_NAME, namespace: inputs.namespace, labels },
     spec: {
       schedule: sweep.schedule,
       timeZone: "Etc/UTC",
@@ -205,7 +206,7 @@ export function remoteMediaSweepCronJob(inputs: RemoteMediaSweepInputs): k8s.typ
             spec: {
               ...poolPlacement("application", REMOTE_MEDIA_SWEEP_SELECTOR, false),
               restartPolicy: "Never",
-              securityContext: { runAsUser: inputs.uid, runAsGroup: inputs.uid, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: restrictedPod(inputs.uid),
               automountServiceAccountToken: false,
               containers: [
                 {
