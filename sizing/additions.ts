@@ -149,8 +149,13 @@ export const ROOT_DISK = { baseGB: 40, evictionShare: 0.1, stepGB: 10 } as const
  * (recent media are the most requested), or, above the window plus two cleaner periods of peak
  * traffic, oldest first down to the window. The window is `keepMinutes` of peak media traffic per
  * worker (`peakFactor` times the year's average growth, `remoteFactor` times for remote media and
- * thumbnails; assumptions), and the store adds the uploads in flight (completed copies on their way
- * to the object store are never removed).
+ * thumbnails; assumptions). Above that threshold the store holds, besides, the uploads in flight
+ * (copies on their way to the object store are never removed) and what completes before the
+ * cleaner's next round: a burst faster than the plan's peak is bounded by HAProxy's slots, not by
+ * the plan's rate, so the store counts one more full set of uploads in flight, and a round that
+ * trimmed is followed by the next after `cleanerTrimEverySeconds` instead of `cleanerEverySeconds`.
+ * That holds while one set of uploads of the tier's limit takes a media worker longer to store than
+ * a round (at 100 CCU, 8 × 50 MB in 1 s: a single Synapse process stores far less).
  */
 export const SYNAPSE_SCRATCH = {
   tmpBaseGiB: 0.5,
@@ -161,6 +166,7 @@ export const SYNAPSE_SCRATCH = {
   peakFactor: 3,
   remoteFactor: 2,
   cleanerEverySeconds: 10,
+  cleanerTrimEverySeconds: 1,
   cleaner: { vcpu: 0.1, memoryGiB: 0.25 },
 } as const;
 

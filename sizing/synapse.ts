@@ -299,10 +299,11 @@ export function scratchPlan(ccu: number, maxUploadMB: number, mediaWorkers: numb
     tmpGiB: s.tmpBaseGiB,
     uploadsInFlight,
     mediaTmpGiB: Math.ceil(s.tmpBaseGiB + inFlightMiB / 1024),
-    mediaGiB: Math.ceil((keptMiB + marginMiB + inFlightMiB) / 1024),
+    mediaGiB: Math.ceil((keptMiB + marginMiB + 2 * inFlightMiB) / 1024),
     cleanup: {
       keepMinutes: s.keepMinutes,
       everySeconds: s.cleanerEverySeconds,
+      trimEverySeconds: s.cleanerTrimEverySeconds,
       trimAboveMiB: keptMiB + marginMiB,
       trimToMiB: keptMiB,
       resources: guaranteed(s.cleaner),

@@ -114,18 +114,18 @@ export interface SynapsePlan {
   federationSenderInstances: string[];
   pusherInstances: string[];
   federation: boolean;
-  /** emptyDir limits of a pod: /tmp, and on media workers the provider's local copies (GiB). */
   /**
    * Pod scratch (emptyDir limits): /tmp of every process, /tmp and the local media store of media
    * workers, how many uploads HAProxy lets reach one media worker at once, and the media workers'
-   * cleaner (copies kept `keepMinutes`; above `trimAboveMiB` the oldest removed down to `trimToMiB`).
+   * cleaner (copies kept `keepMinutes`; above `trimAboveMiB` the oldest removed down to `trimToMiB`,
+   * rounds every `everySeconds`, every `trimEverySeconds` after one that trimmed).
    */
   scratch: {
     tmpGiB: number;
     mediaTmpGiB: number;
     mediaGiB: number;
     uploadsInFlight: number;
-    cleanup: { keepMinutes: number; everySeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
+    cleanup: { keepMinutes: number; everySeconds: number; trimEverySeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
   };
   config: SynapseConfigPlan;
   /** The daily Job that deletes other servers' media from the object store once Synapse has dropped their rows (REMOTE_MEDIA_SWEEP). */

@@ -95,7 +95,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     // Other servers' media is forgotten after the seed's days (10.4).
     expect(sharedConfig(run).media_retention).toEqual({ remote_media_lifetime: `${MEDIA_RETENTION_10_4.remoteMediaLifetimeDays}d` });
     expect(cleaner.command.slice(3)).toEqual(["/data/media", provider.bucket, provider.endpoint_url, provider.region_name]);
-    expect(cleaner.command[2]).toContain(`KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${sc.cleanup.keepMinutes * 60}, ${sc.cleanup.everySeconds}, ${sc.cleanup.trimAboveMiB} * MIB, ${sc.cleanup.trimToMiB} * MIB,`);
+    expect(cleaner.command[2]).toContain(`KEEP_S, EVERY_S, TRIM_EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${sc.cleanup.keepMinutes * 60}, ${sc.cleanup.everySeconds}, ${sc.cleanup.trimEverySeconds}, ${sc.cleanup.trimAboveMiB} * MIB, ${sc.cleanup.trimToMiB} * MIB,`);
     const synapse = media.containers.find((c: Obj) => c.name === "synapse");
     expect(cleaner.env.filter((e: Obj) => e.name.startsWith("AWS_"))).toEqual(synapse.env.filter((e: Obj) => e.name.startsWith("AWS_")));
     expect(cleaner.resources).toEqual({ requests: { cpu: `${sc.cleanup.resources.requests.vcpu * 1000}m`, memory: `${sc.cleanup.resources.requests.memoryGiB * 1024}Mi` }, limits: { cpu: `${sc.cleanup.resources.limits.vcpu * 1000}m`, memory: `${sc.cleanup.resources.limits.memoryGiB * 1024}Mi` } });
@@ -104,7 +104,8 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect([volume(media, "tmp"), volume(media, "media")]).toEqual([`${sc.mediaTmpGiB * 1024}Mi`, `${sc.mediaGiB * 1024}Mi`]);
     // Uploads in flight fit: each spools into /tmp and lands in the store, up to the plan's upload limit.
     expect(sc.mediaTmpGiB * 1024).toBeGreaterThanOrEqual(sc.uploadsInFlight * p.synapse.config.maxUploadMB);
-    expect(sc.mediaGiB * 1024 - sc.cleanup.trimAboveMiB).toBeGreaterThanOrEqual(sc.uploadsInFlight * p.synapse.config.maxUploadMB);
+    // Above the threshold: the uploads in flight, and one more set completed before the cleaner's next round.
+    expect(sc.mediaGiB * 1024 - sc.cleanup.trimAboveMiB).toBeGreaterThanOrEqual(2 * sc.uploadsInFlight * p.synapse.config.maxUploadMB);
     const generic = podTemplate(run, "synapse-generic-worker").spec;
     expect(generic.containers.map((c: Obj) => c.name)).toEqual(["synapse"]);
     expect(volume(generic, "tmp")).toBe(`${sc.tmpGiB * 1024}Mi`);

@@ -251,10 +251,10 @@ describe("deviation: the application pool is packed, the seed's count is a refer
     }
   });
 
-  it("root disks hold images and scratch, not the seed's data-disk sizes (20k: 180 GB, not 2 TB, on application nodes)", () => {
+  it("root disks hold images and scratch, not the seed's data-disk sizes (20k: 210 GB, not 2 TB, on application nodes)", () => {
     const p = planForTier("20k");
     expect(SERVER_TABLES["20k"]!.find(([name]) => name === "Application Nodes")![4]).toBe("2TB SSD");
-    expect(row(p, "application").rootDiskGB).toBe(180);
+    expect(row(p, "application").rootDiskGB).toBe(210);
     for (const role of ["database", "storage", "calls", "monitoring"]) expect(row(p, role).rootDiskGB, role).toBe(50);
   });
 });
