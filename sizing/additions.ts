@@ -415,4 +415,11 @@ export const MONITORING = {
    * drained at its hour) is tolerated; the alert waits that many days plus the run's deadline.
    */
   remoteMediaSweepMissedRuns: 2,
+  /**
+   * How long a pod may be held on a node that is not ready (being deleted, never confirmed: no
+   * kubelet answers) before the operator is paged to taint the node out of service
+   * (docs/hardware.md). The node controller evicts after five minutes NotReady; five more mean the
+   * node has been gone over ten minutes, longer than a kubelet restart or a node upgrade takes.
+   */
+  podHeldOnLostNodeSeconds: 300,
 } as const;

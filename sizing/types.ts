@@ -339,5 +339,7 @@ export interface MonitoringPlan {
     replicationLagSeconds: number;
     /** Seconds since the remote-media sweep last succeeded above which it is stale. */
     remoteMediaSweepStaleSeconds: number;
+    /** Seconds a pod may be held on a node that is not ready before the out-of-service taint is asked for. */
+    podHeldOnLostNodeSeconds: number;
   };
 }

@@ -7,32 +7,21 @@
  * the plan says, and each pool loses its busiest node (drained through the eviction API) without
  * losing a service.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runProgram } from "../../bin/mock-runtime";
 import { N_MINUS_1_BY_RESCHEDULING } from "../../sizing/pools";
-import { erasureSetDrives } from "../../sizing/objectstore";
-import { nodeGroups, POOL_LABEL } from "../../sizing/inventory";
-import { parseSettings, plan as planOf, type Plan } from "../../sizing";
+import { POOL_LABEL } from "../../sizing/inventory";
+import type { Plan } from "../../sizing";
+import type { Settings } from "../../sizing/settings";
 import type { InventoryRole } from "../../sizing/types";
-import { SERVER_TABLES, TIER_USERS, TIERS, WORKERS_9_1 } from "../fixtures/seed";
-import { onTarget, SERVER_NAME } from "../helpers";
+import { SERVER_TABLES, TIERS, WORKERS_9_1 } from "../fixtures/seed";
 import {
   active,
-  addNodes,
-  applyManifests,
   drainBusiest,
   loseZone,
   expectedPods,
   HOST_LABEL,
-  nodesFor,
   ownerOf,
   poolReport,
-  startDaemonSets,
-  startZonalProvisioner,
-  testZones,
-  waitForPlacement,
   ZONE_LABEL,
   type ApplyResult,
   type DrainResult,
@@ -40,8 +29,9 @@ import {
   type PoolReport,
   type ZoneLoss,
 } from "./kube/cluster";
-import { ControlPlane, type KubeObject } from "./kube/control-plane";
-import { chartStandIns, manifests, operatorStandIns, type Manifest } from "./kube/manifests";
+import type { ControlPlane, KubeObject } from "./kube/control-plane";
+import type { Manifest } from "./kube/manifests";
+import { bootTier, servicesKept, SURVIVES, type BootedTier } from "./kube/tier";
 
 const summary: string[] = [];
 
@@ -57,12 +47,11 @@ afterAll(() => {
 });
 
 describe.each(TIERS)("tier %s on a real control plane", (tier) => {
-  const raw = { ccu: TIER_USERS[tier]!, serverName: SERVER_NAME, ...onTarget("aws") };
-  const settings = parseSettings(raw);
-  const zones = testZones(settings.aws.region);
+  let settings: Settings;
   let plan: Plan;
+  let zones: string[];
   let cp: ControlPlane;
-  let provisioner: ReturnType<typeof startZonalProvisioner>;
+  let provisioner: BootedTier["provisioner"];
   let declared: Manifest[];
   let applied: ApplyResult;
   let pods: Pod[];
@@ -73,17 +62,7 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
 
   beforeAll(async () => {
     started = Date.now();
-    plan = planOf(settings);
-    const run = await runProgram(raw);
-    const list = manifests(run.resources);
-    declared = [...list, ...operatorStandIns(list), ...chartStandIns(run.resources)];
-    cp = await ControlPlane.start(`kube-${tier}`);
-    provisioner = startZonalProvisioner(cp);
-    await addNodes(cp, nodesFor(nodeGroups(plan), zones));
-    await startDaemonSets(cp);
-    applied = await applyManifests(cp, declared);
-    pods = await waitForPlacement(cp, expectedPods(declared), 240_000);
-    nodes = cp.list("nodes");
+    ({ settings, plan, zones, cp, provisioner, declared, applied, pods, nodes } = await bootTier(tier, `kube-${tier}`));
   }, 420_000);
 
   afterAll(async () => {
@@ -215,42 +194,12 @@ describe.each(TIERS)("tier %s on a real control plane", (tier) => {
   it("a zone goes (every node of it deleted): each service keeps serving exactly where docs/hardware.md says it survives a zone", async () => {
     zoneLoss = await loseZone(cp, zones[0]!);
     const claims = SURVIVES[tier]!;
-    const ns = settings.kubernetes.namespace;
-    const w = (name: string) => zoneLoss!.workloads.get(name) ?? { ready: 0, replicas: 0, kind: "none" };
-    const lostOf = (name: string) => w(name).replicas - w(name).ready;
-    const pgReady = w(`${ns}/postgres-instances`).ready;
-    const redisKeeps = (name: string) => w(`${ns}/redis-${name}`).ready >= 1 && w(`${ns}/redis-${name}-sentinel`).ready >= plan.redis[name as "synapse" | "livekit"].quorum;
-    const synapseOwners = [...zoneLoss.workloads.keys()].filter((o) => o.startsWith(`${ns}/synapse-`));
-    const observed: Record<string, boolean> = {
-      // A commit needs the primary and its synchronous standbys (dataDurability: required).
-      PostgreSQL: pgReady >= 1 + plan.postgres.synchronousStandbys,
-      // Every erasure set of every pool loses at most `parity` drives (MinIO's read and write quorum). A set
-      // spreads evenly over the pool's servers; its size is MinIO's own (format.json, test/integration/minio.test.ts).
-      MinIO: plan.minio.pools.every((pool, i) => lostOf(`${ns}/minio-pool-${i}`) * (erasureSetDrives(pool) / pool.servers) <= plan.minio.parity),
-      "Redis (Synapse)": redisKeeps("synapse"),
-      "Redis (LiveKit)": redisKeeps("livekit"),
-      LiveKit: w(`${ns}-calls/livekit`).ready >= 1,
-      coturn: w(`${ns}-calls/coturn`).ready >= 1,
-      // Every named process (each owns a stream or a duty) and at least one of each autoscaled type.
-      Synapse: synapseOwners.every((o) => (w(o).kind === "StatefulSet" ? lostOf(o) === 0 : w(o).ready >= 1)),
-    };
+    const observed = servicesKept(plan, settings.kubernetes.namespace, zoneLoss.workloads);
     expect(Object.keys(observed).sort()).toEqual(Object.keys(claims).sort());
     for (const [service, keeps] of Object.entries(observed)) expect(keeps, `${tier} ${service} after losing ${zoneLoss.zone} (${zoneLoss.nodes} nodes); waiting: ${zoneLoss.waiting.join("; ") || "none"}`).toBe(claims[service]!.includes("zone"));
   }, 600_000);
 });
 
-/** docs/hardware.md "What each service survives": per service and tier, "node", "node, zone" or "none". */
-const SURVIVES: Record<string, Record<string, string>> = (() => {
-  const doc = readFileSync(join(__dirname, "..", "..", "docs", "hardware.md"), "utf8");
-  const lines = doc.slice(doc.indexOf("## What each service survives")).split("\n");
-  const start = lines.findIndex((l) => l.startsWith("| service |"));
-  const table = lines.slice(start + 2, lines.findIndex((l, i) => i > start && !l.startsWith("|")));
-  const rows = table.map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
-  const header = ["100", "1k", "5k", "10k", "20k"];
-  // Monitoring is one server (the seed's): the table says it survives nothing, and the drain shows its pods waiting.
-  for (const r of rows.filter((x) => x[0] === "monitoring")) if (r.slice(1).some((c) => c !== "none")) throw new Error("docs/hardware.md: monitoring survives nothing");
-  return Object.fromEntries(header.map((tier, i) => [tier, Object.fromEntries(rows.filter((r) => r[0] !== "monitoring").map((r) => [r[0]!, r[i + 1]!]))]));
-})();
 /** Why the scheduler rules out nodes when a pod's own node is cordoned (kube-scheduler's filter messages). */
 const WAITING_FOR_ITS_NODE = /^(were unschedulable|didn't match Pod's node affinity\/selector|had untolerated taint.*|had volume node affinity conflict|didn't match PersistentVolume's node affinity|didn't match pod anti-affinity rules|didn't satisfy existing pods anti-affinity rules|didn't match pod topology spread constraints|Insufficient (cpu|memory)|didn't have free ports for the requested pod ports)$/;
 

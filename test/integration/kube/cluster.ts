@@ -459,16 +459,89 @@ export interface ZoneLoss {
  */
 export async function loseZone(cp: ControlPlane, zone: string): Promise<ZoneLoss> {
   const started = Date.now();
-  const lost = cp.list("nodes").filter((n) => n.metadata.labels?.[ZONE_LABEL] === zone).map((n) => n.metadata.name);
+  const lost = nodesOfZone(cp, zone);
   const expected = active(cp.list<Pod>("pods")).length;
   cp.must(["delete", "node", ...lost, "--wait=false"]);
   const settled = await settle(cp, `the pods of zone ${zone}`, expected, new Set(lost), 300_000);
-  const workloads = new Map<string, { ready: number; replicas: number; kind: string }>();
-  for (const p of settled) {
+  return { zone, nodes: lost.length, workloads: workloadsOf(settled), waiting: waitingFor(cp, settled), seconds: Math.round((Date.now() - started) / 1000) };
+}
+
+function nodesOfZone(cp: ControlPlane, zone: string): string[] {
+  return cp.list("nodes").filter((n) => n.metadata.labels?.[ZONE_LABEL] === zone).map((n) => n.metadata.name);
+}
+
+/** Per workload: its pods ready, how many it runs (`held`: pods it still counts as its own, never ready), and its kind. */
+function workloadsOf(pods: readonly Pod[], held: readonly Pod[] = []): ZoneLoss["workloads"] {
+  const workloads: ZoneLoss["workloads"] = new Map();
+  for (const p of [...pods, ...held]) {
     const w = workloads.get(ownerOf(p)) ?? { ready: 0, replicas: 0, kind: p.metadata.ownerReferences?.[0]?.kind ?? "Pod" };
-    workloads.set(ownerOf(p), { ...w, ready: w.ready + (isReady(p) ? 1 : 0), replicas: w.replicas + 1 });
+    workloads.set(ownerOf(p), { ...w, ready: w.ready + (held.includes(p) ? 0 : isReady(p) ? 1 : 0), replicas: w.replicas + 1 });
   }
-  return { zone, nodes: lost.length, workloads, waiting: waitingFor(cp, settled), seconds: Math.round((Date.now() - started) / 1000) };
+  return workloads;
+}
+
+/** The node taint an operator applies to a node known to be down (Kubernetes' non-graceful node shutdown). */
+export const OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute";
+
+export interface ZoneOutage {
+  zone: string;
+  nodes: number;
+  /** Before anyone acts: the nodes NotReady and tainted unreachable, their pods evicted. */
+  unanswered: ZoneLoss;
+  /** The StatefulSet pods still held on the lost nodes then (being deleted, never confirmed, so never replaced). */
+  held: string[];
+  /** After the operator taints the lost nodes out of service (docs/hardware.md). */
+  outOfService: ZoneLoss;
+}
+
+/**
+ * A zone stops answering, as in a real outage: its nodes stay, but nothing renews their leases or
+ * answers for their pods. The node controller marks them NotReady and taints them unreachable; once
+ * the pods' toleration runs out it evicts them, their controllers replace the Deployments' pods and
+ * the scheduler places them, while a StatefulSet waits for its pod's deletion to be confirmed, which
+ * never comes. Then the operator's step: the out-of-service taint, after which the pod garbage
+ * collector removes those pods and the StatefulSets replace them. Needs a control plane started with
+ * `lostNodes`.
+ */
+export async function zoneStopsAnswering(cp: ControlPlane, zone: string): Promise<ZoneOutage> {
+  let started = Date.now();
+  const lost = nodesOfZone(cp, zone);
+  const gone = new Set(lost);
+  const expected = active(cp.list<Pod>("pods")).length;
+  await cp.manageOnly(`${ZONE_LABEL} notin (${zone})`);
+  // Every pod on the lost nodes evicted (being deleted), the nodes unreachable: the controller's doing, not the test's.
+  const heldPods = await waitFor(`zone ${zone}'s nodes unreachable and their pods evicted`, async () => {
+    const nodes = cp.list("nodes").filter((n) => gone.has(n.metadata.name));
+    const unreachable = nodes.every((n) => readyStatus(n) === "Unknown" && taintKeys(n).includes("node.kubernetes.io/unreachable"));
+    const there = podsOn(cp, gone);
+    return unreachable && there.every((p) => !!p.metadata.deletionTimestamp) ? there.filter((p) => p.metadata.ownerReferences?.[0]?.kind === "StatefulSet") : undefined;
+  }, 300_000, 2000);
+  const settledUnanswered = await settle(cp, `the Deployments' pods of zone ${zone}`, expected - heldPods.length, gone, 300_000);
+  // Still held: the same pods, on the same nodes, never replaced.
+  const stillHeld = cp.list<Pod>("pods").filter((p) => heldPods.some((h) => h.metadata.uid === p.metadata.uid));
+  const unanswered: ZoneLoss = { zone, nodes: lost.length, workloads: workloadsOf(settledUnanswered, stillHeld), waiting: waitingFor(cp, settledUnanswered), seconds: Math.round((Date.now() - started) / 1000) };
+  const held = stillHeld.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
+
+  started = Date.now();
+  cp.must(["taint", "node", ...lost, OUT_OF_SERVICE_TAINT]);
+  const settledOutOfService = await settle(cp, `the StatefulSets' pods of zone ${zone}`, expected, gone, 300_000);
+  // The pod garbage collector (every 20 s) removes every pod the lost nodes held.
+  await waitFor(`no pod left on zone ${zone}'s nodes`, async () => (podsOn(cp, gone).length === 0 ? true : undefined), 60_000, 2000);
+  const outOfService: ZoneLoss = { zone, nodes: lost.length, workloads: workloadsOf(settledOutOfService), waiting: waitingFor(cp, settledOutOfService), seconds: Math.round((Date.now() - started) / 1000) };
+  return { zone, nodes: lost.length, unanswered, held, outOfService };
+}
+
+/** The program's pods bound to `nodes`, finished ones aside. */
+function podsOn(cp: ControlPlane, nodes: ReadonlySet<string>): Pod[] {
+  return cp.list<Pod>("pods").filter((p) => !!p.spec.nodeName && nodes.has(p.spec.nodeName) && !isDaemonPod(p) && p.status.phase !== "Succeeded" && p.status.phase !== "Failed");
+}
+
+function readyStatus(node: KubeObject): string | undefined {
+  return (node as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.find((c) => c.type === "Ready")?.status;
+}
+
+function taintKeys(node: KubeObject): string[] {
+  return ((node as { spec?: { taints?: { key: string }[] } }).spec?.taints ?? []).map((t) => t.key);
 }
 
 /**

@@ -77,6 +77,10 @@ export interface KubectlResult {
   stderr: string;
 }
 
+export interface LostNodes {
+  evictAfterSeconds: number;
+}
+
 export class ControlPlane {
   readonly services: Services;
   readonly kubeconfig: string;
@@ -84,7 +88,13 @@ export class ControlPlane {
   readonly pki: string;
   private readonly ports: { etcdClient: number; etcdPeer: number; apiserver: number; controllerManager: number; scheduler: number };
 
-  private constructor(services: Services, kubeconfigPath: string, ports: ControlPlane["ports"], private readonly kwokStages: string) {
+  private constructor(
+    services: Services,
+    kubeconfigPath: string,
+    ports: ControlPlane["ports"],
+    private readonly kwokStages: string,
+    private readonly lostNodes: LostNodes | undefined,
+  ) {
     this.services = services;
     this.kubeconfig = kubeconfigPath;
     this.pki = join(services.dir, "pki");
@@ -93,9 +103,13 @@ export class ControlPlane {
 
   /**
    * Starts every component and waits until the API server is healthy and nodes can be managed.
-   * `kwokStages` replaces KWOK's stages file (how fake pods progress).
+   * `kwokStages` replaces KWOK's stages file (how fake pods progress). `lostNodes`: for a test that
+   * stops nodes' heartbeats (`manageOnly`), the node controller runs with Kubernetes' own grace
+   * period (a node whose lease is not renewed for it turns NotReady; with few nodes KWOK renews every
+   * lease in time), and pods that set no toleration of their own leave an unreachable or not-ready
+   * node after `evictAfterSeconds` instead of Kubernetes' 300 (time compressed, nothing else changed).
    */
-  static async start(prefix: string, options: { kwokStages?: string } = {}): Promise<ControlPlane> {
+  static async start(prefix: string, options: { kwokStages?: string; lostNodes?: LostNodes } = {}): Promise<ControlPlane> {
     const services = new Services(prefix);
     const pki = join(services.dir, "pki");
     mkdirSync(pki);
@@ -103,7 +117,7 @@ export class ControlPlane {
     const base = await freePortBlock(5);
     const ports = { etcdClient: base, etcdPeer: base + 1, apiserver: base + 2, controllerManager: base + 3, scheduler: base + 4 };
     const server = `https://127.0.0.1:${ports.apiserver}`;
-    const plane = new ControlPlane(services, kubeconfig(pki, server), ports, options.kwokStages ?? KWOK_STAGES);
+    const plane = new ControlPlane(services, kubeconfig(pki, server), ports, options.kwokStages ?? KWOK_STAGES, options.lostNodes);
     try {
       await plane.boot(pki);
     } catch (error) {
@@ -166,6 +180,7 @@ export class ControlPlane {
       "--requestheader-extra-headers-prefix=X-Remote-Extra-",
       // The `kubernetes` Service's endpoint would be 127.0.0.1, which Endpoints refuse; nothing here needs it.
       "--endpoint-reconciler-type=none",
+      ...(this.lostNodes ? [`--default-not-ready-toleration-seconds=${this.lostNodes.evictAfterSeconds}`, `--default-unreachable-toleration-seconds=${this.lostNodes.evictAfterSeconds}`] : []),
       "--profiling=false",
       "--v=1",
     ]);
@@ -186,21 +201,14 @@ export class ControlPlane {
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       "--use-service-account-credentials=false",
       // KWOK renews 50 node leases from one process: on a loaded 2-core machine a renewal can be
-      // late, and the default 50 s grace would mark the node NotReady and its pods unready. No test
-      // relies on detecting a failed node (drains cordon), so allow a late lease.
-      "--node-monitor-grace-period=5m",
+      // late, and the default 50 s grace would mark the node NotReady and its pods unready. Tests
+      // that drain or delete nodes do not rely on detecting a failed node, so allow a late lease.
+      ...(this.lostNodes ? [] : ["--node-monitor-grace-period=5m"]),
       "--profiling=false",
       "--v=1",
     ]);
     this.component("kube-scheduler", [kubeconfigArg, "--bind-address=127.0.0.1", `--secure-port=${scheduler}`, "--leader-elect=false", "--profiling=false", "--v=1"]);
-    this.services.start("kwok", KWOK_BIN, [
-      kubeconfigArg,
-      `--config=${this.kwokStages}`,
-      "--manage-all-nodes=true",
-      "--node-lease-duration-seconds=40",
-      "--cidr=10.244.0.0/16",
-      "--node-ip=127.0.0.1",
-    ]);
+    this.startKwok(["--manage-all-nodes=true"]);
     for (const [name, port] of [["kube-controller-manager", controllerManager], ["kube-scheduler", scheduler]] as const) {
       await waitFor(`${name} to be healthy`, async () => {
         this.alive(name);
@@ -212,6 +220,30 @@ export class ControlPlane {
       this.alive("kube-controller-manager");
       return this.kubectl(["get", "serviceaccount", "default", "-n", "default"]).status === 0 ? true : undefined;
     }, 60_000, 500);
+    this.alive("kwok");
+  }
+
+  /** KWOK: the kubelet of every node it manages (`which`: its manage-nodes flag). */
+  private startKwok(which: string[]): void {
+    this.services.start("kwok", KWOK_BIN, [
+      `--kubeconfig=${this.kubeconfig}`,
+      `--config=${this.kwokStages}`,
+      ...which,
+      "--node-lease-duration-seconds=40",
+      "--cidr=10.244.0.0/16",
+      "--node-ip=127.0.0.1",
+    ]);
+  }
+
+  /**
+   * From now on KWOK is the kubelet of the nodes `labelSelector` matches only: the others stop
+   * renewing their leases and answering for their pods, as nodes do whose zone has gone.
+   */
+  async manageOnly(labelSelector: string): Promise<void> {
+    await this.services.stop("kwok");
+    this.startKwok([`--manage-nodes-with-label-selector=${labelSelector}`]);
+    // A wrong selector or flag ends KWOK at once.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     this.alive("kwok");
   }
 
