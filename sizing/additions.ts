@@ -152,10 +152,12 @@ export const ROOT_DISK = { baseGB: 40, evictionShare: 0.1, stepGB: 10 } as const
  * thumbnails; assumptions). Above that threshold the store holds, besides, the uploads in flight
  * (copies on their way to the object store are never removed) and what completes before the
  * cleaner's next round: a burst faster than the plan's peak is bounded by HAProxy's slots, not by
- * the plan's rate, so the store counts one more full set of uploads in flight, and a round that
- * trimmed is followed by the next after `cleanerTrimEverySeconds` instead of `cleanerEverySeconds`.
- * That holds while one set of uploads of the tier's limit takes a media worker longer to store than
- * a round (at 100 CCU, 8 × 50 MB in 1 s: a single Synapse process stores far less).
+ * the plan's rate, so the store counts one more full set of uploads in flight, and the cleaner's
+ * rounds start often enough that the fastest a media worker stores (`mediaWorkerStoreMiBPerSecond`,
+ * twice the 110–127 MiB/s the media-scratch test measures over loopback on 2 cores; an assumption
+ * the test checks) fills at most `cleanerPeriodShareOfSet` of a set between two starts, leaving the
+ * rest for the round's own walk of the store: every 1 / 1 / 5 / 7 / 10 s, at most
+ * `cleanerEverySecondsAtMost` (a round walks the whole store).
  */
 export const SYNAPSE_SCRATCH = {
   tmpBaseGiB: 0.5,
@@ -165,8 +167,9 @@ export const SYNAPSE_SCRATCH = {
   keepMinutes: 60,
   peakFactor: 3,
   remoteFactor: 2,
-  cleanerEverySeconds: 10,
-  cleanerTrimEverySeconds: 1,
+  cleanerEverySecondsAtMost: 10,
+  mediaWorkerStoreMiBPerSecond: 256,
+  cleanerPeriodShareOfSet: 0.5,
   cleaner: { vcpu: 0.1, memoryGiB: 0.25 },
 } as const;
 
@@ -416,10 +419,12 @@ export const MONITORING = {
    */
   remoteMediaSweepMissedRuns: 2,
   /**
-   * How long a pod may be held on a node that is not ready (being deleted, never confirmed: no
-   * kubelet answers) before the operator is paged to taint the node out of service
-   * (docs/hardware.md). The node controller evicts after five minutes NotReady; five more mean the
-   * node has been gone over ten minutes, longer than a kubelet restart or a node upgrade takes.
+   * How long a pod that only the node's own kubelet would let go of (anything but a Deployment's or a
+   * Job's: their controllers replace pods on a lost node) may sit on a node that is not ready before
+   * the operator is paged to taint the node out of service (docs/hardware.md): twice the five
+   * minutes after which Kubernetes evicts from a NotReady node, longer than a kubelet restart or a
+   * node upgrade takes. Whether the node controller evicts at all does not matter: with part of a
+   * zone down it evicts nothing in a cluster of 50 nodes or fewer, and an evicted pod is held anyway.
    */
-  podHeldOnLostNodeSeconds: 300,
+  podOnLostNodeSeconds: 600,
 } as const;

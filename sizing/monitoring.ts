@@ -73,7 +73,7 @@ export function planMonitoring(tierCcu: number, storageGB: number, maxConnection
       minioRunwayMonths: m.poolLeadTimeMonths,
       replicationLagSeconds: m.replicationLagSeconds,
       remoteMediaSweepStaleSeconds: m.remoteMediaSweepMissedRuns * 86_400 + sweepDeadlineSeconds,
-      podHeldOnLostNodeSeconds: m.podHeldOnLostNodeSeconds,
+      podOnLostNodeSeconds: m.podOnLostNodeSeconds,
     },
   };
 }

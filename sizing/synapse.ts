@@ -293,8 +293,9 @@ export function scratchPlan(ccu: number, maxUploadMB: number, mediaWorkers: numb
   const uploadsInFlight = Math.max(s.uploadsInFlightAtLeast, Math.ceil(uploadsPerSecond * s.slowUploadSeconds));
   const peakMiBPerSecond = (((growthMBPerSecond * MIB_PER_GB) / 1000) * s.peakFactor * s.remoteFactor) / workers;
   const keptMiB = Math.ceil(peakMiBPerSecond * s.keepMinutes * 60);
-  const marginMiB = Math.ceil(2 * s.cleanerEverySeconds * peakMiBPerSecond);
   const inFlightMiB = uploadsInFlight * maxUploadMB;
+  const everySeconds = Math.max(1, Math.min(s.cleanerEverySecondsAtMost, Math.floor((inFlightMiB * s.cleanerPeriodShareOfSet) / s.mediaWorkerStoreMiBPerSecond)));
+  const marginMiB = Math.ceil(2 * everySeconds * peakMiBPerSecond);
   return {
     tmpGiB: s.tmpBaseGiB,
     uploadsInFlight,
@@ -302,8 +303,7 @@ export function scratchPlan(ccu: number, maxUploadMB: number, mediaWorkers: numb
     mediaGiB: Math.ceil((keptMiB + marginMiB + 2 * inFlightMiB) / 1024),
     cleanup: {
       keepMinutes: s.keepMinutes,
-      everySeconds: s.cleanerEverySeconds,
-      trimEverySeconds: s.cleanerTrimEverySeconds,
+      everySeconds,
       trimAboveMiB: keptMiB + marginMiB,
       trimToMiB: keptMiB,
       resources: guaranteed(s.cleaner),

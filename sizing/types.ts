@@ -117,15 +117,15 @@ export interface SynapsePlan {
   /**
    * Pod scratch (emptyDir limits): /tmp of every process, /tmp and the local media store of media
    * workers, how many uploads HAProxy lets reach one media worker at once, and the media workers'
-   * cleaner (copies kept `keepMinutes`; above `trimAboveMiB` the oldest removed down to `trimToMiB`,
-   * rounds every `everySeconds`, every `trimEverySeconds` after one that trimmed).
+   * cleaner (copies kept `keepMinutes`; above `trimAboveMiB` the oldest removed down to `trimToMiB`;
+   * a round starts every `everySeconds`).
    */
   scratch: {
     tmpGiB: number;
     mediaTmpGiB: number;
     mediaGiB: number;
     uploadsInFlight: number;
-    cleanup: { keepMinutes: number; everySeconds: number; trimEverySeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
+    cleanup: { keepMinutes: number; everySeconds: number; trimAboveMiB: number; trimToMiB: number; resources: Resources };
   };
   config: SynapseConfigPlan;
   /** The daily Job that deletes other servers' media from the object store once Synapse has dropped their rows (REMOTE_MEDIA_SWEEP). */
@@ -339,7 +339,7 @@ export interface MonitoringPlan {
     replicationLagSeconds: number;
     /** Seconds since the remote-media sweep last succeeded above which it is stale. */
     remoteMediaSweepStaleSeconds: number;
-    /** Seconds a pod may be held on a node that is not ready before the out-of-service taint is asked for. */
-    podHeldOnLostNodeSeconds: number;
+    /** Seconds a StatefulSet's or the database's pod may sit on a node that is not ready before the out-of-service taint is asked for. */
+    podOnLostNodeSeconds: number;
   };
 }

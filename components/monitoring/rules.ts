@@ -108,14 +108,15 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
             "Read the last sweep Job's log (a refusal names its cause): other servers' media accumulate in the bucket until it runs",
           ),
           rule(
-            "MatrixScalePodHeldOnLostNode",
-            // kube-state-metrics: a pod being deleted (its deletion timestamp) on a node whose Ready
-            // condition is not true. A Deployment's pod is replaced regardless (ReplicaSet); a
-            // StatefulSet's or the database's is not until the node is gone or out of service.
-            `max by (namespace, pod, node) (kube_pod_deletion_timestamp{${ns}} * on (namespace, pod) group_left (node) kube_pod_info{${ns},created_by_kind!="ReplicaSet"}) and on (node) kube_node_status_condition{condition="Ready",status="true"} == 0`,
-            `${Math.ceil(t.podHeldOnLostNodeSeconds / 60)}m`,
+            "MatrixScalePodOnLostNode",
+            // kube-state-metrics: a pod on a node whose Ready condition is not true (False or Unknown).
+            // A Deployment's or a Job's is replaced by its controller; a StatefulSet's or the database's
+            // stays until the node is gone or out of service. `max by` folds the series of two
+            // kube-state-metrics replicas (or one rolling over) into one per pod.
+            `max by (namespace, pod, node) (kube_pod_info{${ns},created_by_kind!~"ReplicaSet|Job"}) and on (node) kube_node_status_condition{condition="Ready",status="true"} == 0`,
+            `${Math.ceil(t.podOnLostNodeSeconds / 60)}m`,
             "critical",
-            `A pod has been held for more than ${t.podHeldOnLostNodeSeconds / 60} minutes on a node that is not ready: it is not replaced until the node is out of service`,
+            `A pod has been on a node that is not ready for ${t.podOnLostNodeSeconds / 60} minutes: it is not replaced until the node is out of service`,
             "If the node is down, taint it: kubectl taint node NODE node.kubernetes.io/out-of-service=nodeshutdown:NoExecute (docs/hardware.md); remove the taint once it is back",
           ),
           rule("MatrixScaleDatabaseReplicationLag", `max(cnpg_pg_replication_lag{${ns}}) > ${t.replicationLagSeconds}`, "5m", "critical", `A PostgreSQL standby lags more than ${t.replicationLagSeconds} s`, "Check the standby's node and disk"),

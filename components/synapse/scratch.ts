@@ -4,10 +4,10 @@
  * Synapse's media retention: without a cleaner each worker's store fills at the rate media arrive.
  * A copy goes once the object store holds it whole (a HEAD with the same size: never one whose
  * upload is still running, multipart or queued), when it is older than the plan's window, or, above
- * the plan's threshold, oldest first down to the window's size, the next round then coming after the
- * plan's shorter trimming period. Synapse fetches a removed copy from the object store when it needs
- * one (downloads stream from there, thumbnailing re-fetches it). Empty directories go after an hour,
- * so a store does not fill with them.
+ * the plan's threshold, oldest first down to the window's size; a round starts every period of the
+ * plan's. Synapse fetches a removed copy from the object store when it needs one (downloads stream
+ * from there, thumbnailing re-fetches it). Empty directories go after an hour, so a store does not
+ * fill with them.
  */
 import type { SynapsePlan } from "../../sizing/types";
 
@@ -34,7 +34,7 @@ export function renderScratchCleaner(cleanup: ScratchCleanup): string {
   return `${pythonPrelude("scratch-cleaner", "store")}import os, signal
 import botocore.exceptions
 MIB = 1 << 20
-KEEP_S, EVERY_S, TRIM_EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${cleanup.keepMinutes * 60}, ${cleanup.everySeconds}, ${cleanup.trimEverySeconds}, ${cleanup.trimAboveMiB} * MIB, ${cleanup.trimToMiB} * MIB, 3600
+KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${cleanup.keepMinutes * 60}, ${cleanup.everySeconds}, ${cleanup.trimAboveMiB} * MIB, ${cleanup.trimToMiB} * MIB, 3600
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 def stored(key, size):
@@ -59,7 +59,7 @@ def copies():
     return sorted(found)
 
 while True:
-    trimming = False
+    started = time.monotonic()
     try:
         now, listed = time.time(), copies()
         used = sum(size for _, size, _ in listed)
@@ -88,7 +88,7 @@ while True:
             log(f"{removed // MIB} MiB of copies removed, {used // MIB} MiB left (trim above {ABOVE // MIB} MiB to {TO // MIB} MiB); {unstored} not yet in the object store kept")
     except Exception as e:
         log(f"{type(e).__name__}: {e}", "ERROR")
-    # A burst is under way: the next round comes soon, before it completes another set of uploads.
-    time.sleep(TRIM_EVERY_S if trimming else EVERY_S)
+    # Rounds start every EVERY_S (the plan's bound on what arrives between two), however long one took.
+    time.sleep(max(0.0, EVERY_S - (time.monotonic() - started)))
 `;
 }

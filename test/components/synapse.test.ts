@@ -95,7 +95,7 @@ describe.each(TIERS)("tier %s", (tier) => {
     // Other servers' media is forgotten after the seed's days (10.4).
     expect(sharedConfig(run).media_retention).toEqual({ remote_media_lifetime: `${MEDIA_RETENTION_10_4.remoteMediaLifetimeDays}d` });
     expect(cleaner.command.slice(3)).toEqual(["/data/media", provider.bucket, provider.endpoint_url, provider.region_name]);
-    expect(cleaner.command[2]).toContain(`KEEP_S, EVERY_S, TRIM_EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${sc.cleanup.keepMinutes * 60}, ${sc.cleanup.everySeconds}, ${sc.cleanup.trimEverySeconds}, ${sc.cleanup.trimAboveMiB} * MIB, ${sc.cleanup.trimToMiB} * MIB,`);
+    expect(cleaner.command[2]).toContain(`KEEP_S, EVERY_S, ABOVE, TO, EMPTY_DIR_S = ${sc.cleanup.keepMinutes * 60}, ${sc.cleanup.everySeconds}, ${sc.cleanup.trimAboveMiB} * MIB, ${sc.cleanup.trimToMiB} * MIB,`);
     const synapse = media.containers.find((c: Obj) => c.name === "synapse");
     expect(cleaner.env.filter((e: Obj) => e.name.startsWith("AWS_"))).toEqual(synapse.env.filter((e: Obj) => e.name.startsWith("AWS_")));
     expect(cleaner.resources).toEqual({ requests: { cpu: `${sc.cleanup.resources.requests.vcpu * 1000}m`, memory: `${sc.cleanup.resources.requests.memoryGiB * 1024}Mi` }, limits: { cpu: `${sc.cleanup.resources.limits.vcpu * 1000}m`, memory: `${sc.cleanup.resources.limits.memoryGiB * 1024}Mi` } });

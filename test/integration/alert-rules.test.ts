@@ -141,7 +141,6 @@ const SOURCES: Record<string, Source> = {
   kube_pod_container_resource_limits: "kube-state-metrics",
   kube_cronjob_created: "kube-state-metrics",
   kube_cronjob_status_last_successful_time: "kube-state-metrics",
-  kube_pod_deletion_timestamp: "kube-state-metrics",
   kube_pod_info: "kube-state-metrics",
   kube_node_status_condition: "kube-state-metrics",
 };

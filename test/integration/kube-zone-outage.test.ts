@@ -53,6 +53,7 @@ describe(`tier ${TIER}: a zone's nodes stop answering (NotReady, not deleted)`, 
 
   it("after the out-of-service taint docs/hardware.md gives, the held pods are removed, the StatefulSets replace them, and each service keeps serving exactly where the table says it survives a zone", () => {
     const observed = servicesKept(booted.plan, namespace(), outage.outOfService.workloads);
+    expect(Object.keys(observed).sort()).toEqual(Object.keys(claims()).sort());
     for (const [service, keeps] of Object.entries(observed)) {
       expect(keeps, `${service} after ${outage.zone} was tainted out of service; waiting: ${outage.outOfService.waiting.join("; ") || "none"}`).toBe(claims()[service]!.includes("zone"));
     }

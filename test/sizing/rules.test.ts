@@ -698,8 +698,8 @@ describe("monitoring", () => {
         minioRunwayMonths: 2,
         replicationLagSeconds: 30,
         remoteMediaSweepStaleSeconds: 51 * 3600,
-        // Kubernetes' 300 s eviction from a NotReady node, as long again (docs/operations.md).
-        podHeldOnLostNodeSeconds: 300,
+        // Twice Kubernetes' 300 s eviction from a NotReady node (docs/operations.md).
+        podOnLostNodeSeconds: 600,
       },
     });
     // The small processes at what their projects publish (requests): Grafana's installation page (1 core,

@@ -39,11 +39,18 @@ export async function bootTier(tier: string, prefix: string, options: { lostNode
   const declared = [...list, ...operatorStandIns(list), ...chartStandIns(run.resources)];
   const cp = await ControlPlane.start(prefix, options);
   const provisioner = startZonalProvisioner(cp);
-  await addNodes(cp, nodesFor(nodeGroups(plan), zones));
-  await startDaemonSets(cp);
-  const applied = await applyManifests(cp, declared);
-  const pods = await waitForPlacement(cp, expectedPods(declared), 240_000);
-  return { settings, plan, zones, cp, provisioner, declared, applied, pods, nodes: cp.list("nodes") };
+  try {
+    await addNodes(cp, nodesFor(nodeGroups(plan), zones));
+    await startDaemonSets(cp);
+    const applied = await applyManifests(cp, declared);
+    const pods = await waitForPlacement(cp, expectedPods(declared), 240_000);
+    return { settings, plan, zones, cp, provisioner, declared, applied, pods, nodes: cp.list("nodes") };
+  } catch (error) {
+    // The caller never gets the control plane: stop it here, its logs kept for the failure.
+    provisioner.stop();
+    await cp.stop({ keepLogs: true });
+    throw error;
+  }
 }
 
 /** docs/hardware.md "What each service survives": per tier and service, "node", "node, zone" or "none". */

@@ -189,22 +189,22 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
     gauge(cronjob("synapse-remote-media-sweep", OTHER_NS), -10 * t.remoteMediaSweepStaleSeconds, minutes),
   ];
 
-  // --- a pod held on a lost node (kube-state-metrics): its deletion timestamp, its node (kube_pod_info), the node's
-  // Ready condition. Held on a node that is not ready, it fires once the rule's for: (the threshold) has elapsed; the
-  // same pod being deleted on a ready node (a long graceful stop) is silent. Always ignored: a Deployment's pod
-  // (replaced anyway) and another namespace's, held on the lost node.
-  const podInfo = (podName: string, node: string, kind: string, ns = NS) => sel("kube_pod_info", { namespace: ns, pod: podName, node, created_by_kind: kind, created_by_name: podName.replace(/-[^-]+$/, ""), uid: `uid-${podName}` });
-  const deletion = (podName: string, ns = NS) => sel("kube_pod_deletion_timestamp", { namespace: ns, pod: podName, uid: `uid-${podName}` });
+  // --- a pod on a lost node (kube-state-metrics): the pod's node (kube_pod_info, twice: two kube-state-metrics
+  // replicas) and the node's Ready condition. On a node that is not ready it fires once the rule's for: (the
+  // threshold) has elapsed, being deleted or not (the node controller may never evict); on a ready node it is
+  // silent. Always ignored: a Deployment's and a Job's pods (replaced by their controllers) and another namespace's,
+  // on the lost node.
+  const podInfo = (podName: string, node: string, kind: string, instance: string, ns = NS) =>
+    sel("kube_pod_info", { namespace: ns, pod: podName, node, created_by_kind: kind, created_by_name: podName.replace(/-[^-]+$/, ""), uid: `uid-${podName}`, instance });
   const readiness = (node: string, ready: "true" | "unknown", minutes: number) => ["true", "false", "unknown"].map((status) => gauge(sel("kube_node_status_condition", { node, condition: "Ready", status }), status === ready ? 1 : 0, minutes));
-  const held = (nodeOfPod: "lost" | "up") => (minutes: number) => [
+  const onLostNode = (nodeOfPod: "lost" | "up") => (minutes: number) => [
     ...readiness("lost", "unknown", minutes),
     ...readiness("up", "true", minutes),
-    gauge(podInfo("synapse-main-0", nodeOfPod, "StatefulSet"), 1, minutes),
-    gauge(deletion("synapse-main-0"), 0, minutes),
-    gauge(podInfo("synapse-generic-worker-7d9f-x2k4q", "lost", "ReplicaSet"), 1, minutes),
-    gauge(deletion("synapse-generic-worker-7d9f-x2k4q"), 0, minutes),
-    gauge(podInfo("other-0", "lost", "StatefulSet", OTHER_NS), 1, minutes),
-    gauge(deletion("other-0", OTHER_NS), 0, minutes),
+    ...["ksm-0", "ksm-1"].map((instance) => gauge(podInfo("synapse-main-0", nodeOfPod, "StatefulSet", instance), 1, minutes)),
+    gauge(sel("kube_pod_deletion_timestamp", { namespace: NS, pod: "synapse-main-0", uid: "uid-synapse-main-0" }), 0, minutes),
+    gauge(podInfo("synapse-generic-worker-7d9f-x2k4q", "lost", "ReplicaSet", "ksm-0"), 1, minutes),
+    gauge(podInfo("synapse-restart-8x2kq", "lost", "Job", "ksm-0"), 1, minutes),
+    gauge(podInfo("other-0", "lost", "StatefulSet", "ksm-0", OTHER_NS), 1, minutes),
   ];
 
   const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
@@ -297,13 +297,13 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
       summaryMentions: [`${t.remoteMediaSweepStaleSeconds / 3600} hours`],
       threshold: `no successful sweep for > ${t.remoteMediaSweepStaleSeconds / 3600} h (docs/synapse.md)`,
     },
-    MatrixScalePodHeldOnLostNode: {
+    MatrixScalePodOnLostNode: {
       severity: "critical",
-      above: held("lost"),
-      below: held("up"),
+      above: onLostNode("lost"),
+      below: onLostNode("up"),
       labels: { namespace: NS, pod: "synapse-main-0", node: "lost" },
-      summaryMentions: [`${t.podHeldOnLostNodeSeconds / 60} minutes`, "not ready"],
-      threshold: `a pod held ${t.podHeldOnLostNodeSeconds / 60} min on a node not ready, none on a ready one (docs/hardware.md)`,
+      summaryMentions: [`${t.podOnLostNodeSeconds / 60} minutes`, "not ready"],
+      threshold: `a StatefulSet's pod ${t.podOnLostNodeSeconds / 60} min on a node not ready, none on a ready one (docs/hardware.md)`,
     },
     MatrixScaleDatabaseReplicationLag: {
       severity: "critical",
