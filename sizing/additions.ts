@@ -157,7 +157,8 @@ export const ROOT_DISK = { baseGB: 40, evictionShare: 0.1, stepGB: 10 } as const
  * twice the 110–127 MiB/s the media-scratch test measures over loopback on 2 cores; an assumption
  * the test checks) fills at most `cleanerPeriodShareOfSet` of a set between two starts, leaving the
  * rest for the round's own walk of the store: every 1 / 1 / 5 / 7 / 10 s, at most
- * `cleanerEverySecondsAtMost` (a round walks the whole store).
+ * `cleanerEverySecondsAtMost` (a round walks the whole store), at least a second (at 100 and 1K
+ * 256 MiB of a 400 and an 800 MiB set: still less than one, which is what the store counts).
  */
 export const SYNAPSE_SCRATCH = {
   tmpBaseGiB: 0.5,
