@@ -122,9 +122,9 @@ export async function addNodes(cp: ControlPlane, nodes: readonly Manifest[]): Pr
   await waitFor(`${nodes.length} nodes Ready with their allocatable`, async () => {
     const live = cp.list("nodes").filter((n) => want.has(n.metadata.name));
     const ready = live.filter((n) => {
-      const status = n.status as { allocatable: Record<string, string>; conditions?: { type: string; status: string }[] };
+      const allocatable = (n.status as { allocatable: Record<string, string> }).allocatable;
       const a = want.get(n.metadata.name)!;
-      return status.conditions?.some((c) => c.type === "Ready" && c.status === "True") && status.allocatable.cpu === a.cpu && status.allocatable.memory === a.memory;
+      return readyStatus(n) === "True" && allocatable.cpu === a.cpu && allocatable.memory === a.memory;
     });
     return ready.length === want.size ? true : undefined;
   }, 60_000, 500);
@@ -270,7 +270,11 @@ export function ownerOf(pod: Pod): string {
 
 /** The program's pods that hold resources on a node (a finished Job's pod does not; the cluster's DaemonSets are not the program's). */
 export function active(pods: readonly Pod[]): Pod[] {
-  return pods.filter((p) => p.status.phase !== "Succeeded" && p.status.phase !== "Failed" && !p.metadata.deletionTimestamp && !isDaemonPod(p));
+  return pods.filter((p) => !finished(p) && !p.metadata.deletionTimestamp && !isDaemonPod(p));
+}
+
+function finished(pod: Pod): boolean {
+  return pod.status.phase === "Succeeded" || pod.status.phase === "Failed";
 }
 
 export function isReady(pod: Pod): boolean {
@@ -463,7 +467,12 @@ export async function loseZone(cp: ControlPlane, zone: string): Promise<ZoneLoss
   const expected = active(cp.list<Pod>("pods")).length;
   cp.must(["delete", "node", ...lost, "--wait=false"]);
   const settled = await settle(cp, `the pods of zone ${zone}`, expected, new Set(lost), 300_000);
-  return { zone, nodes: lost.length, workloads: workloadsOf(settled), waiting: waitingFor(cp, settled), seconds: Math.round((Date.now() - started) / 1000) };
+  return zoneLossOf(cp, zone, lost, started, settled);
+}
+
+/** What a zone's loss left, `started` ms ago: the settled pods' workloads (with `held` pods counted, never ready) and what waits. */
+function zoneLossOf(cp: ControlPlane, zone: string, lost: readonly string[], started: number, settled: readonly Pod[], held: readonly Pod[] = []): ZoneLoss {
+  return { zone, nodes: lost.length, workloads: workloadsOf(settled, held), waiting: waitingFor(cp, settled), seconds: Math.round((Date.now() - started) / 1000) };
 }
 
 function nodesOfZone(cp: ControlPlane, zone: string): string[] {
@@ -519,7 +528,7 @@ export async function zoneStopsAnswering(cp: ControlPlane, zone: string): Promis
   const settledUnanswered = await settle(cp, `the Deployments' pods of zone ${zone}`, expected - heldPods.length, gone, 300_000);
   // Still held: the same pods, on the same nodes, never replaced.
   const stillHeld = cp.list<Pod>("pods").filter((p) => heldPods.some((h) => h.metadata.uid === p.metadata.uid));
-  const unanswered: ZoneLoss = { zone, nodes: lost.length, workloads: workloadsOf(settledUnanswered, stillHeld), waiting: waitingFor(cp, settledUnanswered), seconds: Math.round((Date.now() - started) / 1000) };
+  const unanswered = zoneLossOf(cp, zone, lost, started, settledUnanswered, stillHeld);
   const held = stillHeld.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
 
   started = Date.now();
@@ -527,13 +536,13 @@ export async function zoneStopsAnswering(cp: ControlPlane, zone: string): Promis
   const settledOutOfService = await settle(cp, `the StatefulSets' pods of zone ${zone}`, expected, gone, 300_000);
   // The pod garbage collector (every 20 s) removes every pod the lost nodes held.
   await waitFor(`no pod left on zone ${zone}'s nodes`, async () => (podsOn(cp, gone).length === 0 ? true : undefined), 60_000, 2000);
-  const outOfService: ZoneLoss = { zone, nodes: lost.length, workloads: workloadsOf(settledOutOfService), waiting: waitingFor(cp, settledOutOfService), seconds: Math.round((Date.now() - started) / 1000) };
+  const outOfService = zoneLossOf(cp, zone, lost, started, settledOutOfService);
   return { zone, nodes: lost.length, unanswered, held, outOfService };
 }
 
 /** The program's pods bound to `nodes`, finished ones aside. */
 function podsOn(cp: ControlPlane, nodes: ReadonlySet<string>): Pod[] {
-  return cp.list<Pod>("pods").filter((p) => !!p.spec.nodeName && nodes.has(p.spec.nodeName) && !isDaemonPod(p) && p.status.phase !== "Succeeded" && p.status.phase !== "Failed");
+  return cp.list<Pod>("pods").filter((p) => !!p.spec.nodeName && nodes.has(p.spec.nodeName) && !isDaemonPod(p) && !finished(p));
 }
 
 function readyStatus(node: KubeObject): string | undefined {
