@@ -37,6 +37,8 @@ export function callHostsNamespace(namespace: string): string {
 
 /** Namespace of the monitoring stack, the only other source allowed to scrape metrics ports. */
 export const MONITORING_NAMESPACE = "monitoring";
+/** Loki's chart release (its single-binary Service takes the release's name) and that Service's port. */
+export const LOKI_SERVICE = { name: "loki", port: 3100 } as const;
 
 /** StorageClasses per node pool (created on AWS; provided by the operator on an existing cluster). */
 export const STORAGE_CLASSES = { database: "matrix-scale-database", storage: "matrix-scale-storage", application: "matrix-scale-application" } as const;

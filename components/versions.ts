@@ -34,6 +34,11 @@ export const COTURN_IMAGE = versions.coturnImage;
 export const CURL_IMAGE = versions.curlImage;
 export const KUBE_PROMETHEUS_STACK_CHART = versions.kubePrometheusStackChart;
 export const LOKI_CHART = versions.lokiChart;
+/**
+ * The log agent: the OpenTelemetry Collector's Kubernetes distribution, at the release whose
+ * components the tests build (scripts/otelcol, versions.json `otelcol`).
+ */
+export const LOG_AGENT_IMAGE = versions.logAgentImage;
 /** The AWS Load Balancer Controller: since 3.0.0 the chart's version is the controller's. */
 export const AWS_LOAD_BALANCER_CONTROLLER_CHART = versions.awsLoadBalancerControllerChart;
 export const AWS_LOAD_BALANCER_CONTROLLER_VERSION = versions.awsLoadBalancerController;

@@ -2,7 +2,8 @@
 # Installs what the integration tests start on loopback, idempotently and cached under .cache/:
 #   Debian: PostgreSQL, Redis (server + sentinel), HAProxy, iproute2
 #   Debian: coturn, Prometheus (promtool)
-#   Go module proxy: MinIO, LiveKit; the operators' CRDs (scripts/install-operator-schemas.sh);
+#   Go module proxy: MinIO, LiveKit, the OpenTelemetry Collector (scripts/otelcol, the log agent);
+#                    the operators' CRDs (scripts/install-operator-schemas.sh);
 #                    the Kubernetes control plane and KWOK (scripts/install-kube.sh);
 #                    the Pulumi CLI and Kubernetes provider (scripts/install-pulumi.sh)
 #   PyPI:   Synapse (postgres + redis extras), the S3 storage provider (images/synapse/requirements.txt,
@@ -130,6 +131,24 @@ go_tool minio github.com/minio/minio "$(version minio)"
 go_tool mc github.com/minio/mc "$(version mc)"
 # LiveKit server. Releases after 1.9 replace pion modules with LiveKit forks the module proxy does not serve.
 go_tool livekit-server github.com/livekit/livekit-server/cmd/server "$(version livekit)" server
+
+# The log agent: the OpenTelemetry Collector components its configuration names, at the release of the
+# image the program runs (versions.json otelcol), one binary built from scripts/otelcol.
+OTELCOL_VERSION=$(version otelcol)
+grep -qE "^\s+go\.opentelemetry\.io/collector/otelcol $OTELCOL_VERSION\$" scripts/otelcol/go.mod || {
+  echo "install-integration: scripts/otelcol/go.mod does not require go.opentelemetry.io/collector/otelcol $OTELCOL_VERSION (versions.json)" >&2
+  exit 1
+}
+[ "$(version logAgentImage | sed 's/.*://')" = "${OTELCOL_VERSION#v}" ] || { echo "install-integration: versions.json logAgentImage is not at $OTELCOL_VERSION" >&2; exit 1; }
+otelcol_hash=$(cat scripts/otelcol/go.mod scripts/otelcol/go.sum scripts/otelcol/main.go | sha256sum | cut -c1-12)
+otelcol_bin="$CACHE/bin/otelcol-$OTELCOL_VERSION-$otelcol_hash"
+if [ ! -x "$otelcol_bin" ]; then
+  echo "install-integration: building the OpenTelemetry Collector $OTELCOL_VERSION (Go module proxy)"
+  mkdir -p "$CACHE/bin" "$CACHE/go"
+  (cd scripts/otelcol && GOPATH="$CACHE/go" GOFLAGS=-mod=mod go build -trimpath -ldflags="-s -w" -o "$otelcol_bin.tmp" .)
+  mv "$otelcol_bin.tmp" "$otelcol_bin"
+fi
+ln -sfn "$otelcol_bin" "$CACHE/bin/otelcol"
 
 # Strict validation and alert rules: CloudNativePG's and the Prometheus operator's own CRDs.
 bash scripts/install-operator-schemas.sh

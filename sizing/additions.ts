@@ -428,4 +428,19 @@ export const MONITORING = {
    * zone down it evicts nothing in a cluster of 50 nodes or fewer, and an evicted pod is held anyway.
    */
   podOnLostNodeSeconds: 600,
+  /**
+   * The log agent's memory limiter, in percent of its container's memory limit: above the soft limit
+   * (limit less spike) it refuses new records, so the filelog receiver stops reading until the queue
+   * drains; the OpenTelemetry Collector chart's own memory_limiter settings (values.yaml `config.
+   * processors.memory_limiter`: check_interval 5s, limit_percentage 80, spike_limit_percentage 25).
+   */
+  logAgentMemoryLimiter: { checkIntervalSeconds: 5, limitPercent: 80, spikeLimitPercent: 25 },
+  /**
+   * Batches the log agent's queue holds on the node while Loki does not take them (the collector's
+   * default queue_size): the file reader's batches of up to 100 lines, so about 100,000 lines; a full
+   * queue stops the reading until Loki takes batches again.
+   */
+  logAgentQueueBatches: 1000,
+  /** Seconds the log agent may fail to send before the alert asks why (the exporter retries with backoff meanwhile). */
+  logShippingFailingSeconds: 900,
 } as const;

@@ -4,7 +4,7 @@
  */
 import { ADMISSION_WEBHOOK_JOB, MONITORING, MONITORING_PROCESSES, PLAN_UPGRADE_AT, URGENT_UPGRADE_AT } from "./additions";
 import { PlanError } from "./errors";
-import { NODE_EXPORTER } from "./node-model";
+import { LOG_AGENT, NODE_EXPORTER } from "./node-model";
 import { sumDemand, type Capacity } from "./packing";
 import { floorTo, guaranteed, resourcesOf } from "./resources";
 import { TIER_TABLES } from "./tiers";
@@ -16,7 +16,7 @@ type MonitoringResources = Plan["monitoring"]["resources"];
  * Grafana, its sidecars, Alertmanager, the Prometheus operator, kube-state-metrics and the config
  * reloaders at their published sizes; Prometheus and Loki share what the monitoring node leaves
  * allocatable after them and after a rolling update's extra pod (Guaranteed, so neither takes the
- * other's memory). Node exporter is a DaemonSet, counted on every node by the node model.
+ * other's memory). Node exporter and the log agent are DaemonSets, counted on every node by the node model.
  */
 export function monitoringResources(nodeAllocatable: Capacity): MonitoringResources {
   const p = MONITORING_PROCESSES;
@@ -28,6 +28,7 @@ export function monitoringResources(nodeAllocatable: Capacity): MonitoringResour
     kubeStateMetrics: resourcesOf(p.kubeStateMetrics),
     configReloader: resourcesOf(p.configReloader),
     nodeExporter: resourcesOf(NODE_EXPORTER),
+    logAgent: resourcesOf(LOG_AGENT),
   };
   const none = guaranteed({ vcpu: 0, memoryGiB: 0 });
   const taken = sumDemand(monitoringPods({ ...fixed, prometheus: none, loki: none }).max.map((pod) => pod.requests));
@@ -60,6 +61,7 @@ export function planMonitoring(tierCcu: number, storageGB: number, maxConnection
     lokiStorageGB: Math.floor(largest * m.lokiShare),
     pool: "monitoring",
     resources: monitoringResources(nodeAllocatable),
+    logAgent: { memoryLimiter: { ...m.logAgentMemoryLimiter }, queueBatches: m.logAgentQueueBatches },
     admissionWebhookJob: { resources: resourcesOf(ADMISSION_WEBHOOK_JOB), pool: "application" },
     thresholds: {
       ccuPlanUpgrade: Math.round(tierCcu * PLAN_UPGRADE_AT),
@@ -74,6 +76,7 @@ export function planMonitoring(tierCcu: number, storageGB: number, maxConnection
       replicationLagSeconds: m.replicationLagSeconds,
       remoteMediaSweepStaleSeconds: m.remoteMediaSweepMissedRuns * 86_400 + sweepDeadlineSeconds,
       podOnLostNodeSeconds: m.podOnLostNodeSeconds,
+      logShippingFailingSeconds: m.logShippingFailingSeconds,
     },
   };
 }

@@ -31,6 +31,8 @@ export interface DaemonSetModel {
   namespace: string;
   requests: { vcpu: number; memoryGiB: number };
   tolerateAllTaints: boolean;
+  /** Declared by this program as a plain DaemonSet (the control-plane tests apply the program's own, not a stand-in). */
+  declaredByProgram?: boolean;
   source: string;
 }
 
@@ -229,6 +231,14 @@ export function ebsBaseline(instanceType: string): { iops: number; mibps: number
 export const NODE_EXPORTER = Object.freeze({ requests: { vcpu: 0.1, memoryGiB: mibToGiB(30) }, limits: { vcpu: 0.2, memoryGiB: mibToGiB(50) } });
 
 /**
+ * The log agent's requests and limits (components/monitoring/log-agent.ts). The limits are the
+ * OpenTelemetry Collector chart's for its node agent (values.yaml `agentCollector.resources.limits`,
+ * 256m and 512Mi); the requests are ours: test/integration/log-agent.test.ts measures the real agent
+ * at about 51 MiB idle and 72 MiB at the peak of 20 new pods' burst, and checks idle against them.
+ */
+export const LOG_AGENT = Object.freeze({ requests: { vcpu: 0.1, memoryGiB: mibToGiB(128) }, limits: { vcpu: 0.256, memoryGiB: mibToGiB(512) } });
+
+/**
  * The DaemonSets on every node of this project's cluster, requests summed over the pod's regular containers
  * (an init container counts only when larger than that sum; none is here).
  */
@@ -278,6 +288,15 @@ export const DAEMONSETS: readonly DaemonSetModel[] = Object.freeze([
     requests: NODE_EXPORTER.requests,
     tolerateAllTaints: true,
     source: "prometheus-community/helm-charts charts/prometheus-node-exporter/values.yaml @01931990: the commented resources suggestion (requests 100m, 30Mi; limits 200m, 50Mi), which components/monitoring sets; tolerations NoSchedule/Exists",
+  },
+  {
+    // The OpenTelemetry Collector that ships every container's log to Loki, on every node.
+    name: "log-agent",
+    namespace: "monitoring",
+    requests: LOG_AGENT.requests,
+    tolerateAllTaints: true,
+    declaredByProgram: true,
+    source: "this program's DaemonSet (components/monitoring/log-agent.ts) at LOG_AGENT: limits from open-telemetry/opentelemetry-helm-charts charts/opentelemetry-collector/values.yaml @00d83967 (agentCollector 256m, 512Mi); requests ours, above the peak test/integration/log-agent.test.ts measures (about 72 MiB)",
   },
 ]);
 

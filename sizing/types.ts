@@ -322,8 +322,10 @@ export interface MonitoringPlan {
   prometheusRetentionGB: number;
   lokiStorageGB: number;
   pool: PoolRole;
-  /** Per process on the monitoring node; node exporter runs on every node (a DaemonSet). */
-  resources: Record<"prometheus" | "loki" | "grafana" | "sidecar" | "alertmanager" | "prometheusOperator" | "kubeStateMetrics" | "configReloader" | "nodeExporter", Resources>;
+  /** Per process on the monitoring node; node exporter and the log agent run on every node (DaemonSets). */
+  resources: Record<"prometheus" | "loki" | "grafana" | "sidecar" | "alertmanager" | "prometheusOperator" | "kubeStateMetrics" | "configReloader" | "nodeExporter" | "logAgent", Resources>;
+  /** The log agent on every node (MONITORING.logAgentMemoryLimiter). */
+  logAgent: { memoryLimiter: { checkIntervalSeconds: number; limitPercent: number; spikeLimitPercent: number }; queueBatches: number };
   /** The admission webhook's certificate Jobs, one at a time, on `pool` (ADMISSION_WEBHOOK_JOB). */
   admissionWebhookJob: { resources: Resources; pool: PoolRole };
   thresholds: {
@@ -341,5 +343,7 @@ export interface MonitoringPlan {
     remoteMediaSweepStaleSeconds: number;
     /** Seconds a StatefulSet's or the database's pod may sit on a node that is not ready before the out-of-service taint is asked for. */
     podOnLostNodeSeconds: number;
+    /** Seconds the log agent may fail to send to Loki before the alert fires. */
+    logShippingFailingSeconds: number;
   };
 }

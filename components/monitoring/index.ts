@@ -1,16 +1,17 @@
 /**
  * Monitoring on the monitoring pool: kube-prometheus-stack (Prometheus, Alertmanager, Grafana) and
- * Loki from pinned charts, Prometheus retention sized by the plan's monitoring volume, monitors for
+ * Loki from pinned charts, the log agent that ships every container's log to Loki (log-agent.ts), Prometheus retention sized by the plan's monitoring volume, monitors for
  * every component that exports metrics, the plan's alert rules and the tier dashboard.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { POOL_LABEL } from "../../sizing/inventory";
 import type { Plan } from "../../sizing/types";
-import { callHostsNamespace, componentLabels, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
+import { callHostsNamespace, componentLabels, LOKI_SERVICE, MONITORING_NAMESPACE, STORAGE_CLASSES } from "../naming";
 import { KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART, SYNAPSE_DASHBOARD_URL } from "../versions";
 import { chartPod, containerResources, namespaceFor, pinnedChart, type ChartOptions } from "../workload";
 import { tierDashboard } from "./dashboard";
+import { LOG_AGENT_NAME, LogAgent } from "./log-agent";
 import { alertRules } from "./rules";
 
 export interface MonitoringArgs {
@@ -22,14 +23,15 @@ export interface MonitoringArgs {
 
 const RULE_LABEL = { "matrix-scale/alerts": "true" };
 
-/** Pod and service monitors: [name, kind, selector labels, port, path]. */
-const MONITORS: [string, "PodMonitor" | "ServiceMonitor", Record<string, string>, string, string][] = [
+/** Pod and service monitors: [name, kind, selector labels, port, path, namespace (default: the workloads' and the call hosts')]. */
+const MONITORS: [string, "PodMonitor" | "ServiceMonitor", Record<string, string>, string, string, string?][] = [
   ["synapse", "PodMonitor", { "app.kubernetes.io/name": "synapse" }, "metrics", "/_synapse/metrics"],
   ["synapse-haproxy", "PodMonitor", { "app.kubernetes.io/name": "haproxy" }, "stats", "/metrics"],
   ["livekit", "PodMonitor", { "app.kubernetes.io/name": "livekit" }, "metrics", "/metrics"],
   ["minio", "ServiceMonitor", { "app.kubernetes.io/name": "minio" }, "api", "/minio/v2/metrics/cluster"],
   ["redis", "PodMonitor", { "app.kubernetes.io/name": "redis" }, "metrics", "/metrics"],
   ["coturn", "PodMonitor", { "app.kubernetes.io/name": "coturn" }, "metrics", "/metrics"],
+  [LOG_AGENT_NAME, "PodMonitor", { "app.kubernetes.io/name": LOG_AGENT_NAME }, "metrics", "/metrics", MONITORING_NAMESPACE],
 ];
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -84,7 +86,7 @@ export class Monitoring extends pulumi.ComponentResource {
       args.charts,
     );
     pinnedChart(
-      "loki",
+      LOKI_SERVICE.name,
       {
         chart: "loki",
         version: LOKI_CHART,
@@ -118,15 +120,16 @@ export class Monitoring extends pulumi.ComponentResource {
       { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "matrix-scale", namespace: MONITORING_NAMESPACE, labels: { ...componentLabels("alerts"), ...RULE_LABEL } }, spec: alertRules(args.plan, args.namespace) },
       { ...child, ...crd },
     );
-    for (const [monitor, kind, selector, port, path] of MONITORS) {
+    new LogAgent(LOG_AGENT_NAME, { plan: args.plan }, { ...child, dependsOn: [ns] });
+    for (const [monitor, kind, selector, port, path, namespace] of MONITORS) {
       const endpoints = [{ port, path, interval: "30s" }];
       new k8s.apiextensions.CustomResource(
         `monitor-${monitor}`,
         {
           apiVersion: "monitoring.coreos.com/v1",
           kind,
-          metadata: { name: monitor, namespace: args.namespace, labels: componentLabels("monitoring") },
-          spec: { selector: { matchLabels: selector }, namespaceSelector: { matchNames: [args.namespace, callHostsNamespace(args.namespace)] }, ...(kind === "PodMonitor" ? { podMetricsEndpoints: endpoints } : { endpoints }) },
+          metadata: { name: monitor, namespace: namespace ?? args.namespace, labels: componentLabels("monitoring") },
+          spec: { selector: { matchLabels: selector }, namespaceSelector: { matchNames: namespace ? [namespace] : [args.namespace, callHostsNamespace(args.namespace)] }, ...(kind === "PodMonitor" ? { podMetricsEndpoints: endpoints } : { endpoints }) },
         },
         { ...child, ...crd },
       );

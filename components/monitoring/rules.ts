@@ -5,6 +5,7 @@
  */
 import type { Plan } from "../../sizing/types";
 import { MONITORING_NAMESPACE } from "../naming";
+import { LOG_AGENT_NAME } from "./log-agent";
 import { REMOTE_MEDIA_SWEEP_NAME } from "../synapse/remote-media";
 
 export interface AlertRule {
@@ -20,6 +21,7 @@ const SECONDS_PER_MONTH = 30 * 86_400;
 export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | "postgres">, namespace: string): { groups: { name: string; rules: AlertRule[] }[] } {
   const t = plan.monitoring.thresholds;
   const ns = `namespace="${namespace}"`;
+  const agent = `namespace="${MONITORING_NAMESPACE}",exporter="otlp_http"`;
   // Containers near their limits: the deployment's and the monitoring's own (Prometheus and Loki fill their node).
   const watched = `namespace=~"${namespace}|${MONITORING_NAMESPACE}"`;
   const syncs = `sum(synapse_http_server_in_flight_requests_count{servlet="SyncRestServlet"})`;
@@ -118,6 +120,36 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
             "critical",
             `A pod has been on a node that is not ready for ${t.podOnLostNodeSeconds / 60} minutes: it is not replaced until the node is out of service`,
             "If the node is down, taint it: kubectl taint node NODE node.kubernetes.io/out-of-service=nodeshutdown:NoExecute (docs/hardware.md); remove the taint once it is back",
+          ),
+          rule(
+            "MatrixScaleLogsNotShipped",
+            // The log agent's queue for Loki holds batches and none was sent for 5 minutes: Loki is down or
+            // unreachable. The agent keeps the batches on the node and retries; a full queue stops its reading,
+            // and the kubelet rotates the files meanwhile. A busy agent that sends has batches queued too.
+            `max by (pod) (otelcol_exporter_queue_size{${agent}}) > 0 unless max by (pod) (rate(otelcol_exporter_sent_log_records{${agent}}[5m])) > 0`,
+            `${t.logShippingFailingSeconds / 60}m`,
+            "warning",
+            `A log agent has sent nothing to Loki for ${t.logShippingFailingSeconds / 60} minutes while lines wait`,
+            "Check Loki's pod, volume and log; the agent sends the waiting batches once Loki takes them (docs/operations.md)",
+          ),
+          rule(
+            "MatrixScaleLogsRefused",
+            // Loki refused batches for good (a 4xx: a line too long or too old, a limit): they are dropped.
+            `sum by (pod) (increase(otelcol_exporter_send_failed_log_records{${agent}}[15m])) > 0`,
+            // Fires a minute after a refusal and stays for the window's 15 minutes.
+            "1m",
+            "warning",
+            "Loki refused log lines for good: they are lost",
+            "Read the log agent's log for Loki's reason (a limit in Loki's limits_config, or lines older than it accepts)",
+          ),
+          rule(
+            "MatrixScaleLogAgentUnavailable",
+            // A node without a running log agent: its pods' lines are read once an agent runs again, unless rotated away first.
+            `max(kube_daemonset_status_number_unavailable{namespace="${MONITORING_NAMESPACE}",daemonset="${LOG_AGENT_NAME}"}) > 0`,
+            `${t.logShippingFailingSeconds / 60}m`,
+            "warning",
+            `A node has had no running log agent for ${t.logShippingFailingSeconds / 60} minutes`,
+            "kubectl -n monitoring get pods -l app.kubernetes.io/name=log-agent -o wide: read the failing pod's events and log",
           ),
           rule("MatrixScaleDatabaseReplicationLag", `max(cnpg_pg_replication_lag{${ns}}) > ${t.replicationLagSeconds}`, "5m", "critical", `A PostgreSQL standby lags more than ${t.replicationLagSeconds} s`, "Check the standby's node and disk"),
         ],

@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { runProgram, type MockRun } from "../../bin/mock-runtime";
 import { parseSettings, plan } from "../../sizing";
+import { parse as parseYaml } from "yaml";
+import { logAgentConfigYaml } from "../../components/monitoring/log-agent";
 import { DAEMONSETS } from "../../sizing/node-model";
 import type { Plan } from "../../sizing/types";
 import { TIER_USERS, TIERS } from "../fixtures/seed";
@@ -97,12 +99,63 @@ describe.each(TIERS)("tier %s", (tier) => {
     expect(DAEMONSETS.find((d) => d.name === "prometheus-node-exporter")!.requests).toEqual({ vcpu: 0.1, memoryGiB: 30 / 1024 });
   });
 
-  it("monitors for Synapse, HAProxy, LiveKit, MinIO, Redis and coturn (PostgreSQL's comes from the operator), and the tier dashboard", async () => {
+  it("monitors for Synapse, HAProxy, LiveKit, MinIO, Redis, coturn and the log agent (PostgreSQL's comes from the operator), and the tier dashboard", async () => {
     const { run, plan: p } = await load();
-    const monitors = run.resources.filter((r) => ["PodMonitor", "ServiceMonitor"].includes(String(r.inputs.kind))).map((r) => (r.inputs.metadata as Obj).name);
-    expect(monitors.sort()).toEqual(["coturn", "livekit", "minio", "redis", "synapse", "synapse-haproxy"]);
+    const monitors = run.resources.filter((r) => ["PodMonitor", "ServiceMonitor"].includes(String(r.inputs.kind))).map((r) => r.inputs.metadata as Obj);
+    expect(monitors.map((m) => m.name).sort()).toEqual(["coturn", "livekit", "log-agent", "minio", "redis", "synapse", "synapse-haproxy"]);
+    const agentMonitor = run.resources.find((r) => r.inputs.kind === "PodMonitor" && (r.inputs.metadata as Obj).name === "log-agent")!.inputs as Obj;
+    expect(agentMonitor.metadata.namespace).toBe("monitoring");
+    expect(agentMonitor.spec.namespaceSelector).toEqual({ matchNames: ["monitoring"] });
     const dashboard = JSON.parse((run.resources.find((r) => r.name === "matrix-scale-dashboard")!.inputs.data as Obj)["matrix-scale.json"]);
     expect(dashboard.title).toContain(`${p.tierCcu} users`);
     expect(JSON.stringify(dashboard)).toContain(`vector(${p.synapse.processesAtMaxScale})`);
+  });
+});
+
+describe("the log agent", () => {
+  const settings = { ccu: 5000, serverName: SERVER_NAME };
+  let run: MockRun;
+  const load = async () => (run ??= await runProgram(settings));
+  const byKind = (kind: string) => run.resources.filter((r) => r.inputs.kind === kind && (r.inputs.metadata as Obj).name === "log-agent").map((r) => r.inputs as Obj);
+
+  it("is one DaemonSet in the monitoring namespace on every node, whatever its taint, at the node model's requests", async () => {
+    await load();
+    const [ds] = byKind("DaemonSet");
+    expect(byKind("DaemonSet")).toHaveLength(1);
+    expect(ds!.metadata.namespace).toBe("monitoring");
+    const pod = ds!.spec.template.spec;
+    expect(pod.tolerations).toEqual([{ operator: "Exists" }]);
+    expect(pod.nodeSelector).toBeUndefined();
+    expect(pod.priorityClassName).toBe("system-node-critical");
+    const model = DAEMONSETS.find((d) => d.name === "log-agent")!;
+    expect([model.namespace, model.tolerateAllTaints, model.declaredByProgram]).toEqual(["monitoring", true, true]);
+    // 100m and 128Mi (test/integration/log-agent.test.ts measures the real agent against them).
+    expect(pod.containers[0].resources.requests).toEqual({ cpu: "100m", memory: "128Mi" });
+    expect(model.requests).toEqual({ vcpu: 0.1, memoryGiB: 0.125 });
+  });
+
+  it("reads the kubelet's pod logs read-only and keeps its offsets and queue on the node; no service account token, no privilege", async () => {
+    await load();
+    const pod = byKind("DaemonSet")[0]!.spec.template.spec;
+    const volumes = Object.fromEntries((pod.volumes as Obj[]).map((v) => [v.name, v]));
+    expect(volumes.pods.hostPath).toEqual({ path: "/var/log/pods", type: "Directory" });
+    expect(volumes.state.hostPath.path).toMatch(/^\/var\/lib\//);
+    const mounts = Object.fromEntries((pod.containers[0].volumeMounts as Obj[]).map((m) => [m.name, m]));
+    expect(mounts.pods).toMatchObject({ mountPath: "/var/log/pods", readOnly: true });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers[0].securityContext.privileged).toBeUndefined();
+    expect(pod.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+  });
+
+  it("runs the configuration its ConfigMap holds, which the integration test runs in the real collector, and restarts when it changes", async () => {
+    await load();
+    const [cm] = byKind("ConfigMap");
+    const config = parseYaml(cm!.data["config.yaml"]);
+    expect(cm!.data["config.yaml"]).toBe(logAgentConfigYaml(plan(parseSettings(settings))));
+    expect(config.receivers.file_log.include).toEqual(["/var/log/pods/*/*/*.log"]);
+    expect(config.exporters.otlp_http.endpoint).toBe("http://loki.monitoring.svc:3100/otlp");
+    const ds = byKind("DaemonSet")[0]!;
+    expect(ds.spec.template.metadata.annotations["matrix-scale/config-checksum"]).toMatch(/^[0-9a-f]{16}$/);
+    expect(ds.spec.template.spec.volumes.find((v: Obj) => v.name === "config").configMap.name).toBe("log-agent");
   });
 });

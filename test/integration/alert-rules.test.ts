@@ -7,7 +7,7 @@
  *     its threshold, with its labels and annotations, once its `for:` has elapsed and not before,
  *     and stays silent just below (test/integration/metrics/alert-cases.ts);
  *   - every metric name (and every exporter label value matched on) is one a real exporter emits:
- *     Synapse, LiveKit and MinIO started on loopback and scraped; CloudNativePG's names derived
+ *     Synapse, LiveKit, MinIO and the log agent started on loopback and scraped; CloudNativePG's names derived
  *     from its default queries, which run on a real PostgreSQL; cAdvisor and kube-state-metrics
  *     from their upstream documentation (no kubelet or kube-state-metrics runs in the tests).
  */
@@ -23,7 +23,7 @@ import { TIER_USERS, TIERS } from "../fixtures/seed";
 import { planFor } from "../helpers";
 import { Services, startPostgres } from "./harness";
 import { alertCases, bucketsWithP99, EPS, p99Of, SYNAPSE_RESPONSE_TIME_BUCKETS } from "./metrics/alert-cases";
-import { cnpgMetricNames, cnpgQueries, queryColumns, scrapeLivekit, scrapeMinio, scrapeSynapse, type CnpgMetric, type Sample } from "./metrics/exporters";
+import { cnpgMetricNames, cnpgQueries, queryColumns, scrapeLivekit, scrapeLogAgent, scrapeMinio, scrapeSynapse, type CnpgMetric, type Sample } from "./metrics/exporters";
 import { selectors, type Matcher } from "./metrics/promql";
 
 const NAMESPACE = "matrix";
@@ -125,7 +125,7 @@ it("the latency cases' buckets give histogram_quantile's p99 just above and just
 // -------------------------------------------------------------------------------------------------
 // Metric names against the real exporters
 
-type Source = "synapse" | "livekit" | "minio" | "cloudnative-pg" | "cadvisor" | "kube-state-metrics";
+type Source = "synapse" | "livekit" | "minio" | "log-agent" | "cloudnative-pg" | "cadvisor" | "kube-state-metrics";
 
 /** Where each metric the rules use comes from. A new metric without an entry fails the test. */
 const SOURCES: Record<string, Source> = {
@@ -143,6 +143,10 @@ const SOURCES: Record<string, Source> = {
   kube_cronjob_status_last_successful_time: "kube-state-metrics",
   kube_pod_info: "kube-state-metrics",
   kube_node_status_condition: "kube-state-metrics",
+  otelcol_exporter_queue_size: "log-agent",
+  otelcol_exporter_sent_log_records: "log-agent",
+  otelcol_exporter_send_failed_log_records: "log-agent",
+  kube_daemonset_status_number_unavailable: "kube-state-metrics",
 };
 
 const DOCUMENTED: Partial<Record<Source, DocumentedExporter>> = { cadvisor: CADVISOR, "kube-state-metrics": KUBE_STATE_METRICS };
@@ -174,15 +178,15 @@ const exporters = new Services("alert-rules-exporters");
 let exported: Promise<Exported>;
 beforeAll(() => {
   exported = (async () => {
-    const [synapse, livekit, minio, pg] = await Promise.all([scrapeSynapse(exporters), scrapeLivekit(exporters), scrapeMinio(exporters), startPostgres(exporters)]).catch((error: Error) => {
-      const logs = ["synapse", "livekit", "minio", "postgres"].map((n) => `--- ${n}\n${exporters.log(n).slice(-2000)}`).join("\n");
+    const [synapse, livekit, minio, logAgent, pg] = await Promise.all([scrapeSynapse(exporters), scrapeLivekit(exporters), scrapeMinio(exporters), scrapeLogAgent(exporters), startPostgres(exporters)]).catch((error: Error) => {
+      const logs = ["synapse", "livekit", "minio", "log-agent", "postgres"].map((n) => `--- ${n}\n${exporters.log(n).slice(-2000)}`).join("\n");
       throw new Error(`${error.message}\n${logs}`);
     });
     const queries = cnpgQueries();
     const cnpg = cnpgMetricNames(queries);
     const queriesUsed = new Set([...used.keys()].flatMap((name) => cnpg.get(name)?.query ?? []));
     const columns = Object.fromEntries([...queriesUsed].map((q) => [q, queryColumns(pg.psql, queries[q]!.query)]));
-    return { scraped: { synapse: synapse.samples, livekit, minio }, cnpg, columns };
+    return { scraped: { synapse: synapse.samples, livekit, minio, "log-agent": logAgent }, cnpg, columns };
   })();
   exported.catch(() => undefined);
 });

@@ -113,10 +113,12 @@ describe("node model", () => {
 
   it("DaemonSets carry their charts' requests and a source", () => {
     const byName = Object.fromEntries(DAEMONSETS.map((d) => [d.name, d]));
-    expect(Object.keys(byName).sort()).toEqual(["aws-node", "ebs-csi-node", "kube-proxy", "prometheus-node-exporter"]);
+    expect(Object.keys(byName).sort()).toEqual(["aws-node", "ebs-csi-node", "kube-proxy", "log-agent", "prometheus-node-exporter"]);
     expect(byName["aws-node"]!.requests).toEqual({ vcpu: 0.05, memoryGiB: 0 }); // 2 × 25m
     expect(byName["ebs-csi-node"]!.requests).toEqual({ vcpu: 0.03, memoryGiB: 0.117 }); // 3 × (10m, 40Mi)
     expect(byName["prometheus-node-exporter"]!.requests).toEqual({ vcpu: 0.1, memoryGiB: 30 / 1024 }); // the chart's commented suggestion, which the program sets
+    // The program's own (components/monitoring/log-agent.ts): 100m and 128Mi, above the peak the log-agent test measures stays below.
+    expect(byName["log-agent"]!.requests).toEqual({ vcpu: 0.1, memoryGiB: 128 / 1024 });
     for (const d of DAEMONSETS) expect(d.source.length).toBeGreaterThan(0);
   });
 

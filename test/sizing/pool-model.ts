@@ -30,15 +30,15 @@ const ENI_MAX_PODS_BY_VCPU: Record<number, number> = { 2: 29, 4: 58, 8: 58, 16: 
  * What pods may request on a node, as docs/sizing.md "Nodes" states it: the memory the kubelet sees
  * is the nominal less Karpenter's 7.5% VM overhead; nodeadm reserves CPU (6% of the first core, 1% of
  * the second, 0.5% of the next two, 0.25% of the rest, in whole millicores) and memory (255 MiB +
- * 11 MiB × the ENI max pods + 100 MiB eviction); the DaemonSets request 0.28 vCPU and 150 MiB (VPC CNI
- * 0.05, kube-proxy 0.1, EBS CSI 0.03 and 120 MiB, node exporter 0.1 and 30 MiB as its chart suggests);
- * 0.1 vCPU and 0.25 GiB are kept as margin.
+ * 11 MiB × the ENI max pods + 100 MiB eviction); the DaemonSets request 0.38 vCPU and 278 MiB (VPC CNI
+ * 0.05, kube-proxy 0.1, EBS CSI 0.03 and 120 MiB, node exporter 0.1 and 30 MiB as its chart suggests,
+ * the log agent 0.1 and 128 MiB); 0.1 vCPU and 0.25 GiB are kept as margin.
  */
 export function allocatableOf(cores: number, memoryGiB: number): Node {
   const milli = Math.floor(60 * Math.min(cores, 1)) + Math.floor(10 * clamp(cores - 1, 0, 1)) + Math.floor(5 * clamp(cores - 2, 0, 2)) + Math.floor(2.5 * Math.max(cores - 4, 0));
   const memoryReservedMiB = 255 + 11 * ENI_MAX_PODS_BY_VCPU[cores]! + 100;
   const capacityMiB = memoryGiB * 1024 * 0.925;
-  return { vcpu: cores - milli / 1000 - 0.28 - 0.1, memoryGiB: (capacityMiB - memoryReservedMiB) / 1024 - 150 / 1024 - 0.25 };
+  return { vcpu: cores - milli / 1000 - 0.38 - 0.1, memoryGiB: (capacityMiB - memoryReservedMiB) / 1024 - 278 / 1024 - 0.25 };
 }
 const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
 

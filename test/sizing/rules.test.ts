@@ -134,13 +134,13 @@ describe("PostgreSQL", () => {
   // Seed 2.3: 10 GB + 500 MB per user per year; 12 months, rounded up to 100 GB; never below the table.
   const EXPECTED: Record<string, { storageGB: number; growth: number; months: number; standbys: number; cpu: number; mem: number }> = {
     // Pod: the node model's allocatable (sizing/node-model.ts sources: m7i.xlarge 3.92 vCPU / 13.83 GiB,
-    // 2xlarge 7.91 / 28.63, 4xlarge 15.89 / 56.34, 8xlarge 31.85 / 115.54) less the DaemonSets (0.28 / 0.146)
+    // 2xlarge 7.91 / 28.63, 4xlarge 15.89 / 56.34, 8xlarge 31.85 / 115.54) less the DaemonSets (0.38 / 0.271)
     // the margin (0.1 / 0.25) and the Barman Cloud sidecar in the same pod (1 / 1).
-    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 2.5, mem: 12.25 },
-    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 6.5, mem: 27 },
-    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 14.5, mem: 54.75 },
-    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 30.4, mem: 114 },
-    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 30.4, mem: 114 },
+    "100": { storageGB: 500, growth: 50, months: 117.6, standbys: 1, cpu: 2.4, mem: 12.25 },
+    "1k": { storageGB: 1000, growth: 500, months: 23.8, standbys: 1, cpu: 6.4, mem: 27 },
+    "5k": { storageGB: 2600, growth: 2500, months: 12.4, standbys: 1, cpu: 14.4, mem: 54.75 },
+    "10k": { storageGB: 5100, growth: 5000, months: 12.2, standbys: 1, cpu: 30.3, mem: 114 },
+    "20k": { storageGB: 10_100, growth: 10_000, months: 12.1, standbys: 2, cpu: 30.3, mem: 114 },
   };
 
   it.each(TIERS)("tier %s: volume, growth, months covered, synchronous standbys, pod size", (tier) => {
@@ -229,12 +229,13 @@ describe("MinIO", () => {
 
   const EXPECTED: Record<string, [raw: number, usable: number, growth: number, months: number, driveGB: number, cpu: number, mem: number]> = {
     // Pools of 6 servers × 4 drives: two 12-drive sets, 8 of 12 drives hold data at EC:4.
-    // Server pod: c7i.xlarge 3.92 / 6.43, 2xlarge 7.91 / 13.83, 4xlarge 15.89 / 26.74 (node model) less 0.38 / 0.396.
-    "100": [6000, 4000, 200, 240, 250, 3.5, 6],
-    "1k": [12_000, 8000, 2000, 48, 500, 7.5, 13.25],
-    "5k": [24_000, 16_000, 10_000, 19.2, 1000, 15.5, 26.25],
-    "10k": [48_000, 32_000, 20_000, 19.2, 1000, 15.5, 26.25],
-    "20k": [72_000, 48_000, 40_000, 14.4, 1000, 15.5, 26.25],
+    // Server pod: c7i.xlarge 3.92 / 6.43, 2xlarge 7.91 / 13.83, 4xlarge 15.89 / 26.74 (node model) less the
+    // DaemonSets and the margin, 0.48 / 0.521, floored to 0.1 vCPU and 0.25 GiB.
+    "100": [6000, 4000, 200, 240, 250, 3.4, 5.75],
+    "1k": [12_000, 8000, 2000, 48, 500, 7.4, 13.25],
+    "5k": [24_000, 16_000, 10_000, 19.2, 1000, 15.4, 26],
+    "10k": [48_000, 32_000, 20_000, 19.2, 1000, 15.4, 26],
+    "20k": [72_000, 48_000, 40_000, 14.4, 1000, 15.4, 26],
   };
   it.each(TIERS)("tier %s: raw, usable, growth (a tenth of the users × 20 GB a year), months covered, server size", (tier) => {
     const m = planForTier(tier).minio;
@@ -332,11 +333,12 @@ describe("call hosts", () => {
   // Capped pod vCPU floored to whole cores × 125 participants (LiveKit) or 500 allocations (coturn, seed 11.3:
   // ~4,000 on 8 vCPU); ports: 4 per participant (LiveKit) or 1 per allocation, plus 25%.
   const EXPECTED: Record<string, { lk: [number, number, number, number]; turn: [number, number, number, number]; lkPod: [number, number]; turnPod: [number, number] }> = {
-    "100": { lk: [375, 50000, 51874, 2], turn: [1500, 40000, 41874, 2], lkPod: [3.5, 6], turnPod: [3.5, 4] },
-    "1k": { lk: [875, 50000, 54374, 2], turn: [3500, 40000, 44374, 2], lkPod: [7.5, 13.25], turnPod: [7.5, 8] },
-    "5k": { lk: [1875, 50000, 59374, 3], turn: [7500, 40000, 49374, 3], lkPod: [15.5, 26.25], turnPod: [15.5, 16] },
-    "10k": { lk: [1875, 50000, 59374, 4], turn: [7500, 40000, 49374, 4], lkPod: [15.5, 26.25], turnPod: [15.5, 16] },
-    "20k": { lk: [1875, 50000, 59374, 5], turn: [7500, 40000, 49374, 5], lkPod: [15.5, 26.25], turnPod: [15.5, 16] },
+    // Pods: the node's allocatable less the DaemonSets and the margin (as MinIO's below), 3.4 / 7.4 / 15.4 vCPU.
+    "100": { lk: [375, 50000, 51874, 2], turn: [1500, 40000, 41874, 2], lkPod: [3.4, 5.75], turnPod: [3.4, 4] },
+    "1k": { lk: [875, 50000, 54374, 2], turn: [3500, 40000, 44374, 2], lkPod: [7.4, 13.25], turnPod: [7.4, 8] },
+    "5k": { lk: [1875, 50000, 59374, 3], turn: [7500, 40000, 49374, 3], lkPod: [15.4, 26], turnPod: [15.4, 16] },
+    "10k": { lk: [1875, 50000, 59374, 4], turn: [7500, 40000, 49374, 4], lkPod: [15.4, 26], turnPod: [15.4, 16] },
+    "20k": { lk: [1875, 50000, 59374, 5], turn: [7500, 40000, 49374, 5], lkPod: [15.4, 26], turnPod: [15.4, 16] },
   };
   it.each(TIERS)("tier %s: capacity per host, port ranges, pod sizes", (tier) => {
     const p = planForTier(tier);
@@ -700,7 +702,11 @@ describe("monitoring", () => {
         remoteMediaSweepStaleSeconds: 51 * 3600,
         // Twice Kubernetes' 300 s eviction from a NotReady node (docs/operations.md).
         podOnLostNodeSeconds: 600,
+        // 15 minutes of failed sends (docs/operations.md).
+        logShippingFailingSeconds: 900,
       },
+      // The OpenTelemetry Collector chart's memory_limiter: 5 s, 80% of the limit, 25% spike; the collector's default queue of 1,000 batches.
+      logAgent: { memoryLimiter: { checkIntervalSeconds: 5, limitPercent: 80, spikeLimitPercent: 25 }, queueBatches: 1000 },
     });
     // The small processes at what their projects publish (requests): Grafana's installation page (1 core,
     // 512 MB), the charts' commented suggestions (operator 100m/100Mi, kube-state-metrics 10m/32Mi,
@@ -714,21 +720,22 @@ describe("monitoring", () => {
     expect(requestsOf(resources.alertmanager)[1]).toBe(mi(400));
     expect(requestsOf(resources.nodeExporter)).toEqual([0.1, mi(30)]);
     expect(requestsOf(resources.configReloader)).toEqual([0.01, mi(50)]);
+    expect(requestsOf(resources.logAgent)).toEqual([0.1, mi(128)]);
     // Prometheus (60%) and Loki (40%) share what the monitoring node leaves, floored to 0.1 vCPU and 0.25 GiB,
-    // Guaranteed. By hand: the node's allocatable by pool-model.ts (m7i.xlarge 3.54 vCPU / 13.434 GiB,
-    // m7i.2xlarge 7.53 / 28.234, m7i.4xlarge 15.51 / 55.943) less the other pods at their peak: Grafana
+    // Guaranteed. By hand: the node's allocatable by pool-model.ts (m7i.xlarge 3.44 vCPU / 13.309 GiB,
+    // m7i.2xlarge 7.43 / 28.109, m7i.4xlarge 15.41 / 55.818) less the other pods at their peak: Grafana
     // 1 + two sidecars 0.1, Loki's sidecar 0.05, Alertmanager 0.1, two reloaders 0.02, the operator and
     // kube-state-metrics twice while one rolls 0.22 = 1.49 vCPU; 512 + 100 + 50 + 400 + 100 + 200 + 64 =
-    // 1,426 MiB. 5k: 6.04 vCPU and 26.841 GiB left: Prometheus 3.6 / 16, Loki 2.4 / 10.5.
+    // 1,426 MiB. 5k: 5.94 vCPU and 26.716 GiB left: Prometheus 3.5 / 16, Loki 2.3 / 10.5.
     const SHARES: Record<string, [prometheus: [number, number], loki: [number, number]]> = {
-      "100": [[1.2, 7], [0.8, 4.75]],
-      "1k": [[3.6, 16], [2.4, 10.5]],
-      "5k": [[3.6, 16], [2.4, 10.5]],
-      "10k": [[8.4, 32.5], [5.6, 21.75]],
-      "20k": [[8.4, 32.5], [5.6, 21.75]],
+      "100": [[1.1, 7], [0.7, 4.75]],
+      "1k": [[3.5, 16], [2.3, 10.5]],
+      "5k": [[3.5, 16], [2.3, 10.5]],
+      "10k": [[8.3, 32.5], [5.5, 21.75]],
+      "20k": [[8.3, 32.5], [5.5, 21.75]],
     };
     const node = row(planForTier(tier), "monitoring");
-    expect(allocatableOf(node.vcpu, node.memoryGiB).vcpu).toBeCloseTo({ "100": 3.54, "1k": 7.53, "5k": 7.53, "10k": 15.51, "20k": 15.51 }[tier]!, 9);
+    expect(allocatableOf(node.vcpu, node.memoryGiB).vcpu).toBeCloseTo({ "100": 3.44, "1k": 7.43, "5k": 7.43, "10k": 15.41, "20k": 15.41 }[tier]!, 9);
     expect(requestsOf(resources.prometheus)).toEqual(SHARES[tier]![0]);
     expect(requestsOf(resources.loki)).toEqual(SHARES[tier]![1]);
     for (const r of [resources.prometheus, resources.loki]) expect(r.limits).toEqual(r.requests);

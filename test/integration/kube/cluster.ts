@@ -66,9 +66,21 @@ export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly strin
   );
 }
 
-/** The DaemonSets an EKS cluster runs on every node (the node model's list), with their requests and tolerations. */
-export function daemonSets(): Manifest[] {
-  return DAEMONSETS.map((d) => ({
+/**
+ * The DaemonSets an EKS cluster runs on every node (the node model's list), with their requests and
+ * tolerations; the ones the program declares itself come from its manifests instead.
+ */
+export function daemonSets(declared: readonly Manifest[]): Manifest[] {
+  const own = declared.filter((m) => m.kind === "DaemonSet");
+  const missing = DAEMONSETS.filter((d) => d.declaredByProgram && !own.some((m) => m.metadata.name === d.name && m.metadata.namespace === d.namespace));
+  if (missing.length) throw new Error(`the node model counts DaemonSets the program does not declare: ${missing.map((d) => `${d.namespace}/${d.name}`).join(", ")}`);
+  const uncounted = own.filter((m) => !DAEMONSETS.some((d) => d.declaredByProgram && d.name === m.metadata.name && d.namespace === m.metadata.namespace));
+  if (uncounted.length) throw new Error(`the program declares DaemonSets the node model does not count: ${uncounted.map((m) => `${m.metadata.namespace}/${m.metadata.name}`).join(", ")}`);
+  return [...DAEMONSETS.filter((d) => !d.declaredByProgram).map(standIn), ...own];
+}
+
+function standIn(d: (typeof DAEMONSETS)[number]): Manifest {
+  return {
     apiVersion: "apps/v1",
     kind: "DaemonSet",
     metadata: { name: d.name, namespace: "kube-system" },
@@ -83,13 +95,14 @@ export function daemonSets(): Manifest[] {
         },
       },
     },
-  }));
+  };
 }
 
-/** Starts the DaemonSets and waits until one pod of each runs on every node. */
-export async function startDaemonSets(cp: ControlPlane): Promise<void> {
-  const list = daemonSets();
-  cp.must(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: list }));
+/** Starts the DaemonSets (the program's with their namespaces, as the engine would) and waits until one pod of each runs on every node. */
+export async function startDaemonSets(cp: ControlPlane, declared: readonly Manifest[]): Promise<void> {
+  const list = daemonSets(declared);
+  const namespaces = declared.filter((m) => m.kind === "Namespace" && list.some((d) => d.metadata.namespace === m.metadata.name));
+  await applyManifests(cp, [...namespaces, ...list]);
   const nodes = cp.list("nodes").length;
   await waitFor(`${list.length} DaemonSets on ${nodes} nodes`, async () => {
     const running = cp.list<Pod>("pods").filter((p) => isDaemonPod(p) && isReady(p));

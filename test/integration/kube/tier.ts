@@ -41,7 +41,7 @@ export async function bootTier(tier: string, prefix: string, options: { lostNode
   const provisioner = startZonalProvisioner(cp);
   try {
     await addNodes(cp, nodesFor(nodeGroups(plan), zones));
-    await startDaemonSets(cp);
+    await startDaemonSets(cp, declared);
     const applied = await applyManifests(cp, declared);
     const pods = await waitForPlacement(cp, expectedPods(declared), 240_000);
     return { settings, plan, zones, cp, provisioner, declared, applied, pods, nodes: cp.list("nodes") };

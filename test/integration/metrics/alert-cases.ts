@@ -207,6 +207,26 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
     gauge(podInfo("other-0", "lost", "StatefulSet", "ksm-0", OTHER_NS), 1, minutes),
   ];
 
+  // --- the log agent (the collector's own metrics, scraped in the monitoring namespace). Not shipped: batches in
+  // the queue and nothing sent fires; batches in the queue of an agent that sends (busy, healthy) is silent.
+  // Refused: any batch Loki refused for good fires at once, none is silent. Always ignored: another exporter's
+  // and another namespace's collector.
+  const agentSel = (metric: string, pod: string, exporter = "otlp_http", ns = "monitoring") => sel(metric, { namespace: ns, pod, exporter, data_type: "logs" });
+  const ignoredAgents = (metric: string, minutes: number, series: (s: string, m: number) => Series) => [series(agentSel(metric, "log-agent-x2k4q", "debug"), minutes), series(agentSel(metric, "collector-0", "otlp_http", OTHER_NS), minutes)];
+  const logsWaiting = (sentPerMinute: number) => (minutes: number) => [
+    gauge(agentSel("otelcol_exporter_queue_size", "log-agent-x2k4q"), 3, minutes),
+    counter(sel("otelcol_exporter_sent_log_records", { namespace: "monitoring", pod: "log-agent-x2k4q", exporter: "otlp_http" }), sentPerMinute, minutes),
+    ...ignoredAgents("otelcol_exporter_queue_size", minutes, (s, m) => gauge(s, 7, m)),
+  ];
+  const logsRefused = (perMinute: number) => (minutes: number) => [
+    counter(sel("otelcol_exporter_send_failed_log_records", { namespace: "monitoring", pod: "log-agent-x2k4q", exporter: "otlp_http" }), perMinute, minutes),
+    ...ignoredAgents("otelcol_exporter_send_failed_log_records", minutes, (s, m) => counter(s, 50, m)),
+  ];
+  const agentsUnavailable = (n: number) => (minutes: number) => [
+    gauge(sel("kube_daemonset_status_number_unavailable", { namespace: "monitoring", daemonset: "log-agent" }), n, minutes),
+    gauge(sel("kube_daemonset_status_number_unavailable", { namespace: "monitoring", daemonset: "prometheus-node-exporter" }), 2, minutes),
+  ];
+
   const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
   return {
     MatrixScaleUsersAbovePlanThreshold: {
@@ -304,6 +324,30 @@ export function alertCases(t: ExpectedThresholds): Record<string, AlertCase> {
       labels: { namespace: NS, pod: "synapse-main-0", node: "lost" },
       summaryMentions: [`${t.podOnLostNodeSeconds / 60} minutes`, "not ready"],
       threshold: `a StatefulSet's pod ${t.podOnLostNodeSeconds / 60} min on a node not ready, none on a ready one (docs/hardware.md)`,
+    },
+    MatrixScaleLogsNotShipped: {
+      severity: "warning",
+      above: logsWaiting(0),
+      below: logsWaiting(600),
+      labels: { pod: "log-agent-x2k4q" },
+      summaryMentions: [`${t.logShippingFailingSeconds / 60} minutes`, "Loki"],
+      threshold: `batches waiting and nothing sent for ${t.logShippingFailingSeconds / 60} min (docs/operations.md)`,
+    },
+    MatrixScaleLogsRefused: {
+      severity: "warning",
+      above: logsRefused(1),
+      below: logsRefused(0),
+      labels: { pod: "log-agent-x2k4q" },
+      summaryMentions: ["refused", "lost"],
+      threshold: "any batch Loki refused for good",
+    },
+    MatrixScaleLogAgentUnavailable: {
+      severity: "warning",
+      above: agentsUnavailable(1),
+      below: agentsUnavailable(0),
+      labels: {},
+      summaryMentions: [`${t.logShippingFailingSeconds / 60} minutes`],
+      threshold: `a node without a running log agent for ${t.logShippingFailingSeconds / 60} min`,
     },
     MatrixScaleDatabaseReplicationLag: {
       severity: "critical",

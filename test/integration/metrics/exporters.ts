@@ -7,18 +7,22 @@
  *   - LiveKit (the cached build) with `prometheus_port`, no Redis (single node), joined by one
  *     participant over the signalling WebSocket;
  *   - MinIO (the cached build) with `MINIO_PROMETHEUS_AUTH_TYPE=public`, as the program runs it,
- *     scraped at the path the program's ServiceMonitor uses.
+ *     scraped at the path the program's ServiceMonitor uses;
+ *   - the log agent (the cached OpenTelemetry Collector build) with the rendered configuration,
+ *     one pod's log to read and its Loki address refusing, so its queue holds a batch.
  * Not started here (read from their own sources instead):
  *   - CloudNativePG: the operator's default monitoring queries (config/manager/default-monitoring.yaml
  *     of the operator release the pinned chart ships, fetched by scripts/install-operator-schemas.sh);
  *     each query column becomes `cnpg_<query>_<column>`; the queries run on a real PostgreSQL.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { request } from "node:http";
 import type { Socket } from "node:net";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { createServer, request } from "node:http";
+import { logAgentConfigYaml, logAgentEnv } from "../../../components/monitoring/log-agent";
+import { planFor } from "../../helpers";
 import { freePort, GaveUp, MINIO, PYTHON, ROOT, type Services, waitFor } from "../harness";
 
 /** One scraped series: metric name and labels. */
@@ -235,6 +239,45 @@ export async function scrapeMinio(services: Services, timeoutMs = 90_000): Promi
     const s = parseExposition(await get(`http://127.0.0.1:${api}/minio/v2/metrics/cluster`));
     return s.some((x) => x.name.startsWith("minio_cluster_capacity_")) ? s : undefined;
   }, timeoutMs, 500);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The log agent
+
+export const OTELCOL = join(ROOT, ".cache", "bin", "otelcol");
+
+/**
+ * The log agent with the rendered configuration, one pod's log to read, and a Loki stand-in that
+ * takes the first batch and refuses the others for good (400): the agent then reports what it
+ * sent, what was refused and its queue.
+ */
+export async function scrapeLogAgent(services: Services, timeoutMs = 60_000): Promise<Sample[]> {
+  const dir = join(services.dir, "log-agent");
+  const pods = join(dir, "pods");
+  const log = join(pods, "synapse_synapse-main-0_1b4e28ba-2fa1-41d2-883f-0016d3cca427", "synapse");
+  mkdirSync(log, { recursive: true });
+  let requests = 0;
+  const loki = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(requests++ === 0 ? 200 : 400, { "content-type": "application/json" }).end("{}"));
+  });
+  const lokiPort = await freePort();
+  await new Promise<void>((resolve) => loki.listen(lokiPort, "127.0.0.1", resolve));
+  try {
+    const paths = { pods, state: join(dir, "state"), loki: `http://127.0.0.1:${lokiPort}/otlp`, listen: "127.0.0.1", healthPort: await freePort(), metricsPort: await freePort() };
+    const plan = planFor(100);
+    writeFileSync(join(dir, "agent.yaml"), logAgentConfigYaml(plan, paths));
+    services.start("log-agent", installed(OTELCOL), [`--config=${join(dir, "agent.yaml")}`], { env: { K8S_NODE_NAME: "node-a", ...logAgentEnv(plan) } });
+    const wanted = ["otelcol_exporter_queue_size", "otelcol_exporter_sent_log_records", "otelcol_exporter_send_failed_log_records"];
+    return await waitFor("the log agent's exporter metrics", async () => {
+      if (!services.running("log-agent")) throw new GaveUp(`the log agent exited:\n${services.log("log-agent").slice(-3000)}`);
+      writeFileSync(join(log, "0.log"), `${new Date().toISOString()} stdout F a line\n`, { flag: "a" });
+      const s = parseExposition(await get(`http://127.0.0.1:${paths.metricsPort}/metrics`));
+      return wanted.every((name) => s.some((x) => x.name === name)) ? s : undefined;
+    }, timeoutMs, 500);
+  } finally {
+    loki.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
