@@ -436,11 +436,12 @@ export const MONITORING = {
    */
   logAgentMemoryLimiter: { checkIntervalSeconds: 5, limitPercent: 80, spikeLimitPercent: 25 },
   /**
-   * Batches the log agent's queue holds on the node while Loki does not take them (the collector's
-   * default queue_size): the file reader's batches of up to 100 lines, so about 100,000 lines; a full
-   * queue stops the reading until Loki takes batches again.
+   * Lines the log agent's queue holds on the node while Loki does not take them: the collector's
+   * default of 1,000 requests, at the file reader's 100 lines a request (the queue counts lines, since
+   * one request is one file's read, often a single line). A full queue stops the reading until Loki
+   * takes lines again.
    */
-  logAgentQueueBatches: 1000,
+  logAgentQueueLines: 100_000,
   /** Seconds the log agent may fail to send before the alert asks why (the exporter retries with backoff meanwhile). */
   logShippingFailingSeconds: 900,
 } as const;

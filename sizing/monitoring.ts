@@ -61,7 +61,7 @@ export function planMonitoring(tierCcu: number, storageGB: number, maxConnection
     lokiStorageGB: Math.floor(largest * m.lokiShare),
     pool: "monitoring",
     resources: monitoringResources(nodeAllocatable),
-    logAgent: { memoryLimiter: { ...m.logAgentMemoryLimiter }, queueBatches: m.logAgentQueueBatches },
+    logAgent: { memoryLimiter: { ...m.logAgentMemoryLimiter }, queueLines: m.logAgentQueueLines },
     admissionWebhookJob: { resources: resourcesOf(ADMISSION_WEBHOOK_JOB), pool: "application" },
     thresholds: {
       ccuPlanUpgrade: Math.round(tierCcu * PLAN_UPGRADE_AT),

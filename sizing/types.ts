@@ -325,7 +325,7 @@ export interface MonitoringPlan {
   /** Per process on the monitoring node; node exporter and the log agent run on every node (DaemonSets). */
   resources: Record<"prometheus" | "loki" | "grafana" | "sidecar" | "alertmanager" | "prometheusOperator" | "kubeStateMetrics" | "configReloader" | "nodeExporter" | "logAgent", Resources>;
   /** The log agent on every node (MONITORING.logAgentMemoryLimiter). */
-  logAgent: { memoryLimiter: { checkIntervalSeconds: number; limitPercent: number; spikeLimitPercent: number }; queueBatches: number };
+  logAgent: { memoryLimiter: { checkIntervalSeconds: number; limitPercent: number; spikeLimitPercent: number }; queueLines: number };
   /** The admission webhook's certificate Jobs, one at a time, on `pool` (ADMISSION_WEBHOOK_JOB). */
   admissionWebhookJob: { resources: Resources; pool: PoolRole };
   thresholds: {

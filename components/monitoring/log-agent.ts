@@ -27,7 +27,7 @@ export interface LogAgentPaths {
 export const LOG_AGENT_PATHS: LogAgentPaths = {
   /** The kubelet's container logs: `<namespace>_<pod>_<uid>/<container>/<restart>.log`, the layout the container parser reads the pod from. */
   pods: "/var/log/pods",
-  /** The read offsets and the sending queue (file_storage): on the node, so a restarted agent neither repeats nor loses lines. */
+  /** The read offsets and the sending queue (file_storage): on the node, so a restarted agent loses nothing (a killed one may send again what it read since its offsets were last saved). */
   state: "/var/lib/matrix-scale/log-agent",
   /** The Loki chart's single-binary Service (release `loki`): its native OTLP endpoint, the exporter adds `/v1/logs`. */
   loki: `http://${LOKI_SERVICE.name}.${MONITORING_NAMESPACE}.svc:${LOKI_SERVICE.port}/otlp`,
@@ -36,6 +36,14 @@ export const LOG_AGENT_PATHS: LogAgentPaths = {
   healthPort: 13133,
   metricsPort: 8888,
 };
+
+/**
+ * The collector's command line. The synchronous emitter makes the file reader advance only once the
+ * pipeline has taken what it read: without it, lines wait in the reader's in-memory batches while the
+ * stored offsets already pass them, and a kill, or a stop that outlasts the final flush's 5 s during
+ * an outage, loses them (the collector's stanza README, issue 35456).
+ */
+export const logAgentArgs = (configFile: string) => [`--config=${configFile}`, "--feature-gates=stanza.synchronousLogEmitter"];
 
 /** The memory limiter's limits, MiB: its shares of the container's limit (in MiB, as the pod sees it). */
 export function logAgentMemoryMiB(plan: Plan): { limit: number; spike: number } {
@@ -53,7 +61,8 @@ export const logAgentEnv = (plan: Plan) => ({ GOMEMLIMIT: `${logAgentMemoryMiB(p
  * taken from the file's path, and the node's name. Offsets and the sending queue live on the node's
  * disk. Nothing is dropped on the way: the exporter retries until Loki takes a batch, a full queue
  * blocks instead of refusing, and the file reader waits (retrying without end) until the pipeline
- * takes its batch, so a long outage stops the reading rather than losing what was read.
+ * takes its batch, so a long outage stops the reading rather than losing what was read. What Loki
+ * refuses for good is dropped: the exporter retries only 429, 502, 503 and 504.
  */
 export function logAgentConfig(plan: Plan, paths: LogAgentPaths = LOG_AGENT_PATHS): Record<string, unknown> {
   const memory = logAgentMemoryMiB(plan);
@@ -66,8 +75,10 @@ export function logAgentConfig(plan: Plan, paths: LogAgentPaths = LOG_AGENT_PATH
     },
     receivers: {
       file_log: {
-        include: [`${paths.pods}/*/*/*.log`],
-        exclude: [`${paths.pods}/${MONITORING_NAMESPACE}_${LOG_AGENT_NAME}-*/*/*.log`],
+        // The kubelet renames a full file to `<n>.log.<time>` (and compresses older ones): a renamed file's
+        // unread end is still read, from its stored offset (files are known by their first bytes).
+        include: [`${paths.pods}/*/*/*.log`, `${paths.pods}/*/*/*.log.*`],
+        exclude: [`${paths.pods}/${MONITORING_NAMESPACE}_${LOG_AGENT_NAME}-*/*/*`, `${paths.pods}/*/*/*.gz`, `${paths.pods}/*/*/*.tmp`],
         // On a new node pods write before the agent first looks: their files are read from the start too
         // (afterwards the stored offsets decide, and a new file is always read from its start).
         start_at: "beginning",
@@ -87,7 +98,7 @@ export function logAgentConfig(plan: Plan, paths: LogAgentPaths = LOG_AGENT_PATH
     exporters: {
       otlp_http: {
         endpoint: paths.loki,
-        sending_queue: { storage: "file_storage", queue_size: plan.monitoring.logAgent.queueBatches, block_on_overflow: true },
+        sending_queue: { storage: "file_storage", sizer: "items", queue_size: plan.monitoring.logAgent.queueLines, block_on_overflow: true },
         retry_on_failure: forever,
       },
     },
@@ -135,7 +146,7 @@ export class LogAgent extends pulumi.ComponentResource {
                 {
                   name: "otelcol",
                   image: LOG_AGENT_IMAGE,
-                  args: ["--config=/conf/config.yaml"],
+                  args: logAgentArgs("/conf/config.yaml"),
                   env: [
                     { name: "K8S_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
                     ...Object.entries(logAgentEnv(args.plan)).map(([name, value]) => ({ name, value })),

@@ -134,12 +134,14 @@ export function alertRules(plan: Pick<Plan, "tier" | "tierCcu" | "monitoring" | 
           ),
           rule(
             "MatrixScaleLogsRefused",
-            // Loki refused batches for good (a 4xx: a line too long or too old, a limit): they are dropped.
+            // Loki answered what the exporter does not retry (anything but 429, 502, 503, 504: a limit, a line
+            // too long or too old, a 500): those lines are dropped. A send cut short by the agent's own stop
+            // counts too, though its lines stay queued.
             `sum by (pod) (increase(otelcol_exporter_send_failed_log_records{${agent}}[15m])) > 0`,
             // Fires a minute after a refusal and stays for the window's 15 minutes.
             "1m",
             "warning",
-            "Loki refused log lines for good: they are lost",
+            "Loki refused log lines with an answer that is not retried: they are likely lost",
             "Read the log agent's log for Loki's reason (a limit in Loki's limits_config, or lines older than it accepts)",
           ),
           rule(

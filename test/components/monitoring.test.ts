@@ -151,10 +151,11 @@ describe("the log agent", () => {
     await load();
     const [cm] = byKind("ConfigMap");
     const config = parseYaml(cm!.data["config.yaml"]);
-    expect(cm!.data["config.yaml"]).toBe(logAgentConfigYaml(plan(parseSettings(settings))));
-    expect(config.receivers.file_log.include).toEqual(["/var/log/pods/*/*/*.log"]);
-    expect(config.exporters.otlp_http.endpoint).toBe("http://loki.monitoring.svc:3100/otlp");
     const ds = byKind("DaemonSet")[0]!;
+    expect(cm!.data["config.yaml"]).toBe(logAgentConfigYaml(plan(parseSettings(settings))));
+    expect(config.receivers.file_log.include).toEqual(["/var/log/pods/*/*/*.log", "/var/log/pods/*/*/*.log.*"]);
+    expect(ds.spec.template.spec.containers[0].args).toEqual(["--config=/conf/config.yaml", "--feature-gates=stanza.synchronousLogEmitter"]);
+    expect(config.exporters.otlp_http.endpoint).toBe("http://loki.monitoring.svc:3100/otlp");
     expect(ds.spec.template.metadata.annotations["matrix-scale/config-checksum"]).toMatch(/^[0-9a-f]{16}$/);
     expect(ds.spec.template.spec.volumes.find((v: Obj) => v.name === "config").configMap.name).toBe("log-agent");
   });

@@ -7,26 +7,28 @@
  *
  * Checked: which lines are shipped and with which pod labels; the agent's own logs are not; CRI
  * partial lines are joined; nothing is lost while the receiver is down long enough to fill the queue
- * (the reading stops instead), nor across a kill of the agent with batches queued, and nothing is
- * sent twice; the queue metric the alert watches; idle it stays within the plan's memory request,
- * and a burst stays below its container's limit.
+ * (the reading stops instead), with a restart of the agent meanwhile, nor across a kill of the agent
+ * with lines queued, nor in a file the kubelet rotated while the agent was down, and nothing is sent
+ * twice where nothing was killed; the queue metric the alert watches; idle it stays within the
+ * plan's memory request, and a burst stays below its container's limit.
  */
 import { randomUUID } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { logAgentConfigYaml, logAgentEnv, type LogAgentPaths } from "../../components/monitoring/log-agent";
+import { logAgentArgs, logAgentConfigYaml, logAgentEnv, type LogAgentPaths } from "../../components/monitoring/log-agent";
 import { planFor } from "../helpers";
 import { freePort, Services, waitFor } from "./harness";
 import { OTELCOL } from "./metrics/exporters";
 
 const NODE = "node-a";
-/** The tier's plan with a queue of 5 batches, so that an outage of a few seconds fills it (the plan's is 1,000). */
+/** The tier's plan with a queue of 500 lines, so that an outage of a few seconds fills it (the plan's is 100,000). */
 const tierPlan = planFor(5000);
-const plan = { ...tierPlan, monitoring: { ...tierPlan.monitoring, logAgent: { ...tierPlan.monitoring.logAgent, queueBatches: 5 } } };
+const QUEUE_LINES = 500;
+const plan = { ...tierPlan, monitoring: { ...tierPlan.monitoring, logAgent: { ...tierPlan.monitoring.logAgent, queueLines: QUEUE_LINES } } };
 /** The exporter's queue of batches waiting to be sent, as the agent exports it (MatrixScaleLogsNotShipped watches it). */
 const QUEUE_SIZE = "otelcol_exporter_queue_size";
 
@@ -92,12 +94,24 @@ describe("the log agent (OpenTelemetry Collector) with the rendered configuratio
       throw new Error(`${String(error)}; ${missing.length} missing (first: ${JSON.stringify(missing[0])}); last received: ${JSON.stringify(bodies().slice(-3))}; agent log: ${services.log("agent").split("\n").filter((l) => /error|warn/i.test(l)).slice(-3).join("\n")}`);
     }
   };
+  /** Lines written by `write`, once they have all arrived. */
+  const shipped = async (write: (l: string[]) => void, tag: string, n: number) => {
+    const written = lines(tag, n);
+    write(written);
+    await arrived(written);
+    return written;
+  };
+  /** After a moment for anything sent twice to arrive, the lines that did not arrive exactly once. */
+  const notOnce = async (expected: string[]) => {
+    await new Promise((r) => setTimeout(r, 3000));
+    return expected.filter((l) => count(l) !== 1);
+  };
   const metrics = async () => (await fetch(`http://127.0.0.1:${paths.metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
   const metric = (text: string, name: string) =>
     text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
 
   const startAgent = async () => {
-    services.start("agent", OTELCOL, [`--config=${join(services.dir, "agent.yaml")}`], { env: { K8S_NODE_NAME: NODE, ...logAgentEnv(plan) } });
+    services.start("agent", OTELCOL, logAgentArgs(join(services.dir, "agent.yaml")), { env: { K8S_NODE_NAME: NODE, ...logAgentEnv(plan) } });
     await waitFor("the agent's health check", async () => ((await fetch(`http://127.0.0.1:${paths.healthPort}/`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined), 30_000);
   };
   const startReceiver = async () => {
@@ -156,28 +170,30 @@ describe("the log agent (OpenTelemetry Collector) with the rendered configuratio
     expect(bodies().filter((b) => b.startsWith("agent-own"))).toEqual([]);
   }, 90_000);
 
-  it("loses nothing while the receiver is down long enough to fill the queue: reading stops, then every line arrives once it is back", async () => {
+  it("loses nothing while the receiver is down long enough to fill the queue, nor when the agent is restarted meanwhile: reading stops, then every line arrives once it is back", async () => {
     await waitFor("an empty queue", async () => (metric(await metrics(), QUEUE_SIZE) === 0 ? true : undefined), 30_000, 500);
     await services.stop("receiver");
     const during = lines("while-loki-is-down", 3000);
     synapse.write(during);
     const capacity = metric(await metrics(), "otelcol_exporter_queue_capacity");
-    expect(capacity).toBe(5);
-    await waitFor("a full queue", async () => (metric(await metrics(), QUEUE_SIZE) >= capacity ? true : undefined), 60_000, 500);
+    expect(capacity).toBe(QUEUE_LINES);
+    // Full: less room than one more read of up to 100 lines.
+    await waitFor("a full queue", async () => (metric(await metrics(), QUEUE_SIZE) > capacity - 100 ? true : undefined), 60_000, 500);
     await new Promise((r) => setTimeout(r, 3000));
     const text = await metrics();
     // Full, and nothing refused or dropped: the reader waits (the receiver's accepted count stays below what was written).
     expect([metric(text, "otelcol_exporter_enqueue_failed_log_records"), metric(text, "otelcol_exporter_send_failed_log_records")]).toEqual([0, 0]);
     expect(metric(text, "otelcol_receiver_accepted_log_records")).toBeLessThan(during.length);
+    // A rolling update or a drain during the outage: a graceful stop with the queue full and the reader waiting.
+    await services.stop("agent");
+    await startAgent();
     await startReceiver();
     await arrived(during, 180_000);
     await waitFor("an empty queue", async () => (metric(await metrics(), QUEUE_SIZE) === 0 ? true : undefined), 60_000, 500);
   }, 300_000);
 
-  it("loses nothing and repeats nothing across a restart of the agent, nor across a kill with batches queued (offsets and queue on the node's disk)", async () => {
-    const before = lines("before-restart", 100);
-    synapse.write(before);
-    await arrived(before);
+  it("loses nothing and repeats nothing across a restart of the agent, nor across a kill with lines queued (offsets and queue on the node's disk)", async () => {
+    const before = await shipped(synapse.write, "before-restart", 100);
     await services.stop("agent");
     const whileStopped = lines("while-the-agent-is-stopped", 200);
     synapse.write(whileStopped);
@@ -193,10 +209,23 @@ describe("the log agent (OpenTelemetry Collector) with the rendered configuratio
     await startAgent();
     await startReceiver();
     await arrived(queued, 120_000);
-    // A moment for anything sent twice to arrive.
-    await new Promise((r) => setTimeout(r, 3000));
-    expect([...before, ...whileStopped, ...queued].filter((l) => count(l) !== 1)).toEqual([]);
+    expect(await notOnce([...before, ...whileStopped, ...queued])).toEqual([]);
   }, 300_000);
+
+  it("reads to its end a file the kubelet rotated while the agent was down, once, and the new file from its start", async () => {
+    const rotating = podLog(pods, "synapse", "synapse-stream-writer-events-0", "synapse");
+    const read = await shipped(rotating.create, "read-before-rotation", 50);
+    await services.stop("agent");
+    const unread = lines("unread-when-rotated", 50);
+    rotating.write(unread);
+    // The kubelet's rotation: the full file renamed with the time, a new one in its place.
+    renameSync(rotating.file, `${rotating.file}.20261202-143000`);
+    const fresh = lines("after-rotation", 50);
+    rotating.create(fresh);
+    await startAgent();
+    await arrived([...unread, ...fresh]);
+    expect(await notOnce([...read, ...unread, ...fresh])).toEqual([]);
+  }, 180_000);
 
   it("idle, the agent stays within the plan's memory request; a burst from twenty new pods stays below its container's limit", async () => {
     const status = () => readFileSync(`/proc/${services.pid("agent")}/status`, "utf8");

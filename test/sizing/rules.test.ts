@@ -705,8 +705,8 @@ describe("monitoring", () => {
         // 15 minutes of failed sends (docs/operations.md).
         logShippingFailingSeconds: 900,
       },
-      // The OpenTelemetry Collector chart's memory_limiter: 5 s, 80% of the limit, 25% spike; the collector's default queue of 1,000 batches.
-      logAgent: { memoryLimiter: { checkIntervalSeconds: 5, limitPercent: 80, spikeLimitPercent: 25 }, queueBatches: 1000 },
+      // The OpenTelemetry Collector chart's memory_limiter: 5 s, 80% of the limit, 25% spike; the collector's default queue of 1,000 requests of the reader's 100 lines.
+      logAgent: { memoryLimiter: { checkIntervalSeconds: 5, limitPercent: 80, spikeLimitPercent: 25 }, queueLines: 100_000 },
     });
     // The small processes at what their projects publish (requests): Grafana's installation page (1 core,
     // 512 MB), the charts' commented suggestions (operator 100m/100Mi, kube-state-metrics 10m/32Mi,

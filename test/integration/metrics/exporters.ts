@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { createServer, request } from "node:http";
-import { logAgentConfigYaml, logAgentEnv } from "../../../components/monitoring/log-agent";
+import { logAgentArgs, logAgentConfigYaml, logAgentEnv } from "../../../components/monitoring/log-agent";
 import { planFor } from "../../helpers";
 import { freePort, GaveUp, MINIO, PYTHON, ROOT, type Services, waitFor } from "../harness";
 
@@ -267,7 +267,7 @@ export async function scrapeLogAgent(services: Services, timeoutMs = 60_000): Pr
     const paths = { pods, state: join(dir, "state"), loki: `http://127.0.0.1:${lokiPort}/otlp`, listen: "127.0.0.1", healthPort: await freePort(), metricsPort: await freePort() };
     const plan = planFor(100);
     writeFileSync(join(dir, "agent.yaml"), logAgentConfigYaml(plan, paths));
-    services.start("log-agent", installed(OTELCOL), [`--config=${join(dir, "agent.yaml")}`], { env: { K8S_NODE_NAME: "node-a", ...logAgentEnv(plan) } });
+    services.start("log-agent", installed(OTELCOL), logAgentArgs(join(dir, "agent.yaml")), { env: { K8S_NODE_NAME: "node-a", ...logAgentEnv(plan) } });
     const wanted = ["otelcol_exporter_queue_size", "otelcol_exporter_sent_log_records", "otelcol_exporter_send_failed_log_records"];
     return await waitFor("the log agent's exporter metrics", async () => {
       if (!services.running("log-agent")) throw new GaveUp(`the log agent exited:\n${services.log("log-agent").slice(-3000)}`);
