@@ -234,7 +234,7 @@ export const NODE_EXPORTER = Object.freeze({ requests: { vcpu: 0.1, memoryGiB: m
  * The log agent's requests and limits (components/monitoring/log-agent.ts). The limits are the
  * OpenTelemetry Collector chart's for its node agent (values.yaml `agentCollector.resources.limits`,
  * 256m and 512Mi); the requests are ours: test/integration/log-agent.test.ts measures the real agent
- * at about 51 MiB idle and 72–77 MiB at the peak of 20 new pods' burst, and checks idle against them.
+ * at about 51 MiB idle and 72–78 MiB at the peak of 20 new pods' burst, and checks idle against them.
  */
 export const LOG_AGENT = Object.freeze({ requests: { vcpu: 0.1, memoryGiB: mibToGiB(128) }, limits: { vcpu: 0.256, memoryGiB: mibToGiB(512) } });
 
@@ -296,7 +296,7 @@ export const DAEMONSETS: readonly DaemonSetModel[] = Object.freeze([
     requests: LOG_AGENT.requests,
     tolerateAllTaints: true,
     declaredByProgram: true,
-    source: "this program's DaemonSet (components/monitoring/log-agent.ts) at LOG_AGENT: limits from open-telemetry/opentelemetry-helm-charts charts/opentelemetry-collector/values.yaml @00d83967 (agentCollector 256m, 512Mi); requests ours, above the peak test/integration/log-agent.test.ts measures (72–77 MiB)",
+    source: "this program's DaemonSet (components/monitoring/log-agent.ts) at LOG_AGENT: limits from open-telemetry/opentelemetry-helm-charts charts/opentelemetry-collector/values.yaml @00d83967 (agentCollector 256m, 512Mi); requests ours, above the peak test/integration/log-agent.test.ts measures (72–78 MiB)",
   },
 ]);
 
