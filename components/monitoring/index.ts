@@ -1,7 +1,8 @@
 /**
  * Monitoring on the monitoring pool: kube-prometheus-stack (Prometheus, Alertmanager, Grafana) and
- * Loki from pinned charts, the log agent that ships every container's log to Loki (log-agent.ts), Prometheus retention sized by the plan's monitoring volume, monitors for
- * every component that exports metrics, the plan's alert rules and the tier dashboard.
+ * Loki from pinned charts, the log agent on every node that ships every container's log to Loki
+ * (log-agent.ts), Prometheus retention sized by the plan's monitoring volume, monitors for every
+ * component that exports metrics, the plan's alert rules and the tier dashboard.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

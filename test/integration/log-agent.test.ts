@@ -19,10 +19,10 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { logAgentArgs, logAgentConfigYaml, logAgentEnv, type LogAgentPaths } from "../../components/monitoring/log-agent";
+import { logAgentConfigYaml, type LogAgentPaths } from "../../components/monitoring/log-agent";
 import { planFor } from "../helpers";
 import { freePort, Services, waitFor } from "./harness";
-import { OTELCOL } from "./metrics/exporters";
+import { loopbackLogAgentPaths, OTELCOL, startLogAgent } from "./metrics/exporters";
 
 const NODE = "node-a";
 /** The tier's plan with a queue of 500 lines, so that an outage of a few seconds fills it (the plan's is 100,000). */
@@ -111,7 +111,7 @@ describe("the log agent (OpenTelemetry Collector) with the rendered configuratio
     text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
 
   const startAgent = async () => {
-    services.start("agent", OTELCOL, logAgentArgs(join(services.dir, "agent.yaml")), { env: { K8S_NODE_NAME: NODE, ...logAgentEnv(plan) } });
+    startLogAgent(services, "agent", join(services.dir, "agent.yaml"), plan, NODE);
     await waitFor("the agent's health check", async () => ((await fetch(`http://127.0.0.1:${paths.healthPort}/`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined), 30_000);
   };
   const startReceiver = async () => {
@@ -125,7 +125,7 @@ describe("the log agent (OpenTelemetry Collector) with the rendered configuratio
     const sinkPort = await freePort();
     await new Promise<void>((resolve) => server.listen(sinkPort, "127.0.0.1", resolve));
     receiverPort = await freePort();
-    paths = { pods, state: join(services.dir, "state"), loki: `http://127.0.0.1:${receiverPort}/otlp`, listen: "127.0.0.1", healthPort: await freePort(), metricsPort: await freePort() };
+    paths = await loopbackLogAgentPaths(services.dir, `http://127.0.0.1:${receiverPort}/otlp`);
     writeFileSync(join(services.dir, "agent.yaml"), logAgentConfigYaml(plan, paths));
     // Loki's OTLP path; records go on to the test as JSON, uncompressed, and are not retried (the agent retries).
     const receiverConfig = stringify({

@@ -72,9 +72,11 @@ export function nodesFor(groups: readonly NodeGroupSpec[], zones: readonly strin
  */
 export function daemonSets(declared: readonly Manifest[]): Manifest[] {
   const own = declared.filter((m) => m.kind === "DaemonSet");
-  const missing = DAEMONSETS.filter((d) => d.declaredByProgram && !own.some((m) => m.metadata.name === d.name && m.metadata.namespace === d.namespace));
+  const modelled = DAEMONSETS.filter((d) => d.declaredByProgram);
+  const same = (d: (typeof DAEMONSETS)[number], m: Manifest) => m.metadata.name === d.name && m.metadata.namespace === d.namespace;
+  const missing = modelled.filter((d) => !own.some((m) => same(d, m)));
   if (missing.length) throw new Error(`the node model counts DaemonSets the program does not declare: ${missing.map((d) => `${d.namespace}/${d.name}`).join(", ")}`);
-  const uncounted = own.filter((m) => !DAEMONSETS.some((d) => d.declaredByProgram && d.name === m.metadata.name && d.namespace === m.metadata.namespace));
+  const uncounted = own.filter((m) => !modelled.some((d) => same(d, m)));
   if (uncounted.length) throw new Error(`the program declares DaemonSets the node model does not count: ${uncounted.map((m) => `${m.metadata.namespace}/${m.metadata.name}`).join(", ")}`);
   return [...DAEMONSETS.filter((d) => !d.declaredByProgram).map(standIn), ...own];
 }

@@ -9,7 +9,7 @@
  *   - MinIO (the cached build) with `MINIO_PROMETHEUS_AUTH_TYPE=public`, as the program runs it,
  *     scraped at the path the program's ServiceMonitor uses;
  *   - the log agent (the cached OpenTelemetry Collector build) with the rendered configuration,
- *     one pod's log to read and its Loki address refusing, so its queue holds a batch.
+ *     one pod's log to read and a Loki stand-in that takes a batch, then refuses the others.
  * Not started here (read from their own sources instead):
  *   - CloudNativePG: the operator's default monitoring queries (config/manager/default-monitoring.yaml
  *     of the operator release the pinned chart ships, fetched by scripts/install-operator-schemas.sh);
@@ -21,7 +21,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { createServer, request } from "node:http";
-import { logAgentArgs, logAgentConfigYaml, logAgentEnv } from "../../../components/monitoring/log-agent";
+import { logAgentArgs, logAgentConfigYaml, logAgentEnv, type LogAgentPaths } from "../../../components/monitoring/log-agent";
+import type { Plan } from "../../../sizing/types";
 import { planFor } from "../../helpers";
 import { freePort, GaveUp, MINIO, PYTHON, ROOT, type Services, waitFor } from "../harness";
 
@@ -246,6 +247,16 @@ export async function scrapeMinio(services: Services, timeoutMs = 90_000): Promi
 
 export const OTELCOL = join(ROOT, ".cache", "bin", "otelcol");
 
+/** The agent's paths moved under `dir` and to loopback, sending to `loki` (an OTLP base URL). */
+export async function loopbackLogAgentPaths(dir: string, loki: string): Promise<LogAgentPaths> {
+  return { pods: join(dir, "pods"), state: join(dir, "state"), loki, listen: "127.0.0.1", healthPort: await freePort(), metricsPort: await freePort() };
+}
+
+/** Starts the agent on `configFile` as its DaemonSet runs it: the same arguments and environment, `node` as the node's name. */
+export function startLogAgent(services: Services, name: string, configFile: string, plan: Plan, node: string): void {
+  services.start(name, installed(OTELCOL), logAgentArgs(configFile), { env: { K8S_NODE_NAME: node, ...logAgentEnv(plan) } });
+}
+
 /**
  * The log agent with the rendered configuration, one pod's log to read, and a Loki stand-in that
  * takes the first batch and refuses the others for good (400): the agent then reports what it
@@ -253,9 +264,6 @@ export const OTELCOL = join(ROOT, ".cache", "bin", "otelcol");
  */
 export async function scrapeLogAgent(services: Services, timeoutMs = 60_000): Promise<Sample[]> {
   const dir = join(services.dir, "log-agent");
-  const pods = join(dir, "pods");
-  const log = join(pods, "synapse_synapse-main-0_1b4e28ba-2fa1-41d2-883f-0016d3cca427", "synapse");
-  mkdirSync(log, { recursive: true });
   let requests = 0;
   const loki = createServer((req, res) => {
     req.resume();
@@ -264,10 +272,12 @@ export async function scrapeLogAgent(services: Services, timeoutMs = 60_000): Pr
   const lokiPort = await freePort();
   await new Promise<void>((resolve) => loki.listen(lokiPort, "127.0.0.1", resolve));
   try {
-    const paths = { pods, state: join(dir, "state"), loki: `http://127.0.0.1:${lokiPort}/otlp`, listen: "127.0.0.1", healthPort: await freePort(), metricsPort: await freePort() };
+    const paths = await loopbackLogAgentPaths(dir, `http://127.0.0.1:${lokiPort}/otlp`);
+    const log = join(paths.pods, "synapse_synapse-main-0_1b4e28ba-2fa1-41d2-883f-0016d3cca427", "synapse");
+    mkdirSync(log, { recursive: true });
     const plan = planFor(100);
     writeFileSync(join(dir, "agent.yaml"), logAgentConfigYaml(plan, paths));
-    services.start("log-agent", installed(OTELCOL), logAgentArgs(join(dir, "agent.yaml")), { env: { K8S_NODE_NAME: "node-a", ...logAgentEnv(plan) } });
+    startLogAgent(services, "log-agent", join(dir, "agent.yaml"), plan, "node-a");
     const wanted = ["otelcol_exporter_queue_size", "otelcol_exporter_sent_log_records", "otelcol_exporter_send_failed_log_records"];
     return await waitFor("the log agent's exporter metrics", async () => {
       if (!services.running("log-agent")) throw new GaveUp(`the log agent exited:\n${services.log("log-agent").slice(-3000)}`);
